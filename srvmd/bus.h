@@ -1,0 +1,17 @@
+/* The daemon's D-Bus objects: the Manager at SRVM_BUS_PATH and one object per job at
+ * SRVM_BUS_PATH/job/<id>. Implemented in manager-bus.c and job-bus.c. */
+#pragma once
+
+#include "manager.h"
+
+/* Add the object vtables and enumerators to the manager's bus and request the well-known
+ * name. Called once at startup, after the bus is attached to the loop. */
+int bus_setup(Manager *mgr);
+
+/* A job was created / changed phase or result. Emit the signals and PropertiesChanged. */
+void bus_job_new(Manager *mgr, Migration *m);
+void bus_job_changed(Manager *mgr, Migration *m);
+
+/* "/org/srvm/srvm1/job/7" <-> 7. */
+int bus_job_path(uint32_t id, char **ret);
+int bus_job_id_from_path(const char *path, uint32_t *ret);

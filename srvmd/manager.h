@@ -1,0 +1,46 @@
+/* The manager: owner of the daemon's state. It holds the event loop, the job table, the
+ * libvirt backend and the bus connection, routes libvirt's events to the job they concern,
+ * and gives each job its timer. Everything here runs on the loop thread. */
+#pragma once
+
+#include <stdint.h>
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "migration.h"
+
+typedef struct Manager Manager;
+typedef struct Virt Virt;
+
+typedef struct ManagerConfig {
+        const char *local_uri;   /* libvirt URI of this host, default "qemu:///system" */
+        const char *state_dir;   /* default "/var/lib/srvm" */
+        bool user_bus;           /* connect to the user bus instead of the system bus (tests) */
+} ManagerConfig;
+
+int manager_new(const ManagerConfig *config, Manager **ret);
+Manager *manager_free(Manager *mgr);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+
+/* Connect to libvirt and the bus, take the bus name, then run the loop until SIGTERM/SIGINT. */
+int manager_startup(Manager *mgr);
+int manager_run(Manager *mgr);
+
+sd_event *manager_get_event(Manager *mgr);
+sd_bus *manager_get_bus(Manager *mgr);
+const char *manager_get_local_uri(Manager *mgr);
+
+/* Create and start a job. p->source_uri is filled in by the manager. -EBUSY if the domain
+ * already has a running job; -EINVAL for a bad parameter (ret_error says which). */
+int manager_migrate(Manager *mgr, const MigrationParams *p, Migration **ret, char **ret_error);
+
+Migration *manager_get_job(Manager *mgr, uint32_t id);
+/* Jobs in creation order; i from 0 to manager_n_jobs() - 1. */
+size_t manager_n_jobs(Manager *mgr);
+Migration *manager_get_job_at(Manager *mgr, size_t i);
+unsigned manager_n_active_jobs(Manager *mgr);
+
+/* Events from libvirt, delivered on the loop thread by virt.c. */
+void manager_on_device_removed(Manager *mgr, const char *domain, const char *alias);
+void manager_on_job_completed(Manager *mgr, const char *domain, uint64_t downtime_ms);

@@ -1,0 +1,157 @@
+/* A migration job: the phase state machine that moves a domain with a VF from one host to
+ * another. This code decides; it does not act. Every action (ask the guest to fail over,
+ * detach the VF, run the libvirt migration, ...) is started through a backend and reported
+ * back with migration_action_done(); timers and the clock come from the backend too. The
+ * daemon plugs in the libvirt backend (virt.c), the unit tests a scripted fake, and both
+ * drive exactly this code. All calls happen on the daemon's event loop thread. */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "macro.h"
+
+typedef enum Phase {
+        PHASE_PREFLIGHT,
+        PHASE_FAILOVER,
+        PHASE_UNPLUG,
+        PHASE_MIGRATE,
+        PHASE_PLUG,
+        PHASE_LINK,
+        PHASE_FAILBACK,
+        /* Rollback on the source after unplug or migrate failed: the same actions, aimed at
+         * the source, recorded under their own names so the timeline says what happened. */
+        PHASE_ROLLBACK_PLUG,
+        PHASE_ROLLBACK_LINK,
+        PHASE_ROLLBACK_FAILBACK,
+        _PHASE_MAX,
+        _PHASE_INVALID = -EINVAL,
+} Phase;
+
+typedef enum PhaseResult {
+        PHASE_RESULT_RUNNING,
+        PHASE_RESULT_OK,
+        PHASE_RESULT_FAILED,
+        PHASE_RESULT_TIMEOUT,
+        PHASE_RESULT_CANCELLED,
+        _PHASE_RESULT_MAX,
+        _PHASE_RESULT_INVALID = -EINVAL,
+} PhaseResult;
+
+typedef enum JobResult {
+        JOB_RUNNING,
+        JOB_SUCCEEDED,
+        JOB_FAILED,
+        JOB_ROLLED_BACK,
+        JOB_CANCELLED,
+        _JOB_RESULT_MAX,
+        _JOB_RESULT_INVALID = -EINVAL,
+} JobResult;
+
+/* What the backend is asked to do. One action is in flight per job at a time. */
+typedef enum Action {
+        ACTION_PREFLIGHT, /* check everything, learn the VF (migration_set_vf()); touch nothing */
+        ACTION_FAILOVER,  /* guest: make the virtio-net slave active, verified */
+        ACTION_UNPLUG,    /* detach the VF; r == 1: verified gone, r == 0: wait for DEVICE_REMOVED */
+        ACTION_MIGRATE,   /* live pre-copy migration; returns when the domain runs on the destination */
+        ACTION_PLUG,      /* attach the recorded VF XML; r == 1 if it was already there */
+        ACTION_LINK,      /* guest: find the VF by MAC, enslave it, wait for carrier */
+        ACTION_FAILBACK,  /* guest: make the VF the active slave, verified */
+        _ACTION_MAX,
+        _ACTION_INVALID = -EINVAL,
+} Action;
+
+typedef enum Side {
+        SIDE_SOURCE,
+        SIDE_DESTINATION,
+        _SIDE_MAX,
+        _SIDE_INVALID = -EINVAL,
+} Side;
+
+typedef struct Migration Migration;
+
+typedef struct MigrationBackendOps {
+        /* Start action a for m on the given side. Returns < 0 if it could not start (the
+         * machine treats that as the action failing); otherwise the backend later calls
+         * migration_action_done() exactly once for it, from the loop thread. */
+        int (*start_action)(void *userdata, Migration *m, Action a, Side side);
+        /* Ask the action in flight to end early (abort the libvirt job, ...). Best effort:
+         * migration_action_done() still follows. */
+        void (*cancel_action)(void *userdata, Migration *m, Action a);
+        /* Arm (or re-arm) the job's one timer to fire at the absolute time usec on the
+         * backend's monotonic clock, or disarm it with USEC_INFINITY. On expiry the backend
+         * calls migration_timer_elapsed(). */
+        int (*arm_timer)(void *userdata, Migration *m, usec_t usec);
+        usec_t (*now)(void *userdata);
+        /* Something visible changed (phase, result). May be NULL. */
+        void (*changed)(void *userdata, Migration *m);
+} MigrationBackendOps;
+
+typedef struct MigrationParams {
+        const char *domain;          /* name */
+        const char *source_uri;      /* the local libvirt URI */
+        const char *destination_uri; /* the destination's libvirt URI, as virsh uses it */
+        const char *migrate_uri;     /* tcp://host:port for the migration stream, or NULL */
+        const char *bond;            /* guest bond name, NULL: "bond0" */
+        const char *vf;              /* VF device alias or MAC, NULL: found by the backend */
+        usec_t phase_budget[_PHASE_MAX]; /* 0: the built-in default */
+} MigrationParams;
+
+int migration_new(uint32_t id, const MigrationParams *p, const MigrationBackendOps *ops,
+                  void *userdata, Migration **ret);
+Migration *migration_free(Migration *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Migration *, migration_free);
+
+/* Enter preflight and start the job. */
+int migration_start(Migration *m);
+
+/* Inputs to the machine. */
+void migration_action_done(Migration *m, Action a, int r, const char *message);
+void migration_device_removed(Migration *m, const char *alias);
+void migration_timer_elapsed(Migration *m);
+int migration_cancel(Migration *m);
+void migration_set_vm_downtime(Migration *m, uint64_t ms);
+/* What preflight learned of the VF: alias, MAC, and its device XML to re-plug. */
+int migration_set_vf(Migration *m, const char *alias, const char *mac, const char *xml);
+
+/* Accessors. */
+uint32_t migration_get_id(const Migration *m);
+const char *migration_get_domain(const Migration *m);
+const char *migration_get_source_uri(const Migration *m);
+const char *migration_get_destination_uri(const Migration *m);
+const char *migration_get_migrate_uri(const Migration *m);
+const char *migration_get_bond(const Migration *m);
+const char *migration_get_vf_spec(const Migration *m);
+const char *migration_get_vf_alias(const Migration *m);
+const char *migration_get_vf_mac(const Migration *m);
+const char *migration_get_vf_xml(const Migration *m);
+Phase migration_get_phase(const Migration *m);
+JobResult migration_get_result(const Migration *m);
+const char *migration_get_error(const Migration *m);
+bool migration_is_finished(const Migration *m);
+/* Where the domain runs now, as far as the job knows. */
+Side migration_get_domain_side(const Migration *m);
+/* Time left of the current phase's budget, for the backend's own waits. */
+usec_t migration_get_phase_deadline(const Migration *m);
+void *migration_get_backend_data(const Migration *m);
+void migration_set_backend_data(Migration *m, void *data);
+
+/* The JSON form of the job (see README): id, domain, source_uri, destination_uri, result,
+ * error, phases [{name, start_us, duration_us, result}], vm_downtime_ms, standby_ms. */
+int migration_build_json(const Migration *m, json_object **ret);
+
+const char *phase_to_string(Phase p);
+Phase phase_from_string(const char *s);
+const char *phase_result_to_string(PhaseResult r);
+PhaseResult phase_result_from_string(const char *s);
+const char *job_result_to_string(JobResult r);
+JobResult job_result_from_string(const char *s);
+const char *action_to_string(Action a);
+Action action_from_string(const char *s);
+const char *side_to_string(Side s);
+Side side_from_string(const char *s);
+
+usec_t phase_default_budget(Phase p);

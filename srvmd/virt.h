@@ -1,0 +1,24 @@
+/* The libvirt backend: the edge of srvmd that talks to hypervisors. It carries out the
+ * actions the migration state machine asks for, each on the job's own worker thread so the
+ * loop never blocks, and reports the results back on the loop. libvirt's events come from
+ * libvirt's default event loop, run on one thread that only copies them into the loop. */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+#include "manager.h"
+#include "migration.h"
+
+/* Connect to the local libvirt (blocking, at startup), register for domain events, start
+ * the event thread. Events are delivered to mgr through manager_on_*(). */
+int virt_new(Manager *mgr, sd_event *e, const char *local_uri, Virt **ret);
+Virt *virt_free(Virt *v);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Virt *, virt_free);
+
+/* MigrationBackendOps.start_action / cancel_action. */
+int virt_start_action(Virt *v, Migration *m, Action a, Side side);
+void virt_cancel_action(Virt *v, Migration *m, Action a);
+
+/* The job ended: stop its worker once idle and drop its connections. Safe to call while an
+ * action is still in flight (its result is then discarded). */
+void virt_release_job(Virt *v, Migration *m);
