@@ -1,0 +1,808 @@
+/* The migration job state machine (see migration.h). A job walks the forward phases
+ * preflight -> failover -> unplug -> migrate -> plug -> link -> failback. Until the domain has
+ * moved, any failure or a cancel turns it around: the VF is re-plugged on the source if it is
+ * gone, enslaved, and made active again (rollback-plug -> rollback-link -> rollback-failback).
+ * Once the domain runs on the destination there is no way back, so the job finishes forward.
+ * Each phase has one budget; when it runs out, the action in flight is asked to stop and the
+ * job turns around as for any other failure. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "json-util.h"
+#include "migration.h"
+
+/* An action asked to stop after its phase's budget ran out gets this long to report back
+ * before the job gives up on it. Every backend action is bounded on its own; this is the
+ * last line against one that is not. */
+#define ACTION_GRACE_USEC (30 * USEC_PER_SEC)
+
+typedef struct PhaseRecord {
+        usec_t start;
+        usec_t duration;
+        PhaseResult result;
+        bool entered;
+} PhaseRecord;
+
+struct Migration {
+        uint32_t id;
+        char *domain;
+        char *source_uri;
+        char *destination_uri;
+        char *migrate_uri; /* may be NULL */
+        char *bond;
+        char *vf_spec;     /* may be NULL: the backend picks the VF */
+        char *vf_alias;    /* learned in preflight */
+        char *vf_mac;
+        char *vf_xml;
+        usec_t budget[_PHASE_MAX];
+
+        const MigrationBackendOps *ops;
+        void *userdata;
+        void *backend_data; /* owned by the backend */
+
+        Phase phase; /* _PHASE_INVALID until started */
+        PhaseRecord records[_PHASE_MAX];
+        Phase order[_PHASE_MAX]; /* phases in the order they were entered */
+        size_t n_order;
+
+        JobResult result;
+        char *error;
+        char *cause;             /* why a rollback began, for the final sentence */
+        Phase rollback_from;     /* the phase that turned the job around */
+        JobResult rollback_goal; /* ROLLED_BACK, or CANCELLED when a cancel caused it */
+
+        bool action_running;
+        Action action;
+        bool action_overdue; /* the budget ran out while the action ran */
+        bool unplug_detached;
+        bool unplug_removed;
+        bool cancel_requested;
+        Side domain_side;
+
+        usec_t standby_start;
+        usec_t standby_end;
+        uint64_t vm_downtime_ms;
+        bool have_vm_downtime;
+};
+
+static const char *const phase_table[_PHASE_MAX] = {
+        [PHASE_PREFLIGHT] = "preflight",
+        [PHASE_FAILOVER] = "failover",
+        [PHASE_UNPLUG] = "unplug",
+        [PHASE_MIGRATE] = "migrate",
+        [PHASE_PLUG] = "plug",
+        [PHASE_LINK] = "link",
+        [PHASE_FAILBACK] = "failback",
+        [PHASE_ROLLBACK_PLUG] = "rollback-plug",
+        [PHASE_ROLLBACK_LINK] = "rollback-link",
+        [PHASE_ROLLBACK_FAILBACK] = "rollback-failback",
+};
+DEFINE_STRING_TABLE_LOOKUP(phase, Phase);
+
+static const char *const phase_result_table[_PHASE_RESULT_MAX] = {
+        [PHASE_RESULT_RUNNING] = "running",
+        [PHASE_RESULT_OK] = "ok",
+        [PHASE_RESULT_FAILED] = "failed",
+        [PHASE_RESULT_TIMEOUT] = "timeout",
+        [PHASE_RESULT_CANCELLED] = "cancelled",
+};
+DEFINE_STRING_TABLE_LOOKUP(phase_result, PhaseResult);
+
+static const char *const job_result_table[_JOB_RESULT_MAX] = {
+        [JOB_RUNNING] = "running",
+        [JOB_SUCCEEDED] = "succeeded",
+        [JOB_FAILED] = "failed",
+        [JOB_ROLLED_BACK] = "rolled-back",
+        [JOB_CANCELLED] = "cancelled",
+};
+DEFINE_STRING_TABLE_LOOKUP(job_result, JobResult);
+
+static const char *const action_table[_ACTION_MAX] = {
+        [ACTION_PREFLIGHT] = "preflight",
+        [ACTION_FAILOVER] = "failover",
+        [ACTION_UNPLUG] = "unplug",
+        [ACTION_MIGRATE] = "migrate",
+        [ACTION_PLUG] = "plug",
+        [ACTION_LINK] = "link",
+        [ACTION_FAILBACK] = "failback",
+};
+DEFINE_STRING_TABLE_LOOKUP(action, Action);
+
+static const char *const side_table[_SIDE_MAX] = {
+        [SIDE_SOURCE] = "source",
+        [SIDE_DESTINATION] = "destination",
+};
+DEFINE_STRING_TABLE_LOOKUP(side, Side);
+
+usec_t phase_default_budget(Phase p) {
+        switch (p) {
+        case PHASE_PREFLIGHT:
+                return 30 * USEC_PER_SEC;
+        case PHASE_FAILOVER:
+        case PHASE_UNPLUG:
+                return 15 * USEC_PER_SEC;
+        case PHASE_MIGRATE:
+                return 300 * USEC_PER_SEC; /* pre-copy under TCG is slow; policies tighten it */
+        case PHASE_PLUG:
+        case PHASE_LINK:
+        case PHASE_FAILBACK:
+        case PHASE_ROLLBACK_PLUG:
+        case PHASE_ROLLBACK_LINK:
+        case PHASE_ROLLBACK_FAILBACK:
+                return 30 * USEC_PER_SEC;
+        case _PHASE_MAX:
+        case _PHASE_INVALID:
+                break;
+        }
+        return 0;
+}
+
+/* The action each phase runs, and where. */
+static Action phase_action(Phase p, Side *ret_side) {
+        switch (p) {
+        case PHASE_PREFLIGHT:
+                *ret_side = SIDE_SOURCE;
+                return ACTION_PREFLIGHT;
+        case PHASE_FAILOVER:
+                *ret_side = SIDE_SOURCE;
+                return ACTION_FAILOVER;
+        case PHASE_UNPLUG:
+                *ret_side = SIDE_SOURCE;
+                return ACTION_UNPLUG;
+        case PHASE_MIGRATE:
+                *ret_side = SIDE_SOURCE;
+                return ACTION_MIGRATE;
+        case PHASE_PLUG:
+                *ret_side = SIDE_DESTINATION;
+                return ACTION_PLUG;
+        case PHASE_LINK:
+                *ret_side = SIDE_DESTINATION;
+                return ACTION_LINK;
+        case PHASE_FAILBACK:
+                *ret_side = SIDE_DESTINATION;
+                return ACTION_FAILBACK;
+        case PHASE_ROLLBACK_PLUG:
+                *ret_side = SIDE_SOURCE;
+                return ACTION_PLUG;
+        case PHASE_ROLLBACK_LINK:
+                *ret_side = SIDE_SOURCE;
+                return ACTION_LINK;
+        case PHASE_ROLLBACK_FAILBACK:
+                *ret_side = SIDE_SOURCE;
+                return ACTION_FAILBACK;
+        case _PHASE_MAX:
+        case _PHASE_INVALID:
+                break;
+        }
+        return _ACTION_INVALID;
+}
+
+static bool phase_is_rollback(Phase p) {
+        return p == PHASE_ROLLBACK_PLUG || p == PHASE_ROLLBACK_LINK || p == PHASE_ROLLBACK_FAILBACK;
+}
+
+static int strdup_or_null(const char *s, char **ret) {
+        char *c = NULL;
+
+        if (s) {
+                c = strdup(s);
+                if (!c)
+                        return -ENOMEM;
+        }
+        *ret = c;
+        return 0;
+}
+
+static char *strdup_vprintf(const char *fmt, va_list ap) _printf_(1, 0);
+static char *strdup_vprintf(const char *fmt, va_list ap) {
+        char *s;
+
+        if (vasprintf(&s, fmt, ap) < 0)
+                return NULL;
+        return s;
+}
+
+int migration_new(uint32_t id, const MigrationParams *p, const MigrationBackendOps *ops,
+                  void *userdata, Migration **ret) {
+        _cleanup_(migration_freep) Migration *m = NULL;
+        int r;
+
+        if (!p || !ops || !ret)
+                return -EINVAL;
+        if (!p->domain || !*p->domain || !p->source_uri || !p->destination_uri ||
+            !*p->destination_uri)
+                return -EINVAL;
+        if (!ops->start_action || !ops->arm_timer || !ops->now)
+                return -EINVAL;
+
+        m = calloc(1, sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+
+        m->id = id;
+        m->ops = ops;
+        m->userdata = userdata;
+        m->phase = _PHASE_INVALID;
+        m->result = JOB_RUNNING;
+        m->domain_side = SIDE_SOURCE;
+        m->standby_start = m->standby_end = USEC_INFINITY;
+
+        r = strdup_or_null(p->domain, &m->domain);
+        if (r < 0)
+                return r;
+        r = strdup_or_null(p->source_uri, &m->source_uri);
+        if (r < 0)
+                return r;
+        r = strdup_or_null(p->destination_uri, &m->destination_uri);
+        if (r < 0)
+                return r;
+        r = strdup_or_null(p->migrate_uri && *p->migrate_uri ? p->migrate_uri : NULL,
+                           &m->migrate_uri);
+        if (r < 0)
+                return r;
+        r = strdup_or_null(p->bond && *p->bond ? p->bond : "bond0", &m->bond);
+        if (r < 0)
+                return r;
+        r = strdup_or_null(p->vf && *p->vf ? p->vf : NULL, &m->vf_spec);
+        if (r < 0)
+                return r;
+
+        for (Phase i = 0; i < _PHASE_MAX; i++)
+                m->budget[i] = p->phase_budget[i] > 0 ? p->phase_budget[i] : phase_default_budget(i);
+
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+Migration *migration_free(Migration *m) {
+        if (!m)
+                return NULL;
+
+        free(m->domain);
+        free(m->source_uri);
+        free(m->destination_uri);
+        free(m->migrate_uri);
+        free(m->bond);
+        free(m->vf_spec);
+        free(m->vf_alias);
+        free(m->vf_mac);
+        free(m->vf_xml);
+        free(m->error);
+        free(m->cause);
+        free(m);
+        return NULL;
+}
+
+static usec_t now(Migration *m) {
+        return m->ops->now(m->userdata);
+}
+
+static void notify_changed(Migration *m) {
+        if (m->ops->changed)
+                m->ops->changed(m->userdata, m);
+}
+
+static void disarm_timer(Migration *m) {
+        (void) m->ops->arm_timer(m->userdata, m, USEC_INFINITY);
+}
+
+static void end_phase(Migration *m, PhaseResult result) {
+        PhaseRecord *rec;
+
+        if (m->phase < 0)
+                return;
+        rec = &m->records[m->phase];
+        if (rec->result != PHASE_RESULT_RUNNING)
+                return;
+        rec->result = result;
+        rec->duration = now(m) - rec->start;
+        disarm_timer(m);
+}
+
+static void finish(Migration *m, JobResult result, const char *fmt, ...) _printf_(3, 4);
+static void finish(Migration *m, JobResult result, const char *fmt, ...) {
+        if (m->result != JOB_RUNNING)
+                return;
+
+        disarm_timer(m);
+        m->result = result;
+        if (fmt) {
+                va_list ap;
+
+                va_start(ap, fmt);
+                free(m->error);
+                m->error = strdup_vprintf(fmt, ap);
+                va_end(ap);
+        }
+        notify_changed(m);
+}
+
+static void action_failed_to_start(Migration *m, int r);
+
+/* Record the new phase, arm its budget, and start its action. The one place phases change. */
+static void migration_set_phase(Migration *m, Phase p) {
+        PhaseRecord *rec = &m->records[p];
+        Side side;
+        Action a;
+        int r;
+
+        m->phase = p;
+        m->order[m->n_order++] = p;
+        *rec = (PhaseRecord) {
+                .start = now(m),
+                .result = PHASE_RESULT_RUNNING,
+                .entered = true,
+        };
+        m->action_overdue = false;
+        m->unplug_detached = m->unplug_removed = false;
+
+        r = m->ops->arm_timer(m->userdata, m, rec->start + m->budget[p]);
+        if (r < 0) {
+                action_failed_to_start(m, r);
+                return;
+        }
+
+        notify_changed(m);
+
+        a = phase_action(p, &side);
+        m->action = a;
+        m->action_running = true;
+        r = m->ops->start_action(m->userdata, m, a, side);
+        if (r < 0) {
+                m->action_running = false;
+                action_failed_to_start(m, r);
+        }
+}
+
+static void enter_rollback(Migration *m, JobResult goal, const char *cause) {
+        free(m->cause);
+        m->cause = cause ? strdup(cause) : NULL;
+        m->rollback_from = m->phase;
+        m->rollback_goal = goal;
+        migration_set_phase(m, PHASE_ROLLBACK_PLUG);
+}
+
+static const char *cause_or(const char *message, const char *fallback) {
+        return message && *message ? message : fallback;
+}
+
+/* The current phase ended badly: decide what that means for the job. */
+static void phase_failed(Migration *m, PhaseResult how, const char *message) {
+        Phase p = m->phase;
+        const char *ph = phase_to_string(p);
+        _cleanup_free_ char *cause = NULL;
+
+        end_phase(m, how);
+
+        if (how == PHASE_RESULT_TIMEOUT)
+                (void) asprintf(&cause, "%s did not finish within %llu s%s%s", ph,
+                                (unsigned long long) (m->budget[p] / USEC_PER_SEC),
+                                message ? ": " : "", message ? message : "");
+        else if (how == PHASE_RESULT_CANCELLED)
+                cause = strdup("cancelled on request");
+        else
+                cause = strdup(cause_or(message, "unknown error"));
+
+        switch (p) {
+        case PHASE_PREFLIGHT:
+                if (m->cancel_requested)
+                        finish(m, JOB_CANCELLED, "Domain '%s': cancelled in preflight; nothing was changed.",
+                               m->domain);
+                else
+                        finish(m, JOB_FAILED, "Domain '%s': preflight failed: %s. Nothing was changed.",
+                               m->domain, strna(cause));
+                return;
+
+        case PHASE_FAILOVER:
+                /* srvm-guest puts back what was active when it cannot verify the switch, so the
+                 * bond is as it was: nothing to roll back. */
+                finish(m, m->cancel_requested ? JOB_CANCELLED : JOB_FAILED,
+                       "Domain '%s': failover failed: %s. The bond was left as it was.",
+                       m->domain, strna(cause));
+                return;
+
+        case PHASE_UNPLUG:
+        case PHASE_MIGRATE:
+                enter_rollback(m, m->cancel_requested ? JOB_CANCELLED : JOB_ROLLED_BACK, cause);
+                return;
+
+        case PHASE_PLUG:
+        case PHASE_LINK:
+        case PHASE_FAILBACK:
+                finish(m, JOB_FAILED,
+                       "Domain '%s': %s failed on the destination: %s. The domain runs there on its virtio-net standby.",
+                       m->domain, ph, strna(cause));
+                return;
+
+        case PHASE_ROLLBACK_PLUG:
+        case PHASE_ROLLBACK_LINK:
+        case PHASE_ROLLBACK_FAILBACK:
+                finish(m, JOB_FAILED,
+                       "Domain '%s': %s; then %s failed: %s. The domain runs on the source on its virtio-net standby.",
+                       m->domain, strna(m->cause), ph, strna(cause));
+                return;
+
+        case _PHASE_MAX:
+        case _PHASE_INVALID:
+                break;
+        }
+}
+
+static void action_failed_to_start(Migration *m, int r) {
+        _cleanup_free_ char *msg = NULL;
+
+        (void) asprintf(&msg, "could not start the %s action: %s", phase_to_string(m->phase),
+                        strerror(r < 0 ? -r : r));
+        phase_failed(m, PHASE_RESULT_FAILED, msg);
+}
+
+/* The current phase did what it should: go on. */
+static void phase_succeeded(Migration *m) {
+        Phase p = m->phase;
+
+        end_phase(m, PHASE_RESULT_OK);
+
+        switch (p) {
+        case PHASE_PREFLIGHT:
+                if (m->cancel_requested) {
+                        finish(m, JOB_CANCELLED, "Domain '%s': cancelled after preflight; nothing was changed.",
+                               m->domain);
+                        return;
+                }
+                migration_set_phase(m, PHASE_FAILOVER);
+                return;
+
+        case PHASE_FAILOVER:
+                m->standby_start = now(m);
+                if (m->cancel_requested) {
+                        enter_rollback(m, JOB_CANCELLED, "cancelled on request");
+                        return;
+                }
+                migration_set_phase(m, PHASE_UNPLUG);
+                return;
+
+        case PHASE_UNPLUG:
+                if (m->cancel_requested) {
+                        enter_rollback(m, JOB_CANCELLED, "cancelled on request");
+                        return;
+                }
+                migration_set_phase(m, PHASE_MIGRATE);
+                return;
+
+        case PHASE_MIGRATE:
+                /* The point of no return: the domain runs on the destination now. */
+                m->domain_side = SIDE_DESTINATION;
+                migration_set_phase(m, PHASE_PLUG);
+                return;
+
+        case PHASE_PLUG:
+                migration_set_phase(m, PHASE_LINK);
+                return;
+
+        case PHASE_LINK:
+                migration_set_phase(m, PHASE_FAILBACK);
+                return;
+
+        case PHASE_FAILBACK:
+                m->standby_end = now(m);
+                finish(m, JOB_SUCCEEDED, NULL);
+                return;
+
+        case PHASE_ROLLBACK_PLUG:
+                migration_set_phase(m, PHASE_ROLLBACK_LINK);
+                return;
+
+        case PHASE_ROLLBACK_LINK:
+                migration_set_phase(m, PHASE_ROLLBACK_FAILBACK);
+                return;
+
+        case PHASE_ROLLBACK_FAILBACK:
+                if (m->standby_start != USEC_INFINITY)
+                        m->standby_end = now(m);
+                if (m->rollback_goal == JOB_CANCELLED)
+                        finish(m, JOB_CANCELLED,
+                               "Domain '%s': cancelled; the domain stays on the source with its VF active.",
+                               m->domain);
+                else
+                        finish(m, JOB_ROLLED_BACK,
+                               "Domain '%s': %s failed: %s. Rolled back: the domain stays on the source with its VF active.",
+                               m->domain, phase_to_string(m->rollback_from), strna(m->cause));
+                return;
+
+        case _PHASE_MAX:
+        case _PHASE_INVALID:
+                break;
+        }
+}
+
+int migration_start(Migration *m) {
+        if (!m)
+                return -EINVAL;
+        if (m->phase != _PHASE_INVALID)
+                return -EALREADY;
+
+        migration_set_phase(m, PHASE_PREFLIGHT);
+        return 0;
+}
+
+void migration_action_done(Migration *m, Action a, int r, const char *message) {
+        if (!m || m->result != JOB_RUNNING || !m->action_running || m->action != a)
+                return; /* a late answer for an action the job no longer waits for */
+
+        m->action_running = false;
+
+        if (r < 0) {
+                phase_failed(m, m->action_overdue ? PHASE_RESULT_TIMEOUT :
+                                m->cancel_requested ? PHASE_RESULT_CANCELLED : PHASE_RESULT_FAILED,
+                             message);
+                return;
+        }
+
+        if (m->phase == PHASE_UNPLUG) {
+                m->unplug_detached = true;
+                if (r > 0)
+                        m->unplug_removed = true;
+                if (!m->unplug_removed) {
+                        if (m->action_overdue || m->cancel_requested)
+                                phase_failed(m, m->action_overdue ? PHASE_RESULT_TIMEOUT : PHASE_RESULT_CANCELLED,
+                                             "the guest did not release the VF");
+                        return; /* DEVICE_REMOVED is still to come */
+                }
+        }
+
+        /* An action that succeeds after its budget ran out still succeeded: a migration that
+         * completed as it was being aborted has moved the domain, whatever the clock says. */
+        phase_succeeded(m);
+}
+
+void migration_device_removed(Migration *m, const char *alias) {
+        if (!m || m->result != JOB_RUNNING || m->phase != PHASE_UNPLUG)
+                return;
+        if (!alias || !streq_ptr(alias, m->vf_alias))
+                return;
+
+        m->unplug_removed = true;
+        if (m->unplug_detached && !m->action_running)
+                phase_succeeded(m);
+}
+
+void migration_timer_elapsed(Migration *m) {
+        if (!m || m->result != JOB_RUNNING || m->phase < 0)
+                return;
+
+        if (!m->action_running) {
+                /* Only unplug waits without an action: for DEVICE_REMOVED. */
+                phase_failed(m, PHASE_RESULT_TIMEOUT,
+                             m->phase == PHASE_UNPLUG ? "the guest did not release the VF" : NULL);
+                return;
+        }
+
+        if (m->action_overdue) {
+                /* Asked to stop a grace period ago and still silent: give up on it. */
+                end_phase(m, PHASE_RESULT_TIMEOUT);
+                m->action_running = false;
+                finish(m, JOB_FAILED,
+                       "Domain '%s': %s did not end within %llu s, nor when asked to stop; the job gave up on it. Check the domain by hand.",
+                       m->domain, phase_to_string(m->phase),
+                       (unsigned long long) (m->budget[m->phase] / USEC_PER_SEC));
+                return;
+        }
+
+        m->action_overdue = true;
+        if (m->ops->cancel_action)
+                m->ops->cancel_action(m->userdata, m, m->action);
+        (void) m->ops->arm_timer(m->userdata, m, now(m) + ACTION_GRACE_USEC);
+}
+
+int migration_cancel(Migration *m) {
+        if (!m)
+                return -EINVAL;
+        if (m->result != JOB_RUNNING)
+                return -ESTALE;
+        if (m->domain_side == SIDE_DESTINATION)
+                return -EBUSY; /* past the point of no return: it finishes forward */
+        if (phase_is_rollback(m->phase) || m->cancel_requested)
+                return -EALREADY;
+
+        m->cancel_requested = true;
+
+        if (m->action_running) {
+                if (m->ops->cancel_action)
+                        m->ops->cancel_action(m->userdata, m, m->action);
+                return 0; /* the action's end decides the next step */
+        }
+
+        if (m->phase == PHASE_UNPLUG) /* waiting for DEVICE_REMOVED: turn around now */
+                phase_failed(m, PHASE_RESULT_CANCELLED, NULL);
+        return 0;
+}
+
+void migration_set_vm_downtime(Migration *m, uint64_t ms) {
+        if (!m)
+                return;
+        m->vm_downtime_ms = ms;
+        m->have_vm_downtime = true;
+        notify_changed(m);
+}
+
+int migration_set_vf(Migration *m, const char *alias, const char *mac, const char *xml) {
+        _cleanup_free_ char *a = NULL, *c = NULL, *x = NULL;
+        int r;
+
+        if (!m)
+                return -EINVAL;
+        r = strdup_or_null(alias, &a);
+        if (r < 0)
+                return r;
+        r = strdup_or_null(mac, &c);
+        if (r < 0)
+                return r;
+        r = strdup_or_null(xml, &x);
+        if (r < 0)
+                return r;
+
+        free(m->vf_alias);
+        free(m->vf_mac);
+        free(m->vf_xml);
+        m->vf_alias = TAKE_PTR(a);
+        m->vf_mac = TAKE_PTR(c);
+        m->vf_xml = TAKE_PTR(x);
+        return 0;
+}
+
+uint32_t migration_get_id(const Migration *m) {
+        return m->id;
+}
+const char *migration_get_domain(const Migration *m) {
+        return m->domain;
+}
+const char *migration_get_source_uri(const Migration *m) {
+        return m->source_uri;
+}
+const char *migration_get_destination_uri(const Migration *m) {
+        return m->destination_uri;
+}
+const char *migration_get_migrate_uri(const Migration *m) {
+        return m->migrate_uri;
+}
+const char *migration_get_bond(const Migration *m) {
+        return m->bond;
+}
+const char *migration_get_vf_spec(const Migration *m) {
+        return m->vf_spec;
+}
+const char *migration_get_vf_alias(const Migration *m) {
+        return m->vf_alias;
+}
+const char *migration_get_vf_mac(const Migration *m) {
+        return m->vf_mac;
+}
+const char *migration_get_vf_xml(const Migration *m) {
+        return m->vf_xml;
+}
+Phase migration_get_phase(const Migration *m) {
+        return m->phase;
+}
+JobResult migration_get_result(const Migration *m) {
+        return m->result;
+}
+const char *migration_get_error(const Migration *m) {
+        return m->error;
+}
+bool migration_is_finished(const Migration *m) {
+        return m->result != JOB_RUNNING;
+}
+Side migration_get_domain_side(const Migration *m) {
+        return m->domain_side;
+}
+void *migration_get_backend_data(const Migration *m) {
+        return m->backend_data;
+}
+void migration_set_backend_data(Migration *m, void *data) {
+        m->backend_data = data;
+}
+
+usec_t migration_get_phase_deadline(const Migration *m) {
+        if (m->phase < 0)
+                return USEC_INFINITY;
+        return m->records[m->phase].start + m->budget[m->phase];
+}
+
+static int json_add(json_object *o, const char *key, json_object *v) {
+        if (!v)
+                return -ENOMEM;
+        if (json_object_object_add(o, key, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static json_object *json_string_or_null(const char *s) {
+        return s ? json_object_new_string(s) : NULL;
+}
+
+static int json_add_string_or_null(json_object *o, const char *key, const char *s) {
+        if (!s)
+                return json_object_object_add(o, key, NULL) < 0 ? -ENOMEM : 0;
+        return json_add(o, key, json_string_or_null(s));
+}
+
+int migration_build_json(const Migration *m, json_object **ret) {
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        json_object *phases;
+        usec_t t = m->ops->now(m->userdata);
+        int r;
+
+        o = json_object_new_object();
+        if (!o)
+                return -ENOMEM;
+
+        r = json_add(o, "id", json_object_new_int64(m->id));
+        if (r >= 0)
+                r = json_add(o, "domain", json_object_new_string(m->domain));
+        if (r >= 0)
+                r = json_add(o, "source_uri", json_object_new_string(m->source_uri));
+        if (r >= 0)
+                r = json_add(o, "destination_uri", json_object_new_string(m->destination_uri));
+        if (r >= 0)
+                r = json_add_string_or_null(o, "migrate_uri", m->migrate_uri);
+        if (r >= 0)
+                r = json_add(o, "result", json_object_new_string(job_result_to_string(m->result)));
+        if (r >= 0)
+                r = json_add_string_or_null(o, "error", m->error);
+        if (r >= 0)
+                r = json_add_string_or_null(o, "phase", m->phase >= 0 ? phase_to_string(m->phase) : NULL);
+        if (r >= 0)
+                r = json_add(o, "bond", json_object_new_string(m->bond));
+        if (r >= 0)
+                r = json_add_string_or_null(o, "vf_alias", m->vf_alias);
+        if (r >= 0)
+                r = json_add_string_or_null(o, "vf_mac", m->vf_mac);
+        if (r < 0)
+                return r;
+
+        phases = json_object_new_array();
+        r = json_add(o, "phases", phases);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < m->n_order; i++) {
+                const PhaseRecord *rec = &m->records[m->order[i]];
+                json_object *ph = json_object_new_object();
+
+                if (!ph || json_object_array_add(phases, ph) < 0) {
+                        json_object_put(ph);
+                        return -ENOMEM;
+                }
+                r = json_add(ph, "name", json_object_new_string(phase_to_string(m->order[i])));
+                if (r >= 0)
+                        r = json_add(ph, "start_us", json_object_new_int64((int64_t) rec->start));
+                if (r >= 0)
+                        r = json_add(ph, "duration_us",
+                                     json_object_new_int64((int64_t) (rec->result == PHASE_RESULT_RUNNING ?
+                                                                      t - rec->start : rec->duration)));
+                if (r >= 0)
+                        r = json_add(ph, "result", json_object_new_string(phase_result_to_string(rec->result)));
+                if (r < 0)
+                        return r;
+        }
+
+        if (m->have_vm_downtime)
+                r = json_add(o, "vm_downtime_ms", json_object_new_int64((int64_t) m->vm_downtime_ms));
+        else
+                r = json_add_string_or_null(o, "vm_downtime_ms", NULL);
+        if (r < 0)
+                return r;
+
+        if (m->standby_start != USEC_INFINITY && m->standby_end != USEC_INFINITY)
+                r = json_add(o, "standby_ms",
+                             json_object_new_int64((int64_t) ((m->standby_end - m->standby_start) / USEC_PER_MSEC)));
+        else
+                r = json_add_string_or_null(o, "standby_ms", NULL);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(o);
+        return 0;
+}

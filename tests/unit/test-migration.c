@@ -1,0 +1,493 @@
+/* The migration state machine against a scripted fake backend: every phase's success, every
+ * phase's failure and timeout, cancel in every phase, and the job's JSON. The fake runs on a
+ * fake clock; each action takes a fixed time and ends as the test's script says. */
+#include <stdio.h>
+#include <string.h>
+
+#include "assert.h"
+#include "json-util.h"
+#include "migration.h"
+
+typedef enum Outcome {
+        OUT_OK,      /* the action succeeds */
+        OUT_FAIL,    /* the action reports an error */
+        OUT_HANG,    /* the action never ends until cancelled, then fails */
+        OUT_STUCK,   /* the action never ends at all */
+        OUT_LATE_OK, /* the action overruns its budget, then succeeds when asked to stop */
+        OUT_NOSTART, /* start_action itself fails */
+} Outcome;
+
+typedef struct Fake {
+        usec_t now;
+        usec_t timer;           /* USEC_INFINITY: disarmed */
+        bool pending;           /* an action was started and has not been answered */
+        Action action;
+        Side side;
+        unsigned cancels;       /* cancel_action calls */
+        unsigned changes;       /* changed() calls */
+        Outcome script[_PHASE_MAX];
+        bool unplug_by_event;   /* detach returns 0 and DEVICE_REMOVED follows */
+        bool unplug_never;      /* detach returns 0 and no event ever comes */
+        char log[512];          /* "action@side " for each start */
+} Fake;
+
+static int fake_start(void *userdata, Migration *m, Action a, Side side) {
+        Fake *f = userdata;
+        char buf[64];
+
+        if (f->script[migration_get_phase(m)] == OUT_NOSTART)
+                return -EIO;
+        snprintf(buf, sizeof buf, "%s@%s ", action_to_string(a), side_to_string(side));
+        strncat(f->log, buf, sizeof f->log - strlen(f->log) - 1);
+        f->pending = true;
+        f->action = a;
+        f->side = side;
+        return 0;
+}
+
+static void fake_cancel(void *userdata, Migration *m, Action a) {
+        Fake *f = userdata;
+
+        (void) m;
+        ASSERT_TRUE(f->pending);
+        ASSERT_EQ_INT(a, f->action);
+        f->cancels++;
+}
+
+static int fake_arm(void *userdata, Migration *m, usec_t usec) {
+        Fake *f = userdata;
+
+        (void) m;
+        f->timer = usec;
+        return 0;
+}
+
+static usec_t fake_now(void *userdata) {
+        return ((Fake *) userdata)->now;
+}
+
+static void fake_changed(void *userdata, Migration *m) {
+        (void) m;
+        ((Fake *) userdata)->changes++;
+}
+
+static const MigrationBackendOps fake_ops = {
+        .start_action = fake_start,
+        .cancel_action = fake_cancel,
+        .arm_timer = fake_arm,
+        .now = fake_now,
+        .changed = fake_changed,
+};
+
+static Migration *job_new(Fake *f) {
+        MigrationParams p = {
+                .domain = "vm1",
+                .source_uri = "qemu:///system",
+                .destination_uri = "qemu+ssh://b/system",
+                .migrate_uri = "tcp://127.0.0.1:49152",
+        };
+        Migration *m = NULL;
+
+        *f = (Fake) { .now = 1000 * USEC_PER_SEC, .timer = USEC_INFINITY };
+        ASSERT_OK(migration_new(7, &p, &fake_ops, f, &m));
+        ASSERT_NOT_NULL(m);
+        return m;
+}
+
+/* Let time pass to the timer and fire it. */
+static void fire_timer(Fake *f, Migration *m) {
+        ASSERT_TRUE(f->timer != USEC_INFINITY);
+        ASSERT_TRUE(f->timer >= f->now);
+        f->now = f->timer;
+        migration_timer_elapsed(m);
+}
+
+/* Answer the pending action as the script says, each taking 100 ms of fake time. */
+static void step(Fake *f, Migration *m) {
+        Phase p = migration_get_phase(m);
+        Action a = f->action;
+
+        ASSERT_TRUE(f->pending);
+        f->now += 100 * USEC_PER_MSEC;
+
+        switch (f->script[p]) {
+        case OUT_OK:
+                f->pending = false;
+                if (a == ACTION_PREFLIGHT)
+                        ASSERT_OK(migration_set_vf(m, "ua-vf0", "52:54:00:00:00:02", "<interface/>"));
+                if (a == ACTION_UNPLUG && f->unplug_never) {
+                        migration_action_done(m, a, 0, NULL);
+                        fire_timer(f, m);
+                } else if (a == ACTION_UNPLUG && f->unplug_by_event) {
+                        migration_action_done(m, a, 0, NULL);
+                        ASSERT_EQ_INT(migration_get_phase(m), PHASE_UNPLUG); /* still waiting */
+                        migration_device_removed(m, "ua-other");
+                        ASSERT_EQ_INT(migration_get_phase(m), PHASE_UNPLUG); /* not our VF */
+                        f->now += 50 * USEC_PER_MSEC;
+                        migration_device_removed(m, "ua-vf0");
+                } else
+                        migration_action_done(m, a, a == ACTION_UNPLUG ? 1 : 0, NULL);
+                return;
+        case OUT_FAIL:
+                f->pending = false;
+                migration_action_done(m, a, -EIO, "it broke");
+                return;
+        case OUT_HANG:
+                fire_timer(f, m);
+                ASSERT_EQ_INT(f->cancels, 1);
+                f->pending = false;
+                migration_action_done(m, a, -ECANCELED, "aborted");
+                return;
+        case OUT_STUCK:
+                fire_timer(f, m); /* budget: asked to stop */
+                fire_timer(f, m); /* grace: given up */
+                f->pending = false;
+                migration_action_done(m, a, 0, NULL); /* far too late: ignored */
+                return;
+        case OUT_LATE_OK:
+                fire_timer(f, m);
+                f->pending = false;
+                migration_action_done(m, a, 0, NULL);
+                return;
+        case OUT_NOSTART:
+                break;
+        }
+        ASSERT_TRUE(false);
+}
+
+static void run(Fake *f, Migration *m) {
+        ASSERT_OK(migration_start(m));
+        for (unsigned i = 0; !migration_is_finished(m); i++) {
+                ASSERT_TRUE(i < 32);
+                step(f, m);
+        }
+        ASSERT_TRUE(f->timer == USEC_INFINITY); /* a finished job leaves no timer armed */
+}
+
+static json_object *job_json(Migration *m) {
+        json_object *o = NULL;
+
+        ASSERT_OK(migration_build_json(m, &o));
+        ASSERT_NOT_NULL(o);
+        return o;
+}
+
+/* "preflight:ok failover:ok ..." from the job's JSON. */
+static void phases_string(Migration *m, char *buf, size_t size) {
+        _cleanup_(json_object_putp) json_object *o = job_json(m);
+        json_object *phases = json_object_object_get(o, "phases");
+
+        buf[0] = 0;
+        for (size_t i = 0; i < json_object_array_length(phases); i++) {
+                json_object *ph = json_object_array_get_idx(phases, i);
+                char item[64];
+
+                snprintf(item, sizeof item, "%s%s:%s", i ? " " : "",
+                         json_object_get_string(json_object_object_get(ph, "name")),
+                         json_object_get_string(json_object_object_get(ph, "result")));
+                strncat(buf, item, size - strlen(buf) - 1);
+        }
+}
+
+static const char forward[] =
+        "preflight:ok failover:ok unplug:ok migrate:ok plug:ok link:ok failback:ok";
+
+static const struct {
+        const char *name;
+        Phase phase; /* where the script deviates */
+        Outcome outcome;
+        JobResult result;
+        const char *phases;
+        const char *error_has; /* a piece of the error sentence, or NULL for no error */
+} cases[] = {
+        { "all phases succeed", PHASE_PREFLIGHT, OUT_OK, JOB_SUCCEEDED, forward, NULL },
+        { "preflight fails", PHASE_PREFLIGHT, OUT_FAIL, JOB_FAILED,
+          "preflight:failed", "preflight failed: it broke. Nothing was changed." },
+        { "preflight cannot start", PHASE_PREFLIGHT, OUT_NOSTART, JOB_FAILED,
+          "preflight:failed", "could not start the preflight action" },
+        { "failover fails", PHASE_FAILOVER, OUT_FAIL, JOB_FAILED,
+          "preflight:ok failover:failed", "The bond was left as it was." },
+        { "failover times out", PHASE_FAILOVER, OUT_HANG, JOB_FAILED,
+          "preflight:ok failover:timeout", "failover did not finish within 15 s" },
+        { "unplug fails", PHASE_UNPLUG, OUT_FAIL, JOB_ROLLED_BACK,
+          "preflight:ok failover:ok unplug:failed rollback-plug:ok rollback-link:ok rollback-failback:ok",
+          "unplug failed: it broke. Rolled back" },
+        { "migrate fails", PHASE_MIGRATE, OUT_FAIL, JOB_ROLLED_BACK,
+          "preflight:ok failover:ok unplug:ok migrate:failed rollback-plug:ok rollback-link:ok rollback-failback:ok",
+          "migrate failed: it broke. Rolled back: the domain stays on the source with its VF active." },
+        { "migrate times out and is aborted", PHASE_MIGRATE, OUT_HANG, JOB_ROLLED_BACK,
+          "preflight:ok failover:ok unplug:ok migrate:timeout rollback-plug:ok rollback-link:ok rollback-failback:ok",
+          "migrate did not finish within 300 s: aborted" },
+        { "migrate completes as it is aborted", PHASE_MIGRATE, OUT_LATE_OK, JOB_SUCCEEDED,
+          forward, NULL },
+        { "migrate never ends", PHASE_MIGRATE, OUT_STUCK, JOB_FAILED,
+          "preflight:ok failover:ok unplug:ok migrate:timeout", "nor when asked to stop" },
+        { "plug fails", PHASE_PLUG, OUT_FAIL, JOB_FAILED,
+          "preflight:ok failover:ok unplug:ok migrate:ok plug:failed",
+          "plug failed on the destination: it broke. The domain runs there on its virtio-net standby." },
+        { "link fails", PHASE_LINK, OUT_FAIL, JOB_FAILED,
+          "preflight:ok failover:ok unplug:ok migrate:ok plug:ok link:failed", "link failed on the destination" },
+        { "failback times out", PHASE_FAILBACK, OUT_HANG, JOB_FAILED,
+          "preflight:ok failover:ok unplug:ok migrate:ok plug:ok link:ok failback:timeout",
+          "failback failed on the destination: failback did not finish within 30 s" },
+};
+
+static void test_cases(void) {
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                Fake f;
+                _cleanup_(migration_freep) Migration *m = job_new(&f);
+                char phases[512];
+
+                fprintf(stderr, "case: %s\n", cases[i].name);
+                f.script[cases[i].phase] = cases[i].outcome;
+                run(&f, m);
+
+                ASSERT_STREQ(job_result_to_string(migration_get_result(m)),
+                             job_result_to_string(cases[i].result));
+                phases_string(m, phases, sizeof phases);
+                ASSERT_STREQ(phases, cases[i].phases);
+                if (cases[i].error_has) {
+                        ASSERT_NOT_NULL(migration_get_error(m));
+                        ASSERT_NOT_NULL(strstr(migration_get_error(m), cases[i].error_has));
+                        ASSERT_NOT_NULL(strstr(migration_get_error(m), "Domain 'vm1'"));
+                } else
+                        ASSERT_NULL(migration_get_error(m));
+        }
+}
+
+/* Where each action runs: forward on the source until migrate, then on the destination. */
+static void test_sides(void) {
+        Fake f;
+        _cleanup_(migration_freep) Migration *m = job_new(&f);
+
+        run(&f, m);
+        ASSERT_STREQ(f.log, "preflight@source failover@source unplug@source migrate@source "
+                            "plug@destination link@destination failback@destination ");
+        ASSERT_EQ_INT(migration_get_domain_side(m), SIDE_DESTINATION);
+
+        Fake g;
+        _cleanup_(migration_freep) Migration *n = job_new(&g);
+        g.script[PHASE_MIGRATE] = OUT_FAIL;
+        run(&g, n);
+        ASSERT_STREQ(g.log, "preflight@source failover@source unplug@source migrate@source "
+                            "plug@source link@source failback@source ");
+        ASSERT_EQ_INT(migration_get_domain_side(n), SIDE_SOURCE);
+}
+
+static void test_unplug_waits_for_event(void) {
+        Fake f;
+        _cleanup_(migration_freep) Migration *m = job_new(&f);
+        char phases[512];
+
+        f.unplug_by_event = true;
+        run(&f, m);
+        ASSERT_EQ_INT(migration_get_result(m), JOB_SUCCEEDED);
+
+        Fake g;
+        _cleanup_(migration_freep) Migration *n = job_new(&g);
+        g.unplug_never = true;
+        run(&g, n);
+        ASSERT_EQ_INT(migration_get_result(n), JOB_ROLLED_BACK);
+        phases_string(n, phases, sizeof phases);
+        ASSERT_STREQ(phases, "preflight:ok failover:ok unplug:timeout " "rollback-plug:ok rollback-link:ok rollback-failback:ok");
+        ASSERT_NOT_NULL(strstr(migration_get_error(n), "the guest did not release the VF"));
+}
+
+static void test_rollback_fails(void) {
+        Fake f;
+        _cleanup_(migration_freep) Migration *m = job_new(&f);
+        char phases[512];
+
+        f.script[PHASE_MIGRATE] = OUT_FAIL;
+        f.script[PHASE_ROLLBACK_LINK] = OUT_FAIL;
+        run(&f, m);
+        ASSERT_EQ_INT(migration_get_result(m), JOB_FAILED);
+        phases_string(m, phases, sizeof phases);
+        ASSERT_STREQ(phases, "preflight:ok failover:ok unplug:ok migrate:failed rollback-plug:ok rollback-link:failed");
+        ASSERT_NOT_NULL(strstr(migration_get_error(m), "then rollback-link failed"));
+        ASSERT_NOT_NULL(strstr(migration_get_error(m), "on the source on its virtio-net standby"));
+}
+
+/* Cancel while each phase's action is in flight. */
+static void test_cancel(void) {
+        static const struct {
+                Phase phase;
+                int r;
+                JobResult result;
+                const char *phases;
+        } table[] = {
+                { PHASE_PREFLIGHT, 0, JOB_CANCELLED, "preflight:ok" },
+                { PHASE_FAILOVER, 0, JOB_CANCELLED, "preflight:ok failover:ok rollback-plug:ok rollback-link:ok rollback-failback:ok" },
+                { PHASE_UNPLUG, 0, JOB_CANCELLED, "preflight:ok failover:ok unplug:ok rollback-plug:ok rollback-link:ok rollback-failback:ok" },
+                { PHASE_MIGRATE, 0, JOB_CANCELLED, "preflight:ok failover:ok unplug:ok migrate:cancelled rollback-plug:ok rollback-link:ok rollback-failback:ok" },
+                { PHASE_PLUG, -EBUSY, JOB_SUCCEEDED, forward },
+                { PHASE_FAILBACK, -EBUSY, JOB_SUCCEEDED, forward },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+                Fake f;
+                _cleanup_(migration_freep) Migration *m = job_new(&f);
+                char phases[512];
+
+                ASSERT_OK(migration_start(m));
+                while (migration_get_phase(m) != table[i].phase)
+                        step(&f, m);
+                ASSERT_EQ_INT(migration_cancel(m), table[i].r);
+                if (table[i].r == 0) {
+                        ASSERT_EQ_INT(f.cancels, 1);
+                        ASSERT_ERR(migration_cancel(m), EALREADY);
+                        /* the action answers: a migrate that was aborted fails, the others end normally */
+                        if (table[i].phase == PHASE_MIGRATE)
+                                f.script[PHASE_MIGRATE] = OUT_FAIL;
+                }
+                while (!migration_is_finished(m))
+                        step(&f, m);
+                ASSERT_EQ_INT(migration_get_result(m), table[i].result);
+                phases_string(m, phases, sizeof phases);
+                ASSERT_STREQ(phases, table[i].phases);
+                ASSERT_ERR(migration_cancel(m), ESTALE);
+        }
+
+        /* Cancel while unplug waits for DEVICE_REMOVED, with no action in flight. */
+        Fake f;
+        _cleanup_(migration_freep) Migration *m = job_new(&f);
+        ASSERT_OK(migration_start(m));
+        while (migration_get_phase(m) != PHASE_UNPLUG)
+                step(&f, m);
+        f.pending = false;
+        migration_action_done(m, ACTION_UNPLUG, 0, NULL);
+        ASSERT_EQ_INT(migration_get_phase(m), PHASE_UNPLUG);
+        ASSERT_OK(migration_cancel(m));
+        ASSERT_EQ_INT(migration_get_phase(m), PHASE_ROLLBACK_PLUG);
+        while (!migration_is_finished(m))
+                step(&f, m);
+        ASSERT_EQ_INT(migration_get_result(m), JOB_CANCELLED);
+        ASSERT_STREQ(migration_get_error(m), "Domain 'vm1': cancelled; the domain stays on the source with its VF active.");
+}
+
+static void test_late_answers_ignored(void) {
+        Fake f;
+        _cleanup_(migration_freep) Migration *m = job_new(&f);
+
+        ASSERT_OK(migration_start(m));
+        /* An answer for an action that is not in flight changes nothing. */
+        migration_action_done(m, ACTION_MIGRATE, 0, NULL);
+        ASSERT_EQ_INT(migration_get_phase(m), PHASE_PREFLIGHT);
+        migration_device_removed(m, "ua-vf0");
+        ASSERT_EQ_INT(migration_get_phase(m), PHASE_PREFLIGHT);
+        ASSERT_ERR(migration_start(m), EALREADY);
+}
+
+static void test_json(void) {
+        Fake f;
+        _cleanup_(migration_freep) Migration *m = job_new(&f);
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        json_object *phases, *v;
+        int64_t prev_end = 0;
+
+        run(&f, m);
+        migration_set_vm_downtime(m, 183);
+        o = job_json(m);
+
+        ASSERT_EQ_INT(json_object_get_int64(json_object_object_get(o, "id")), 7);
+        ASSERT_STREQ(json_object_get_string(json_object_object_get(o, "domain")), "vm1");
+        ASSERT_STREQ(json_object_get_string(json_object_object_get(o, "source_uri")), "qemu:///system");
+        ASSERT_STREQ(json_object_get_string(json_object_object_get(o, "destination_uri")), "qemu+ssh://b/system");
+        ASSERT_STREQ(json_object_get_string(json_object_object_get(o, "result")), "succeeded");
+        ASSERT_TRUE(json_object_object_get_ex(o, "error", &v) && v == NULL);
+        ASSERT_EQ_INT(json_object_get_int64(json_object_object_get(o, "vm_downtime_ms")), 183);
+        /* standby: from failover's end to failback's end = unplug, migrate, plug, link, failback = 5 x 100 ms */
+        ASSERT_EQ_INT(json_object_get_int64(json_object_object_get(o, "standby_ms")), 500);
+
+        phases = json_object_object_get(o, "phases");
+        ASSERT_EQ_INT(json_object_array_length(phases), 7);
+        for (size_t i = 0; i < 7; i++) {
+                json_object *ph = json_object_array_get_idx(phases, i);
+                int64_t start = json_object_get_int64(json_object_object_get(ph, "start_us"));
+                int64_t duration = json_object_get_int64(json_object_object_get(ph, "duration_us"));
+
+                ASSERT_EQ_INT(duration, 100 * USEC_PER_MSEC);
+                ASSERT_TRUE(start >= prev_end); /* in order, on one clock */
+                prev_end = start + duration;
+        }
+
+        /* A job that never failed back has no standby figure; one without an event no downtime. */
+        Fake g;
+        _cleanup_(migration_freep) Migration *n = job_new(&g);
+        _cleanup_(json_object_putp) json_object *p = NULL;
+        g.script[PHASE_PLUG] = OUT_FAIL;
+        run(&g, n);
+        p = job_json(n);
+        ASSERT_TRUE(json_object_object_get_ex(p, "standby_ms", &v) && v == NULL);
+        ASSERT_TRUE(json_object_object_get_ex(p, "vm_downtime_ms", &v) && v == NULL);
+}
+
+static void test_running_json(void) {
+        Fake f;
+        _cleanup_(migration_freep) Migration *m = job_new(&f);
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        json_object *ph;
+
+        ASSERT_OK(migration_start(m));
+        f.now += 42;
+        o = job_json(m);
+        ASSERT_STREQ(json_object_get_string(json_object_object_get(o, "result")), "running");
+        ASSERT_STREQ(json_object_get_string(json_object_object_get(o, "phase")), "preflight");
+        ph = json_object_array_get_idx(json_object_object_get(o, "phases"), 0);
+        ASSERT_STREQ(json_object_get_string(json_object_object_get(ph, "result")), "running");
+        ASSERT_EQ_INT(json_object_get_int64(json_object_object_get(ph, "duration_us")), 42);
+        ASSERT_TRUE(f.changes >= 1);
+}
+
+static void test_params(void) {
+        Fake f = { .timer = USEC_INFINITY };
+        Migration *m = NULL;
+        MigrationParams p = { .domain = "vm1", .source_uri = "a", .destination_uri = "" };
+
+        ASSERT_ERR(migration_new(1, &p, &fake_ops, &f, &m), EINVAL);
+        p.destination_uri = "b";
+        p.domain = "";
+        ASSERT_ERR(migration_new(1, &p, &fake_ops, &f, &m), EINVAL);
+        ASSERT_NULL(m);
+        p.domain = "vm1";
+        p.phase_budget[PHASE_MIGRATE] = 5 * USEC_PER_SEC;
+        ASSERT_OK(migration_new(1, &p, &fake_ops, &f, &m));
+        ASSERT_STREQ(migration_get_bond(m), "bond0");
+        ASSERT_NULL(migration_get_migrate_uri(m));
+        ASSERT_NULL(migration_get_vf_spec(m));
+        migration_free(m);
+        ASSERT_NULL(migration_free(NULL));
+}
+
+static void test_string_tables(void) {
+        for (Phase p = 0; p < _PHASE_MAX; p++) {
+                ASSERT_NOT_NULL(phase_to_string(p));
+                ASSERT_EQ_INT(phase_from_string(phase_to_string(p)), p);
+                ASSERT_TRUE(phase_default_budget(p) > 0);
+        }
+        for (JobResult r = 0; r < _JOB_RESULT_MAX; r++)
+                ASSERT_EQ_INT(job_result_from_string(job_result_to_string(r)), r);
+        for (PhaseResult r = 0; r < _PHASE_RESULT_MAX; r++)
+                ASSERT_EQ_INT(phase_result_from_string(phase_result_to_string(r)), r);
+        for (Action a = 0; a < _ACTION_MAX; a++)
+                ASSERT_EQ_INT(action_from_string(action_to_string(a)), a);
+        ASSERT_EQ_INT(phase_from_string("teleport"), _PHASE_INVALID);
+        ASSERT_EQ_INT(job_result_from_string(NULL), _JOB_RESULT_INVALID);
+        ASSERT_NULL(phase_to_string(_PHASE_MAX));
+        ASSERT_STREQ(job_result_to_string(JOB_ROLLED_BACK), "rolled-back");
+}
+
+int main(void) {
+        test_cases();
+        test_sides();
+        test_unplug_waits_for_event();
+        test_rollback_fails();
+        test_cancel();
+        test_late_answers_ignored();
+        test_json();
+        test_running_json();
+        test_params();
+        test_string_tables();
+        printf("test-migration: all passed\n");
+        return 0;
+}
