@@ -1,0 +1,17 @@
+/* The D-Bus error names srvmd replies with, shared by the daemon and srvmctl so both sides
+ * agree on what a failure means. Argument errors use the standard
+ * org.freedesktop.DBus.Error.InvalidArgs and refusals org.freedesktop.DBus.Error.AccessDenied. */
+#pragma once
+
+/* The domain already has a migration job running. */
+#define SRVM_ERROR_BUSY "org.srvm.srvm1.Error.Busy"
+/* No job with that id or path. */
+#define SRVM_ERROR_NO_SUCH_JOB "org.srvm.srvm1.Error.NoSuchJob"
+/* The job has already finished, so it cannot be cancelled. */
+#define SRVM_ERROR_JOB_NOT_RUNNING "org.srvm.srvm1.Error.JobNotRunning"
+/* The job runs, but cannot be cancelled now (past the point of no return, or already rolling
+ * back). */
+#define SRVM_ERROR_NOT_CANCELLABLE "org.srvm.srvm1.Error.NotCancellable"
+
+#define SRVM_MANAGER_INTERFACE "org.srvm.srvm1.Manager"
+#define SRVM_JOB_INTERFACE "org.srvm.srvm1.Job"

@@ -1,0 +1,26 @@
+/* What manager-bus.c and job-bus.c share: the job object's vtable and its lookup, and the
+ * check that guards every method that changes something. */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+#include "config.h"
+#include "manager.h"
+
+#define BUS_JOB_PREFIX SRVM_BUS_PATH "/job"
+
+extern const sd_bus_vtable job_vtable[];
+
+/* sd_bus_object_find_t and sd_bus_node_enumerator_t for the fallback vtable under
+ * BUS_JOB_PREFIX; userdata is the Manager. */
+int job_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
+                    void **found, sd_bus_error *error);
+int job_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes,
+                        sd_bus_error *error);
+
+/* Cancel m for the caller of message: check the caller, cancel, reply. */
+int bus_job_method_cancel(sd_bus_message *message, Migration *m, sd_bus_error *error);
+
+/* 0 if the caller of message runs as root; otherwise a negative errno, with error set to
+ * AccessDenied when the caller is someone else. */
+int bus_verify_root(sd_bus_message *message, sd_bus_error *error);
