@@ -1,0 +1,86 @@
+/* srvmd: the srvm host daemon. Parses the command line and hands over to the manager. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "config.h"
+#include "log.h"
+#include "manager.h"
+
+static void help(void) {
+        printf("Usage: srvmd [OPTIONS]\n"
+               "\n"
+               "Keep VMs with SR-IOV VFs live-migratable: fail their bond over to virtio-net,\n"
+               "unplug the VF, migrate, plug a VF on the destination and fail back.\n"
+               "Controlled over D-Bus (%s) with srvmctl.\n"
+               "\n"
+               "Options:\n"
+               "  -c, --connect=URI      libvirt URI of this host (default: qemu:///system)\n"
+               "      --state-dir=DIR    where job state is kept (default: /var/lib/srvm)\n"
+               "      --user             use the user bus instead of the system bus\n"
+               "  -v, --verbose          log debug messages too\n"
+               "  -h, --help             show this help and exit\n"
+               "      --version          show the version and exit\n",
+               SRVM_BUS_NAME);
+}
+
+int main(int argc, char *argv[]) {
+        enum { ARG_STATE_DIR = 0x100, ARG_USER, ARG_VERSION };
+        static const struct option options[] = {
+                { "connect", required_argument, NULL, 'c' },
+                { "state-dir", required_argument, NULL, ARG_STATE_DIR },
+                { "user", no_argument, NULL, ARG_USER },
+                { "verbose", no_argument, NULL, 'v' },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                {}
+        };
+        _cleanup_(manager_freep) Manager *mgr = NULL;
+        ManagerConfig config = {};
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "c:vh", options, NULL)) >= 0)
+                switch (c) {
+                case 'c':
+                        config.local_uri = optarg;
+                        break;
+                case ARG_STATE_DIR:
+                        config.state_dir = optarg;
+                        break;
+                case ARG_USER:
+                        config.user_bus = true;
+                        break;
+                case 'v':
+                        log_set_max_level(LOG_DEBUG);
+                        break;
+                case 'h':
+                        help();
+                        return EXIT_SUCCESS;
+                case ARG_VERSION:
+                        printf("srvmd %s\n", SRVM_VERSION);
+                        return EXIT_SUCCESS;
+                default:
+                        fprintf(stderr, "Try 'srvmd --help'.\n");
+                        return 2;
+                }
+        if (optind < argc) {
+                fprintf(stderr, "srvmd: unexpected argument '%s'. Try 'srvmd --help'.\n", argv[optind]);
+                return 2;
+        }
+
+        /* Under systemd, stderr is the journal: keep the levels. */
+        log_set_prefix_priority(getenv("JOURNAL_STREAM") != NULL);
+
+        r = manager_new(&config, &mgr);
+        if (r < 0) {
+                log_error_errno(r, "Failed to allocate the manager: %m");
+                return EXIT_FAILURE;
+        }
+
+        r = manager_startup(mgr);
+        if (r < 0)
+                return EXIT_FAILURE;
+
+        r = manager_run(mgr);
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,393 @@
+/* The manager (see manager.h): one sd-event loop owns every job. Each job is a Migration
+ * state machine plus what the loop keeps for it: its timer and the last phase logged. The
+ * manager is the machine's backend towards the loop (clock, timer, change notification) and
+ * hands the actions themselves to the libvirt backend. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "config.h"
+#include "bus.h"
+#include "log.h"
+#include "manager.h"
+#include "virt.h"
+
+/* Finished jobs are kept for `srvmctl show` until there are more than this many. */
+#define FINISHED_JOBS_MAX 64
+
+typedef struct Job {
+        Manager *manager;
+        Migration *migration;      /* owned */
+        sd_event_source *timer;    /* owned; the phase budget */
+        Phase logged_phase;
+        JobResult logged_result;
+} Job;
+
+struct Manager {
+        char *local_uri;
+        char *state_dir;
+        bool user_bus;
+
+        sd_event *event;
+        sd_bus *bus;
+        Virt *virt;
+
+        Job **jobs; /* owned, in creation order */
+        size_t n_jobs;
+        uint32_t next_id;
+};
+
+static Job *job_free(Job *j) {
+        if (!j)
+                return NULL;
+        sd_event_source_disable_unref(j->timer);
+        migration_free(j->migration);
+        free(j);
+        return NULL;
+}
+
+int manager_new(const ManagerConfig *config, Manager **ret) {
+        _cleanup_(manager_freep) Manager *mgr = NULL;
+
+        mgr = calloc(1, sizeof(*mgr));
+        if (!mgr)
+                return -ENOMEM;
+
+        mgr->local_uri = strdup(config && config->local_uri ? config->local_uri : "qemu:///system");
+        mgr->state_dir = strdup(config && config->state_dir ? config->state_dir : "/var/lib/srvm");
+        if (!mgr->local_uri || !mgr->state_dir)
+                return -ENOMEM;
+        mgr->user_bus = config && config->user_bus;
+        mgr->next_id = 1;
+
+        *ret = TAKE_PTR(mgr);
+        return 0;
+}
+
+Manager *manager_free(Manager *mgr) {
+        if (!mgr)
+                return NULL;
+
+        for (size_t i = 0; i < mgr->n_jobs; i++) {
+                if (mgr->virt)
+                        virt_release_job(mgr->virt, mgr->jobs[i]->migration);
+                job_free(mgr->jobs[i]);
+        }
+        free(mgr->jobs);
+        virt_free(mgr->virt);
+        sd_bus_flush_close_unref(mgr->bus);
+        sd_event_unref(mgr->event);
+        free(mgr->local_uri);
+        free(mgr->state_dir);
+        free(mgr);
+        return NULL;
+}
+
+sd_event *manager_get_event(Manager *mgr) {
+        return mgr->event;
+}
+
+sd_bus *manager_get_bus(Manager *mgr) {
+        return mgr->bus;
+}
+
+const char *manager_get_local_uri(Manager *mgr) {
+        return mgr->local_uri;
+}
+
+size_t manager_n_jobs(Manager *mgr) {
+        return mgr->n_jobs;
+}
+
+Migration *manager_get_job_at(Manager *mgr, size_t i) {
+        return i < mgr->n_jobs ? mgr->jobs[i]->migration : NULL;
+}
+
+Migration *manager_get_job(Manager *mgr, uint32_t id) {
+        for (size_t i = 0; i < mgr->n_jobs; i++)
+                if (migration_get_id(mgr->jobs[i]->migration) == id)
+                        return mgr->jobs[i]->migration;
+        return NULL;
+}
+
+unsigned manager_n_active_jobs(Manager *mgr) {
+        unsigned n = 0;
+
+        for (size_t i = 0; i < mgr->n_jobs; i++)
+                n += !migration_is_finished(mgr->jobs[i]->migration);
+        return n;
+}
+
+static Migration *manager_find_running(Manager *mgr, const char *domain) {
+        for (size_t i = 0; i < mgr->n_jobs; i++) {
+                Migration *m = mgr->jobs[i]->migration;
+
+                if (!migration_is_finished(m) && streq(migration_get_domain(m), domain))
+                        return m;
+        }
+        return NULL;
+}
+
+static void manager_update_status(Manager *mgr) {
+        unsigned n = manager_n_active_jobs(mgr);
+
+        (void) sd_notifyf(false, "STATUS=%u active migration job%s", n, n == 1 ? "" : "s");
+}
+
+/* Drop the oldest finished jobs beyond FINISHED_JOBS_MAX. */
+static void manager_prune_jobs(Manager *mgr) {
+        size_t finished = 0;
+
+        for (size_t i = 0; i < mgr->n_jobs; i++)
+                finished += migration_is_finished(mgr->jobs[i]->migration);
+
+        for (size_t i = 0; i < mgr->n_jobs && finished > FINISHED_JOBS_MAX;) {
+                Job *j = mgr->jobs[i];
+
+                if (!migration_is_finished(j->migration)) {
+                        i++;
+                        continue;
+                }
+                job_free(j);
+                memmove(mgr->jobs + i, mgr->jobs + i + 1, (mgr->n_jobs - i - 1) * sizeof(Job *));
+                mgr->n_jobs--;
+                finished--;
+        }
+}
+
+/* The machine's backend, as seen from the loop. */
+
+static int job_start_action(void *userdata, Migration *m, Action a, Side side) {
+        Job *j = userdata;
+
+        return virt_start_action(j->manager->virt, m, a, side);
+}
+
+static void job_cancel_action(void *userdata, Migration *m, Action a) {
+        Job *j = userdata;
+
+        virt_cancel_action(j->manager->virt, m, a);
+}
+
+static int job_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Job *j = userdata;
+
+        migration_timer_elapsed(j->migration);
+        return 0;
+}
+
+static int job_arm_timer(void *userdata, Migration *m, usec_t usec) {
+        Job *j = userdata;
+        int r;
+
+        if (usec == USEC_INFINITY)
+                return j->timer ? sd_event_source_set_enabled(j->timer, SD_EVENT_OFF) : 0;
+
+        if (!j->timer) {
+                r = sd_event_add_time(j->manager->event, &j->timer, CLOCK_MONOTONIC, usec,
+                                      USEC_PER_MSEC, job_on_timer, j);
+                if (r < 0)
+                        return r;
+                (void) sd_event_source_set_description(j->timer, "job-timer");
+                return 0;
+        }
+
+        r = sd_event_source_set_time(j->timer, usec);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_enabled(j->timer, SD_EVENT_ONESHOT);
+}
+
+static usec_t job_now(void *userdata) {
+        Job *j = userdata;
+        uint64_t t;
+
+        if (sd_event_now(j->manager->event, CLOCK_MONOTONIC, &t) < 0)
+                return 0;
+        return t;
+}
+
+static void job_changed(void *userdata, Migration *m) {
+        Job *j = userdata;
+        Manager *mgr = j->manager;
+        Phase p = migration_get_phase(m);
+        JobResult result = migration_get_result(m);
+
+        if (p != j->logged_phase) {
+                log_info("%s: job %u: %s -> %s", migration_get_domain(m), migration_get_id(m),
+                         j->logged_phase >= 0 ? phase_to_string(j->logged_phase) : "new",
+                         phase_to_string(p));
+                j->logged_phase = p;
+        }
+
+        bus_job_changed(mgr, m);
+
+        if (result != j->logged_result) {
+                j->logged_result = result;
+                if (result == JOB_SUCCEEDED)
+                        log_info("%s: job %u succeeded", migration_get_domain(m), migration_get_id(m));
+                else
+                        log_warning("%s: job %u %s: %s", migration_get_domain(m), migration_get_id(m),
+                                    job_result_to_string(result), strna(migration_get_error(m)));
+                virt_release_job(mgr->virt, m);
+                manager_update_status(mgr);
+        }
+}
+
+static const MigrationBackendOps job_ops = {
+        .start_action = job_start_action,
+        .cancel_action = job_cancel_action,
+        .arm_timer = job_arm_timer,
+        .now = job_now,
+        .changed = job_changed,
+};
+
+static int set_error(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);
+static int set_error(char **ret_error, int r, const char *fmt, ...) {
+        va_list ap;
+
+        if (ret_error) {
+                va_start(ap, fmt);
+                if (vasprintf(ret_error, fmt, ap) < 0)
+                        *ret_error = NULL;
+                va_end(ap);
+        }
+        return r;
+}
+
+int manager_migrate(Manager *mgr, const MigrationParams *p, Migration **ret, char **ret_error) {
+        MigrationParams params = *p;
+        Migration *running;
+        Job **jobs, *j;
+        int r;
+
+        if (!p->domain || !*p->domain)
+                return set_error(ret_error, -EINVAL, "No domain given.");
+        if (!p->destination_uri || !*p->destination_uri)
+                return set_error(ret_error, -EINVAL, "No destination URI given.");
+
+        running = manager_find_running(mgr, p->domain);
+        if (running)
+                return set_error(ret_error, -EBUSY, "Domain '%s' already has migration job %u running.",
+                                 p->domain, migration_get_id(running));
+
+        jobs = realloc(mgr->jobs, (mgr->n_jobs + 1) * sizeof(Job *));
+        if (!jobs)
+                return -ENOMEM;
+        mgr->jobs = jobs;
+
+        j = calloc(1, sizeof(*j));
+        if (!j)
+                return -ENOMEM;
+        j->manager = mgr;
+        j->logged_phase = _PHASE_INVALID;
+        j->logged_result = JOB_RUNNING;
+
+        params.source_uri = mgr->local_uri;
+        r = migration_new(mgr->next_id, &params, &job_ops, j, &j->migration);
+        if (r < 0) {
+                free(j);
+                return r;
+        }
+        mgr->next_id++;
+        mgr->jobs[mgr->n_jobs++] = j;
+
+        log_info("%s: job %u: migrating to %s%s%s", p->domain, migration_get_id(j->migration),
+                 p->destination_uri, p->migrate_uri ? " over " : "", p->migrate_uri ? p->migrate_uri : "");
+        bus_job_new(mgr, j->migration);
+
+        r = migration_start(j->migration);
+        if (r < 0)
+                return r;
+
+        manager_update_status(mgr);
+        manager_prune_jobs(mgr);
+        if (ret)
+                *ret = j->migration;
+        return 0;
+}
+
+void manager_on_device_removed(Manager *mgr, const char *domain, const char *alias) {
+        Migration *m = manager_find_running(mgr, domain);
+
+        log_debug("%s: device %s removed", domain, alias);
+        if (m)
+                migration_device_removed(m, alias);
+}
+
+void manager_on_job_completed(Manager *mgr, const char *domain, uint64_t downtime_ms) {
+        Migration *m = NULL;
+
+        /* The newest job of this domain; the event may come just after the job finished. */
+        for (size_t i = mgr->n_jobs; i > 0; i--)
+                if (streq(migration_get_domain(mgr->jobs[i - 1]->migration), domain)) {
+                        m = mgr->jobs[i - 1]->migration;
+                        break;
+                }
+
+        log_debug("%s: libvirt job completed, downtime %llu ms", domain, (unsigned long long) downtime_ms);
+        if (m && migration_get_phase(m) >= PHASE_MIGRATE)
+                migration_set_vm_downtime(m, downtime_ms);
+}
+
+int manager_startup(Manager *mgr) {
+        sigset_t mask;
+        int r;
+
+        r = sd_event_default(&mgr->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to allocate the event loop: %m");
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        r = -pthread_sigmask(SIG_BLOCK, &mask, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to block signals: %m");
+
+        /* A NULL handler makes the loop exit on the signal. */
+        r = sd_event_add_signal(mgr->event, NULL, SIGTERM, NULL, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(mgr->event, NULL, SIGINT, NULL, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch SIGTERM/SIGINT: %m");
+
+        r = sd_event_set_watchdog(mgr->event, true);
+        if (r < 0)
+                log_warning_errno(r, "Failed to enable the watchdog, continuing without: %m");
+
+        r = virt_new(mgr, mgr->event, mgr->local_uri, &mgr->virt);
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to libvirt at %s: %m", mgr->local_uri);
+
+        r = mgr->user_bus ? sd_bus_open_user(&mgr->bus) : sd_bus_open_system(&mgr->bus);
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to the %s bus: %m", mgr->user_bus ? "user" : "system");
+
+        r = sd_bus_attach_event(mgr->bus, mgr->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
+
+        r = bus_setup(mgr);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the bus objects: %m");
+
+        return 0;
+}
+
+int manager_run(Manager *mgr) {
+        int r;
+
+        (void) sd_notifyf(false, "READY=1\nSTATUS=0 active migration jobs");
+        log_info("srvmd %s running, libvirt at %s", SRVM_VERSION, mgr->local_uri);
+
+        r = sd_event_loop(mgr->event);
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down");
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m");
+        return 0;
+}
