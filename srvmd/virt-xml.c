@@ -1,0 +1,330 @@
+/* Reading and rewriting libvirt's domain XML for the VF. See virt-xml.h. */
+#include <ctype.h>
+#include <stdio.h>
+#include <strings.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "virt-xml.h"
+
+static inline void xml_doc_freep(xmlDocPtr *d) {
+        if (*d)
+                xmlFreeDoc(*d);
+}
+
+static inline void xml_charp_freep(xmlChar **s) {
+        if (*s)
+                xmlFree(*s);
+}
+#define _cleanup_xml_ _cleanup_(xml_charp_freep)
+
+static bool node_is(xmlNodePtr n, const char *name) {
+        return n && n->type == XML_ELEMENT_NODE && streq((const char *) n->name, name);
+}
+
+static xmlNodePtr child_element(xmlNodePtr parent, const char *name) {
+        for (xmlNodePtr c = parent ? parent->children : NULL; c; c = c->next)
+                if (node_is(c, name))
+                        return c;
+        return NULL;
+}
+
+/* The attribute of a child element, e.g. <model type='virtio'/>; NULL if absent. */
+static xmlChar *child_attr(xmlNodePtr parent, const char *child, const char *attr) {
+        xmlNodePtr c = child_element(parent, child);
+
+        return c ? xmlGetProp(c, (const xmlChar *) attr) : NULL;
+}
+
+static bool attr_is(xmlNodePtr n, const char *attr, const char *value) {
+        _cleanup_xml_ xmlChar *v = xmlGetProp(n, (const xmlChar *) attr);
+
+        return v && streq((const char *) v, value);
+}
+
+static int parse(const char *xml, xmlDocPtr *ret) {
+        xmlDocPtr doc;
+
+        if (!xml)
+                return -EINVAL;
+        doc = xmlReadMemory(xml, (int) strlen(xml), NULL, NULL,
+                            XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR |
+                            XML_PARSE_NOWARNING);
+        if (!doc)
+                return -EBADMSG;
+        *ret = doc;
+        return 0;
+}
+
+static int parse_devices(const char *domain_xml, xmlDocPtr *ret_doc, xmlNodePtr *ret_devices) {
+        _cleanup_(xml_doc_freep) xmlDocPtr doc = NULL;
+        xmlNodePtr root, devices;
+        int r;
+
+        r = parse(domain_xml, &doc);
+        if (r < 0)
+                return r;
+        root = xmlDocGetRootElement(doc);
+        if (!node_is(root, "domain"))
+                return -EBADMSG;
+        devices = child_element(root, "devices"); /* may be NULL: no devices */
+
+        *ret_devices = devices;
+        *ret_doc = TAKE_PTR(doc);
+        return 0;
+}
+
+bool virt_xml_is_mac(const char *s) {
+        if (!s || strlen(s) != 17)
+                return false;
+        for (size_t i = 0; i < 17; i++)
+                if (i % 3 == 2 ? s[i] != ':' : !isxdigit((unsigned char) s[i]))
+                        return false;
+        return true;
+}
+
+static bool interface_is_virtio(xmlNodePtr iface) {
+        _cleanup_xml_ xmlChar *model = child_attr(iface, "model", "type");
+
+        return model && strncmp((const char *) model, "virtio", 6) == 0;
+}
+
+static bool interface_is_hostdev(xmlNodePtr iface) {
+        return attr_is(iface, "type", "hostdev");
+}
+
+static bool interface_has_mac(xmlNodePtr iface, const char *mac) {
+        _cleanup_xml_ xmlChar *m = child_attr(iface, "mac", "address");
+
+        return m && strcasecmp((const char *) m, mac) == 0;
+}
+
+static bool node_has_alias(xmlNodePtr n, const char *alias) {
+        _cleanup_xml_ xmlChar *a = child_attr(n, "alias", "name");
+
+        return a && streq((const char *) a, alias);
+}
+
+static int node_dump(xmlDocPtr doc, xmlNodePtr n, char **ret) {
+        xmlBufferPtr buf;
+        char *s;
+
+        buf = xmlBufferCreate();
+        if (!buf)
+                return -ENOMEM;
+        if (xmlNodeDump(buf, doc, n, 0, 0) < 0) {
+                xmlBufferFree(buf);
+                return -ENOMEM;
+        }
+        s = strdup((const char *) xmlBufferContent(buf));
+        xmlBufferFree(buf);
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
+static int dup_xml_string(const xmlChar *s, char **ret) {
+        char *d = NULL;
+
+        if (s) {
+                d = strdup((const char *) s);
+                if (!d)
+                        return -ENOMEM;
+        }
+        *ret = d;
+        return 0;
+}
+
+void virt_xml_interface_done(VirtXmlInterface *i) {
+        if (!i)
+                return;
+        free(i->alias);
+        free(i->mac);
+        free(i->xml);
+        *i = (VirtXmlInterface) {};
+}
+
+static int interface_record(xmlDocPtr doc, xmlNodePtr iface, VirtXmlInterface *ret) {
+        _cleanup_(virt_xml_interface_done) VirtXmlInterface i = {};
+        _cleanup_xml_ xmlChar *alias = child_attr(iface, "alias", "name");
+        _cleanup_xml_ xmlChar *mac = child_attr(iface, "mac", "address");
+        int r;
+
+        r = dup_xml_string(alias, &i.alias);
+        if (r < 0)
+                return r;
+        r = dup_xml_string(mac, &i.mac);
+        if (r < 0)
+                return r;
+        for (char *p = i.mac; p && *p; p++)
+                *p = (char) tolower((unsigned char) *p);
+        r = node_dump(doc, iface, &i.xml);
+        if (r < 0)
+                return r;
+
+        *ret = i;
+        i = (VirtXmlInterface) {};
+        return 0;
+}
+
+/* Without a spec the candidates are the hostdev interfaces if there are any, else every
+ * interface whose model is not virtio. */
+static bool devices_have_hostdev(xmlNodePtr devices) {
+        for (xmlNodePtr c = devices ? devices->children : NULL; c; c = c->next)
+                if (node_is(c, "interface") && interface_is_hostdev(c))
+                        return true;
+        return false;
+}
+
+static bool interface_is_candidate(xmlNodePtr c, bool any_hostdev) {
+        if (!node_is(c, "interface"))
+                return false;
+        return any_hostdev ? interface_is_hostdev(c) : !interface_is_virtio(c);
+}
+
+int virt_xml_find_vf(const char *domain_xml, const char *spec, VirtXmlInterface *ret) {
+        _cleanup_(xml_doc_freep) xmlDocPtr doc = NULL;
+        xmlNodePtr devices, found = NULL;
+        int r;
+
+        if (!ret)
+                return -EINVAL;
+        r = parse_devices(domain_xml, &doc, &devices);
+        if (r < 0)
+                return r;
+
+        if (spec) {
+                bool by_mac = virt_xml_is_mac(spec);
+
+                for (xmlNodePtr c = devices ? devices->children : NULL; c; c = c->next) {
+                        if (!node_is(c, "interface"))
+                                continue;
+                        if (by_mac ? interface_has_mac(c, spec) : node_has_alias(c, spec)) {
+                                found = c;
+                                break;
+                        }
+                }
+                if (!found)
+                        return -ENOENT;
+                if (interface_is_virtio(found))
+                        return -EMEDIUMTYPE;
+        } else {
+                bool any_hostdev = devices_have_hostdev(devices);
+
+                for (xmlNodePtr c = devices ? devices->children : NULL; c; c = c->next) {
+                        if (!interface_is_candidate(c, any_hostdev))
+                                continue;
+                        if (found)
+                                return -ENOTUNIQ;
+                        found = c;
+                }
+                if (!found)
+                        return -ENOENT;
+        }
+
+        return interface_record(doc, found, ret);
+}
+
+int virt_xml_list_vf_candidates(const char *domain_xml, char **ret) {
+        _cleanup_(xml_doc_freep) xmlDocPtr doc = NULL;
+        _cleanup_free_ char *list = NULL;
+        size_t size = 0;
+        xmlNodePtr devices;
+        FILE *f;
+        int r;
+
+        if (!ret)
+                return -EINVAL;
+        r = parse_devices(domain_xml, &doc, &devices);
+        if (r < 0)
+                return r;
+
+        f = open_memstream(&list, &size);
+        if (!f)
+                return -ENOMEM;
+
+        bool any_hostdev = devices_have_hostdev(devices), first = true;
+        for (xmlNodePtr c = devices ? devices->children : NULL; c; c = c->next) {
+                if (!interface_is_candidate(c, any_hostdev))
+                        continue;
+
+                _cleanup_xml_ xmlChar *alias = child_attr(c, "alias", "name");
+                _cleanup_xml_ xmlChar *mac = child_attr(c, "mac", "address");
+
+                fprintf(f, "%s%s (%s)", first ? "" : ", ",
+                        alias ? (const char *) alias : "no alias",
+                        mac ? (const char *) mac : "no MAC");
+                first = false;
+        }
+        if (fclose(f) != 0)
+                return -ENOMEM;
+
+        *ret = TAKE_PTR(list);
+        return 0;
+}
+
+int virt_xml_has_vf(const char *domain_xml, const char *alias, const char *mac) {
+        _cleanup_(xml_doc_freep) xmlDocPtr doc = NULL;
+        xmlNodePtr devices;
+        int r;
+
+        r = parse_devices(domain_xml, &doc, &devices);
+        if (r < 0)
+                return r;
+
+        for (xmlNodePtr c = devices ? devices->children : NULL; c; c = c->next) {
+                if (c->type != XML_ELEMENT_NODE)
+                        continue;
+                if (alias && node_has_alias(c, alias))
+                        return 1;
+                if (mac && node_is(c, "interface") && !interface_is_virtio(c) &&
+                    interface_has_mac(c, mac))
+                        return 1;
+        }
+        return 0;
+}
+
+int virt_xml_make_plug_xml(const char *interface_xml, char **ret) {
+        _cleanup_(xml_doc_freep) xmlDocPtr doc = NULL;
+        xmlNodePtr iface, source, next;
+        int r;
+
+        if (!ret)
+                return -EINVAL;
+        r = parse(interface_xml, &doc);
+        if (r < 0)
+                return r;
+        iface = xmlDocGetRootElement(doc);
+        if (!node_is(iface, "interface"))
+                return -EBADMSG;
+
+        /* Where the device sat in the guest and which host tap it used are the old host's
+         * business; the new host picks its own. */
+        for (xmlNodePtr c = iface->children; c; c = next) {
+                next = c->next;
+                if (node_is(c, "address") || node_is(c, "target")) {
+                        xmlUnlinkNode(c);
+                        xmlFreeNode(c);
+                }
+        }
+
+        /* libvirt reports the network port and the bridge it resolved to; both are its
+         * own, per host. */
+        source = child_element(iface, "source");
+        if (source) {
+                xmlAttrPtr a;
+
+                a = xmlHasProp(source, (const xmlChar *) "portid");
+                if (a)
+                        xmlRemoveProp(a);
+                if (attr_is(iface, "type", "network")) {
+                        a = xmlHasProp(source, (const xmlChar *) "bridge");
+                        if (a)
+                                xmlRemoveProp(a);
+                }
+        }
+
+        return node_dump(doc, iface, ret);
+}

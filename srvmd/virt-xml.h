@@ -1,0 +1,39 @@
+/* The domain XML as srvm reads it: which <interface> is the VF, what to record of it, and
+ * how to turn the recorded element back into something libvirt accepts for a hot-plug.
+ * Pure libxml2 over strings; no libvirt, no logging. */
+#pragma once
+
+#include "macro.h"
+
+typedef struct VirtXmlInterface {
+        char *alias; /* <alias name>, NULL if the element has none */
+        char *mac;   /* <mac address>, lower case, NULL if none */
+        char *xml;   /* the <interface> element, serialized */
+} VirtXmlInterface;
+
+void virt_xml_interface_done(VirtXmlInterface *i);
+
+/* Find the VF among the domain's <interface> elements. spec is an alias ("ua-vf0") or a
+ * MAC address; NULL picks the only interface that is type='hostdev' or has a model other
+ * than virtio (hostdev ones win if both kinds exist). Errors:
+ *   -EBADMSG  domain_xml is not a domain's XML
+ *   -ENOENT   no interface matches spec / no candidate
+ *   -ENOTUNIQ several candidates (see virt_xml_list_vf_candidates())
+ *   -EMEDIUMTYPE spec names a virtio interface, which srvm must never unplug */
+int virt_xml_find_vf(const char *domain_xml, const char *spec, VirtXmlInterface *ret);
+
+/* The candidates virt_xml_find_vf() would pick from without a spec, as "ua-vf0 (52:54:..)"
+ * joined by ", "; an empty string if none. */
+int virt_xml_list_vf_candidates(const char *domain_xml, char **ret);
+
+/* 1 if the domain has a device with this alias, or a non-virtio interface with this MAC
+ * (either may be NULL), 0 if not, -EBADMSG on bad XML. */
+int virt_xml_has_vf(const char *domain_xml, const char *alias, const char *mac);
+
+/* From a recorded <interface> element, the XML to attach it again elsewhere: drops the
+ * guest <address>, <target> and the runtime-only attributes of <source> (portid, and
+ * bridge on type='network'); keeps <mac>, <alias>, <model>, <source> and the rest. */
+int virt_xml_make_plug_xml(const char *interface_xml, char **ret);
+
+/* True if s looks like a MAC address (six hex pairs separated by ':'). */
+bool virt_xml_is_mac(const char *s);

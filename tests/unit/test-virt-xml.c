@@ -1,0 +1,188 @@
+/* virt-xml: finding the VF in live domain XML and rewriting it for a re-plug. The domain
+ * XML below is shaped like libvirt 9.0's live XML for the lab guest and for a guest with a
+ * VF from a hostdev network pool. */
+#include <stdio.h>
+
+#include "assert.h"
+#include "virt-xml.h"
+
+#define VIRTIO_NIC                                                                   \
+        "<interface type='bridge'>"                                                  \
+        "<mac address='52:54:00:00:00:01'/>"                                         \
+        "<source bridge='br0'/>"                                                     \
+        "<target dev='vnet0'/>"                                                      \
+        "<model type='virtio'/>"                                                     \
+        "<alias name='ua-net0'/>"                                                    \
+        "<address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'/>" \
+        "</interface>"
+
+#define EMULATED_VF                                                                  \
+        "<interface type='bridge'>"                                                  \
+        "<mac address='52:54:00:AA:00:02'/>"                                         \
+        "<source bridge='br0'/>"                                                     \
+        "<target dev='vnet1'/>"                                                      \
+        "<model type='e1000e'/>"                                                     \
+        "<rom enabled='no'/>"                                                        \
+        "<alias name='ua-vf0'/>"                                                     \
+        "<address type='pci' domain='0x0000' bus='0x02' slot='0x00' function='0x0'/>" \
+        "</interface>"
+
+#define POOL_VF                                                                      \
+        "<interface type='hostdev' managed='yes'>"                                   \
+        "<mac address='52:54:00:bb:00:03'/>"                                         \
+        "<driver name='vfio'/>"                                                      \
+        "<source><address type='pci' domain='0x0000' bus='0x3b' slot='0x02' function='0x1'/></source>" \
+        "<alias name='hostdev0'/>"                                                   \
+        "<address type='pci' domain='0x0000' bus='0x03' slot='0x00' function='0x0'/>" \
+        "</interface>"
+
+#define DOMAIN(devices) \
+        "<domain type='qemu' id='1'><name>g</name><devices>" devices "</devices></domain>"
+
+static void test_find_default(void) {
+        VirtXmlInterface i = {};
+
+        ASSERT_OK(virt_xml_find_vf(DOMAIN(VIRTIO_NIC EMULATED_VF), NULL, &i));
+        ASSERT_STREQ(i.alias, "ua-vf0");
+        ASSERT_STREQ(i.mac, "52:54:00:aa:00:02");
+        ASSERT_NOT_NULL(strstr(i.xml, "<model type=\"e1000e\"/>"));
+        ASSERT_TRUE(strncmp(i.xml, "<interface", 10) == 0);
+        virt_xml_interface_done(&i);
+
+        /* A hostdev interface wins over an emulated non-virtio one. */
+        ASSERT_OK(virt_xml_find_vf(DOMAIN(VIRTIO_NIC EMULATED_VF POOL_VF), NULL, &i));
+        ASSERT_STREQ(i.alias, "hostdev0");
+        virt_xml_interface_done(&i);
+}
+
+static void test_find_spec(void) {
+        static const struct {
+                const char *spec;
+                const char *alias; /* NULL: expect error */
+                int error;
+        } cases[] = {
+                { "ua-vf0", "ua-vf0", 0 },
+                { "52:54:00:aa:00:02", "ua-vf0", 0 },
+                { "52:54:00:AA:00:02", "ua-vf0", 0 },
+                { "hostdev0", "hostdev0", 0 },
+                { "52:54:00:BB:00:03", "hostdev0", 0 },
+                { "ua-vf1", NULL, ENOENT },
+                { "52:54:00:00:00:09", NULL, ENOENT },
+                { "ua-net0", NULL, EMEDIUMTYPE },
+                { "52:54:00:00:00:01", NULL, EMEDIUMTYPE },
+        };
+
+        for (size_t k = 0; k < ELEMENTSOF(cases); k++) {
+                VirtXmlInterface i = {};
+                int r = virt_xml_find_vf(DOMAIN(VIRTIO_NIC EMULATED_VF POOL_VF), cases[k].spec, &i);
+
+                if (cases[k].alias) {
+                        ASSERT_OK(r);
+                        ASSERT_STREQ(i.alias, cases[k].alias);
+                } else {
+                        ASSERT_EQ_INT(r, -cases[k].error);
+                        ASSERT_NULL(i.alias);
+                        ASSERT_NULL(i.xml);
+                }
+                virt_xml_interface_done(&i);
+        }
+}
+
+static void test_find_errors(void) {
+        VirtXmlInterface i = {};
+        char *list = NULL;
+
+        ASSERT_ERR(virt_xml_find_vf(DOMAIN(VIRTIO_NIC), NULL, &i), ENOENT);
+        ASSERT_ERR(virt_xml_find_vf(DOMAIN(""), NULL, &i), ENOENT);
+        ASSERT_ERR(virt_xml_find_vf("<domain><name>g</name></domain>", NULL, &i), ENOENT);
+        ASSERT_ERR(virt_xml_find_vf("<network/>", NULL, &i), EBADMSG);
+        ASSERT_ERR(virt_xml_find_vf("not xml <", NULL, &i), EBADMSG);
+
+        /* Two emulated NICs: ambiguous, and the list names both. */
+        ASSERT_ERR(virt_xml_find_vf(DOMAIN(EMULATED_VF VIRTIO_NIC EMULATED_VF), NULL, &i), ENOTUNIQ);
+        ASSERT_OK(virt_xml_list_vf_candidates(DOMAIN(EMULATED_VF VIRTIO_NIC EMULATED_VF), &list));
+        ASSERT_STREQ(list, "ua-vf0 (52:54:00:AA:00:02), ua-vf0 (52:54:00:AA:00:02)");
+        free(list);
+
+        ASSERT_OK(virt_xml_list_vf_candidates(DOMAIN(VIRTIO_NIC), &list));
+        ASSERT_STREQ(list, "");
+        free(list);
+}
+
+static void test_has_vf(void) {
+        const char *xml = DOMAIN(VIRTIO_NIC EMULATED_VF);
+
+        ASSERT_EQ_INT(virt_xml_has_vf(xml, "ua-vf0", NULL), 1);
+        ASSERT_EQ_INT(virt_xml_has_vf(xml, "ua-net0", NULL), 1); /* any device's alias */
+        ASSERT_EQ_INT(virt_xml_has_vf(xml, "ua-vf1", NULL), 0);
+        ASSERT_EQ_INT(virt_xml_has_vf(xml, NULL, "52:54:00:aa:00:02"), 1);
+        ASSERT_EQ_INT(virt_xml_has_vf(xml, "ua-vf1", "52:54:00:aa:00:02"), 1);
+        /* The virtio NIC's MAC is not a VF. */
+        ASSERT_EQ_INT(virt_xml_has_vf(xml, NULL, "52:54:00:00:00:01"), 0);
+        ASSERT_EQ_INT(virt_xml_has_vf(DOMAIN(VIRTIO_NIC), "ua-vf0", "52:54:00:aa:00:02"), 0);
+        ASSERT_EQ_INT(virt_xml_has_vf(xml, NULL, NULL), 0);
+        ASSERT_ERR(virt_xml_has_vf("<", "ua-vf0", NULL), EBADMSG);
+}
+
+static void test_plug_xml(void) {
+        static const struct {
+                const char *in;
+                const char *out;
+        } cases[] = {
+                { EMULATED_VF,
+                  "<interface type=\"bridge\"><mac address=\"52:54:00:AA:00:02\"/>"
+                  "<source bridge=\"br0\"/><model type=\"e1000e\"/><rom enabled=\"no\"/>"
+                  "<alias name=\"ua-vf0\"/></interface>" },
+                /* The host VF's address inside <source> stays; the guest address goes. */
+                { POOL_VF,
+                  "<interface type=\"hostdev\" managed=\"yes\"><mac address=\"52:54:00:bb:00:03\"/>"
+                  "<driver name=\"vfio\"/><source><address type=\"pci\" domain=\"0x0000\" "
+                  "bus=\"0x3b\" slot=\"0x02\" function=\"0x1\"/></source>"
+                  "<alias name=\"hostdev0\"/></interface>" },
+                /* A network's port and resolved bridge are the old host's. */
+                { "<interface type='network'>\n  <mac address='52:54:00:cc:00:04'/>\n"
+                  "  <source network='vfpool' portid='0c9a7a0e-8b43-4c6a-9b9c-8c2d1b9c1d11' bridge='virbr1'/>\n"
+                  "  <target dev='vnet7'/>\n  <model type='e1000e'/>\n  <alias name='ua-vf0'/>\n"
+                  "  <address type='pci' domain='0x0000' bus='0x02' slot='0x00' function='0x0'/>\n"
+                  "</interface>\n",
+                  "<interface type=\"network\"><mac address=\"52:54:00:cc:00:04\"/>"
+                  "<source network=\"vfpool\"/><model type=\"e1000e\"/><alias name=\"ua-vf0\"/>"
+                  "</interface>" },
+                /* On a bridge, the bridge is configuration and stays. */
+                { "<interface type='bridge'><source bridge='br0' portid='x'/></interface>",
+                  "<interface type=\"bridge\"><source bridge=\"br0\"/></interface>" },
+        };
+
+        for (size_t k = 0; k < ELEMENTSOF(cases); k++) {
+                char *out = NULL;
+
+                ASSERT_OK(virt_xml_make_plug_xml(cases[k].in, &out));
+                ASSERT_STREQ(out, cases[k].out);
+                free(out);
+        }
+
+        char *out = NULL;
+        ASSERT_ERR(virt_xml_make_plug_xml("<hostdev/>", &out), EBADMSG);
+        ASSERT_ERR(virt_xml_make_plug_xml("<interface", &out), EBADMSG);
+        ASSERT_NULL(out);
+}
+
+static void test_is_mac(void) {
+        ASSERT_TRUE(virt_xml_is_mac("52:54:00:aa:00:02"));
+        ASSERT_TRUE(virt_xml_is_mac("52:54:00:AA:00:02"));
+        ASSERT_TRUE(!virt_xml_is_mac("52:54:00:aa:00"));
+        ASSERT_TRUE(!virt_xml_is_mac("52-54-00-aa-00-02"));
+        ASSERT_TRUE(!virt_xml_is_mac("ua-vf0"));
+        ASSERT_TRUE(!virt_xml_is_mac(NULL));
+}
+
+int main(void) {
+        test_find_default();
+        test_find_spec();
+        test_find_errors();
+        test_has_vf();
+        test_plug_xml();
+        test_is_mac();
+        printf("ok\n");
+        return 0;
+}
