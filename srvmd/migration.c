@@ -703,6 +703,39 @@ void migration_set_backend_data(Migration *m, void *data) {
         m->backend_data = data;
 }
 
+int migration_get_phase_record(const Migration *m, Phase p, usec_t *ret_start, usec_t *ret_duration,
+                               PhaseResult *ret_result) {
+        const PhaseRecord *rec;
+
+        if (p < 0 || p >= _PHASE_MAX)
+                return -EINVAL;
+        rec = &m->records[p];
+        if (!rec->entered)
+                return -ENOENT;
+        if (ret_start)
+                *ret_start = rec->start;
+        if (ret_duration)
+                *ret_duration = rec->result == PHASE_RESULT_RUNNING ? m->ops->now(m->userdata) - rec->start :
+                                                                      rec->duration;
+        if (ret_result)
+                *ret_result = rec->result;
+        return 0;
+}
+
+int migration_get_vm_downtime_ms(const Migration *m, uint64_t *ret) {
+        if (!m->have_vm_downtime)
+                return -ENODATA;
+        *ret = m->vm_downtime_ms;
+        return 0;
+}
+
+int migration_get_standby_usec(const Migration *m, usec_t *ret) {
+        if (m->standby_start == USEC_INFINITY || m->standby_end == USEC_INFINITY)
+                return -ENODATA;
+        *ret = m->standby_end - m->standby_start;
+        return 0;
+}
+
 usec_t migration_get_phase_deadline(const Migration *m) {
         if (m->phase < 0)
                 return USEC_INFINITY;
@@ -732,7 +765,8 @@ static int json_add_string_or_null(json_object *o, const char *key, const char *
 int migration_build_json(const Migration *m, json_object **ret) {
         _cleanup_(json_object_putp) json_object *o = NULL;
         json_object *phases;
-        usec_t t = m->ops->now(m->userdata);
+        uint64_t downtime;
+        usec_t standby;
         int r;
 
         o = json_object_new_object();
@@ -768,36 +802,35 @@ int migration_build_json(const Migration *m, json_object **ret) {
         if (r < 0)
                 return r;
         for (size_t i = 0; i < m->n_order; i++) {
-                const PhaseRecord *rec = &m->records[m->order[i]];
+                usec_t start, duration;
+                PhaseResult result;
                 json_object *ph = json_object_new_object();
 
                 if (!ph || json_object_array_add(phases, ph) < 0) {
                         json_object_put(ph);
                         return -ENOMEM;
                 }
+                (void) migration_get_phase_record(m, m->order[i], &start, &duration, &result);
                 r = json_add(ph, "name", json_object_new_string(phase_to_string(m->order[i])));
                 if (r >= 0)
-                        r = json_add(ph, "start_us", json_object_new_int64((int64_t) rec->start));
+                        r = json_add(ph, "start_us", json_object_new_int64((int64_t) start));
                 if (r >= 0)
-                        r = json_add(ph, "duration_us",
-                                     json_object_new_int64((int64_t) (rec->result == PHASE_RESULT_RUNNING ?
-                                                                      t - rec->start : rec->duration)));
+                        r = json_add(ph, "duration_us", json_object_new_int64((int64_t) duration));
                 if (r >= 0)
-                        r = json_add(ph, "result", json_object_new_string(phase_result_to_string(rec->result)));
+                        r = json_add(ph, "result", json_object_new_string(phase_result_to_string(result)));
                 if (r < 0)
                         return r;
         }
 
-        if (m->have_vm_downtime)
-                r = json_add(o, "vm_downtime_ms", json_object_new_int64((int64_t) m->vm_downtime_ms));
+        if (migration_get_vm_downtime_ms(m, &downtime) >= 0)
+                r = json_add(o, "vm_downtime_ms", json_object_new_int64((int64_t) downtime));
         else
                 r = json_add_string_or_null(o, "vm_downtime_ms", NULL);
         if (r < 0)
                 return r;
 
-        if (m->standby_start != USEC_INFINITY && m->standby_end != USEC_INFINITY)
-                r = json_add(o, "standby_ms",
-                             json_object_new_int64((int64_t) ((m->standby_end - m->standby_start) / USEC_PER_MSEC)));
+        if (migration_get_standby_usec(m, &standby) >= 0)
+                r = json_add(o, "standby_ms", json_object_new_int64((int64_t) (standby / USEC_PER_MSEC)));
         else
                 r = json_add_string_or_null(o, "standby_ms", NULL);
         if (r < 0)

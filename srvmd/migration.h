@@ -136,6 +136,13 @@ bool migration_is_finished(const Migration *m);
 Side migration_get_domain_side(const Migration *m);
 /* Time left of the current phase's budget, for the backend's own waits. */
 usec_t migration_get_phase_deadline(const Migration *m);
+/* A phase's record: -ENOENT if the job never entered it. duration is the time so far while
+ * the phase runs. */
+int migration_get_phase_record(const Migration *m, Phase p, usec_t *ret_start, usec_t *ret_duration,
+                               PhaseResult *ret_result);
+/* libvirt's VM downtime and the time on the virtio-net standby; -ENODATA if not known (yet). */
+int migration_get_vm_downtime_ms(const Migration *m, uint64_t *ret);
+int migration_get_standby_usec(const Migration *m, usec_t *ret);
 void *migration_get_backend_data(const Migration *m);
 void migration_set_backend_data(Migration *m, void *data);
 
