@@ -1,0 +1,310 @@
+/* See format.h. Times in the job JSON are microseconds on the daemon's monotonic clock;
+ * what a user reads is seconds from the start of the first phase. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "format.h"
+#include "json-util.h"
+#include "macro.h"
+
+static void fclosep(FILE **f) {
+        if (*f)
+                fclose(*f);
+}
+
+/* A string member, or NULL when absent, null or not a string. */
+static const char *json_get_string(json_object *o, const char *key) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+                return NULL;
+        return json_object_get_string(v);
+}
+
+/* An integer member; false when absent, null or not an integer. */
+static bool json_get_int64(json_object *o, const char *key, int64_t *ret) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+                return false;
+        *ret = json_object_get_int64(v);
+        return true;
+}
+
+static json_object *json_get_phases(json_object *job) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(job, "phases", &v) || !json_object_is_type(v, json_type_array))
+                return NULL;
+        return v;
+}
+
+static bool phase_is_finished(json_object *phase) {
+        const char *result = json_get_string(phase, "result");
+
+        return result && !streq(result, "running");
+}
+
+/* Microseconds as seconds with millisecond precision, "12.345s"; negative values (a clock
+ * the JSON got wrong) print as they are rather than wrapping. */
+static void fput_seconds(FILE *f, int width, int64_t usec) {
+        char buf[32];
+        int64_t ms = usec / (int64_t) USEC_PER_MSEC;
+        const char *sign = ms < 0 ? "-" : "";
+
+        if (ms < 0)
+                ms = -ms;
+        snprintf(buf, sizeof buf, "%s%" PRId64 ".%03" PRId64 "s", sign, ms / 1000, ms % 1000);
+        fprintf(f, "%*s", width, buf);
+}
+
+/* The time base of a timeline: the first phase's start. */
+static int64_t timeline_base(json_object *phases) {
+        int64_t base = 0;
+
+        if (phases && json_object_array_length(phases) > 0)
+                (void) json_get_int64(json_object_array_get_idx(phases, 0), "start_us", &base);
+        return base;
+}
+
+static int finish_stream(FILE **f, char **buf, char **ret) {
+        if (fflush(*f) != 0 || ferror(*f))
+                return -ENOMEM;
+        fclose(*f);
+        *f = NULL;
+        *ret = TAKE_PTR(*buf);
+        return 0;
+}
+
+static void fput_ms_line(FILE *f, const char *label, json_object *job, const char *key) {
+        int64_t ms;
+
+        if (json_get_int64(job, key, &ms))
+                fprintf(f, "%s: %" PRId64 " ms\n", label, ms);
+        else
+                fprintf(f, "%s: n/a\n", label);
+}
+
+int format_timeline(json_object *job, char **ret) {
+        /* f is declared after buf so that it is closed, which writes buf, before buf is freed. */
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_(fclosep) FILE *f = NULL;
+        json_object *phases;
+        const char *error;
+        size_t size, n, name_width = strlen("PHASE");
+        int64_t id, base;
+
+        if (!job || !ret)
+                return -EINVAL;
+
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+
+        if (json_get_int64(job, "id", &id))
+                fprintf(f, "Job:       %" PRId64 "\n", id);
+        else
+                fputs("Job:       ?\n", f);
+        fprintf(f, "Domain:    %s\n", strna(json_get_string(job, "domain")));
+        fprintf(f, "Migration: %s -> %s\n",
+                strna(json_get_string(job, "source_uri")),
+                strna(json_get_string(job, "destination_uri")));
+        fprintf(f, "Result:    %s\n", strna(json_get_string(job, "result")));
+        error = json_get_string(job, "error");
+        if (error && error[0])
+                fprintf(f, "Error:     %s\n", error);
+        fputc('\n', f);
+
+        phases = json_get_phases(job);
+        n = phases ? json_object_array_length(phases) : 0;
+        if (n == 0)
+                fputs("No phase has started yet.\n", f);
+        else {
+                base = timeline_base(phases);
+
+                for (size_t i = 0; i < n; i++) {
+                        const char *name = json_get_string(json_object_array_get_idx(phases, i), "name");
+
+                        if (name && strlen(name) > name_width)
+                                name_width = strlen(name);
+                }
+
+                fprintf(f, "%-*s %9s %9s  %s\n", (int) name_width, "PHASE", "START", "DURATION", "RESULT");
+                for (size_t i = 0; i < n; i++) {
+                        json_object *ph = json_object_array_get_idx(phases, i);
+                        int64_t start, duration;
+
+                        fprintf(f, "%-*s ", (int) name_width, strna(json_get_string(ph, "name")));
+                        if (json_get_int64(ph, "start_us", &start))
+                                fput_seconds(f, 9, start - base);
+                        else
+                                fprintf(f, "%9s", "-");
+                        fputc(' ', f);
+                        if (json_get_int64(ph, "duration_us", &duration))
+                                fput_seconds(f, 9, duration);
+                        else
+                                fprintf(f, "%9s", "-");
+                        fprintf(f, "  %s\n", strna(json_get_string(ph, "result")));
+                }
+        }
+        fputc('\n', f);
+
+        fput_ms_line(f, "VM downtime", job, "vm_downtime_ms");
+        fput_ms_line(f, "On virtio (standby)", job, "standby_ms");
+
+        return finish_stream(&f, &buf, ret);
+}
+
+static void fput_progress_line(FILE *f, int64_t at, const char *name, const char *what,
+                               json_object *phase) {
+        int64_t duration;
+
+        fput_seconds(f, 9, at);
+        fprintf(f, "  %-17s %s", strna(name), what);
+        if (phase && json_get_int64(phase, "duration_us", &duration)) {
+                fputs(" after ", f);
+                fput_seconds(f, 0, duration);
+        }
+        fputc('\n', f);
+}
+
+int format_progress(json_object *job, PhaseProgress *progress, char **ret) {
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_(fclosep) FILE *f = NULL;
+        json_object *phases;
+        size_t size, n;
+        int64_t base;
+
+        if (!job || !progress || !ret)
+                return -EINVAL;
+
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+
+        phases = json_get_phases(job);
+        n = phases ? json_object_array_length(phases) : 0;
+        base = timeline_base(phases);
+
+        /* Phases run one after another: the one that ends is always the oldest not yet ended,
+         * and a phase starts only after its predecessor ended. */
+        for (size_t i = progress->n_ended; i < n; i++) {
+                json_object *ph = json_object_array_get_idx(phases, i);
+                const char *name = json_get_string(ph, "name");
+                int64_t start = base, duration = 0;
+
+                (void) json_get_int64(ph, "start_us", &start);
+
+                if (i >= progress->n_started) {
+                        fput_progress_line(f, start - base, name, "started", NULL);
+                        progress->n_started = i + 1;
+                }
+
+                if (!phase_is_finished(ph))
+                        break;
+
+                (void) json_get_int64(ph, "duration_us", &duration);
+                fput_progress_line(f, start - base + duration, name,
+                                   json_get_string(ph, "result"), ph);
+                progress->n_ended = i + 1;
+        }
+
+        return finish_stream(&f, &buf, ret);
+}
+
+int format_jobs_table(const JobRow *rows, size_t n, char **ret) {
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_(fclosep) FILE *f = NULL;
+        size_t size;
+        int w_id = (int) strlen("ID"), w_domain = (int) strlen("DOMAIN"), w_phase = (int) strlen("PHASE");
+
+        if (!ret || (n > 0 && !rows))
+                return -EINVAL;
+
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+
+        if (n == 0) {
+                fputs("No jobs.\n", f);
+                return finish_stream(&f, &buf, ret);
+        }
+
+        for (size_t i = 0; i < n; i++) {
+                int w = snprintf(NULL, 0, "%" PRIu32, rows[i].id);
+
+                if (w > w_id)
+                        w_id = w;
+                if ((int) strlen(strna(rows[i].domain)) > w_domain)
+                        w_domain = (int) strlen(strna(rows[i].domain));
+                if ((int) strlen(strna(rows[i].phase)) > w_phase)
+                        w_phase = (int) strlen(strna(rows[i].phase));
+        }
+
+        fprintf(f, "%*s %-*s %-*s %s\n", w_id, "ID", w_domain, "DOMAIN", w_phase, "PHASE", "RESULT");
+        for (size_t i = 0; i < n; i++)
+                fprintf(f, "%*" PRIu32 " %-*s %-*s %s\n", w_id, rows[i].id,
+                        w_domain, strna(rows[i].domain),
+                        w_phase, rows[i].phase && rows[i].phase[0] ? rows[i].phase : "-",
+                        strna(rows[i].result));
+        fprintf(f, "\n%zu job%s listed.\n", n, n == 1 ? "" : "s");
+
+        return finish_stream(&f, &buf, ret);
+}
+
+static int json_add_string(json_object *o, const char *key, const char *s) {
+        json_object *v = s ? json_object_new_string(s) : NULL;
+
+        if (s && !v)
+                return -ENOMEM;
+        if (json_object_object_add(o, key, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int format_jobs_json(const JobRow *rows, size_t n, char **ret) {
+        _cleanup_(json_object_putp) json_object *a = NULL;
+        char *s;
+
+        if (!ret || (n > 0 && !rows))
+                return -EINVAL;
+
+        a = json_object_new_array();
+        if (!a)
+                return -ENOMEM;
+
+        for (size_t i = 0; i < n; i++) {
+                json_object *o = json_object_new_object(), *id;
+                int r;
+
+                if (!o || json_object_array_add(a, o) < 0) {
+                        json_object_put(o);
+                        return -ENOMEM;
+                }
+
+                id = json_object_new_int64(rows[i].id);
+                if (!id || json_object_object_add(o, "id", id) < 0) {
+                        json_object_put(id);
+                        return -ENOMEM;
+                }
+                r = json_add_string(o, "domain", rows[i].domain);
+                if (r >= 0)
+                        r = json_add_string(o, "phase", rows[i].phase && rows[i].phase[0] ? rows[i].phase : NULL);
+                if (r >= 0)
+                        r = json_add_string(o, "result", rows[i].result);
+                if (r >= 0)
+                        r = json_add_string(o, "path", rows[i].path);
+                if (r < 0)
+                        return r;
+        }
+
+        s = strdup(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        if (!s)
+                return -ENOMEM;
+
+        *ret = s;
+        return 0;
+}

@@ -1,0 +1,36 @@
+/* What srvmctl prints, as pure functions from data to text: a job's timeline from its JSON
+ * (the form migration_build_json() writes), the lines that follow a running job, and the job
+ * table. No bus and no terminal here, so the unit tests check the output byte for byte. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+typedef struct JobRow {
+        uint32_t id;
+        const char *domain;
+        const char *phase;
+        const char *result;
+        const char *path;
+} JobRow;
+
+/* How far a watched job has been reported: phases [0, n_started) were printed as started,
+ * phases [0, n_ended) as ended. Starts zeroed. */
+typedef struct PhaseProgress {
+        size_t n_started;
+        size_t n_ended;
+} PhaseProgress;
+
+/* The header, the phase table and the downtime lines of job. */
+int format_timeline(json_object *job, char **ret);
+
+/* One line for each phase that started or ended since progress, advancing progress. Feeding
+ * an older JSON than one already seen prints nothing, so signals may repeat or arrive late.
+ * *ret is "" when nothing is new. */
+int format_progress(json_object *job, PhaseProgress *progress, char **ret);
+
+/* The `srvmctl jobs` table, and the same rows as a JSON array. */
+int format_jobs_table(const JobRow *rows, size_t n, char **ret);
+int format_jobs_json(const JobRow *rows, size_t n, char **ret);

@@ -1,0 +1,703 @@
+/* srvmctl: the command line client of srvmd. It starts, follows, lists, shows and cancels
+ * migration jobs over D-Bus and renders what it gets with format.c. Every failure ends in one
+ * line on stderr and an exit code a script can act on (see the EXIT_* values). */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include <systemd/sd-bus.h>
+
+#include "bus-error.h"
+#include "config.h"
+#include "format.h"
+#include "json-util.h"
+#include "macro.h"
+
+enum {
+        EXIT_FAILED = 1,      /* the job failed, or the operation did */
+        EXIT_USAGE = 2,       /* bad command line, or arguments srvmd rejected */
+        EXIT_UNREACHABLE = 3, /* no bus, or srvmd is not on it */
+        EXIT_DENIED = 4,      /* the caller may not do this */
+};
+
+#define JOB_PREFIX SRVM_BUS_PATH "/job/"
+
+static bool arg_user;
+static bool arg_json;
+static bool arg_wait;
+static const char *arg_migrate_uri;
+static const char *arg_bond;
+static const char *arg_vf;
+
+static const char *bus_kind(void) {
+        return arg_user ? "user" : "system";
+}
+
+static int fail(int code, const char *fmt, ...) _printf_(2, 3);
+static int fail(int code, const char *fmt, ...) {
+        va_list ap;
+
+        fputs("srvmctl: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+        return code;
+}
+
+static int usage_error(const char *fmt, ...) _printf_(1, 2);
+static int usage_error(const char *fmt, ...) {
+        va_list ap;
+
+        fputs("srvmctl: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputs("\nTry 'srvmctl --help'.\n", stderr);
+        return EXIT_USAGE;
+}
+
+static bool errno_means_unreachable(int r) {
+        r = r < 0 ? -r : r;
+        return r == ENOENT || r == ECONNREFUSED || r == ECONNRESET || r == ENOTCONN ||
+               r == EPIPE || r == ESHUTDOWN;
+}
+
+/* One line naming what failed and why; returns the exit code that failure means. */
+static int fail_bus(const sd_bus_error *error, int r, const char *what) {
+        const char *message;
+
+        if (sd_bus_error_is_set(error) && error->message)
+                message = error->message;
+        else
+                message = strerror(r < 0 ? -r : r);
+
+        if (sd_bus_error_has_names(error, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER,
+                                   SD_BUS_ERROR_DISCONNECTED) ||
+            (!sd_bus_error_is_set(error) && errno_means_unreachable(r)))
+                return fail(EXIT_UNREACHABLE, "cannot reach srvmd on the %s bus (%s): %s",
+                            bus_kind(), SRVM_BUS_NAME, message);
+        if (sd_bus_error_has_name(error, SD_BUS_ERROR_ACCESS_DENIED))
+                return fail(EXIT_DENIED, "%s: %s", what, message);
+        if (sd_bus_error_has_name(error, SD_BUS_ERROR_INVALID_ARGS))
+                return fail(EXIT_USAGE, "%s: %s", what, message);
+        return fail(EXIT_FAILED, "%s: %s", what, message);
+}
+
+static int fail_parse(int r, const char *what) {
+        return fail(EXIT_FAILED, "%s: cannot parse srvmd's reply: %s", what, strerror(r < 0 ? -r : r));
+}
+
+static int print_text(const char *s, FILE *f) {
+        fputs(s, f);
+        fflush(f);
+        return 0;
+}
+
+/* JOB on the command line: a job id or a job object path. */
+static int parse_job(const char *s, uint32_t *ret_id, const char **ret_path) {
+        const char *digits = s;
+        char *end;
+        unsigned long long v;
+
+        if (s[0] == '/') {
+                if (strncmp(s, JOB_PREFIX, strlen(JOB_PREFIX)) != 0)
+                        return -EINVAL;
+                digits = s + strlen(JOB_PREFIX);
+        }
+        if (digits[0] < '0' || digits[0] > '9')
+                return -EINVAL;
+
+        errno = 0;
+        v = strtoull(digits, &end, 10);
+        if (errno != 0 || *end != '\0' || v > UINT32_MAX)
+                return -EINVAL;
+
+        *ret_id = (uint32_t) v;
+        *ret_path = s[0] == '/' ? s : NULL;
+        return 0;
+}
+
+static int get_job_path(sd_bus *bus, uint32_t id, char **ret, int *ret_code) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        char what[64];
+        const char *path;
+        int r;
+
+        snprintf(what, sizeof what, "cannot find job %" PRIu32, id);
+
+        r = sd_bus_call_method(bus, SRVM_BUS_NAME, SRVM_BUS_PATH, SRVM_MANAGER_INTERFACE, "GetJob",
+                               &error, &reply, "u", id);
+        if (r < 0) {
+                *ret_code = fail_bus(&error, r, what);
+                return r;
+        }
+
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0) {
+                *ret_code = fail_parse(r, what);
+                return r;
+        }
+
+        *ret = strdup(path);
+        if (!*ret) {
+                *ret_code = fail(EXIT_FAILED, "out of memory");
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+/* The job's JSON property, as srvmd sent it. */
+static int get_job_json(sd_bus *bus, const char *path, char **ret, int *ret_code) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_get_property_string(bus, SRVM_BUS_NAME, path, SRVM_JOB_INTERFACE, "JSON", &error, ret);
+        if (r < 0) {
+                char what[256];
+
+                snprintf(what, sizeof what, "cannot read job %s", path);
+                *ret_code = fail_bus(&error, r, what);
+                return r;
+        }
+        return 0;
+}
+
+static int parse_json(const char *s, json_object **ret) {
+        json_object *j;
+
+        j = json_tokener_parse(s);
+        if (!j || !json_object_is_type(j, json_type_object)) {
+                json_object_put(j);
+                return -EBADMSG;
+        }
+
+        *ret = j;
+        return 0;
+}
+
+static int print_timeline(const char *json) {
+        _cleanup_(json_object_putp) json_object *j = NULL;
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = parse_json(json, &j);
+        if (r < 0)
+                return fail_parse(r, "cannot show the job");
+
+        r = format_timeline(j, &text);
+        if (r < 0)
+                return fail(EXIT_FAILED, "cannot format the job: %s", strerror(-r));
+
+        return print_text(text, stdout);
+}
+
+/* Following a job: everything the signal handlers need. */
+typedef struct Watch {
+        const char *path;    /* NULL until Migrate() answered */
+        FILE *out;           /* where the progress lines go */
+        PhaseProgress progress;
+        bool done;
+        bool daemon_gone;
+        int code;            /* an exit code when reading the job failed, else 0 */
+} Watch;
+
+/* The job's "result", or NULL. */
+static const char *json_get_result(json_object *j) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(j, "result", &v) || !json_object_is_type(v, json_type_string))
+                return NULL;
+        return json_object_get_string(v);
+}
+
+static void watch_feed_json(Watch *w, const char *json) {
+        _cleanup_(json_object_putp) json_object *j = NULL;
+        _cleanup_free_ char *text = NULL;
+        const char *result;
+
+        if (parse_json(json, &j) < 0)
+                return;
+        if (format_progress(j, &w->progress, &text) >= 0)
+                print_text(text, w->out);
+
+        result = json_get_result(j);
+        if (result && !streq(result, "running"))
+                w->done = true;
+}
+
+static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Watch *w = userdata;
+        const char *interface;
+        int r;
+
+        if (!w->path || !streq_ptr(sd_bus_message_get_path(m), w->path))
+                return 0;
+
+        r = sd_bus_message_read(m, "s", &interface);
+        if (r < 0 || !streq(interface, SRVM_JOB_INTERFACE))
+                return 0;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return 0;
+
+        for (;;) {
+                const char *name, *contents;
+                char type;
+
+                r = sd_bus_message_enter_container(m, 'e', "sv");
+                if (r <= 0)
+                        break;
+                if (sd_bus_message_read(m, "s", &name) < 0)
+                        break;
+
+                if (streq(name, "JSON") &&
+                    sd_bus_message_peek_type(m, &type, &contents) > 0 && streq(contents, "s")) {
+                        const char *json;
+
+                        if (sd_bus_message_read(m, "v", "s", &json) < 0)
+                                break;
+                        watch_feed_json(w, json);
+                } else if (sd_bus_message_skip(m, "v") < 0)
+                        break;
+
+                if (sd_bus_message_exit_container(m) < 0)
+                        break;
+        }
+
+        /* A JSON sent as invalidated only is read when the job ends; Result tells that. */
+        return 0;
+}
+
+static int on_job_finished(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Watch *w = userdata;
+        const char *path, *result;
+        uint32_t id;
+
+        if (sd_bus_message_read(m, "uos", &id, &path, &result) < 0)
+                return 0;
+        if (w->path && streq(path, w->path))
+                w->done = true;
+        return 0;
+}
+
+static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Watch *w = userdata;
+        const char *name, *old_owner, *new_owner;
+
+        if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0)
+                return 0;
+        if (streq(name, SRVM_BUS_NAME) && new_owner[0] == '\0')
+                w->daemon_gone = true;
+        return 0;
+}
+
+/* Subscribe before anything is read, so no change can fall between reading and listening. */
+static int watch_subscribe(sd_bus *bus, Watch *w) {
+        int r;
+
+        r = sd_bus_add_match(bus, NULL,
+                             "type='signal',"
+                             "sender='" SRVM_BUS_NAME "',"
+                             "interface='org.freedesktop.DBus.Properties',"
+                             "member='PropertiesChanged',"
+                             "path_namespace='" SRVM_BUS_PATH "/job',"
+                             "arg0='" SRVM_JOB_INTERFACE "'",
+                             on_properties_changed, w);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_match_signal(bus, NULL, SRVM_BUS_NAME, SRVM_BUS_PATH, SRVM_MANAGER_INTERFACE,
+                                "JobFinished", on_job_finished, w);
+        if (r < 0)
+                return r;
+
+        return sd_bus_add_match(bus, NULL,
+                                "type='signal',"
+                                "sender='org.freedesktop.DBus',"
+                                "path='/org/freedesktop/DBus',"
+                                "interface='org.freedesktop.DBus',"
+                                "member='NameOwnerChanged',"
+                                "arg0='" SRVM_BUS_NAME "'",
+                                on_name_owner_changed, w);
+}
+
+/* Follow the job at w->path until it ends; returns the exit code. */
+static int watch_run(sd_bus *bus, Watch *w) {
+        _cleanup_free_ char *json = NULL;
+        _cleanup_(json_object_putp) json_object *j = NULL;
+        int r, code;
+
+        /* The state now; signals queued since the subscription are replayed after it, and
+         * format_progress() skips what they repeat. */
+        r = get_job_json(bus, w->path, &json, &code);
+        if (r < 0)
+                return code;
+        watch_feed_json(w, json);
+
+        while (!w->done) {
+                if (w->daemon_gone)
+                        return fail(EXIT_UNREACHABLE, "srvmd left the %s bus (%s) while job %s was running",
+                                    bus_kind(), SRVM_BUS_NAME, w->path);
+
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        return fail_bus(NULL, r, "lost the connection to the bus");
+                if (r > 0)
+                        continue;
+
+                r = sd_bus_wait(bus, UINT64_MAX);
+                if (r < 0 && r != -EINTR)
+                        return fail_bus(NULL, r, "lost the connection to the bus");
+        }
+
+        /* The final state, read once more: the last signal may have carried no JSON. */
+        free(json);
+        json = NULL;
+        r = get_job_json(bus, w->path, &json, &code);
+        if (r < 0)
+                return code;
+        watch_feed_json(w, json);
+
+        r = parse_json(json, &j);
+        if (r < 0)
+                return fail_parse(r, "cannot show the job");
+
+        if (arg_json) {
+                fputs(json, stdout);
+                fputc('\n', stdout);
+        } else {
+                _cleanup_free_ char *text = NULL;
+
+                r = format_timeline(j, &text);
+                if (r < 0)
+                        return fail(EXIT_FAILED, "cannot format the job: %s", strerror(-r));
+                fputc('\n', stdout);
+                print_text(text, stdout);
+        }
+
+        return streq_ptr(json_get_result(j), "succeeded") ? 0 : EXIT_FAILED;
+}
+
+static int append_option(sd_bus_message *m, const char *key, const char *value) {
+        if (!value)
+                return 0;
+        return sd_bus_message_append(m, "{sv}", key, "s", value);
+}
+
+static int verb_migrate(sd_bus *bus, int argc, char *argv[]) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+        _cleanup_free_ char *path = NULL, *what = NULL;
+        Watch w = { .out = arg_json ? stderr : stdout };
+        const char *domain, *destination, *p;
+        uint32_t id;
+        int r;
+
+        if (argc != 3)
+                return usage_error("migrate needs a domain and a destination URI.");
+        domain = argv[1];
+        destination = argv[2];
+
+        if (asprintf(&what, "cannot migrate domain '%s'", domain) < 0)
+                return fail(EXIT_FAILED, "out of memory");
+
+        if (arg_wait) {
+                r = watch_subscribe(bus, &w);
+                if (r < 0)
+                        return fail_bus(NULL, r, "cannot subscribe to the job's signals");
+        }
+
+        r = sd_bus_message_new_method_call(bus, &call, SRVM_BUS_NAME, SRVM_BUS_PATH,
+                                           SRVM_MANAGER_INTERFACE, "Migrate");
+        if (r >= 0)
+                r = sd_bus_message_append(call, "ss", domain, destination);
+        if (r >= 0)
+                r = sd_bus_message_open_container(call, 'a', "{sv}");
+        if (r >= 0)
+                r = append_option(call, "migrate_uri", arg_migrate_uri);
+        if (r >= 0)
+                r = append_option(call, "bond", arg_bond);
+        if (r >= 0)
+                r = append_option(call, "vf", arg_vf);
+        if (r >= 0)
+                r = sd_bus_message_close_container(call);
+        if (r < 0)
+                return fail(EXIT_FAILED, "%s: cannot build the request: %s", what, strerror(-r));
+
+        r = sd_bus_call(bus, call, 0, &error, &reply);
+        if (r < 0)
+                return fail_bus(&error, r, what);
+
+        r = sd_bus_message_read(reply, "o", &p);
+        if (r < 0)
+                return fail_parse(r, what);
+        path = strdup(p);
+        if (!path)
+                return fail(EXIT_FAILED, "out of memory");
+
+        if (parse_job(path, &id, &p) < 0)
+                return fail(EXIT_FAILED, "%s: srvmd answered with an unexpected job path %s", what, path);
+
+        if (arg_json && !arg_wait) {
+                printf("{\"id\":%" PRIu32 ",\"path\":\"%s\"}\n", id, path);
+                return 0;
+        }
+
+        fprintf(w.out, "Job %" PRIu32 " (%s): migrating %s to %s\n", id, path, domain, destination);
+        fflush(w.out);
+        if (!arg_wait)
+                return 0;
+
+        w.path = path;
+        return watch_run(bus, &w);
+}
+
+static int verb_show(sd_bus *bus, int argc, char *argv[]) {
+        _cleanup_free_ char *owned_path = NULL, *json = NULL;
+        const char *path;
+        uint32_t id;
+        int r, code;
+
+        if (argc != 2)
+                return usage_error("show needs one job id or job path.");
+        if (parse_job(argv[1], &id, &path) < 0)
+                return usage_error("'%s' is neither a job id nor a job path (%s<id>).", argv[1], JOB_PREFIX);
+
+        if (!path) {
+                r = get_job_path(bus, id, &owned_path, &code);
+                if (r < 0)
+                        return code;
+                path = owned_path;
+        }
+
+        r = get_job_json(bus, path, &json, &code);
+        if (r < 0)
+                return code;
+
+        if (arg_json) {
+                fputs(json, stdout);
+                fputc('\n', stdout);
+                return 0;
+        }
+
+        return print_timeline(json);
+}
+
+static int verb_jobs(sd_bus *bus, int argc, char *argv[]) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ JobRow *rows = NULL;
+        _cleanup_free_ char *text = NULL;
+        size_t n = 0;
+        int r;
+
+        if (argc != 1)
+                return usage_error("jobs takes no arguments.");
+
+        r = sd_bus_call_method(bus, SRVM_BUS_NAME, SRVM_BUS_PATH, SRVM_MANAGER_INTERFACE, "ListJobs",
+                               &error, &reply, NULL);
+        if (r < 0)
+                return fail_bus(&error, r, "cannot list jobs");
+
+        r = sd_bus_message_enter_container(reply, 'a', "(ussso)");
+        if (r < 0)
+                return fail_parse(r, "cannot list jobs");
+
+        for (;;) {
+                JobRow row, *a;
+
+                r = sd_bus_message_read(reply, "(ussso)", &row.id, &row.domain, &row.phase,
+                                        &row.result, &row.path);
+                if (r < 0)
+                        return fail_parse(r, "cannot list jobs");
+                if (r == 0)
+                        break;
+
+                a = realloc(rows, (n + 1) * sizeof(JobRow));
+                if (!a)
+                        return fail(EXIT_FAILED, "out of memory");
+                rows = a;
+                rows[n++] = row;
+        }
+
+        if (arg_json)
+                r = format_jobs_json(rows, n, &text);
+        else
+                r = format_jobs_table(rows, n, &text);
+        if (r < 0)
+                return fail(EXIT_FAILED, "cannot format the job list: %s", strerror(-r));
+
+        print_text(text, stdout);
+        if (arg_json)
+                fputc('\n', stdout);
+        return 0;
+}
+
+static int verb_cancel(sd_bus *bus, int argc, char *argv[]) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        char what[64];
+        const char *path;
+        uint32_t id;
+        int r;
+
+        if (argc != 2)
+                return usage_error("cancel needs one job id or job path.");
+        if (parse_job(argv[1], &id, &path) < 0)
+                return usage_error("'%s' is neither a job id nor a job path (%s<id>).", argv[1], JOB_PREFIX);
+
+        snprintf(what, sizeof what, "cannot cancel job %" PRIu32, id);
+
+        r = sd_bus_call_method(bus, SRVM_BUS_NAME, SRVM_BUS_PATH, SRVM_MANAGER_INTERFACE, "Cancel",
+                               &error, NULL, "u", id);
+        if (r < 0)
+                return fail_bus(&error, r, what);
+
+        return 0;
+}
+
+static void help(void) {
+        printf("srvmctl [OPTIONS...] COMMAND ...\n"
+               "\n"
+               "Start, follow and inspect live migrations of VMs with an SR-IOV VF, run by srvmd.\n"
+               "\n"
+               "Commands:\n"
+               "  migrate DOMAIN DEST_URI   Migrate DOMAIN to the libvirt URI DEST_URI; prints the\n"
+               "                            new job's id and object path\n"
+               "  show JOB                  Show a job's phase timeline and downtime\n"
+               "  jobs                      List the jobs srvmd knows of\n"
+               "  cancel JOB                Cancel a running job (it rolls back)\n"
+               "\n"
+               "JOB is a job id (3) or a job object path (" JOB_PREFIX "3).\n"
+               "\n"
+               "Options:\n"
+               "  -h --help                 Show this help and exit\n"
+               "     --version              Show the version and exit\n"
+               "     --user                 Talk to srvmd on the user bus, not the system bus\n"
+               "     --json                 Print JSON: the job's JSON (show, migrate --wait),\n"
+               "                            {\"id\",\"path\"} (migrate), an array of jobs (jobs)\n"
+               "  -w --wait                 migrate: follow the job, print each phase as it\n"
+               "                            starts and ends, then its timeline\n"
+               "     --migrate-uri URI      migrate: the URI of the migration stream\n"
+               "                            (e.g. tcp://10.0.0.2:49152)\n"
+               "     --bond NAME            migrate: the guest's bond (default bond0)\n"
+               "     --vf ALIAS|MAC         migrate: the VF to move, by device alias or MAC\n"
+               "                            (default: found by srvmd)\n"
+               "\n"
+               "The system bus is found through DBUS_SYSTEM_BUS_ADDRESS if set.\n"
+               "\n"
+               "Exit status:\n"
+               "  0  success (migrate --wait: the job succeeded)\n"
+               "  1  the job failed, was rolled back or cancelled, or the operation failed\n"
+               "  2  usage error, or arguments srvmd rejected\n"
+               "  3  srvmd is not reachable on the bus\n"
+               "  4  access denied (starting and cancelling migrations needs root)\n");
+}
+
+enum {
+        ARG_VERSION = 0x100,
+        ARG_USER,
+        ARG_JSON,
+        ARG_MIGRATE_URI,
+        ARG_BOND,
+        ARG_VF,
+};
+
+static int parse_argv(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "help",        no_argument,       NULL, 'h'             },
+                { "version",     no_argument,       NULL, ARG_VERSION     },
+                { "user",        no_argument,       NULL, ARG_USER        },
+                { "json",        no_argument,       NULL, ARG_JSON        },
+                { "wait",        no_argument,       NULL, 'w'             },
+                { "migrate-uri", required_argument, NULL, ARG_MIGRATE_URI },
+                { "bond",        required_argument, NULL, ARG_BOND        },
+                { "vf",          required_argument, NULL, ARG_VF          },
+                {}
+        };
+        int c;
+
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":hw", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("srvmctl %s\n", SRVM_VERSION);
+                        return 0;
+                case ARG_USER:
+                        arg_user = true;
+                        break;
+                case ARG_JSON:
+                        arg_json = true;
+                        break;
+                case 'w':
+                        arg_wait = true;
+                        break;
+                case ARG_MIGRATE_URI:
+                        arg_migrate_uri = optarg;
+                        break;
+                case ARG_BOND:
+                        arg_bond = optarg;
+                        break;
+                case ARG_VF:
+                        arg_vf = optarg;
+                        break;
+                case ':':
+                        return -usage_error("option '%s' needs a value.", argv[optind - 1]);
+                case '?':
+                        if (optopt)
+                                return -usage_error("unknown option '-%c'.", optopt);
+                        return -usage_error("unknown option '%s'.", argv[optind - 1]);
+                default:
+                        return -usage_error("cannot parse the options.");
+                }
+
+        return 1;
+}
+
+int main(int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        static const struct {
+                const char *name;
+                int (*run)(sd_bus *bus, int argc, char *argv[]);
+        } verbs[] = {
+                { "migrate", verb_migrate },
+                { "show",    verb_show    },
+                { "jobs",    verb_jobs    },
+                { "cancel",  verb_cancel  },
+        };
+        const char *verb;
+        size_t i;
+        int r;
+
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return -r;
+
+        if (optind >= argc)
+                return usage_error("no command given.");
+        verb = argv[optind];
+
+        for (i = 0; i < ELEMENTSOF(verbs); i++)
+                if (streq(verbs[i].name, verb))
+                        break;
+        if (i >= ELEMENTSOF(verbs))
+                return usage_error("unknown command '%s'.", verb);
+
+        if (!streq(verb, "migrate") && (arg_wait || arg_migrate_uri || arg_bond || arg_vf))
+                return usage_error("--wait, --migrate-uri, --bond and --vf apply to migrate only.");
+        if (streq(verb, "cancel") && arg_json)
+                return usage_error("--json does not apply to cancel.");
+
+        r = arg_user ? sd_bus_open_user(&bus) : sd_bus_open_system(&bus);
+        if (r < 0)
+                return fail(EXIT_UNREACHABLE, "cannot reach srvmd on the %s bus (%s): cannot connect to the bus: %s",
+                            bus_kind(), SRVM_BUS_NAME, strerror(-r));
+
+        return verbs[i].run(bus, argc - optind, argv + optind);
+}

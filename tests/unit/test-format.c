@@ -1,0 +1,210 @@
+/* What srvmctl prints: the timeline, the progress lines of a watched job and the job table,
+ * checked byte for byte from job JSON as srvmd sends it. */
+#include <stdio.h>
+
+#include "assert.h"
+#include "format.h"
+#include "json-util.h"
+#include "macro.h"
+
+static json_object *parse(const char *s) {
+        json_object *j = json_tokener_parse(s);
+
+        ASSERT_NOT_NULL(j);
+        return j;
+}
+
+static void test_timeline(void) {
+        char *none = NULL;
+        static const struct {
+                const char *json;
+                const char *text;
+        } cases[] = {
+                {
+                        /* A job that went through: absolute start times become relative. */
+                        "{\"id\":3,\"domain\":\"web1\",\"source_uri\":\"qemu:///system\","
+                        "\"destination_uri\":\"qemu+ssh://b/system\",\"result\":\"succeeded\",\"error\":null,"
+                        "\"phases\":["
+                        "{\"name\":\"preflight\",\"start_us\":5000000,\"duration_us\":12345,\"result\":\"ok\"},"
+                        "{\"name\":\"failover\",\"start_us\":5012345,\"duration_us\":300000,\"result\":\"ok\"},"
+                        "{\"name\":\"migrate\",\"start_us\":5312345,\"duration_us\":2500999,\"result\":\"ok\"}],"
+                        "\"vm_downtime_ms\":172,\"standby_ms\":3420}",
+                        "Job:       3\n"
+                        "Domain:    web1\n"
+                        "Migration: qemu:///system -> qemu+ssh://b/system\n"
+                        "Result:    succeeded\n"
+                        "\n"
+                        "PHASE         START  DURATION  RESULT\n"
+                        "preflight    0.000s    0.012s  ok\n"
+                        "failover     0.012s    0.300s  ok\n"
+                        "migrate      0.312s    2.500s  ok\n"
+                        "\n"
+                        "VM downtime: 172 ms\n"
+                        "On virtio (standby): 3420 ms\n",
+                },
+                {
+                        /* Failed in a rollback phase: the wider name widens the column; the
+                         * error is shown; unknown downtimes say so. */
+                        "{\"id\":12,\"domain\":\"db\",\"source_uri\":\"qemu:///system\","
+                        "\"destination_uri\":\"qemu+tcp://c/system\",\"result\":\"rolled-back\","
+                        "\"error\":\"Domain 'db': migrate failed: no route to host.\","
+                        "\"phases\":["
+                        "{\"name\":\"unplug\",\"start_us\":100,\"duration_us\":150000,\"result\":\"ok\"},"
+                        "{\"name\":\"rollback-failback\",\"start_us\":150100,\"duration_us\":61000000,\"result\":\"timeout\"}],"
+                        "\"vm_downtime_ms\":null,\"standby_ms\":null}",
+                        "Job:       12\n"
+                        "Domain:    db\n"
+                        "Migration: qemu:///system -> qemu+tcp://c/system\n"
+                        "Result:    rolled-back\n"
+                        "Error:     Domain 'db': migrate failed: no route to host.\n"
+                        "\n"
+                        "PHASE                 START  DURATION  RESULT\n"
+                        "unplug               0.000s    0.150s  ok\n"
+                        "rollback-failback    0.150s   61.000s  timeout\n"
+                        "\n"
+                        "VM downtime: n/a\n"
+                        "On virtio (standby): n/a\n",
+                },
+                {
+                        /* Nothing started; missing and mistyped fields do not break it. */
+                        "{\"id\":\"x\",\"domain\":\"vm\",\"result\":\"running\",\"error\":\"\",\"phases\":[]}",
+                        "Job:       ?\n"
+                        "Domain:    vm\n"
+                        "Migration: n/a -> n/a\n"
+                        "Result:    running\n"
+                        "\n"
+                        "No phase has started yet.\n"
+                        "\n"
+                        "VM downtime: n/a\n"
+                        "On virtio (standby): n/a\n",
+                },
+                {
+                        /* A phase without times. */
+                        "{\"id\":1,\"domain\":\"vm\",\"source_uri\":\"a\",\"destination_uri\":\"b\","
+                        "\"result\":\"running\",\"phases\":[{\"name\":\"preflight\",\"result\":\"running\"}],"
+                        "\"vm_downtime_ms\":0,\"standby_ms\":0}",
+                        "Job:       1\n"
+                        "Domain:    vm\n"
+                        "Migration: a -> b\n"
+                        "Result:    running\n"
+                        "\n"
+                        "PHASE         START  DURATION  RESULT\n"
+                        "preflight         -         -  running\n"
+                        "\n"
+                        "VM downtime: 0 ms\n"
+                        "On virtio (standby): 0 ms\n",
+                },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_(json_object_putp) json_object *j = parse(cases[i].json);
+                _cleanup_free_ char *text = NULL;
+
+                ASSERT_OK(format_timeline(j, &text));
+                ASSERT_STREQ(text, cases[i].text);
+        }
+
+        ASSERT_ERR(format_timeline(NULL, &none), EINVAL);
+        ASSERT_NULL(none);
+}
+
+/* The same job seen four times while it runs, then a stale copy: every start and end is
+ * printed exactly once, in order. */
+static void test_progress(void) {
+        static const struct {
+                const char *json;
+                const char *lines;
+        } steps[] = {
+                {
+                        "{\"result\":\"running\",\"phases\":[]}",
+                        "",
+                },
+                {
+                        "{\"result\":\"running\",\"phases\":["
+                        "{\"name\":\"preflight\",\"start_us\":1000,\"duration_us\":5,\"result\":\"running\"}]}",
+                        "   0.000s  preflight         started\n",
+                },
+                {
+                        /* Two steps at once: preflight ended, failover started and ended,
+                         * unplug started. */
+                        "{\"result\":\"running\",\"phases\":["
+                        "{\"name\":\"preflight\",\"start_us\":1000,\"duration_us\":20000,\"result\":\"ok\"},"
+                        "{\"name\":\"failover\",\"start_us\":21000,\"duration_us\":280000,\"result\":\"ok\"},"
+                        "{\"name\":\"unplug\",\"start_us\":301000,\"duration_us\":1,\"result\":\"running\"}]}",
+                        "   0.020s  preflight         ok after 0.020s\n"
+                        "   0.020s  failover          started\n"
+                        "   0.300s  failover          ok after 0.280s\n"
+                        "   0.300s  unplug            started\n",
+                },
+                {
+                        /* A stale copy (a queued signal from before): nothing new. */
+                        "{\"result\":\"running\",\"phases\":["
+                        "{\"name\":\"preflight\",\"start_us\":1000,\"duration_us\":5,\"result\":\"running\"}]}",
+                        "",
+                },
+                {
+                        "{\"result\":\"rolled-back\",\"phases\":["
+                        "{\"name\":\"preflight\",\"start_us\":1000,\"duration_us\":20000,\"result\":\"ok\"},"
+                        "{\"name\":\"failover\",\"start_us\":21000,\"duration_us\":280000,\"result\":\"ok\"},"
+                        "{\"name\":\"unplug\",\"start_us\":301000,\"duration_us\":5000000,\"result\":\"timeout\"},"
+                        "{\"name\":\"rollback-failback\",\"start_us\":5301000,\"duration_us\":300000,\"result\":\"ok\"}]}",
+                        "   5.300s  unplug            timeout after 5.000s\n"
+                        "   5.300s  rollback-failback started\n"
+                        "   5.600s  rollback-failback ok after 0.300s\n",
+                },
+        };
+        PhaseProgress progress = {};
+
+        for (size_t i = 0; i < ELEMENTSOF(steps); i++) {
+                _cleanup_(json_object_putp) json_object *j = parse(steps[i].json);
+                _cleanup_free_ char *text = NULL;
+
+                ASSERT_OK(format_progress(j, &progress, &text));
+                ASSERT_STREQ(text, steps[i].lines);
+        }
+        ASSERT_EQ_INT(progress.n_started, 4);
+        ASSERT_EQ_INT(progress.n_ended, 4);
+}
+
+static void test_jobs(void) {
+        static const JobRow rows[] = {
+                { 3, "web1", "failback", "succeeded", "/org/srvm/srvm1/job/3" },
+                { 12, "database", "", "running", "/org/srvm/srvm1/job/12" },
+        };
+        _cleanup_free_ char *table = NULL, *one = NULL, *none = NULL, *json = NULL, *empty = NULL;
+
+        ASSERT_OK(format_jobs_table(rows, ELEMENTSOF(rows), &table));
+        ASSERT_STREQ(table,
+                     "ID DOMAIN   PHASE    RESULT\n"
+                     " 3 web1     failback succeeded\n"
+                     "12 database -        running\n"
+                     "\n"
+                     "2 jobs listed.\n");
+
+        ASSERT_OK(format_jobs_table(rows, 1, &one));
+        ASSERT_STREQ(one,
+                     "ID DOMAIN PHASE    RESULT\n"
+                     " 3 web1   failback succeeded\n"
+                     "\n"
+                     "1 job listed.\n");
+
+        ASSERT_OK(format_jobs_table(NULL, 0, &none));
+        ASSERT_STREQ(none, "No jobs.\n");
+
+        ASSERT_OK(format_jobs_json(rows, ELEMENTSOF(rows), &json));
+        ASSERT_STREQ(json,
+                     "[{\"id\":3,\"domain\":\"web1\",\"phase\":\"failback\",\"result\":\"succeeded\","
+                     "\"path\":\"/org/srvm/srvm1/job/3\"},"
+                     "{\"id\":12,\"domain\":\"database\",\"phase\":null,\"result\":\"running\","
+                     "\"path\":\"/org/srvm/srvm1/job/12\"}]");
+
+        ASSERT_OK(format_jobs_json(NULL, 0, &empty));
+        ASSERT_STREQ(empty, "[]");
+}
+
+int main(void) {
+        test_timeline();
+        test_progress();
+        test_jobs();
+        return 0;
+}
