@@ -1,0 +1,571 @@
+/* The bond moves srvm makes inside the guest. Membership, carrier and up/down go through
+ * rtnetlink (link.c); the active slave, the mode and the MII monitor's view only exist in
+ * the bonding sysfs files (sysfs.c). Every change is verified by reading it back, and every
+ * wait polls against one deadline so that the daemon's phase budget holds.
+ *
+ * Each failure is recorded once, as a sentence naming the bond, the interface and the
+ * cause: that sentence is what the operator sees in srvmd's job. */
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "bond.h"
+#include "link.h"
+#include "sysfs.h"
+
+/* miimon in the guests is 100 ms; polling at half of it sees a change within a tick. */
+#define BOND_POLL_USEC (50 * USEC_PER_MSEC)
+
+/* More candidates than this for one MAC is a misconfiguration, not a case to handle. */
+#define BOND_CANDIDATES_MAX 8
+
+#define VIRTIO_NET_DRIVER "virtio_net"
+
+struct bond {
+        char *name;         /* owned */
+        int ifindex;
+        struct nl_sock *nl; /* owned */
+        char *error;        /* owned: the first failure's sentence */
+        usec_t start;
+};
+
+static usec_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
+}
+
+static double usec_to_sec(usec_t u) {
+        return (double) u / (double) USEC_PER_SEC;
+}
+
+/* Sleeps one poll interval, or less when the deadline is nearer. */
+static void bond_pause(usec_t deadline) {
+        usec_t n = now_usec(), d = BOND_POLL_USEC;
+        struct timespec ts;
+
+        if (n >= deadline)
+                return;
+        if (deadline - n < d)
+                d = deadline - n;
+        ts.tv_sec = (time_t) (d / USEC_PER_SEC);
+        ts.tv_nsec = (long) (d % USEC_PER_SEC * NSEC_PER_USEC);
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+void bond_report_init(struct bond_report *r) {
+        *r = (struct bond_report) {
+                .found_usec = USEC_INFINITY,
+                .link_usec = USEC_INFINITY,
+                .active_usec = USEC_INFINITY,
+        };
+}
+
+void bond_report_done(struct bond_report *r) {
+        free(r->slave);
+        r->slave = NULL;
+}
+
+int bond_new(const char *name, struct bond **ret) {
+        _cleanup_(bond_freep) struct bond *b = NULL;
+
+        b = calloc(1, sizeof(*b));
+        if (!b)
+                return -ENOMEM;
+
+        b->start = now_usec();
+        b->name = strdup(name);
+        if (!b->name)
+                return -ENOMEM;
+
+        *ret = TAKE_PTR(b);
+        return 0;
+}
+
+struct bond *bond_free(struct bond *b) {
+        if (!b)
+                return NULL;
+        nl_socket_free(b->nl);
+        free(b->error);
+        free(b->name);
+        free(b);
+        return NULL;
+}
+
+const char *bond_get_error(const struct bond *b) {
+        return b->error;
+}
+
+usec_t bond_elapsed(const struct bond *b) {
+        return now_usec() - b->start;
+}
+
+_printf_(3, 4)
+static int bond_fail(struct bond *b, int r, const char *fmt, ...) {
+        va_list ap;
+
+        if (b->error)
+                return r;
+
+        va_start(ap, fmt);
+        if (vasprintf(&b->error, fmt, ap) < 0)
+                b->error = NULL;
+        va_end(ap);
+        return r;
+}
+
+int bond_open(struct bond *b) {
+        _cleanup_(rtnl_link_putp) struct rtnl_link *link = NULL;
+        int r;
+
+        r = link_socket_open(&b->nl);
+        if (r < 0)
+                return bond_fail(b, r, "Could not open an rtnetlink socket: %s.", strerror(-r));
+
+        r = link_get(b->nl, 0, b->name, &link);
+        if (r == -ENODEV)
+                return bond_fail(b, r, "There is no interface named %s.", b->name);
+        if (r < 0)
+                return bond_fail(b, r, "Could not look up %s: %s.", b->name, strerror(-r));
+
+        if (!sysfs_net_attr_exists(b->name, "bonding"))
+                return bond_fail(b, -ENODEV, "%s is not a bond (no bonding driver behind it).",
+                                 b->name);
+
+        b->ifindex = rtnl_link_get_ifindex(link);
+        return 0;
+}
+
+static int bond_read_attr(struct bond *b, const char *ifname, const char *attr, char **ret) {
+        int r;
+
+        r = sysfs_read_net_attr(ifname, attr, ret);
+        if (r < 0)
+                return bond_fail(b, r, "Could not read %s of %s: %s.", attr, ifname,
+                                 strerror(-r));
+        return 0;
+}
+
+static int bond_read_mode(struct bond *b, enum bond_mode *ret) {
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = bond_read_attr(b, b->name, "bonding/mode", &text);
+        if (r < 0)
+                return r;
+        r = sysfs_parse_bond_mode(text, ret);
+        if (r < 0)
+                return bond_fail(b, r, "Could not make sense of bonding/mode of %s.", b->name);
+        return 0;
+}
+
+static int bond_read_active(struct bond *b, char **ret) {
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = bond_read_attr(b, b->name, "bonding/active_slave", &text);
+        if (r < 0)
+                return r;
+        r = sysfs_parse_ifname(text, ret);
+        if (r < 0)
+                return bond_fail(b, r, "Could not make sense of bonding/active_slave of %s.",
+                                 b->name);
+        return 0;
+}
+
+/* A slave that vanishes while we look (hot-unplug) answers -ENOENT or -ENODEV; the caller
+ * leaves it out rather than failing the whole status. */
+static int slave_status_read(struct bond *b, const char *name, struct slave_status *ret) {
+        _cleanup_(rtnl_link_putp) struct rtnl_link *link = NULL;
+        _cleanup_free_ char *mii = NULL, *perm = NULL, *driver = NULL, *copy = NULL;
+        struct slave_status s = {};
+        int r;
+
+        r = link_get(b->nl, 0, name, &link);
+        if (r < 0)
+                return r;
+        s.carrier = rtnl_link_get_carrier(link) > 0;
+
+        r = sysfs_read_net_attr(name, "bonding_slave/mii_status", &mii);
+        if (r < 0)
+                return r;
+        r = sysfs_parse_mii_status(mii, &s.mii_status);
+        if (r < 0)
+                return r;
+
+        r = sysfs_read_net_attr(name, "bonding_slave/perm_hwaddr", &perm);
+        if (r < 0)
+                return r;
+        s.have_mac = sysfs_parse_hwaddr(perm, &s.mac) >= 0;
+
+        r = sysfs_read_net_driver(name, &driver);
+        if (r < 0 && r != -ENOENT)
+                return r;
+
+        copy = strdup(name);
+        if (!copy)
+                return -ENOMEM;
+
+        s.name = TAKE_PTR(copy);
+        s.driver = TAKE_PTR(driver);
+        *ret = s;
+        return 0;
+}
+
+int bond_read_status(struct bond *b, struct bond_status **ret) {
+        _cleanup_(bond_status_freep) struct bond_status *s = NULL;
+        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        s->name = strdup(b->name);
+        if (!s->name)
+                return -ENOMEM;
+
+        r = bond_read_mode(b, &s->mode);
+        if (r < 0)
+                return r;
+        r = bond_read_active(b, &s->active_slave);
+        if (r < 0)
+                return r;
+
+        r = bond_read_attr(b, b->name, "bonding/slaves", &text);
+        if (r < 0)
+                return r;
+        r = sysfs_parse_ifnames(text, &names);
+        if (r < 0)
+                return bond_fail(b, r, "Could not make sense of bonding/slaves of %s.", b->name);
+
+        s->slaves = calloc(strv_length(names) + 1, sizeof(struct slave_status));
+        if (!s->slaves)
+                return -ENOMEM;
+
+        for (char **n = names; *n; n++) {
+                struct slave_status *sl = &s->slaves[s->n_slaves];
+
+                r = slave_status_read(b, *n, sl);
+                if (r == -ENOENT || r == -ENODEV)
+                        continue;
+                if (r < 0)
+                        return bond_fail(b, r, "Could not read the state of %s, slave of %s: %s.",
+                                         *n, b->name, strerror(-r));
+                sl->active = streq_ptr(sl->name, s->active_slave);
+                s->n_slaves++;
+        }
+
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+static int bond_check_mode(struct bond *b, enum bond_mode mode) {
+        if (mode != BOND_MODE_ACTIVE_BACKUP)
+                return bond_fail(b, -EOPNOTSUPP,
+                                 "%s is in mode %s; only active-backup has an active slave to "
+                                 "switch.",
+                                 b->name, bond_mode_to_string(mode));
+        return 0;
+}
+
+/* Writes bonding/active_slave and reads it back. 0 when it took, -EAGAIN when the bond
+ * still shows another slave, or the write's error (bonding refuses a slave whose link its
+ * MII monitor has not seen up with -EINVAL). */
+static int bond_try_set_active(struct bond *b, const char *slave) {
+        _cleanup_free_ char *active = NULL;
+        int r, w;
+
+        w = sysfs_write_net_attr(b->name, "bonding/active_slave", slave);
+
+        r = bond_read_active(b, &active);
+        if (r < 0)
+                return r;
+        if (streq_ptr(active, slave))
+                return 0;
+        return w < 0 ? w : -EAGAIN;
+}
+
+int bond_failover(struct bond *b) {
+        _cleanup_(bond_status_freep) struct bond_status *s = NULL;
+        _cleanup_free_ char *previous = NULL;
+        const struct slave_status *virtio;
+        int r;
+
+        r = bond_read_status(b, &s);
+        if (r < 0)
+                return r;
+        r = bond_check_mode(b, s->mode);
+        if (r < 0)
+                return r;
+
+        virtio = bond_status_find_driver(s, VIRTIO_NET_DRIVER);
+        if (!virtio)
+                return bond_fail(b, -ENODEV, "%s has no virtio-net slave to fail over to.",
+                                 b->name);
+
+        if (!virtio->carrier || virtio->mii_status != MII_STATUS_UP)
+                return bond_fail(b, -ENETDOWN,
+                                 "Refusing to fail %s over: its virtio-net slave %s is not up "
+                                 "(carrier %s, mii_status %s).",
+                                 b->name, virtio->name, virtio->carrier ? "on" : "off",
+                                 mii_status_to_string(virtio->mii_status));
+
+        if (virtio->active)
+                return 0;
+
+        if (s->active_slave) {
+                previous = strdup(s->active_slave);
+                if (!previous)
+                        return -ENOMEM;
+        }
+
+        r = bond_try_set_active(b, virtio->name);
+        if (r >= 0)
+                return 0;
+
+        /* Leave the guest on what it had: a bond with no verified active slave is the one
+         * outcome a failed step must not produce. */
+        if (previous && bond_try_set_active(b, previous) >= 0)
+                return bond_fail(b, r == -EAGAIN ? -EIO : r,
+                                 "%s did not take %s as its active slave (%s); %s is active "
+                                 "again.",
+                                 b->name, virtio->name,
+                                 r == -EAGAIN ? "another slave stayed active" : strerror(-r),
+                                 previous);
+
+        return bond_fail(b, r == -EAGAIN ? -EIO : r,
+                         "%s did not take %s as its active slave (%s), and %s could not be "
+                         "made active again.",
+                         b->name, virtio->name,
+                         r == -EAGAIN ? "another slave stayed active" : strerror(-r),
+                         strna(previous));
+}
+
+/* The link's own MAC: once enslaved, a NIC carries the bond's address, so its permanent one
+ * comes from bonding_slave/perm_hwaddr. */
+static int link_read_mac(struct rtnl_link *link, struct hwaddr *ret) {
+        _cleanup_free_ char *perm = NULL;
+        const char *name = rtnl_link_get_name(link);
+
+        if (rtnl_link_get_master(link) > 0 &&
+            sysfs_read_net_attr(name, "bonding_slave/perm_hwaddr", &perm) >= 0 &&
+            sysfs_parse_hwaddr(perm, ret) >= 0)
+                return 0;
+
+        return link_get_hwaddr(link, ret);
+}
+
+/* The NIC whose MAC is mac. The virtio-net standby may carry the same MAC as the VF (one
+ * identity for the guest); it is never what enslave or failback is after, so when both
+ * match, the virtio-net one is left out. -ENODEV when there is none (yet). */
+static int bond_find_by_mac(struct bond *b, const struct hwaddr *mac, int *ret_ifindex,
+                            char **ret_name) {
+        _cleanup_(nl_cache_freep) struct nl_cache *cache = NULL;
+        struct rtnl_link *found[BOND_CANDIDATES_MAX];
+        size_t n = 0, kept = 0;
+        char buf[HWADDR_STR_MAX];
+        char *name;
+        int r;
+
+        r = link_list(b->nl, &cache);
+        if (r < 0)
+                return bond_fail(b, r, "Could not list the network interfaces: %s.",
+                                 strerror(-r));
+
+        for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+                struct rtnl_link *link = (struct rtnl_link *) o;
+                struct hwaddr a;
+
+                if (rtnl_link_get_ifindex(link) == b->ifindex || link_is_bond(link))
+                        continue;
+                if (link_read_mac(link, &a) < 0 || !hwaddr_equal(&a, mac))
+                        continue;
+                if (n == ELEMENTSOF(found))
+                        return bond_fail(b, -ENOTUNIQ, "Too many interfaces have MAC %s.",
+                                         hwaddr_format(mac, buf));
+                found[n++] = link;
+        }
+
+        if (n == 0)
+                return -ENODEV;
+
+        if (n > 1)
+                for (size_t i = 0; i < n; i++) {
+                        _cleanup_free_ char *driver = NULL;
+
+                        if (sysfs_read_net_driver(rtnl_link_get_name(found[i]), &driver) >= 0 &&
+                            streq(driver, VIRTIO_NET_DRIVER))
+                                continue;
+                        found[kept++] = found[i];
+                }
+        else
+                kept = 1;
+
+        if (kept != 1)
+                return bond_fail(b, -ENOTUNIQ,
+                                 "%zu interfaces have MAC %s; cannot tell which one to use.",
+                                 n, hwaddr_format(mac, buf));
+
+        name = strdup(rtnl_link_get_name(found[0]));
+        if (!name)
+                return -ENOMEM;
+
+        *ret_ifindex = rtnl_link_get_ifindex(found[0]);
+        *ret_name = name;
+        return 0;
+}
+
+/* Up to the deadline: the link has carrier and the bond's MII monitor reports it up. Only
+ * then does bonding take it as the active slave. */
+static int bond_wait_slave_up(struct bond *b, int ifindex, const char *name, usec_t deadline,
+                              usec_t timeout) {
+        bool carrier = false;
+        enum mii_status mii = MII_STATUS_DOWN;
+        int r;
+
+        for (;;) {
+                _cleanup_(rtnl_link_putp) struct rtnl_link *link = NULL;
+                _cleanup_free_ char *text = NULL;
+
+                r = link_get(b->nl, ifindex, NULL, &link);
+                if (r == -ENODEV)
+                        return bond_fail(b, r, "%s disappeared while waiting for its link.",
+                                         name);
+                if (r < 0)
+                        return bond_fail(b, r, "Could not look up %s: %s.", name, strerror(-r));
+                if (rtnl_link_get_master(link) != b->ifindex)
+                        return bond_fail(b, -EIO, "%s left %s while waiting for its link.",
+                                         name, b->name);
+
+                carrier = rtnl_link_get_carrier(link) > 0;
+                r = sysfs_read_net_attr(name, "bonding_slave/mii_status", &text);
+                if (r >= 0 && sysfs_parse_mii_status(text, &mii) < 0)
+                        mii = MII_STATUS_DOWN;
+
+                if (carrier && mii == MII_STATUS_UP)
+                        return 0;
+
+                if (now_usec() >= deadline)
+                        return bond_fail(b, -ETIMEDOUT,
+                                         "%s did not come up in %s within %.1f s (carrier %s, "
+                                         "mii_status %s).",
+                                         name, b->name, usec_to_sec(timeout),
+                                         carrier ? "on" : "off", mii_status_to_string(mii));
+                bond_pause(deadline);
+        }
+}
+
+static int bond_enslave_until(struct bond *b, const struct hwaddr *mac, usec_t deadline,
+                              usec_t timeout, struct bond_report *report) {
+        _cleanup_(rtnl_link_putp) struct rtnl_link *link = NULL;
+        _cleanup_free_ char *name = NULL;
+        char buf[HWADDR_STR_MAX];
+        int ifindex = 0, master, r;
+
+        /* A VF plugged a moment ago shows up as a netdev some 0.5 s later. */
+        for (;;) {
+                r = bond_find_by_mac(b, mac, &ifindex, &name);
+                if (r >= 0)
+                        break;
+                if (r != -ENODEV)
+                        return r;
+                if (now_usec() >= deadline)
+                        return bond_fail(b, -ETIMEDOUT,
+                                         "No interface with MAC %s appeared within %.1f s.",
+                                         hwaddr_format(mac, buf), usec_to_sec(timeout));
+                bond_pause(deadline);
+        }
+        report->found_usec = bond_elapsed(b);
+        report->slave = strdup(name);
+        if (!report->slave)
+                return -ENOMEM;
+
+        r = link_get(b->nl, ifindex, NULL, &link);
+        if (r < 0)
+                return bond_fail(b, r, "Could not look up %s: %s.", name, strerror(-r));
+        master = rtnl_link_get_master(link);
+
+        if (master > 0 && master != b->ifindex)
+                return bond_fail(b, -EBUSY, "%s (MAC %s) is enslaved to another master.", name,
+                                 hwaddr_format(mac, buf));
+
+        if (master == 0) {
+                /* The kernel enslaves only a link that is down. */
+                r = link_set_up(b->nl, ifindex, false);
+                if (r < 0)
+                        return bond_fail(b, r, "Could not bring %s down: %s.", name,
+                                         strerror(-r));
+                r = link_enslave(b->nl, b->ifindex, ifindex);
+                if (r < 0)
+                        return bond_fail(b, r, "Could not enslave %s to %s: %s.", name, b->name,
+                                         strerror(-r));
+                report->enslaved = true;
+                r = link_set_up(b->nl, ifindex, true);
+                if (r < 0)
+                        return bond_fail(b, r, "Could not bring %s up: %s.", name, strerror(-r));
+        }
+
+        r = bond_wait_slave_up(b, ifindex, name, deadline, timeout);
+        if (r < 0)
+                return r;
+        report->link_usec = bond_elapsed(b);
+        return 0;
+}
+
+int bond_enslave(struct bond *b, const struct hwaddr *mac, usec_t timeout,
+                 struct bond_report *report) {
+        return bond_enslave_until(b, mac, now_usec() + timeout, timeout, report);
+}
+
+int bond_failback(struct bond *b, const struct hwaddr *mac, usec_t timeout,
+                  struct bond_report *report) {
+        usec_t deadline = now_usec() + timeout;
+        enum bond_mode mode;
+        int r;
+
+        r = bond_read_mode(b, &mode);
+        if (r < 0)
+                return r;
+        r = bond_check_mode(b, mode);
+        if (r < 0)
+                return r;
+
+        r = bond_enslave_until(b, mac, deadline, timeout, report);
+        if (r < 0)
+                return r;
+
+        /* bonding answers "Could not set as active slave" until its MII monitor has seen the
+         * link up, even after carrier; so try again each poll until it sticks. */
+        for (;;) {
+                _cleanup_free_ char *active = NULL;
+
+                r = bond_read_active(b, &active);
+                if (r < 0)
+                        return r;
+                if (streq_ptr(active, report->slave))
+                        break;
+
+                report->attempts++;
+                r = bond_try_set_active(b, report->slave);
+                if (r >= 0)
+                        break;
+                if (r != -EAGAIN && r != -EINVAL && r != -EBUSY)
+                        return bond_fail(b, r, "Could not make %s the active slave of %s: %s.",
+                                         report->slave, b->name, strerror(-r));
+
+                if (now_usec() >= deadline)
+                        return bond_fail(b, -ETIMEDOUT,
+                                         "%s did not take %s as its active slave within %.1f s "
+                                         "(%u attempts).",
+                                         b->name, report->slave, usec_to_sec(timeout),
+                                         report->attempts);
+                bond_pause(deadline);
+        }
+
+        report->active_usec = bond_elapsed(b);
+        return 0;
+}

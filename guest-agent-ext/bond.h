@@ -1,0 +1,37 @@
+/* One bond inside the guest and the moves srvm makes on it: read its status, fail over to
+ * the virtio-net slave, enslave a (newly plugged) NIC found by MAC, fail back to it. */
+#pragma once
+
+#include "parse.h"
+#include "status.h"
+
+struct bond;
+
+/* What an operation did and when, for the daemon's timeline. Times count from
+ * bond_new(); USEC_INFINITY for a step that was not reached. */
+struct bond_report {
+        char *slave;      /* owned: the interface found by MAC */
+        bool enslaved;    /* this run enslaved it (it was not a slave yet) */
+        unsigned attempts; /* writes to bonding/active_slave */
+        usec_t found_usec;
+        usec_t link_usec;
+        usec_t active_usec;
+};
+
+void bond_report_init(struct bond_report *r);
+void bond_report_done(struct bond_report *r);
+
+int bond_new(const char *name, struct bond **ret);
+struct bond *bond_free(struct bond *b);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct bond *, bond_free);
+
+const char *bond_get_error(const struct bond *b);
+usec_t bond_elapsed(const struct bond *b);
+
+int bond_open(struct bond *b);
+int bond_read_status(struct bond *b, struct bond_status **ret);
+int bond_failover(struct bond *b);
+int bond_enslave(struct bond *b, const struct hwaddr *mac, usec_t timeout,
+                 struct bond_report *report);
+int bond_failback(struct bond *b, const struct hwaddr *mac, usec_t timeout,
+                  struct bond_report *report);

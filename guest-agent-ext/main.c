@@ -1,0 +1,227 @@
+/* srvm-guest: the program srvmd runs inside a guest through qemu-guest-agent's guest-exec
+ * to move the guest's active-backup bond between its VF and its virtio-net standby. One
+ * command per run, one JSON object on stdout, and an exit code the daemon acts on:
+ *
+ *   0  success: the operation was done and verified
+ *   1  the operation failed or was refused (the JSON "error" says why)
+ *   2  usage error (bad command line)
+ *   3  a wait ran out of time (--timeout)
+ *   4  the bond or the interface does not exist
+ *
+ * The guest it runs in is minimal (a busybox initramfs, no udev), so the program is linked
+ * statically and needs nothing but rtnetlink and sysfs. */
+
+#include <stdio.h>
+
+#include "bond.h"
+#include "config.h"
+#include "parse.h"
+#include "status.h"
+
+static void help(void) {
+        printf("srvm-guest COMMAND [OPTIONS]\n"
+               "\n"
+               "Switch the guest's active-backup bond between its VF and its virtio-net NIC.\n"
+               "\n"
+               "Commands:\n"
+               "  status   --bond B                  Show the bond and its slaves\n"
+               "  failover --bond B                  Make the virtio-net slave active\n"
+               "  enslave  --bond B --mac MAC [--timeout S]\n"
+               "                                     Wait for the NIC with MAC, enslave it,\n"
+               "                                     wait for its link\n"
+               "  failback --bond B --mac MAC [--timeout S]\n"
+               "                                     Enslave if needed, make it active\n"
+               "\n"
+               "Options:\n"
+               "  --bond B        The bond interface\n"
+               "  --mac MAC       The NIC's permanent MAC (aa:bb:cc:dd:ee:ff)\n"
+               "  --timeout S     Seconds to wait, decimals allowed (default 10)\n"
+               "  -h --help       Show this help\n"
+               "  --version       Show the version\n"
+               "\n"
+               "Prints one JSON object with \"ok\" and \"error\", then the bond's status.\n"
+               "\n"
+               "Exit status:\n"
+               "  0  success, verified\n"
+               "  1  the operation failed or was refused\n"
+               "  2  usage error\n"
+               "  3  timed out\n"
+               "  4  bond or interface not found\n");
+}
+
+static int json_add_ms(json_object *obj, const char *key, usec_t u) {
+        char text[32];
+        json_object *v;
+
+        if (u == USEC_INFINITY)
+                return json_object_object_add(obj, key, NULL) < 0 ? -ENOMEM : 0;
+
+        /* Microsecond precision, printed as such rather than as a binary double. */
+        snprintf(text, sizeof(text), "%llu.%03llu", u / USEC_PER_MSEC, u % USEC_PER_MSEC);
+        v = json_object_new_double_s((double) u / (double) USEC_PER_MSEC, text);
+        if (!v || json_object_object_add(obj, key, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static int json_add_report(json_object *obj, const struct bond_report *rep) {
+        _cleanup_(json_object_putp) json_object *t = NULL;
+        int r;
+
+        if (json_object_object_add(obj, "interface",
+                                   rep->slave ? json_object_new_string(rep->slave) : NULL) < 0)
+                return -ENOMEM;
+        if (json_object_object_add(obj, "enslaved", json_object_new_boolean(rep->enslaved)) < 0)
+                return -ENOMEM;
+        if (json_object_object_add(obj, "attempts", json_object_new_int((int) rep->attempts)) < 0)
+                return -ENOMEM;
+
+        t = json_object_new_object();
+        if (!t)
+                return -ENOMEM;
+        r = json_add_ms(t, "found", rep->found_usec);
+        if (r < 0)
+                return r;
+        r = json_add_ms(t, "link_up", rep->link_usec);
+        if (r < 0)
+                return r;
+        r = json_add_ms(t, "active", rep->active_usec);
+        if (r < 0)
+                return r;
+        if (json_object_object_add(obj, "timings_ms", t) < 0)
+                return -ENOMEM;
+        TAKE_PTR(t);
+        return 0;
+}
+
+static int print_result(const char *error, const struct bond_status *status,
+                        const struct bond_report *report, const struct bond *b) {
+        _cleanup_(json_object_putp) json_object *obj = NULL;
+        int r;
+
+        obj = json_object_new_object();
+        if (!obj)
+                return -ENOMEM;
+
+        if (json_object_object_add(obj, "ok", json_object_new_boolean(!error)) < 0)
+                return -ENOMEM;
+        if (json_object_object_add(obj, "error", error ? json_object_new_string(error) : NULL) < 0)
+                return -ENOMEM;
+
+        if (status) {
+                r = bond_status_to_json(status, obj);
+                if (r < 0)
+                        return r;
+        }
+        if (report) {
+                r = json_add_report(obj, report);
+                if (r < 0)
+                        return r;
+        }
+        if (b) {
+                r = json_add_ms(obj, "elapsed_ms", bond_elapsed(b));
+                if (r < 0)
+                        return r;
+        }
+
+        puts(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
+        return fflush(stdout) == 0 ? 0 : -EIO;
+}
+
+static int run(const struct guest_args *args) {
+        _cleanup_(bond_status_freep) struct bond_status *status = NULL;
+        _cleanup_(bond_freep) struct bond *b = NULL;
+        struct bond_report report;
+        bool has_report = false, opened;
+        const char *error;
+        int r, q;
+
+        bond_report_init(&report);
+
+        r = bond_new(args->bond, &b);
+        if (r < 0) {
+                print_result("Out of memory.", NULL, NULL, NULL);
+                return r;
+        }
+
+        r = bond_open(b);
+        opened = r >= 0;
+        if (opened)
+                switch (args->command) {
+                case GUEST_COMMAND_STATUS:
+                        break;
+                case GUEST_COMMAND_FAILOVER:
+                        r = bond_failover(b);
+                        break;
+                case GUEST_COMMAND_ENSLAVE:
+                        r = bond_enslave(b, &args->mac, args->timeout, &report);
+                        has_report = true;
+                        break;
+                case GUEST_COMMAND_FAILBACK:
+                        r = bond_failback(b, &args->mac, args->timeout, &report);
+                        has_report = true;
+                        break;
+                case GUEST_COMMAND_HELP:
+                case GUEST_COMMAND_VERSION:
+                case _GUEST_COMMAND_MAX:
+                case _GUEST_COMMAND_INVALID:
+                        r = -EINVAL;
+                        break;
+                }
+
+        /* The status after the command, failed or not: what the daemon decides on next.
+         * A bond that could not be opened has none. */
+        if (opened) {
+                q = bond_read_status(b, &status);
+                if (q < 0 && r >= 0)
+                        r = q;
+        }
+
+        error = bond_get_error(b);
+        if (r < 0 && !error)
+                error = strerror(-r);
+
+        q = print_result(r < 0 ? error : NULL, status, has_report ? &report : NULL, b);
+        bond_report_done(&report);
+        if (q < 0 && r >= 0)
+                r = q;
+        return r;
+}
+
+int main(int argc, char *argv[]) {
+        char error[ARGS_ERROR_MAX];
+        struct guest_args args;
+        int r;
+
+        r = args_parse(argc, argv, &args, error);
+        if (r == -ENOMEM) {
+                fputs("srvm-guest: Out of memory.\n", stderr);
+                return GUEST_EXIT_FAILED;
+        }
+        if (r < 0) {
+                fprintf(stderr, "srvm-guest: %s\n", error);
+                print_result(error, NULL, NULL, NULL);
+                return GUEST_EXIT_USAGE;
+        }
+
+        switch (args.command) {
+        case GUEST_COMMAND_HELP:
+                help();
+                return GUEST_EXIT_SUCCESS;
+        case GUEST_COMMAND_VERSION:
+                puts("srvm-guest " SRVM_VERSION);
+                return GUEST_EXIT_SUCCESS;
+        case GUEST_COMMAND_STATUS:
+        case GUEST_COMMAND_FAILOVER:
+        case GUEST_COMMAND_ENSLAVE:
+        case GUEST_COMMAND_FAILBACK:
+                break;
+        case _GUEST_COMMAND_MAX:
+        case _GUEST_COMMAND_INVALID:
+                return GUEST_EXIT_USAGE;
+        }
+
+        return guest_exit_from_errno(run(&args));
+}
