@@ -11,6 +11,8 @@ int bus_setup(Manager *mgr);
 /* A job was created / changed phase or result. Emit the signals and PropertiesChanged. */
 void bus_job_new(Manager *mgr, Migration *m);
 void bus_job_changed(Manager *mgr, Migration *m);
+/* A finished job is about to be dropped from the job table: its object goes away. */
+void bus_job_removed(Manager *mgr, Migration *m);
 
 /* "/org/srvm/srvm1/job/7" <-> 7. */
 int bus_job_path(uint32_t id, char **ret);

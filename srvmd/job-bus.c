@@ -108,7 +108,8 @@ static int property_get_json(sd_bus *bus, const char *path, const char *interfac
                                                migration_get_id(m));
 
         return sd_bus_message_append(reply, "s",
-                                     json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
+                                     json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN |
+                                                                       JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
 int bus_job_method_cancel(sd_bus_message *message, Migration *m, sd_bus_error *error) {
@@ -217,6 +218,18 @@ static bool job_finished_sent(uint32_t id) {
         return false;
 }
 
+static void job_finished_forget(uint32_t id) {
+        for (size_t i = 0; i < n_finished_ids; i++)
+                if (finished_ids[i] == id) {
+                        finished_ids[i] = finished_ids[--n_finished_ids];
+                        break;
+                }
+        if (n_finished_ids == 0) {
+                free(finished_ids);
+                finished_ids = NULL;
+        }
+}
+
 static int job_finished_remember(uint32_t id) {
         uint32_t *a;
 
@@ -294,4 +307,27 @@ void bus_job_changed(Manager *mgr, Migration *m) {
         r = sd_bus_emit_properties_changed(bus, SRVM_BUS_PATH, SRVM_MANAGER_INTERFACE, "ActiveJobs", NULL);
         if (r < 0)
                 log_warning_errno(r, "Failed to send PropertiesChanged for ActiveJobs: %m");
+}
+
+void bus_job_removed(Manager *mgr, Migration *m) {
+        _cleanup_free_ char *path = NULL;
+        uint32_t id = migration_get_id(m);
+        sd_bus *bus = manager_get_bus(mgr);
+        int r;
+
+        job_finished_forget(id);
+
+        if (!bus)
+                return;
+
+        r = bus_job_path(id, &path);
+        if (r < 0) {
+                log_warning_errno(r, "Job %" PRIu32 ": failed to build its object path: %m", id);
+                return;
+        }
+
+        /* Sent while the object still resolves, so InterfacesRemoved lists its interfaces. */
+        r = sd_bus_emit_object_removed(bus, path);
+        if (r < 0)
+                log_warning_errno(r, "Job %" PRIu32 ": failed to send InterfacesRemoved: %m", id);
 }
