@@ -1,0 +1,1426 @@
+/* The libvirt backend. Three kinds of threads meet here, and only through one queue:
+ *
+ *  - the loop thread (sd-event) owns every struct below except where a comment says
+ *    otherwise; it starts actions, and it is the only one that calls into the manager and
+ *    the state machine;
+ *  - one event thread runs libvirt's default event loop: libvirt's domain events, the
+ *    connections' keepalives and close notices. Its callbacks only copy what they are told
+ *    into a Post and queue it;
+ *  - one worker thread per job runs the job's actions one by one: the blocking libvirt and
+ *    guest agent calls. It works on a private copy of what the action needs and queues the
+ *    outcome as a Post.
+ *
+ * The queue is a mutex-protected list plus an eventfd the loop watches. Results carry the
+ * job id and the number of the action they answer, so the result of an action the loop no
+ * longer waits for (its job was released) is dropped rather than delivered. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+
+#include <json-c/json.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include "agent.h"
+#include "config.h"
+#include "json-util.h"
+#include "log.h"
+#include "virt-xml.h"
+#include "virt.h"
+
+#define KEEPALIVE_INTERVAL_SEC 5
+#define KEEPALIVE_COUNT 3
+#define AGENT_PING_TIMEOUT_USEC (5 * USEC_PER_SEC)
+#define AGENT_DEFAULT_TIMEOUT_USEC (30 * USEC_PER_SEC)
+/* srvm-guest gets the phase's time left as --timeout; the agent waits this much longer so
+ * the program's own timeout answer (exit status 3) arrives rather than ours. */
+#define AGENT_EXEC_MARGIN_USEC (2 * USEC_PER_SEC)
+
+typedef enum PostType {
+        POST_DEVICE_REMOVED,
+        POST_DEVICE_REMOVAL_FAILED,
+        POST_JOB_COMPLETED,
+        POST_LIFECYCLE,
+        POST_CONNECTION_CLOSED,
+        POST_RESULT,
+        POST_WORKER_EXITED,
+} PostType;
+
+typedef struct VirtJob VirtJob;
+
+/* One message from the event thread or a worker to the loop. Owns its strings. */
+typedef struct Post {
+        struct Post *next;
+        PostType type;
+        uint32_t job_id;       /* 0: an event from the local connection */
+        char *domain;
+        char *alias;           /* device events */
+        uint64_t downtime_ms;  /* JOB_COMPLETED, and MIGRATE results when have_downtime */
+        bool have_downtime;
+        int event, detail;     /* LIFECYCLE; CONNECTION_CLOSED uses event for the reason */
+
+        /* RESULT */
+        uint64_t generation;
+        Action action;
+        int r;
+        char *message;
+        VirtXmlInterface vf;   /* PREFLIGHT: what was learned of the VF */
+        usec_t agent_rtt;      /* the slowest agent command of the action, 0 if none */
+        usec_t duration;       /* how long the action took on the worker */
+
+        VirtJob *job;          /* WORKER_EXITED: the job to join and free */
+} Post;
+
+/* What one action needs, copied on the loop when it is started. Owned by the worker once
+ * queued. */
+typedef struct Request {
+        struct Request *next;
+        Action action;
+        Side side;
+        uint64_t generation;
+        usec_t time_left;      /* of the phase's budget, USEC_INFINITY if none */
+        char *domain;
+        char *destination_uri;
+        char *migrate_uri;
+        char *bond;
+        char *vf_spec;
+        char *vf_alias;
+        char *vf_mac;
+        char *vf_xml;
+} Request;
+
+/* The opaque of an event registration: which connection an event came through. Those of
+ * destination connections are heap-allocated and freed by libvirt (through free()) when the
+ * registration goes. */
+typedef struct EventOrigin {
+        Virt *virt;
+        uint32_t job_id; /* 0: the local connection */
+} EventOrigin;
+
+struct VirtJob {
+        VirtJob *next;
+        Virt *virt;
+        uint32_t id;
+        char *domain;
+
+        /* Loop only. */
+        uint64_t generation;   /* of the action in flight, 0 if none */
+        bool released;         /* the job ended; waiting for the worker to exit */
+        bool downtime_seen;    /* a JOB_COMPLETED event gave the downtime already */
+        bool thread_started;
+        pthread_t thread;
+
+        /* Shared between the loop and the worker, under lock. */
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        Request *requests, **requests_tail;
+        bool quit;
+
+        /* The worker's own, once the thread runs. References, released by the worker. */
+        virConnectPtr local;
+        virConnectPtr dest;
+        int dest_callbacks[2];
+        virDomainPtr source_dom;
+        virDomainPtr dest_dom;
+};
+
+struct Virt {
+        Manager *manager;      /* not owned */
+        sd_event *event;       /* ref */
+        char *local_uri;
+        virConnectPtr conn;    /* the local connection */
+        EventOrigin local_origin;
+        int callbacks[5];
+        size_t n_callbacks;
+
+        pthread_t event_thread;
+        bool event_thread_started;
+        atomic_bool event_quit;
+
+        /* The queue into the loop. lock guards posts; the fd is written after each post. */
+        pthread_mutex_t lock;
+        Post *posts, **posts_tail;
+        int fd;
+        sd_event_source *fd_source;
+
+        VirtJob *jobs;         /* owned; released ones stay until their worker exited */
+        uint64_t next_generation;
+};
+
+static usec_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
+}
+
+static int strdup_or_null(const char *s, char **ret) {
+        char *d = NULL;
+
+        if (s) {
+                d = strdup(s);
+                if (!d)
+                        return -ENOMEM;
+        }
+        *ret = d;
+        return 0;
+}
+
+/* Posts */
+
+static Post *post_free(Post *p) {
+        if (!p)
+                return NULL;
+        free(p->domain);
+        free(p->alias);
+        free(p->message);
+        virt_xml_interface_done(&p->vf);
+        free(p);
+        return NULL;
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Post *, post_free);
+
+static Post *post_new(PostType type, uint32_t job_id, const char *domain, const char *alias) {
+        Post *p = calloc(1, sizeof(*p));
+
+        if (!p)
+                return NULL;
+        p->type = type;
+        p->job_id = job_id;
+        if (strdup_or_null(domain, &p->domain) < 0 || strdup_or_null(alias, &p->alias) < 0)
+                return post_free(p);
+        return p;
+}
+
+/* Any thread. Takes p. */
+static void virt_post(Virt *v, Post *p) {
+        uint64_t one = 1;
+
+        if (!p)
+                return; /* out of memory in a callback: nothing better to do than lose it */
+
+        pthread_mutex_lock(&v->lock);
+        *v->posts_tail = p;
+        v->posts_tail = &p->next;
+        pthread_mutex_unlock(&v->lock);
+
+        /* EAGAIN only if the counter is saturated, and then the loop wakes anyway. */
+        (void) !write(v->fd, &one, sizeof(one));
+}
+
+/* Event thread: libvirt's callbacks. They copy and queue, nothing else. */
+
+static void on_device_removed(virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque) {
+        EventOrigin *o = opaque;
+
+        virt_post(o->virt, post_new(POST_DEVICE_REMOVED, o->job_id, virDomainGetName(dom), alias));
+}
+
+static void on_device_removal_failed(virConnectPtr conn, virDomainPtr dom, const char *alias,
+                                     void *opaque) {
+        EventOrigin *o = opaque;
+
+        virt_post(o->virt, post_new(POST_DEVICE_REMOVAL_FAILED, o->job_id, virDomainGetName(dom), alias));
+}
+
+static void on_job_completed(virConnectPtr conn, virDomainPtr dom, virTypedParameterPtr params,
+                             int nparams, void *opaque) {
+        EventOrigin *o = opaque;
+        unsigned long long downtime;
+        int operation;
+        Post *p;
+
+        /* Only migrations, and only when libvirt measured the pause. */
+        if (virTypedParamsGetInt(params, nparams, VIR_DOMAIN_JOB_OPERATION, &operation) == 1 &&
+            operation != VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT &&
+            operation != VIR_DOMAIN_JOB_OPERATION_MIGRATION_IN)
+                return;
+        if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_DOWNTIME, &downtime) != 1)
+                return;
+
+        p = post_new(POST_JOB_COMPLETED, o->job_id, virDomainGetName(dom), NULL);
+        if (p)
+                p->downtime_ms = downtime;
+        virt_post(o->virt, p);
+}
+
+static void on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque) {
+        EventOrigin *o = opaque;
+        Post *p;
+
+        p = post_new(POST_LIFECYCLE, o->job_id, virDomainGetName(dom), NULL);
+        if (p) {
+                p->event = event;
+                p->detail = detail;
+        }
+        virt_post(o->virt, p);
+}
+
+static void on_connection_closed(virConnectPtr conn, int reason, void *opaque) {
+        EventOrigin *o = opaque;
+        Post *p;
+
+        p = post_new(POST_CONNECTION_CLOSED, o->job_id, NULL, NULL);
+        if (p)
+                p->event = reason;
+        virt_post(o->virt, p);
+}
+
+static void on_wake(int timer, void *opaque) {
+}
+
+static void *event_thread_main(void *userdata) {
+        Virt *v = userdata;
+
+        while (!atomic_load(&v->event_quit))
+                (void) virEventRunDefaultImpl();
+        return NULL;
+}
+
+static void silence_libvirt(void *userdata, virErrorPtr error) {
+        /* libvirt prints every error to stderr by default; we report them ourselves. */
+}
+
+static int libvirt_init_result;
+static void libvirt_init_once(void) {
+        /* Before any connection is opened, and once per process. */
+        if (virInitialize() < 0 || virEventRegisterDefaultImpl() < 0)
+                libvirt_init_result = -EIO;
+        virSetErrorFunc(NULL, silence_libvirt);
+}
+
+static int libvirt_init(void) {
+        static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+        pthread_once(&once, libvirt_init_once);
+        return libvirt_init_result;
+}
+
+/* Jobs */
+
+static Request *request_free(Request *q) {
+        if (!q)
+                return NULL;
+        free(q->domain);
+        free(q->destination_uri);
+        free(q->migrate_uri);
+        free(q->bond);
+        free(q->vf_spec);
+        free(q->vf_alias);
+        free(q->vf_mac);
+        free(q->vf_xml);
+        free(q);
+        return NULL;
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Request *, request_free);
+
+static VirtJob *virt_job_free(VirtJob *j) {
+        if (!j)
+                return NULL;
+        /* The worker is gone (joined) or never ran: what it held is the loop's to drop. */
+        while (j->requests) {
+                Request *q = j->requests;
+                j->requests = q->next;
+                request_free(q);
+        }
+        if (j->source_dom)
+                virDomainFree(j->source_dom);
+        if (j->dest_dom)
+                virDomainFree(j->dest_dom);
+        if (j->dest)
+                virConnectClose(j->dest);
+        if (j->local)
+                virConnectClose(j->local);
+        pthread_cond_destroy(&j->cond);
+        pthread_mutex_destroy(&j->lock);
+        free(j->domain);
+        free(j);
+        return NULL;
+}
+
+static VirtJob *virt_find_job(Virt *v, uint32_t id) {
+        for (VirtJob *j = v->jobs; j; j = j->next)
+                if (j->id == id && !j->released)
+                        return j;
+        return NULL;
+}
+
+static void virt_unlink_job(Virt *v, VirtJob *j) {
+        for (VirtJob **p = &v->jobs; *p; p = &(*p)->next)
+                if (*p == j) {
+                        *p = j->next;
+                        return;
+                }
+}
+
+static int virt_job_new(Virt *v, Migration *m, VirtJob **ret) {
+        VirtJob *j;
+
+        j = calloc(1, sizeof(*j));
+        if (!j)
+                return -ENOMEM;
+        j->virt = v;
+        j->id = migration_get_id(m);
+        j->domain = strdup(migration_get_domain(m));
+        j->requests_tail = &j->requests;
+        j->dest_callbacks[0] = j->dest_callbacks[1] = -1;
+        pthread_mutex_init(&j->lock, NULL);
+        pthread_cond_init(&j->cond, NULL);
+        /* virConnectRef() only counts: fine on the loop. */
+        if (!j->domain || virConnectRef(v->conn) < 0) {
+                virt_job_free(j);
+                return -ENOMEM;
+        }
+        j->local = v->conn;
+
+        j->next = v->jobs;
+        v->jobs = j;
+        *ret = j;
+        return 0;
+}
+
+/* Worker: helpers that fill a result */
+
+static int result_fail(Post *p, int r, const char *fmt, ...) _printf_(3, 4);
+static int result_fail(Post *p, int r, const char *fmt, ...) {
+        va_list ap;
+
+        p->r = r < 0 ? r : -EIO;
+        free(p->message);
+        va_start(ap, fmt);
+        if (vasprintf(&p->message, fmt, ap) < 0)
+                p->message = NULL;
+        va_end(ap);
+        return p->r;
+}
+
+/* "what: libvirt's message", for a libvirt call that just failed on this thread. */
+static int result_fail_libvirt(Post *p, const char *what) {
+        virErrorPtr e = virGetLastError();
+        int r = -EIO;
+
+        if (e && e->code == VIR_ERR_OPERATION_ABORTED)
+                r = -ECANCELED;
+        else if (e && e->code == VIR_ERR_NO_DOMAIN)
+                r = -ENOENT;
+        return result_fail(p, r, "%s: %s", what, virGetLastErrorMessage());
+}
+
+static int result_fail_agent(Post *p, int r, usec_t timeout, const char *what) {
+        _cleanup_free_ char *why = NULL;
+
+        if (agent_describe_error(r, timeout, &why) < 0)
+                return result_fail(p, r, "%s: out of memory", what);
+        if (what)
+                return result_fail(p, r, "%s: %s", what, why);
+        return result_fail(p, r, "%s", why);
+}
+
+static void record_rtt(Post *p, usec_t rtt) {
+        if (rtt > p->agent_rtt)
+                p->agent_rtt = rtt;
+}
+
+static usec_t agent_timeout(usec_t time_left, usec_t cap) {
+        usec_t t = time_left == USEC_INFINITY ? AGENT_DEFAULT_TIMEOUT_USEC : time_left;
+
+        if (cap != USEC_INFINITY && t > cap)
+                t = cap;
+        return t < USEC_PER_SEC ? USEC_PER_SEC : t;
+}
+
+/* Drop a trailing period so the message reads as part of our sentence. */
+static void strip_period(char *s) {
+        size_t n = s ? strlen(s) : 0;
+
+        while (n > 0 && (s[n - 1] == '.' || s[n - 1] == '\n' || s[n - 1] == ' '))
+                s[--n] = '\0';
+}
+
+/* Run srvm-guest VERB ARGS... in the guest; succeed iff it exits 0 with "ok": true. Hands
+ * back its JSON answer. */
+static int guest_run(virDomainPtr dom, char *const argv[], usec_t timeout, Post *p,
+                     json_object **ret) {
+        _cleanup_(agent_exec_result_done) AgentExecResult res = {};
+        _cleanup_(json_object_putp) json_object *answer = NULL;
+        _cleanup_free_ char *error = NULL;
+        const char *verb = argv[0];
+        json_object *v;
+        bool ok = false;
+        int r;
+
+        r = agent_exec(dom, SRVM_GUEST_PATH, argv, timeout, &res);
+        if (r == -ETIMEDOUT) {
+                char span[32];
+
+                snprintf(span, sizeof(span), "%.1f s", (double) timeout / USEC_PER_SEC);
+                return result_fail(p, r, "srvm-guest %s did not finish within %s", verb, span);
+        }
+        if (r < 0) {
+                _cleanup_free_ char *what = NULL;
+
+                if (asprintf(&what, "could not run srvm-guest %s", verb) < 0)
+                        return result_fail(p, -ENOMEM, "out of memory");
+                return result_fail_agent(p, r, timeout, r == -EIO ? what : NULL);
+        }
+        record_rtt(p, res.max_rtt);
+
+        answer = json_tokener_parse(res.out);
+        if (answer && json_object_is_type(answer, json_type_object)) {
+                ok = json_object_object_get_ex(answer, "ok", &v) && json_object_get_boolean(v);
+                if (json_object_object_get_ex(answer, "error", &v) &&
+                    json_object_is_type(v, json_type_string))
+                        error = strdup(json_object_get_string(v));
+        } else {
+                json_object_put(answer);
+                answer = NULL;
+        }
+        if (!error && res.err_size > 0) {
+                /* No JSON reason: the first line of stderr is the next best. */
+                error = strndup(res.err, strcspn(res.err, "\n"));
+        }
+        strip_period(error);
+
+        if (res.exit_code != 0) {
+                if (res.signal > 0)
+                        return result_fail(p, -EIO, "srvm-guest %s was killed by signal %d", verb, res.signal);
+                return result_fail(p, res.exit_code == 3 ? -ETIMEDOUT : res.exit_code == 4 ? -ENODEV : -EIO,
+                                   "srvm-guest %s exited with status %d: %s", verb, res.exit_code,
+                                   error ? error : "no reason given");
+        }
+        if (!answer)
+                return result_fail(p, -EBADMSG, "srvm-guest %s exited with status 0 but printed no JSON answer", verb);
+        if (!ok)
+                return result_fail(p, -EBADMSG, "srvm-guest %s exited with status 0 but did not answer \"ok\": true%s%s",
+                                   verb, error ? ": " : "", error ? error : "");
+
+        if (ret)
+                *ret = TAKE_PTR(answer);
+        return 0;
+}
+
+static const char *json_get_string(json_object *o, const char *key) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+                return NULL;
+        return json_object_get_string(v);
+}
+
+/* The bond must be active-backup with a virtio-net slave that has carrier. */
+static int check_bond_status(json_object *status, const char *bond, Post *p) {
+        json_object *slaves, *v;
+        const char *mode = json_get_string(status, "mode");
+        size_t n;
+
+        if (!mode || !streq(mode, "active-backup"))
+                return result_fail(p, -EMEDIUMTYPE, "the guest's %s is in mode %s, not active-backup",
+                                   bond, strna(mode));
+
+        if (!json_object_object_get_ex(status, "slaves", &slaves) ||
+            !json_object_is_type(slaves, json_type_array))
+                return result_fail(p, -EBADMSG, "srvm-guest status gave no slave list for %s", bond);
+
+        n = json_object_array_length(slaves);
+        for (size_t i = 0; i < n; i++) {
+                json_object *s = json_object_array_get_idx(slaves, i);
+                const char *driver = json_get_string(s, "driver");
+                const char *mii = json_get_string(s, "mii_status");
+                bool carrier = json_object_object_get_ex(s, "carrier", &v) && json_object_get_boolean(v);
+
+                if (streq_ptr(driver, "virtio_net") && carrier && (!mii || streq(mii, "up")))
+                        return 0;
+        }
+
+        return result_fail(p, -ENETDOWN, "the guest's %s has no virtio-net slave with carrier", bond);
+}
+
+/* Worker: connections and domains */
+
+static int dest_open(VirtJob *j, const char *uri, Post *p) {
+        static const struct {
+                int id;
+                virConnectDomainEventGenericCallback cb;
+        } events[] = {
+                { VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, VIR_DOMAIN_EVENT_CALLBACK(on_device_removed) },
+                { VIR_DOMAIN_EVENT_ID_JOB_COMPLETED, VIR_DOMAIN_EVENT_CALLBACK(on_job_completed) },
+        };
+
+        if (j->dest)
+                return 0;
+        if (!uri)
+                return result_fail(p, -EINVAL, "no destination URI was given");
+
+        j->dest = virConnectOpen(uri);
+        if (!j->dest)
+                return result_fail(p, -EHOSTUNREACH, "cannot connect to the destination's libvirt at %s: %s",
+                                   uri, virGetLastErrorMessage());
+        (void) virConnectSetKeepAlive(j->dest, KEEPALIVE_INTERVAL_SEC, KEEPALIVE_COUNT);
+
+        /* Events of the domain once it lives there; routed by name on the loop. */
+        for (size_t i = 0; i < ELEMENTSOF(events); i++) {
+                EventOrigin *o = malloc(sizeof(*o));
+
+                if (!o)
+                        return result_fail(p, -ENOMEM, "out of memory");
+                *o = (EventOrigin) { .virt = j->virt, .job_id = j->id };
+                j->dest_callbacks[i] = virConnectDomainEventRegisterAny(j->dest, NULL, events[i].id,
+                                                                        events[i].cb, o, free);
+                if (j->dest_callbacks[i] < 0) {
+                        free(o);
+                        return result_fail_libvirt(p, "cannot watch the destination's domain events");
+                }
+        }
+        return 0;
+}
+
+static void dest_close(VirtJob *j) {
+        if (j->dest_dom) {
+                virDomainFree(j->dest_dom);
+                j->dest_dom = NULL;
+        }
+        if (!j->dest)
+                return;
+        for (size_t i = 0; i < ELEMENTSOF(j->dest_callbacks); i++)
+                if (j->dest_callbacks[i] >= 0) {
+                        (void) virConnectDomainEventDeregisterAny(j->dest, j->dest_callbacks[i]);
+                        j->dest_callbacks[i] = -1;
+                }
+        virConnectClose(j->dest);
+        j->dest = NULL;
+}
+
+/* The job's domain on the given side, looked up once and kept. */
+static int job_get_domain(VirtJob *j, const Request *q, Side side, virDomainPtr *ret, Post *p) {
+        virDomainPtr *slot = side == SIDE_DESTINATION ? &j->dest_dom : &j->source_dom;
+        virConnectPtr conn;
+        int r;
+
+        if (*slot) {
+                *ret = *slot;
+                return 0;
+        }
+
+        if (side == SIDE_DESTINATION) {
+                r = dest_open(j, q->destination_uri, p);
+                if (r < 0)
+                        return r;
+                conn = j->dest;
+        } else
+                conn = j->local;
+
+        *slot = virDomainLookupByName(conn, q->domain);
+        if (!*slot) {
+                virErrorPtr e = virGetLastError();
+
+                if (e && e->code == VIR_ERR_NO_DOMAIN)
+                        return result_fail(p, -ENOENT, "the domain does not exist on the %s host",
+                                           side == SIDE_DESTINATION ? "destination" : "source");
+                return result_fail_libvirt(p, "cannot look the domain up");
+        }
+        *ret = *slot;
+        return 0;
+}
+
+/* Worker: the actions */
+
+static const char *const domain_state_table[] = {
+        [VIR_DOMAIN_NOSTATE] = "in no state",
+        [VIR_DOMAIN_RUNNING] = "running",
+        [VIR_DOMAIN_BLOCKED] = "blocked",
+        [VIR_DOMAIN_PAUSED] = "paused",
+        [VIR_DOMAIN_SHUTDOWN] = "shutting down",
+        [VIR_DOMAIN_SHUTOFF] = "shut off",
+        [VIR_DOMAIN_CRASHED] = "crashed",
+        [VIR_DOMAIN_PMSUSPENDED] = "suspended by the guest",
+};
+
+static int check_not_on_destination(VirtJob *j, const Request *q, virDomainPtr source, Post *p) {
+        char here[VIR_UUID_STRING_BUFLEN], there[VIR_UUID_STRING_BUFLEN];
+        virDomainPtr d;
+        int active, r = 0;
+
+        d = virDomainLookupByName(j->dest, q->domain);
+        if (!d) {
+                virErrorPtr e = virGetLastError();
+
+                if (e && e->code == VIR_ERR_NO_DOMAIN)
+                        return 0;
+                return result_fail_libvirt(p, "cannot ask the destination about the domain");
+        }
+
+        active = virDomainIsActive(d);
+        if (active != 0)
+                r = result_fail(p, -EEXIST, "the domain already %s on the destination",
+                                active > 0 ? "runs" : "exists");
+        else if (virDomainGetUUIDString(source, here) < 0 || virDomainGetUUIDString(d, there) < 0 ||
+                 !streq(here, there))
+                r = result_fail(p, -EEXIST, "the destination has another domain with the same name");
+        /* An inactive definition of this very domain is fine: the migration takes its place. */
+
+        virDomainFree(d);
+        return r;
+}
+
+static int do_preflight(VirtJob *j, const Request *q, Post *p) {
+        _cleanup_(json_object_putp) json_object *status = NULL;
+        _cleanup_free_ char *xml = NULL;
+        virDomainPtr dom;
+        usec_t rtt = 0, timeout;
+        int state, reason, r;
+
+        r = job_get_domain(j, q, SIDE_SOURCE, &dom, p);
+        if (r < 0)
+                return r;
+
+        if (virDomainGetState(dom, &state, &reason, 0) < 0)
+                return result_fail_libvirt(p, "cannot read the domain's state");
+        if (state != VIR_DOMAIN_RUNNING)
+                return result_fail(p, -ESRCH, "the domain is not running (it is %s)",
+                                   state >= 0 && (size_t) state < ELEMENTSOF(domain_state_table) &&
+                                   domain_state_table[state] ? domain_state_table[state] : "in an unknown state");
+
+        r = dest_open(j, q->destination_uri, p);
+        if (r < 0)
+                return r;
+        if (virConnectIsAlive(j->dest) != 1)
+                return result_fail(p, -EHOSTUNREACH, "the destination's libvirt at %s does not answer",
+                                   q->destination_uri);
+        r = check_not_on_destination(j, q, dom, p);
+        if (r < 0)
+                return r;
+
+        timeout = agent_timeout(q->time_left, AGENT_PING_TIMEOUT_USEC);
+        r = agent_ping(dom, timeout, &rtt);
+        if (r < 0)
+                return result_fail_agent(p, r, timeout, NULL);
+        record_rtt(p, rtt);
+
+        r = guest_run(dom, (char *const[]) { (char *) "status", (char *) "--bond", q->bond, NULL },
+                      agent_timeout(q->time_left, USEC_INFINITY), p, &status);
+        if (r == -ENODEV)
+                return result_fail(p, r, "the guest has no bond %s", q->bond);
+        if (r < 0)
+                return r;
+        r = check_bond_status(status, q->bond, p);
+        if (r < 0)
+                return r;
+
+        xml = virDomainGetXMLDesc(dom, 0);
+        if (!xml)
+                return result_fail_libvirt(p, "cannot read the domain's XML");
+
+        r = virt_xml_find_vf(xml, q->vf_spec, &p->vf);
+        switch (r) {
+        case -ENOENT:
+                if (q->vf_spec)
+                        return result_fail(p, r, "the domain has no interface %s", q->vf_spec);
+                return result_fail(p, r, "the domain has no VF interface (type 'hostdev' or a model other than virtio)");
+        case -EMEDIUMTYPE:
+                return result_fail(p, r, "%s is the domain's virtio-net interface, not its VF", q->vf_spec);
+        case -ENOTUNIQ: {
+                _cleanup_free_ char *list = NULL;
+
+                (void) virt_xml_list_vf_candidates(xml, &list);
+                return result_fail(p, r, "the domain has several interfaces that could be the VF (%s); name one",
+                                   strna(list));
+        }
+        default:
+                if (r < 0)
+                        return result_fail(p, r, "cannot understand the domain's XML");
+        }
+        if (!p->vf.alias && !p->vf.mac)
+                return result_fail(p, -EBADMSG, "the domain's VF interface has neither an alias nor a MAC");
+
+        return 0;
+}
+
+static int do_failover(VirtJob *j, const Request *q, Post *p) {
+        virDomainPtr dom;
+        int r;
+
+        r = job_get_domain(j, q, q->side, &dom, p);
+        if (r < 0)
+                return r;
+
+        return guest_run(dom, (char *const[]) { (char *) "failover", (char *) "--bond", q->bond, NULL },
+                         agent_timeout(q->time_left, USEC_INFINITY), p, NULL);
+}
+
+/* Whether the live XML still has the VF: 1 or 0; -EIO with libvirt's error on this thread,
+ * or -EBADMSG. */
+static int vf_present(virDomainPtr dom, const Request *q) {
+        _cleanup_free_ char *xml = NULL;
+
+        xml = virDomainGetXMLDesc(dom, 0);
+        if (!xml)
+                return -EIO;
+        return virt_xml_has_vf(xml, q->vf_alias, q->vf_alias ? NULL : q->vf_mac);
+}
+
+static int do_unplug(VirtJob *j, const Request *q, Post *p) {
+        virDomainPtr dom;
+        int r;
+
+        if (!q->vf_xml)
+                return result_fail(p, -EINVAL, "no VF was recorded to unplug");
+        r = job_get_domain(j, q, q->side, &dom, p);
+        if (r < 0)
+                return r;
+
+        /* libvirt waits a few seconds for the guest to let go; DEVICE_REMOVED tells the rest. */
+        if (virDomainDetachDeviceFlags(dom, q->vf_xml, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+                _cleanup_free_ char *why = strdup(virGetLastErrorMessage());
+
+                /* Already gone (a retry, or the guest was quicker) is what we wanted. */
+                if (vf_present(dom, q) == 0)
+                        return 1;
+                return result_fail(p, -EIO, "libvirt could not detach the VF: %s", strna(why));
+        }
+
+        r = vf_present(dom, q);
+        if (r == -EIO)
+                return result_fail_libvirt(p, "cannot read the domain's XML");
+        if (r < 0)
+                return result_fail(p, r, "cannot understand the domain's XML");
+        return r == 0; /* 1: verified gone; 0: DEVICE_REMOVED will tell */
+}
+
+static int do_migrate(VirtJob *j, const Request *q, Post *p) {
+        _cleanup_free_ char *persist_xml = NULL;
+        virTypedParameterPtr params = NULL, stats = NULL;
+        int n_params = 0, max_params = 0, n_stats = 0, type, persistent, r = 0;
+        unsigned flags = VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER | VIR_MIGRATE_ABORT_ON_ERROR;
+        unsigned long long downtime;
+        virDomainPtr dom, there;
+
+        r = job_get_domain(j, q, SIDE_SOURCE, &dom, p);
+        if (r < 0)
+                return r;
+        r = dest_open(j, q->destination_uri, p);
+        if (r < 0)
+                return r;
+
+        if (q->migrate_uri &&
+            virTypedParamsAddString(&params, &n_params, &max_params, VIR_MIGRATE_PARAM_URI, q->migrate_uri) < 0) {
+                r = result_fail(p, -ENOMEM, "out of memory");
+                goto finish;
+        }
+
+        persistent = virDomainIsPersistent(dom);
+        if (persistent < 0) {
+                r = result_fail_libvirt(p, "cannot tell whether the domain is persistent");
+                goto finish;
+        }
+        if (persistent) {
+                /* The inactive config still has the VF: the destination defines it so. */
+                persist_xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE |
+                                                  VIR_DOMAIN_XML_MIGRATABLE);
+                if (!persist_xml) {
+                        r = result_fail_libvirt(p, "cannot read the domain's persistent XML");
+                        goto finish;
+                }
+                if (virTypedParamsAddString(&params, &n_params, &max_params, VIR_MIGRATE_PARAM_PERSIST_XML,
+                                            persist_xml) < 0) {
+                        r = result_fail(p, -ENOMEM, "out of memory");
+                        goto finish;
+                }
+                flags |= VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_UNDEFINE_SOURCE;
+        }
+
+        if (virDomainMigrateToURI3(dom, q->destination_uri, params, (unsigned) n_params, flags) < 0) {
+                r = result_fail_libvirt(p, "libvirt could not migrate the domain");
+                goto finish;
+        }
+
+        /* It runs there now. The pause as libvirt measured it, unless the event brings it. */
+        if (job_get_domain(j, q, SIDE_DESTINATION, &there, p) < 0) {
+                /* Migrated but not visible: say so, yet the migration itself succeeded. */
+                free(p->message);
+                p->message = NULL;
+                p->r = 0;
+                goto finish;
+        }
+        if (virDomainGetJobStats(there, &type, &stats, &n_stats, VIR_DOMAIN_JOB_STATS_COMPLETED) == 0 &&
+            virTypedParamsGetULLong(stats, n_stats, VIR_DOMAIN_JOB_DOWNTIME, &downtime) == 1) {
+                p->downtime_ms = downtime;
+                p->have_downtime = true;
+        }
+        virTypedParamsFree(stats, n_stats);
+
+finish:
+        virTypedParamsFree(params, n_params);
+        return r;
+}
+
+static int do_plug(VirtJob *j, const Request *q, Post *p) {
+        _cleanup_free_ char *plug_xml = NULL, *xml = NULL;
+        const char *alias;
+        virDomainPtr dom;
+        int r;
+
+        if (!q->vf_xml)
+                return result_fail(p, -EINVAL, "no VF was recorded to plug");
+        r = job_get_domain(j, q, q->side, &dom, p);
+        if (r < 0)
+                return r;
+
+        r = virt_xml_make_plug_xml(q->vf_xml, &plug_xml);
+        if (r < 0)
+                return result_fail(p, r, "cannot rewrite the recorded VF XML");
+
+        /* Present already (by its user alias, or a VF with its MAC): nothing to attach.
+         * libvirt's own aliases ("net1") are not kept across a re-plug, so only user ones
+         * ("ua-") say anything. */
+        xml = virDomainGetXMLDesc(dom, 0);
+        if (!xml)
+                return result_fail_libvirt(p, "cannot read the domain's XML");
+        alias = q->vf_alias && strncmp(q->vf_alias, "ua-", 3) == 0 ? q->vf_alias : NULL;
+        r = virt_xml_has_vf(xml, alias, q->vf_mac);
+        if (r < 0)
+                return result_fail(p, r, "cannot understand the domain's XML");
+        if (r > 0)
+                return 1;
+
+        if (virDomainAttachDeviceFlags(dom, plug_xml, VIR_DOMAIN_AFFECT_LIVE) < 0)
+                return result_fail_libvirt(p, "libvirt could not attach the VF");
+        return 0;
+}
+
+static int do_guest_enslave(VirtJob *j, const Request *q, const char *verb, Post *p) {
+        char seconds[32];
+        usec_t s;
+        virDomainPtr dom;
+        int r;
+
+        if (!q->vf_mac)
+                return result_fail(p, -EINVAL, "no VF MAC was recorded");
+        r = job_get_domain(j, q, q->side, &dom, p);
+        if (r < 0)
+                return r;
+
+        s = agent_timeout(q->time_left, USEC_INFINITY);
+        snprintf(seconds, sizeof(seconds), "%llu.%llu", s / USEC_PER_SEC, s % USEC_PER_SEC / (USEC_PER_SEC / 10));
+
+        return guest_run(dom,
+                         (char *const[]) { (char *) verb, (char *) "--bond", q->bond, (char *) "--mac",
+                                           q->vf_mac, (char *) "--timeout", seconds, NULL },
+                         s + AGENT_EXEC_MARGIN_USEC, p, NULL);
+}
+
+static void run_request(VirtJob *j, const Request *q, Post *p) {
+        usec_t start = now_usec();
+        int r = -EINVAL;
+
+        switch (q->action) {
+        case ACTION_PREFLIGHT:
+                r = do_preflight(j, q, p);
+                break;
+        case ACTION_FAILOVER:
+                r = do_failover(j, q, p);
+                break;
+        case ACTION_UNPLUG:
+                r = do_unplug(j, q, p);
+                break;
+        case ACTION_MIGRATE:
+                r = do_migrate(j, q, p);
+                break;
+        case ACTION_PLUG:
+                r = do_plug(j, q, p);
+                break;
+        case ACTION_LINK:
+                r = do_guest_enslave(j, q, "enslave", p);
+                break;
+        case ACTION_FAILBACK:
+                r = do_guest_enslave(j, q, "failback", p);
+                break;
+        case _ACTION_MAX:
+        case _ACTION_INVALID:
+                r = result_fail(p, -EINVAL, "unknown action");
+                break;
+        }
+
+        p->r = r;
+        p->duration = now_usec() - start;
+}
+
+static void *worker_main(void *userdata) {
+        VirtJob *j = userdata;
+        Virt *v = j->virt;
+        Post *p;
+
+        for (;;) {
+                _cleanup_(request_freep) Request *q = NULL;
+
+                pthread_mutex_lock(&j->lock);
+                while (!j->requests && !j->quit)
+                        pthread_cond_wait(&j->cond, &j->lock);
+                if (j->quit) {
+                        pthread_mutex_unlock(&j->lock);
+                        break;
+                }
+                q = j->requests;
+                j->requests = q->next;
+                if (!j->requests)
+                        j->requests_tail = &j->requests;
+                pthread_mutex_unlock(&j->lock);
+
+                p = post_new(POST_RESULT, j->id, q->domain, NULL);
+                if (!p)
+                        continue; /* the phase timer will notice */
+                p->action = q->action;
+                p->generation = q->generation;
+                run_request(j, q, p);
+                virt_post(v, p);
+        }
+
+        /* Drop what this job held before the loop joins us. */
+        dest_close(j);
+        if (j->source_dom) {
+                virDomainFree(j->source_dom);
+                j->source_dom = NULL;
+        }
+
+        p = post_new(POST_WORKER_EXITED, j->id, NULL, NULL);
+        if (p) {
+                p->job = j;
+                virt_post(v, p);
+        }
+        return NULL;
+}
+
+/* Loop: start, cancel, release */
+
+static int request_new(Virt *v, Migration *m, Action a, Side side, Request **ret) {
+        _cleanup_(request_freep) Request *q = NULL;
+        const char *bond = migration_get_bond(m);
+        usec_t deadline = migration_get_phase_deadline(m);
+        uint64_t now;
+
+        q = calloc(1, sizeof(*q));
+        if (!q)
+                return -ENOMEM;
+        q->action = a;
+        q->side = side;
+
+        if (sd_event_now(v->event, CLOCK_MONOTONIC, &now) < 0)
+                now = now_usec();
+        q->time_left = deadline == USEC_INFINITY ? USEC_INFINITY : deadline > now ? deadline - now : 0;
+
+        if (strdup_or_null(migration_get_domain(m), &q->domain) < 0 ||
+            strdup_or_null(migration_get_destination_uri(m), &q->destination_uri) < 0 ||
+            strdup_or_null(migration_get_migrate_uri(m), &q->migrate_uri) < 0 ||
+            strdup_or_null(bond ? bond : "bond0", &q->bond) < 0 ||
+            strdup_or_null(migration_get_vf_spec(m), &q->vf_spec) < 0 ||
+            strdup_or_null(migration_get_vf_alias(m), &q->vf_alias) < 0 ||
+            strdup_or_null(migration_get_vf_mac(m), &q->vf_mac) < 0 ||
+            strdup_or_null(migration_get_vf_xml(m), &q->vf_xml) < 0)
+                return -ENOMEM;
+
+        *ret = TAKE_PTR(q);
+        return 0;
+}
+
+int virt_start_action(Virt *v, Migration *m, Action a, Side side) {
+        _cleanup_(request_freep) Request *q = NULL;
+        VirtJob *j;
+        int r;
+
+        if (!v || !m)
+                return -EINVAL;
+
+        r = request_new(v, m, a, side, &q);
+        if (r < 0)
+                return r;
+
+        j = virt_find_job(v, migration_get_id(m));
+        if (!j) {
+                r = virt_job_new(v, m, &j);
+                if (r < 0)
+                        return r;
+        }
+
+        if (!j->thread_started) {
+                r = -pthread_create(&j->thread, NULL, worker_main, j);
+                if (r < 0)
+                        return r;
+                j->thread_started = true;
+        }
+
+        q->generation = j->generation = ++v->next_generation;
+
+        pthread_mutex_lock(&j->lock);
+        *j->requests_tail = q;
+        j->requests_tail = &q->next;
+        TAKE_PTR(q);
+        pthread_cond_signal(&j->cond);
+        pthread_mutex_unlock(&j->lock);
+
+        log_debug("%s: job %u: %s on the %s", j->domain, j->id, action_to_string(a), side_to_string(side));
+        return 0;
+}
+
+typedef struct AbortRequest {
+        virConnectPtr conn; /* ref */
+        char *domain;
+} AbortRequest;
+
+static void *abort_main(void *userdata) {
+        AbortRequest *a = userdata;
+        virDomainPtr dom;
+
+        /* Best effort: if this fails the migration ends by itself, and the job's timer
+         * gives up on it. */
+        dom = virDomainLookupByName(a->conn, a->domain);
+        if (dom) {
+                (void) virDomainAbortJob(dom);
+                virDomainFree(dom);
+        }
+        virConnectClose(a->conn);
+        free(a->domain);
+        free(a);
+        return NULL;
+}
+
+void virt_cancel_action(Virt *v, Migration *m, Action a) {
+        AbortRequest *req;
+        pthread_attr_t attr;
+        pthread_t t;
+        int r;
+
+        if (!v || !m)
+                return;
+
+        /* Guest agent commands and detaches are bounded by their own timeouts; only a
+         * migration can be asked to stop, and that call blocks too: do it on a thread of
+         * its own. */
+        if (a != ACTION_MIGRATE)
+                return;
+
+        req = calloc(1, sizeof(*req));
+        if (!req) {
+                log_warning_errno(ENOMEM, "%s: cannot abort the migration: %m", migration_get_domain(m));
+                return;
+        }
+        req->domain = strdup(migration_get_domain(m));
+        if (!req->domain || virConnectRef(v->conn) < 0) {
+                log_warning_errno(ENOMEM, "%s: cannot abort the migration: %m", migration_get_domain(m));
+                free(req->domain);
+                free(req);
+                return;
+        }
+        req->conn = v->conn;
+
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        r = -pthread_create(&t, &attr, abort_main, req);
+        pthread_attr_destroy(&attr);
+        if (r < 0) {
+                log_warning_errno(r, "%s: cannot start a thread to abort the migration: %m", req->domain);
+                virConnectClose(req->conn);
+                free(req->domain);
+                free(req);
+                return;
+        }
+        log_info("%s: asked libvirt to abort the migration", migration_get_domain(m));
+}
+
+static void virt_job_stop(VirtJob *j) {
+        pthread_mutex_lock(&j->lock);
+        j->quit = true;
+        pthread_cond_signal(&j->cond);
+        pthread_mutex_unlock(&j->lock);
+}
+
+void virt_release_job(Virt *v, Migration *m) {
+        VirtJob *j;
+
+        if (!v || !m)
+                return;
+        j = virt_find_job(v, migration_get_id(m));
+        if (!j)
+                return;
+
+        j->released = true;
+        j->generation = 0;
+        if (!j->thread_started) {
+                virt_unlink_job(v, j);
+                virt_job_free(j);
+                return;
+        }
+        /* It finishes what it is doing, then exits and tells the loop to join it. */
+        virt_job_stop(j);
+}
+
+/* Loop: what the threads posted */
+
+static const char *const lifecycle_table[] = {
+        [VIR_DOMAIN_EVENT_DEFINED] = "defined",
+        [VIR_DOMAIN_EVENT_UNDEFINED] = "undefined",
+        [VIR_DOMAIN_EVENT_STARTED] = "started",
+        [VIR_DOMAIN_EVENT_SUSPENDED] = "suspended",
+        [VIR_DOMAIN_EVENT_RESUMED] = "resumed",
+        [VIR_DOMAIN_EVENT_STOPPED] = "stopped",
+        [VIR_DOMAIN_EVENT_SHUTDOWN] = "shut down",
+        [VIR_DOMAIN_EVENT_PMSUSPENDED] = "suspended by the guest",
+        [VIR_DOMAIN_EVENT_CRASHED] = "crashed",
+};
+
+/* Events that came through a destination connection concern only that job's domain; the
+ * others (other domains there) are some other job's, seen through its own connection. */
+static bool event_is_for_us(Virt *v, const Post *p) {
+        VirtJob *j;
+
+        if (p->job_id == 0)
+                return true;
+        j = virt_find_job(v, p->job_id);
+        return j && streq_ptr(j->domain, p->domain);
+}
+
+static void virt_note_downtime(Virt *v, const char *domain) {
+        for (VirtJob *j = v->jobs; j; j = j->next)
+                if (!j->released && streq_ptr(j->domain, domain))
+                        j->downtime_seen = true;
+}
+
+static void virt_dispatch_result(Virt *v, Post *p) {
+        VirtJob *j = virt_find_job(v, p->job_id);
+        Migration *m;
+        int r;
+
+        if (!j || j->generation != p->generation) {
+                log_debug("%s: dropping the result of %s of a job no longer waiting for it",
+                          strna(p->domain), action_to_string(p->action));
+                return;
+        }
+        m = manager_get_job(v->manager, p->job_id);
+        if (!m)
+                return;
+        j->generation = 0;
+
+        log_debug("%s: job %u: %s ended after %llu ms: %d%s%s (slowest agent command %llu ms)",
+                  j->domain, j->id, action_to_string(p->action), p->duration / USEC_PER_MSEC, p->r,
+                  p->message ? ", " : "", p->message ? p->message : "",
+                  p->agent_rtt / USEC_PER_MSEC);
+
+        if (p->action == ACTION_PREFLIGHT && p->r >= 0) {
+                r = migration_set_vf(m, p->vf.alias, p->vf.mac, p->vf.xml);
+                if (r < 0) {
+                        p->r = r;
+                        free(p->message);
+                        p->message = strdup("out of memory");
+                }
+        }
+
+        if (p->action == ACTION_MIGRATE && p->r >= 0 && p->have_downtime && !j->downtime_seen) {
+                j->downtime_seen = true;
+                manager_on_job_completed(v->manager, p->domain, p->downtime_ms);
+        }
+
+        /* This may end the job and release j: touch neither afterwards. */
+        migration_action_done(m, p->action, p->r, p->message);
+}
+
+static void virt_dispatch(Virt *v, Post *p) {
+        switch (p->type) {
+        case POST_DEVICE_REMOVED:
+                if (event_is_for_us(v, p))
+                        manager_on_device_removed(v->manager, p->domain, p->alias);
+                break;
+        case POST_DEVICE_REMOVAL_FAILED:
+                if (event_is_for_us(v, p))
+                        log_warning("%s: the guest refused to release device %s", p->domain, p->alias);
+                break;
+        case POST_JOB_COMPLETED:
+                if (event_is_for_us(v, p)) {
+                        virt_note_downtime(v, p->domain);
+                        manager_on_job_completed(v->manager, p->domain, p->downtime_ms);
+                }
+                break;
+        case POST_LIFECYCLE:
+                log_debug("%s: %s (detail %d)", p->domain,
+                          p->event >= 0 && (size_t) p->event < ELEMENTSOF(lifecycle_table) &&
+                          lifecycle_table[p->event] ? lifecycle_table[p->event] : "unknown event",
+                          p->detail);
+                break;
+        case POST_CONNECTION_CLOSED:
+                if (p->job_id == 0)
+                        log_error("Lost the connection to libvirt at %s (reason %d); restart srvmd.",
+                                  v->local_uri, p->event);
+                else
+                        log_warning("Job %u: lost the connection to the destination's libvirt (reason %d).",
+                                    p->job_id, p->event);
+                break;
+        case POST_RESULT:
+                virt_dispatch_result(v, p);
+                break;
+        case POST_WORKER_EXITED:
+                (void) pthread_join(p->job->thread, NULL);
+                virt_unlink_job(v, p->job);
+                virt_job_free(p->job);
+                break;
+        }
+}
+
+static int on_posts(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Virt *v = userdata;
+        uint64_t n;
+        Post *list;
+
+        (void) !read(fd, &n, sizeof(n));
+
+        pthread_mutex_lock(&v->lock);
+        list = v->posts;
+        v->posts = NULL;
+        v->posts_tail = &v->posts;
+        pthread_mutex_unlock(&v->lock);
+
+        while (list) {
+                _cleanup_(post_freep) Post *p = list;
+
+                list = p->next;
+                virt_dispatch(v, p);
+        }
+        return 0;
+}
+
+/* Setup and teardown */
+
+static int virt_register_local(Virt *v) {
+        static const struct {
+                int id;
+                virConnectDomainEventGenericCallback cb;
+        } events[] = {
+                { VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, VIR_DOMAIN_EVENT_CALLBACK(on_device_removed) },
+                { VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED, VIR_DOMAIN_EVENT_CALLBACK(on_device_removal_failed) },
+                { VIR_DOMAIN_EVENT_ID_JOB_COMPLETED, VIR_DOMAIN_EVENT_CALLBACK(on_job_completed) },
+                { VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle) },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(events); i++) {
+                int id = virConnectDomainEventRegisterAny(v->conn, NULL, events[i].id, events[i].cb,
+                                                          &v->local_origin, NULL);
+                if (id < 0)
+                        return log_error_errno(EIO, "Failed to watch libvirt's domain events at %s: %s",
+                                               v->local_uri, virGetLastErrorMessage());
+                v->callbacks[v->n_callbacks++] = id;
+        }
+
+        if (virConnectRegisterCloseCallback(v->conn, on_connection_closed, &v->local_origin, NULL) < 0)
+                log_debug("Cannot watch the libvirt connection for closing: %s", virGetLastErrorMessage());
+        return 0;
+}
+
+int virt_new(Manager *mgr, sd_event *e, const char *local_uri, Virt **ret) {
+        _cleanup_(virt_freep) Virt *v = NULL;
+        int r;
+
+        if (!mgr || !e || !ret)
+                return -EINVAL;
+
+        r = libvirt_init();
+        if (r < 0)
+                return log_error_errno(r, "Failed to initialize libvirt: %s", virGetLastErrorMessage());
+
+        v = calloc(1, sizeof(*v));
+        if (!v)
+                return log_error_errno(ENOMEM, "Failed to set up the libvirt backend: %m");
+        v->manager = mgr;
+        v->event = sd_event_ref(e);
+        v->fd = -EBADF;
+        v->posts_tail = &v->posts;
+        v->local_origin = (EventOrigin) { .virt = v, .job_id = 0 };
+        pthread_mutex_init(&v->lock, NULL);
+        v->local_uri = strdup(local_uri ? local_uri : "qemu:///system");
+        if (!v->local_uri)
+                return log_error_errno(ENOMEM, "Failed to set up the libvirt backend: %m");
+
+        v->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (v->fd < 0)
+                return log_error_errno(errno, "Failed to create an eventfd: %m");
+        r = sd_event_add_io(e, &v->fd_source, v->fd, EPOLLIN, on_posts, v);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch the eventfd: %m");
+        (void) sd_event_source_set_description(v->fd_source, "virt-posts");
+
+        v->conn = virConnectOpen(v->local_uri);
+        if (!v->conn)
+                return log_error_errno(EHOSTUNREACH, "Failed to connect to libvirt at %s: %s",
+                                       v->local_uri, virGetLastErrorMessage());
+        if (virConnectSetKeepAlive(v->conn, KEEPALIVE_INTERVAL_SEC, KEEPALIVE_COUNT) < 0)
+                log_debug("No keepalive on %s: %s", v->local_uri, virGetLastErrorMessage());
+
+        r = virt_register_local(v);
+        if (r < 0)
+                return r;
+
+        r = -pthread_create(&v->event_thread, NULL, event_thread_main, v);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start the libvirt event thread: %m");
+        v->event_thread_started = true;
+
+        log_debug("Connected to libvirt at %s", v->local_uri);
+        *ret = TAKE_PTR(v);
+        return 0;
+}
+
+Virt *virt_free(Virt *v) {
+        if (!v)
+                return NULL;
+
+        /* Workers first: they finish the call in flight (a migration may take a while),
+         * and drop their destination connections and registrations. */
+        for (VirtJob *j = v->jobs; j; j = j->next)
+                if (j->thread_started)
+                        virt_job_stop(j);
+        while (v->jobs) {
+                VirtJob *j = v->jobs;
+
+                v->jobs = j->next;
+                if (j->thread_started)
+                        (void) pthread_join(j->thread, NULL);
+                virt_job_free(j);
+        }
+
+        if (v->conn) {
+                for (size_t i = 0; i < v->n_callbacks; i++)
+                        (void) virConnectDomainEventDeregisterAny(v->conn, v->callbacks[i]);
+                (void) virConnectUnregisterCloseCallback(v->conn, on_connection_closed);
+        }
+
+        if (v->event_thread_started) {
+                int timer;
+
+                atomic_store(&v->event_quit, true);
+                /* Adding a timer wakes libvirt's poll; the thread then sees the flag. */
+                timer = virEventAddTimeout(0, on_wake, NULL, NULL);
+                (void) pthread_join(v->event_thread, NULL);
+                if (timer >= 0)
+                        (void) virEventRemoveTimeout(timer);
+        }
+
+        if (v->conn)
+                virConnectClose(v->conn);
+
+        /* Whatever the threads said last is no longer of interest. */
+        while (v->posts) {
+                Post *p = v->posts;
+
+                v->posts = p->next;
+                post_free(p);
+        }
+
+        sd_event_source_disable_unref(v->fd_source);
+        if (v->fd >= 0)
+                close(v->fd);
+        sd_event_unref(v->event);
+        pthread_mutex_destroy(&v->lock);
+        free(v->local_uri);
+        free(v);
+        return NULL;
+}
