@@ -58,6 +58,10 @@ static int usage_error(const char *fmt, ...) {
         return EXIT_USAGE;
 }
 
+static bool startswith(const char *s, const char *prefix) {
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
 static bool errno_means_unreachable(int r) {
         r = r < 0 ? -r : r;
         return r == ENOENT || r == ECONNREFUSED || r == ECONNRESET || r == ENOTCONN ||
@@ -78,8 +82,13 @@ static int fail_bus(const sd_bus_error *error, int r, const char *what) {
             (!sd_bus_error_is_set(error) && errno_means_unreachable(r)))
                 return fail(EXIT_UNREACHABLE, "cannot reach srvmd on the %s bus (%s): %s",
                             bus_kind(), SRVM_BUS_NAME, message);
-        if (sd_bus_error_has_name(error, SD_BUS_ERROR_ACCESS_DENIED))
+        if (sd_bus_error_has_name(error, SD_BUS_ERROR_ACCESS_DENIED)) {
+                /* dbus-daemon's refusal spells out the whole matched rule; say what it means. */
+                if (startswith(message, "Rejected send message"))
+                        return fail(EXIT_DENIED, "%s: the %s bus policy allows only root to start or cancel migrations.",
+                                    what, bus_kind());
                 return fail(EXIT_DENIED, "%s: %s", what, message);
+        }
         if (sd_bus_error_has_name(error, SD_BUS_ERROR_INVALID_ARGS))
                 return fail(EXIT_USAGE, "%s: %s", what, message);
         return fail(EXIT_FAILED, "%s: %s", what, message);
@@ -102,7 +111,7 @@ static int parse_job(const char *s, uint32_t *ret_id, const char **ret_path) {
         unsigned long long v;
 
         if (s[0] == '/') {
-                if (strncmp(s, JOB_PREFIX, strlen(JOB_PREFIX)) != 0)
+                if (!startswith(s, JOB_PREFIX))
                         return -EINVAL;
                 digits = s + strlen(JOB_PREFIX);
         }
