@@ -43,13 +43,16 @@ static int timeout_to_seconds(usec_t timeout) {
         return (int) s;
 }
 
-static int error_from_libvirt(void) {
+/* elapsed: how long the failed command took. libvirt gives the same code to an agent that
+ * is not there at all and one that did not answer in time; only the clock tells them apart. */
+static int error_from_libvirt(usec_t elapsed, usec_t timeout) {
         virErrorPtr e = virGetLastError();
 
         if (!e)
                 return -EIO;
         switch (e->code) {
         case VIR_ERR_AGENT_UNRESPONSIVE:
+                return elapsed + USEC_PER_SEC / 2 < timeout ? -ENOTCONN : -ETIME;
         case VIR_ERR_OPERATION_TIMEOUT:
                 return -ETIME;
         case VIR_ERR_NO_MEMORY:
@@ -75,7 +78,8 @@ static int agent_command(virDomainPtr dom, json_object *cmd, usec_t timeout,
         start = now_usec();
         answer = virDomainQemuAgentCommand(dom, text, timeout_to_seconds(timeout), 0);
         if (!answer)
-                return error_from_libvirt();
+                return error_from_libvirt(now_usec() - start,
+                                          (usec_t) timeout_to_seconds(timeout) * USEC_PER_SEC);
         if (ret_rtt)
                 *ret_rtt = now_usec() - start;
 
@@ -314,6 +318,9 @@ int agent_describe_error(int error, usec_t timeout, char **ret) {
         switch (-error) {
         case ETIME:
                 n = asprintf(&s, "the guest agent did not answer within %s", span);
+                break;
+        case ENOTCONN:
+                n = asprintf(&s, "the guest agent is not connected (is qemu-guest-agent running in the guest?)");
                 break;
         case ETIMEDOUT:
                 format_timespan(span, sizeof(span), timeout);

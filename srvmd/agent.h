@@ -32,7 +32,8 @@ void agent_exec_result_done(AgentExecResult *r);
  * NULL-terminated, may be NULL) and wait until it exits, at most timeout. On success
  * fills *ret (which the caller releases with agent_exec_result_done()) and returns 0,
  * whatever the program's exit status. Errors:
- *   -ETIME      the agent did not answer a command in time (or is not connected)
+ *   -ETIME      the agent did not answer a command in time
+ *   -ENOTCONN   the agent is not connected (not running in the guest, or still starting)
  *   -ETIMEDOUT  the program did not exit within timeout
  *   -EBADMSG    the agent's answer could not be understood
  *   -EIO        libvirt or the agent refused; virGetLastErrorMessage() on this thread
