@@ -195,6 +195,11 @@ int main(int argc, char *argv[]) {
         struct guest_args args;
         int r;
 
+        /* json-c seeds its default string hash from the kernel's random pool; in a guest
+         * just booted, before the pool is ready, that read stalls for about a second under
+         * TCG. The keys hashed here are our own, so the unseeded hash is as good. */
+        json_global_set_string_hash(JSON_C_STR_HASH_PERLLIKE);
+
         r = args_parse(argc, argv, &args, error);
         if (r == -ENOMEM) {
                 fputs("srvm-guest: Out of memory.\n", stderr);
