@@ -210,7 +210,6 @@ typedef struct Watch {
         PhaseProgress progress;
         bool done;
         bool daemon_gone;
-        int code;            /* an exit code when reading the job failed, else 0 */
 } Watch;
 
 /* The job's "result", or NULL. */
