@@ -464,6 +464,33 @@ static int verb_migrate(sd_bus *bus, int argc, char *argv[]) {
         return watch_run(bus, &w);
 }
 
+static int verb_watch(sd_bus *bus, int argc, char *argv[]) {
+        _cleanup_free_ char *owned_path = NULL;
+        Watch w = { .out = arg_json ? stderr : stdout };
+        const char *path;
+        uint32_t id;
+        int r, code;
+
+        if (argc != 2)
+                return usage_error("watch needs one job id or job path.");
+        if (parse_job(argv[1], &id, &path) < 0)
+                return usage_error("'%s' is neither a job id nor a job path (%s<id>).", argv[1], JOB_PREFIX);
+
+        r = watch_subscribe(bus, &w);
+        if (r < 0)
+                return fail_bus(NULL, r, "cannot subscribe to the job's signals");
+
+        if (!path) {
+                r = get_job_path(bus, id, &owned_path, &code);
+                if (r < 0)
+                        return code;
+                path = owned_path;
+        }
+
+        w.path = path;
+        return watch_run(bus, &w);
+}
+
 static int verb_show(sd_bus *bus, int argc, char *argv[]) {
         _cleanup_free_ char *owned_path = NULL, *json = NULL;
         const char *path;
@@ -575,9 +602,10 @@ static void help(void) {
                "Commands:\n"
                "  migrate DOMAIN DEST_URI   Migrate DOMAIN to the libvirt URI DEST_URI; prints the\n"
                "                            new job's id and object path\n"
+               "  watch JOB                 Follow a job like migrate --wait does\n"
                "  show JOB                  Show a job's phase timeline and downtime\n"
                "  jobs                      List the jobs srvmd knows of\n"
-               "  cancel JOB                Cancel a running job (it rolls back)\n"
+               "  cancel JOB                Cancel a running job; it rolls back to the source\n"
                "\n"
                "JOB is a job id (3) or a job object path (" JOB_PREFIX "3).\n"
                "\n"
@@ -585,7 +613,8 @@ static void help(void) {
                "  -h --help                 Show this help and exit\n"
                "     --version              Show the version and exit\n"
                "     --user                 Talk to srvmd on the user bus, not the system bus\n"
-               "     --json                 Print JSON: the job's JSON (show, migrate --wait),\n"
+               "     --json                 Print JSON: the job's JSON (show, watch,\n"
+               "                            migrate --wait; the phases go to stderr),\n"
                "                            {\"id\",\"path\"} (migrate), an array of jobs (jobs)\n"
                "  -w --wait                 migrate: follow the job, print each phase as it\n"
                "                            starts and ends, then its timeline\n"
@@ -598,7 +627,7 @@ static void help(void) {
                "The system bus is found through DBUS_SYSTEM_BUS_ADDRESS if set.\n"
                "\n"
                "Exit status:\n"
-               "  0  success (migrate --wait: the job succeeded)\n"
+               "  0  success (migrate --wait, watch: the job succeeded)\n"
                "  1  the job failed, was rolled back or cancelled, or the operation failed\n"
                "  2  usage error, or arguments srvmd rejected\n"
                "  3  srvmd is not reachable on the bus\n"
@@ -675,6 +704,7 @@ int main(int argc, char *argv[]) {
                 int (*run)(sd_bus *bus, int argc, char *argv[]);
         } verbs[] = {
                 { "migrate", verb_migrate },
+                { "watch",   verb_watch   },
                 { "show",    verb_show    },
                 { "jobs",    verb_jobs    },
                 { "cancel",  verb_cancel  },

@@ -131,6 +131,8 @@ expect 0 "nobody may list jobs" as_nobody "$srvmctl" jobs --json
 stdout_has '"path":"/org/srvm/srvm1/job/1"'
 expect 0 "show --json" "$srvmctl" show /org/srvm/srvm1/job/1 --json
 stdout_has '"phases":\['
+expect 1 "watch a failed job" "$srvmctl" watch 1
+stdout_has "preflight         failed"
 expect 1 "cancel a finished job" "$srvmctl" cancel 1
 stderr_has "already finished"
 expect 4 "nobody may not cancel" as_nobody "$srvmctl" cancel 1
