@@ -49,6 +49,8 @@ typedef enum PostType {
         POST_CONNECTION_CLOSED,
         POST_RESULT,
         POST_WORKER_EXITED,
+        _POST_TYPE_MAX,
+        _POST_TYPE_INVALID = -EINVAL,
 } PostType;
 
 typedef struct VirtJob VirtJob;
@@ -1263,6 +1265,9 @@ static void virt_dispatch(Virt *v, Post *p) {
                 (void) pthread_join(p->job->thread, NULL);
                 virt_unlink_job(v, p->job);
                 virt_job_free(p->job);
+                break;
+        case _POST_TYPE_MAX:
+        case _POST_TYPE_INVALID:
                 break;
         }
 }
