@@ -128,10 +128,11 @@ static int parse_job(const char *s, uint32_t *ret_id, const char **ret_path) {
         return 0;
 }
 
-static int get_job_path(sd_bus *bus, uint32_t id, char **ret, int *ret_code) {
+/* Like the verbs, these print what failed and return the exit code that means, or 0. */
+static int get_job_path(sd_bus *bus, uint32_t id, char **ret) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        char what[64];
+        char what[64], *copy;
         const char *path;
         int r;
 
@@ -139,37 +140,31 @@ static int get_job_path(sd_bus *bus, uint32_t id, char **ret, int *ret_code) {
 
         r = sd_bus_call_method(bus, SRVM_BUS_NAME, SRVM_BUS_PATH, SRVM_MANAGER_INTERFACE, "GetJob",
                                &error, &reply, "u", id);
-        if (r < 0) {
-                *ret_code = fail_bus(&error, r, what);
-                return r;
-        }
+        if (r < 0)
+                return fail_bus(&error, r, what);
 
         r = sd_bus_message_read(reply, "o", &path);
-        if (r < 0) {
-                *ret_code = fail_parse(r, what);
-                return r;
-        }
+        if (r < 0)
+                return fail_parse(r, what);
 
-        *ret = strdup(path);
-        if (!*ret) {
-                *ret_code = fail(EXIT_FAILED, "out of memory");
-                return -ENOMEM;
-        }
+        copy = strdup(path);
+        if (!copy)
+                return fail(EXIT_FAILED, "out of memory");
+
+        *ret = copy;
         return 0;
 }
 
 /* The job's JSON property, as srvmd sent it. */
-static int get_job_json(sd_bus *bus, const char *path, char **ret, int *ret_code) {
+static int get_job_json(sd_bus *bus, const char *path, char **ret) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        char what[256];
         int r;
 
         r = sd_bus_get_property_string(bus, SRVM_BUS_NAME, path, SRVM_JOB_INTERFACE, "JSON", &error, ret);
         if (r < 0) {
-                char what[256];
-
                 snprintf(what, sizeof what, "cannot read job %s", path);
-                *ret_code = fail_bus(&error, r, what);
-                return r;
+                return fail_bus(&error, r, what);
         }
         return 0;
 }
@@ -337,13 +332,13 @@ static int watch_subscribe(sd_bus *bus, Watch *w) {
 static int watch_run(sd_bus *bus, Watch *w) {
         _cleanup_free_ char *json = NULL;
         _cleanup_(json_object_putp) json_object *j = NULL;
-        int r, code;
+        int r;
 
         /* The state now; signals queued since the subscription are replayed after it, and
          * format_progress() skips what they repeat. */
-        r = get_job_json(bus, w->path, &json, &code);
-        if (r < 0)
-                return code;
+        r = get_job_json(bus, w->path, &json);
+        if (r != 0)
+                return r;
         watch_feed_json(w, json);
 
         while (!w->done) {
@@ -365,9 +360,9 @@ static int watch_run(sd_bus *bus, Watch *w) {
         /* The final state, read once more: the last signal may have carried no JSON. */
         free(json);
         json = NULL;
-        r = get_job_json(bus, w->path, &json, &code);
-        if (r < 0)
-                return code;
+        r = get_job_json(bus, w->path, &json);
+        if (r != 0)
+                return r;
         watch_feed_json(w, json);
 
         r = parse_json(json, &j);
@@ -469,7 +464,7 @@ static int verb_watch(sd_bus *bus, int argc, char *argv[]) {
         Watch w = { .out = arg_json ? stderr : stdout };
         const char *path;
         uint32_t id;
-        int r, code;
+        int r;
 
         if (argc != 2)
                 return usage_error("watch needs one job id or job path.");
@@ -481,9 +476,9 @@ static int verb_watch(sd_bus *bus, int argc, char *argv[]) {
                 return fail_bus(NULL, r, "cannot subscribe to the job's signals");
 
         if (!path) {
-                r = get_job_path(bus, id, &owned_path, &code);
-                if (r < 0)
-                        return code;
+                r = get_job_path(bus, id, &owned_path);
+                if (r != 0)
+                        return r;
                 path = owned_path;
         }
 
@@ -495,7 +490,7 @@ static int verb_show(sd_bus *bus, int argc, char *argv[]) {
         _cleanup_free_ char *owned_path = NULL, *json = NULL;
         const char *path;
         uint32_t id;
-        int r, code;
+        int r;
 
         if (argc != 2)
                 return usage_error("show needs one job id or job path.");
@@ -503,15 +498,15 @@ static int verb_show(sd_bus *bus, int argc, char *argv[]) {
                 return usage_error("'%s' is neither a job id nor a job path (%s<id>).", argv[1], JOB_PREFIX);
 
         if (!path) {
-                r = get_job_path(bus, id, &owned_path, &code);
-                if (r < 0)
-                        return code;
+                r = get_job_path(bus, id, &owned_path);
+                if (r != 0)
+                        return r;
                 path = owned_path;
         }
 
-        r = get_job_json(bus, path, &json, &code);
-        if (r < 0)
-                return code;
+        r = get_job_json(bus, path, &json);
+        if (r != 0)
+                return r;
 
         if (arg_json) {
                 fputs(json, stdout);
