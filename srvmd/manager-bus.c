@@ -105,8 +105,9 @@ static int read_migrate_options(sd_bus_message *message, MigrationParams *p, sd_
 static bool bond_name_is_valid(const char *s) {
         if (isempty(s) || strlen(s) >= IFNAMSIZ || streq(s, ".") || streq(s, ".."))
                 return false;
+        /* The kernel's rule (dev_valid_name()): no '/', ':' or whitespace. */
         for (; *s; s++)
-                if (*s == '/' || *s == ':' || *s <= ' ' || *s == 0x7f)
+                if (*s == '/' || *s == ':' || (unsigned char) *s <= ' ' || *s == 0x7f)
                         return false;
         return true;
 }
