@@ -20,8 +20,6 @@
 /* More candidates than this for one MAC is a misconfiguration, not a case to handle. */
 #define BOND_CANDIDATES_MAX 8
 
-#define VIRTIO_NET_DRIVER "virtio_net"
-
 struct bond {
         char *name;         /* owned */
         int ifindex;
@@ -291,38 +289,33 @@ static int bond_try_set_active(struct bond *b, const char *slave) {
 
 int bond_failover(struct bond *b) {
         _cleanup_(bond_status_freep) struct bond_status *s = NULL;
-        _cleanup_free_ char *previous = NULL;
-        const struct slave_status *virtio;
+        const struct slave_status *virtio = NULL;
+        const char *previous;
         int r;
 
         r = bond_read_status(b, &s);
         if (r < 0)
                 return r;
-        r = bond_check_mode(b, s->mode);
-        if (r < 0)
-                return r;
 
-        virtio = bond_status_find_driver(s, VIRTIO_NET_DRIVER);
-        if (!virtio)
-                return bond_fail(b, -ENODEV, "%s has no virtio-net slave to fail over to.",
-                                 b->name);
-
-        if (!virtio->carrier || virtio->mii_status != MII_STATUS_UP)
-                return bond_fail(b, -ENETDOWN,
+        r = bond_status_pick_failover(s, &virtio);
+        if (r == -EOPNOTSUPP)
+                return bond_check_mode(b, s->mode);
+        if (r == -ENODEV)
+                return bond_fail(b, r, "%s has no virtio-net slave to fail over to.", b->name);
+        if (r == -ENETDOWN) {
+                virtio = bond_status_find_driver(s, VIRTIO_NET_DRIVER);
+                return bond_fail(b, r,
                                  "Refusing to fail %s over: its virtio-net slave %s is not up "
                                  "(carrier %s, mii_status %s).",
                                  b->name, virtio->name, virtio->carrier ? "on" : "off",
                                  mii_status_to_string(virtio->mii_status));
-
-        if (virtio->active)
-                return 0;
-
-        if (s->active_slave) {
-                previous = strdup(s->active_slave);
-                if (!previous)
-                        return -ENOMEM;
         }
+        if (r < 0)
+                return r;
+        if (r > 0)
+                return 0; /* already active */
 
+        previous = s->active_slave;
         r = bond_try_set_active(b, virtio->name);
         if (r >= 0)
                 return 0;

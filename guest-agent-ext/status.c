@@ -34,6 +34,28 @@ const struct slave_status *bond_status_find_driver(const struct bond_status *s,
         return NULL;
 }
 
+/* Which slave a failover makes active: the virtio-net one, and only when its link is up
+ * (carrier, and the MII monitor agrees), since switching to a dead standby would cut the
+ * guest off. 1 when it already is the active slave, 0 when it must be switched to,
+ * -EOPNOTSUPP when the mode has no active slave, -ENODEV when there is no virtio-net slave,
+ * -ENETDOWN when it is not up. */
+int bond_status_pick_failover(const struct bond_status *s, const struct slave_status **ret) {
+        const struct slave_status *virtio;
+
+        if (s->mode != BOND_MODE_ACTIVE_BACKUP)
+                return -EOPNOTSUPP;
+
+        virtio = bond_status_find_driver(s, VIRTIO_NET_DRIVER);
+        if (!virtio)
+                return -ENODEV;
+
+        if (!virtio->carrier || virtio->mii_status != MII_STATUS_UP)
+                return -ENETDOWN;
+
+        *ret = virtio;
+        return virtio->active ? 1 : 0;
+}
+
 static int json_add(json_object *obj, const char *key, json_object *v) {
         if (!v)
                 return -ENOMEM;

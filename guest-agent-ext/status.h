@@ -6,6 +6,9 @@
 
 #include "parse.h"
 
+/* What the device/driver link of a virtio-net NIC names. */
+#define VIRTIO_NET_DRIVER "virtio_net"
+
 struct slave_status {
         char *name;      /* owned */
         struct hwaddr mac; /* the permanent one (bonding_slave/perm_hwaddr) */
@@ -31,6 +34,7 @@ const struct slave_status *bond_status_find_slave(const struct bond_status *s,
                                                   const char *name);
 const struct slave_status *bond_status_find_driver(const struct bond_status *s,
                                                    const char *driver);
+int bond_status_pick_failover(const struct bond_status *s, const struct slave_status **ret);
 int bond_status_to_json(const struct bond_status *s, json_object *obj);
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
