@@ -1,0 +1,358 @@
+/* The metrics endpoint (see metrics-http.h). MHD runs in external-epoll mode: its epoll fd
+ * becomes readable when any of its sockets (listening or connected) is ready, and then one
+ * MHD_run() does exactly the ready work, without waiting. After each run the timer is set from
+ * MHD_get_timeout(), which is how idle connections get closed and how work MHD left for later
+ * in a run (it reports a zero timeout then) is picked up on the next loop iteration. */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+#include "log.h"
+#include "metrics-http.h"
+
+#define METRICS_PATH "/metrics"
+#define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+/* A scrape request is a request line and a few headers; MHD's per-connection pool. */
+#define METRICS_HTTP_CONNECTION_MEMORY 16384U
+
+struct MetricsHttp {
+        sd_event *event;           /* a reference */
+        sd_event_source *io;       /* owned: MHD's epoll fd */
+        sd_event_source *timer;    /* owned: MHD's next timeout */
+        struct MHD_Daemon *daemon; /* owned */
+        MetricsRenderFn render;
+        void *userdata;
+        uint16_t port;
+};
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *text, const char *allow) {
+        struct MHD_Response *response;
+        enum MHD_Result ret;
+
+        response = MHD_create_response_from_buffer(strlen(text), (void *) text, MHD_RESPMEM_PERSISTENT);
+        if (!response)
+                return MHD_NO;
+        if (MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8") != MHD_YES ||
+            (allow && MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, allow) != MHD_YES)) {
+                MHD_destroy_response(response);
+                return MHD_NO;
+        }
+        ret = MHD_queue_response(c, status, response);
+        MHD_destroy_response(response);
+        return ret;
+}
+
+/* Answered on the first call, when the headers are in: a request body, which no valid request
+ * has, is never read, and MHD closes the connection after the answer instead. */
+static enum MHD_Result metrics_http_on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                               const char *method, const char *version,
+                                               const char *upload_data, size_t *upload_data_size,
+                                               void **req_cls) {
+        MetricsHttp *h = cls;
+        struct MHD_Response *response;
+        enum MHD_Result ret;
+        char *body = NULL;
+        size_t size = 0;
+        int r;
+
+        if (!streq(url, METRICS_PATH))
+                return reply(c, MHD_HTTP_NOT_FOUND, "Not found: metrics are at " METRICS_PATH ".\n", NULL);
+        if (!streq(method, MHD_HTTP_METHOD_GET) && !streq(method, MHD_HTTP_METHOD_HEAD))
+                return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Method not allowed: use GET or HEAD.\n", "GET, HEAD");
+
+        r = h->render(h->userdata, &body, &size);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to render the metrics: %m");
+                return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Failed to render the metrics.\n", NULL);
+        }
+
+        response = MHD_create_response_from_buffer(size, body, MHD_RESPMEM_MUST_FREE);
+        if (!response) {
+                free(body);
+                return MHD_NO;
+        }
+        if (MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, METRICS_CONTENT_TYPE) != MHD_YES) {
+                MHD_destroy_response(response);
+                return MHD_NO;
+        }
+        ret = MHD_queue_response(c, MHD_HTTP_OK, response);
+        MHD_destroy_response(response);
+        return ret;
+}
+
+_printf_(2, 0) static void metrics_http_log(void *cls, const char *fmt, va_list ap) {
+        _cleanup_free_ char *s = NULL;
+        size_t n;
+
+        if (vasprintf(&s, fmt, ap) < 0)
+                return;
+        n = strlen(s);
+        while (n > 0 && s[n - 1] == '\n')
+                s[--n] = 0;
+        log_debug("metrics: %s", s);
+}
+
+/* Run what MHD has ready, then wake up again when it next needs to. */
+static void metrics_http_dispatch(MetricsHttp *h) {
+        MHD_UNSIGNED_LONG_LONG timeout_ms;
+        int r;
+
+        (void) MHD_run(h->daemon);
+
+        if (MHD_get_timeout(h->daemon, &timeout_ms) != MHD_YES) {
+                (void) sd_event_source_set_enabled(h->timer, SD_EVENT_OFF);
+                return;
+        }
+        r = sd_event_source_set_time_relative(h->timer, (uint64_t) timeout_ms * USEC_PER_MSEC);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(h->timer, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_warning_errno(r, "Failed to arm the metrics endpoint's timer: %m");
+}
+
+static int metrics_http_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        metrics_http_dispatch(userdata);
+        return 0;
+}
+
+static int metrics_http_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        metrics_http_dispatch(userdata);
+        return 0;
+}
+
+MetricsHttp *metrics_http_free(MetricsHttp *h) {
+        if (!h)
+                return NULL;
+        sd_event_source_disable_unref(h->io);
+        sd_event_source_disable_unref(h->timer);
+        if (h->daemon)
+                MHD_stop_daemon(h->daemon);
+        sd_event_unref(h->event);
+        free(h);
+        return NULL;
+}
+
+int metrics_http_new(sd_event *event, const MetricsHttpConfig *config, MetricsRenderFn render,
+                     void *userdata, MetricsHttp **ret) {
+        _cleanup_(metrics_http_freep) MetricsHttp *h = NULL;
+        const union MHD_DaemonInfo *info;
+        const char *address;
+        union {
+                struct sockaddr sa;
+                struct sockaddr_in in;
+                struct sockaddr_in6 in6;
+        } sa = {};
+        unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+        int r;
+
+        if (!event || !config || !render || !ret)
+                return -EINVAL;
+
+        address = config->address ? config->address : METRICS_HTTP_ADDRESS_DEFAULT;
+        if (inet_pton(AF_INET, address, &sa.in.sin_addr) == 1) {
+                sa.in.sin_family = AF_INET;
+                sa.in.sin_port = htons(config->port);
+        } else if (inet_pton(AF_INET6, address, &sa.in6.sin6_addr) == 1) {
+                sa.in6.sin6_family = AF_INET6;
+                sa.in6.sin6_port = htons(config->port);
+                flags |= MHD_USE_IPv6;
+        } else
+                return -EINVAL;
+
+        h = calloc(1, sizeof(*h));
+        if (!h)
+                return -ENOMEM;
+        h->event = sd_event_ref(event);
+        h->render = render;
+        h->userdata = userdata;
+
+        errno = 0;
+        h->daemon = MHD_start_daemon(
+                flags, config->port, NULL, NULL, metrics_http_on_request, h,
+                MHD_OPTION_SOCK_ADDR, &sa.sa,
+                MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned) 1,
+                MHD_OPTION_CONNECTION_LIMIT,
+                config->connection_limit ?: METRICS_HTTP_CONNECTION_LIMIT_DEFAULT,
+                MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                config->per_ip_connection_limit ?: METRICS_HTTP_PER_IP_CONNECTION_LIMIT_DEFAULT,
+                MHD_OPTION_CONNECTION_TIMEOUT,
+                config->connection_timeout_sec ?: METRICS_HTTP_CONNECTION_TIMEOUT_SEC_DEFAULT,
+                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) METRICS_HTTP_CONNECTION_MEMORY,
+                MHD_OPTION_EXTERNAL_LOGGER, metrics_http_log, NULL,
+                MHD_OPTION_END);
+        if (!h->daemon)
+                return errno > 0 ? -errno : -EIO;
+
+        info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+        if (!info)
+                return -EIO;
+        h->port = info->port;
+
+        info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+        if (!info || info->epoll_fd < 0)
+                return -EIO;
+
+        r = sd_event_add_io(event, &h->io, info->epoll_fd, EPOLLIN, metrics_http_on_io, h);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(h->io, "metrics-http");
+
+        r = sd_event_add_time_relative(event, &h->timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC,
+                                       metrics_http_on_timer, h);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(h->timer, "metrics-http-timer");
+
+        *ret = TAKE_PTR(h);
+        return 0;
+}
+
+uint16_t metrics_http_get_port(const MetricsHttp *h) {
+        return h ? h->port : 0;
+}
+
+int metrics_http_parse_listen(const char *s, char **ret_address, uint16_t *ret_port) {
+        _cleanup_free_ char *address = NULL;
+        const char *port;
+        unsigned char buf[sizeof(struct in6_addr)];
+        unsigned long n;
+        char *end;
+
+        if (!s || !ret_address || !ret_port)
+                return -EINVAL;
+
+        if (s[0] == '[') {
+                const char *close = strchr(s, ']');
+
+                if (!close || close[1] != ':')
+                        return -EINVAL;
+                address = strndup(s + 1, close - s - 1);
+                port = close + 2;
+                if (!address)
+                        return -ENOMEM;
+                if (inet_pton(AF_INET6, address, buf) != 1)
+                        return -EINVAL;
+        } else if (strchr(s, ':')) {
+                const char *colon = strchr(s, ':');
+
+                address = strndup(s, colon - s);
+                port = colon + 1;
+                if (!address)
+                        return -ENOMEM;
+                if (inet_pton(AF_INET, address, buf) != 1)
+                        return -EINVAL; /* an IPv6 address needs its brackets */
+        } else {
+                address = strdup(METRICS_HTTP_ADDRESS_DEFAULT);
+                port = s;
+                if (!address)
+                        return -ENOMEM;
+        }
+
+        if (*port < '0' || *port > '9')
+                return -EINVAL;
+        errno = 0;
+        n = strtoul(port, &end, 10);
+        if (errno != 0 || *end || n == 0 || n > UINT16_MAX)
+                return -EINVAL;
+
+        *ret_address = TAKE_PTR(address);
+        *ret_port = (uint16_t) n;
+        return 0;
+}
+
+static int read_small_file(const char *path, char *buf, size_t size) {
+        FILE *f;
+        size_t n;
+
+        f = fopen(path, "re");
+        if (!f)
+                return -errno;
+        n = fread(buf, 1, size - 1, f);
+        if (ferror(f)) {
+                fclose(f);
+                return -EIO;
+        }
+        fclose(f);
+        buf[n] = 0;
+        return 0;
+}
+
+/* /proc/stat's btime line; the file's other lines can be long on a big host. */
+static int read_btime_line(char **ret) {
+        _cleanup_free_ char *line = NULL;
+        size_t size = 0;
+        FILE *f;
+        int r = -EBADMSG;
+
+        f = fopen("/proc/stat", "re");
+        if (!f)
+                return -errno;
+        while (getline(&line, &size, f) > 0)
+                if (strncmp(line, "btime ", 6) == 0) {
+                        *ret = TAKE_PTR(line);
+                        r = 0;
+                        break;
+                }
+        fclose(f);
+        return r;
+}
+
+static int count_open_fds(uint64_t *ret) {
+        DIR *d;
+        struct dirent *de;
+        uint64_t n = 0;
+
+        d = opendir("/proc/self/fd");
+        if (!d)
+                return -errno;
+        while ((de = readdir(d)))
+                if (de->d_name[0] != '.')
+                        n++;
+        closedir(d);
+        *ret = n > 0 ? n - 1 : 0; /* not the directory's own fd */
+        return 0;
+}
+
+int metrics_read_process(MetricsProcess *ret) {
+        _cleanup_free_ char *btime = NULL;
+        MetricsProcess p = {};
+        struct rlimit rl;
+        char self_stat[1024];
+        int r;
+
+        r = read_small_file("/proc/self/stat", self_stat, sizeof(self_stat));
+        if (r < 0)
+                return r;
+        r = read_btime_line(&btime);
+        if (r < 0)
+                return r;
+        r = metrics_parse_process_stat(self_stat, btime, sysconf(_SC_CLK_TCK), sysconf(_SC_PAGESIZE), &p);
+        if (r < 0)
+                return r;
+        r = count_open_fds(&p.open_fds);
+        if (r < 0)
+                return r;
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+                return -errno;
+        p.max_fds = rl.rlim_cur;
+
+        *ret = p;
+        return 0;
+}
+
+int metrics_http_render(void *userdata, char **ret_body, size_t *ret_size) {
+        MetricsProcess p;
+        int r;
+
+        r = metrics_read_process(&p);
+        if (r < 0)
+                log_debug_errno(r, "Failed to read the process figures, leaving them out: %m");
+        return metrics_render(userdata, r >= 0 ? &p : NULL, ret_body, ret_size);
+}
