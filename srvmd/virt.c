@@ -848,7 +848,9 @@ static int do_migrate(VirtJob *j, const Request *q, Post *p) {
                 p->r = 0;
                 goto finish;
         }
-        if (virDomainGetJobStats(there, &type, &stats, &n_stats, VIR_DOMAIN_JOB_STATS_COMPLETED) == 0 &&
+        /* KEEP_COMPLETED: reading them would otherwise take them from `virsh domjobinfo --completed`. */
+        if (virDomainGetJobStats(there, &type, &stats, &n_stats,
+                                 VIR_DOMAIN_JOB_STATS_COMPLETED | VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED) == 0 &&
             virTypedParamsGetULLong(stats, n_stats, VIR_DOMAIN_JOB_DOWNTIME, &downtime) == 1) {
                 p->downtime_ms = downtime;
                 p->have_downtime = true;
@@ -1220,6 +1222,8 @@ static void virt_dispatch_result(Virt *v, Post *p) {
         }
 
         if (p->action == ACTION_MIGRATE && p->r >= 0 && p->have_downtime && !j->downtime_seen) {
+                log_debug("%s: no JOB_COMPLETED event yet; the destination's job stats say the pause took %llu ms",
+                          j->domain, (unsigned long long) p->downtime_ms);
                 j->downtime_seen = true;
                 manager_on_job_completed(v->manager, p->domain, p->downtime_ms);
         }
