@@ -425,8 +425,8 @@ int args_parse(int argc, char *const *argv, struct guest_args *ret,
                         if (timeout_parse(value, &a.timeout) < 0)
                                 return args_error(error,
                                                   "Invalid timeout '%s': expected seconds "
-                                                  "between 0 and 3600, such as 10 or 2.5.",
-                                                  value);
+                                                  "between 0 and %d, such as 10 or 2.5.",
+                                                  value, TIMEOUT_MAX_SEC);
                         break;
                 case _GUEST_OPTION_MAX:
                 case _GUEST_OPTION_INVALID:

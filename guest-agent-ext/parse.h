@@ -14,8 +14,10 @@
 #define IFNAME_MAX 16                   /* IFNAMSIZ, NUL included */
 #define ARGS_ERROR_MAX 256
 
-/* The longest --timeout accepted: one hour is far beyond any phase budget. */
-#define TIMEOUT_MAX_USEC (3600 * USEC_PER_SEC)
+/* The longest --timeout accepted: a day, the longest phase budget a policy may give
+ * (srvmd passes what is left of the budget). */
+#define TIMEOUT_MAX_SEC 86400
+#define TIMEOUT_MAX_USEC (TIMEOUT_MAX_SEC * USEC_PER_SEC)
 #define TIMEOUT_DEFAULT_USEC (10 * USEC_PER_SEC)
 
 struct hwaddr {

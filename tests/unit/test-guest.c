@@ -90,10 +90,13 @@ static void test_timeout(void) {
                 { "0.05", 0, 50 * USEC_PER_MSEC },
                 { "0.000001", 0, 1 },
                 { "3600", 0, 3600 * USEC_PER_SEC },
-                { "3600.0", 0, 3600 * USEC_PER_SEC },
+                { "86400", 0, 86400 * USEC_PER_SEC },
+                { "86400.0", 0, 86400 * USEC_PER_SEC },
+                { "9.5", 0, 9500 * USEC_PER_MSEC }, /* as srvmd formats it */
                 { "007", 0, 7 * USEC_PER_SEC },
-                { "3600.000001", -ERANGE, 0 },
-                { "3601", -ERANGE, 0 },
+                { "86400.000001", -ERANGE, 0 },
+                { "86401", -ERANGE, 0 },
+                { "18446744073709", -ERANGE, 0 },
                 { "99999999999999999999999", -ERANGE, 0 },
                 { "0.0000001", -EINVAL, 0 },
                 { "-1", -EINVAL, 0 },
@@ -323,10 +326,10 @@ static void test_args(void) {
                 BAD("Invalid MAC address 'zz': expected six hex pairs separated by colons, "
                     "unicast and not all zeros.",
                     "enslave", "--bond", "b", "--mac", "zz"),
-                BAD("Invalid timeout '-1': expected seconds between 0 and 3600, such as 10 or "
+                BAD("Invalid timeout '-1': expected seconds between 0 and 86400, such as 10 or "
                     "2.5.",
                     "enslave", "--bond", "b", "--mac", "52:54:00:00:00:02", "--timeout", "-1"),
-                BAD("Invalid timeout '10s': expected seconds between 0 and 3600, such as 10 or "
+                BAD("Invalid timeout '10s': expected seconds between 0 and 86400, such as 10 or "
                     "2.5.",
                     "failback", "--bond", "b", "--mac", "52:54:00:00:00:02", "--timeout=10s"),
                 BAD("--version takes no arguments.", "--version", "x"),
