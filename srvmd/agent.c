@@ -180,6 +180,14 @@ static bool get_bool(json_object *o, const char *key) {
         return json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
 }
 
+static void add_sample(AgentExecResult *r, const char *command, usec_t rtt) {
+        if (r->n_samples < AGENT_SAMPLES_MAX)
+                r->samples[r->n_samples++] = (AgentSample) { .command = command, .rtt = rtt };
+        if (rtt > r->max_rtt)
+                r->max_rtt = rtt;
+        r->n_commands++;
+}
+
 void agent_exec_result_done(AgentExecResult *r) {
         if (!r)
                 return;
@@ -210,8 +218,7 @@ int agent_exec(virDomainPtr dom, const char *path, char *const argv[], usec_t ti
         r = agent_command(dom, cmd, timeout, &started, &res.exec_rtt);
         if (r < 0)
                 return r;
-        res.max_rtt = res.exec_rtt;
-        res.n_commands = 1;
+        add_sample(&res, "guest-exec", res.exec_rtt);
 
         if (!json_object_object_get_ex(started, "pid", &pid_value) ||
             !json_object_is_type(pid_value, json_type_int))
@@ -233,9 +240,7 @@ int agent_exec(virDomainPtr dom, const char *path, char *const argv[], usec_t ti
                 r = agent_command(dom, status_cmd, deadline - now, &status, &rtt);
                 if (r < 0)
                         return r;
-                res.n_commands++;
-                if (rtt > res.max_rtt)
-                        res.max_rtt = rtt;
+                add_sample(&res, "guest-exec-status", rtt);
 
                 if (!json_object_object_get_ex(status, "exited", &v) ||
                     !json_object_is_type(v, json_type_boolean))

@@ -12,6 +12,14 @@
 
 #include "macro.h"
 
+/* One agent command and its round trip: the agent's latency as srvmd sees it. */
+typedef struct AgentSample {
+        const char *command; /* "guest-exec", "guest-exec-status", "guest-ping": static */
+        usec_t rtt;
+} AgentSample;
+
+#define AGENT_SAMPLES_MAX 32U
+
 typedef struct AgentExecResult {
         int exit_code;       /* the program's exit status, or -1 if a signal ended it */
         int signal;          /* the signal that ended it, or 0 */
@@ -24,6 +32,8 @@ typedef struct AgentExecResult {
         usec_t max_rtt;      /* the slowest single agent command of this run */
         usec_t elapsed;      /* from sending guest-exec to seeing the program exited */
         unsigned n_commands; /* agent commands sent, guest-exec included */
+        AgentSample samples[AGENT_SAMPLES_MAX]; /* the first n_samples of those commands */
+        size_t n_samples;
 } AgentExecResult;
 
 void agent_exec_result_done(AgentExecResult *r);

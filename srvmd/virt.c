@@ -72,7 +72,8 @@ typedef struct Post {
         int r;
         char *message;
         VirtXmlInterface vf;   /* PREFLIGHT: what was learned of the VF */
-        usec_t agent_rtt;      /* the slowest agent command of the action, 0 if none */
+        AgentSample agent_samples[AGENT_SAMPLES_MAX]; /* agent commands that answered */
+        size_t n_agent_samples;
         usec_t duration;       /* how long the action took on the worker */
 
         VirtJob *job;          /* WORKER_EXITED: the job to join and free */
@@ -423,9 +424,9 @@ static int result_fail_agent(Post *p, int r, usec_t timeout, const char *what) {
         return result_fail(p, r, "%s", why);
 }
 
-static void record_rtt(Post *p, usec_t rtt) {
-        if (rtt > p->agent_rtt)
-                p->agent_rtt = rtt;
+static void record_sample(Post *p, const char *command, usec_t rtt) {
+        if (p->n_agent_samples < AGENT_SAMPLES_MAX)
+                p->agent_samples[p->n_agent_samples++] = (AgentSample) { .command = command, .rtt = rtt };
 }
 
 static usec_t agent_timeout(usec_t time_left, usec_t cap) {
@@ -470,7 +471,8 @@ static int guest_run(virDomainPtr dom, char *const argv[], usec_t timeout, Post 
                         return result_fail(p, -ENOMEM, "out of memory");
                 return result_fail_agent(p, r, timeout, r == -EIO ? what : NULL);
         }
-        record_rtt(p, res.max_rtt);
+        for (size_t i = 0; i < res.n_samples; i++)
+                record_sample(p, res.samples[i].command, res.samples[i].rtt);
 
         answer = json_tokener_parse(res.out);
         if (answer && json_object_is_type(answer, json_type_object)) {
@@ -701,7 +703,7 @@ static int do_preflight(VirtJob *j, const Request *q, Post *p) {
         r = agent_ping(dom, timeout, &rtt);
         if (r < 0)
                 return result_fail_agent(p, r, timeout, NULL);
-        record_rtt(p, rtt);
+        record_sample(p, "guest-ping", rtt);
 
         r = guest_run(dom, (char *const[]) { (char *) "status", (char *) "--bond", q->bond, NULL },
                       agent_timeout(q->time_left, USEC_INFINITY), p, &status);
@@ -1192,6 +1194,13 @@ static void virt_note_downtime(Virt *v, const char *domain) {
                         j->downtime_seen = true;
 }
 
+/* The guest agent's latency, one sample per command that answered. */
+static void virt_report_agent_latency(Virt *v, const Post *p) {
+        for (size_t i = 0; i < p->n_agent_samples; i++)
+                log_debug("%s: guest agent %s answered in %.1f ms", p->domain, p->agent_samples[i].command,
+                          (double) p->agent_samples[i].rtt / USEC_PER_MSEC);
+}
+
 static void virt_dispatch_result(Virt *v, Post *p) {
         VirtJob *j = virt_find_job(v, p->job_id);
         Migration *m;
@@ -1207,10 +1216,10 @@ static void virt_dispatch_result(Virt *v, Post *p) {
                 return;
         j->generation = 0;
 
-        log_debug("%s: job %u: %s ended after %llu ms: %d%s%s (slowest agent command %llu ms)",
+        log_debug("%s: job %u: %s ended after %llu ms: %d%s%s",
                   j->domain, j->id, action_to_string(p->action), p->duration / USEC_PER_MSEC, p->r,
-                  p->message ? ", " : "", p->message ? p->message : "",
-                  p->agent_rtt / USEC_PER_MSEC);
+                  p->message ? ", " : "", p->message ? p->message : "");
+        virt_report_agent_latency(v, p);
 
         if (p->action == ACTION_PREFLIGHT && p->r >= 0) {
                 r = migration_set_vf(m, p->vf.alias, p->vf.mac, p->vf.xml);
