@@ -98,6 +98,9 @@ static const struct {
           { ".guest.bond=\"bond-a.1\"", ".guest.vf=\"52:54:00:aa:bb:01\"", ".guest.agent_timeout_s=2.5" } },
         { "alias", "{ \"match\": { \"names\": [\"vm1\"] }, \"guest\": { \"vf\": \"ua-sriov0\" } }",
           { ".guest.vf=\"ua-sriov0\"" } },
+        /* json-c keeps the last of a key given twice; srvm-policy(5) says so */
+        { "duplicate", "{ \"match\": { \"names\": [\"vm1\"] }, \"guest\": { \"bond\": \"b1\", \"bond\": \"b2\" } }",
+          { ".guest.bond=\"b2\"" } },
         { "network", "{ \"match\": { \"uuids\": [\"4B1B5D2E-8F0A-4C55-9D3E-2A7C1E6F9B10\"] },"
                      "  \"plug\": { \"source\": \"network\", \"network\": \"sriov-pool\", \"model\": \"e1000e\" } }",
           { ".plug.network=\"sriov-pool\"", ".plug.model=\"e1000e\"",
@@ -666,6 +669,84 @@ static void test_shipped(void) {
                      "production-pool");
 }
 
+/* Whether word is a whole token of a ".B"/".BR"/".BI" line of the page: the way the page
+ * names a key or a value. */
+static bool man_names(const char *page, const char *word) {
+        size_t n = strlen(word);
+
+        for (const char *l = page; l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+                const char *end = strchr(l, '\n');
+
+                if (strncmp(l, ".B", 2) != 0)
+                        continue;
+                for (const char *c = strstr(l, word); c && (!end || c < end); c = strstr(c + 1, word))
+                        if (strchr(" \"", c[-1]) && strchr(" \",.;\n", c[n]))
+                                return true;
+        }
+        return false;
+}
+
+/* Every key and every value name of the effective JSON, walked recursively. */
+static void check_man_keys(const char *page, json_object *o) {
+        if (json_object_is_type(o, json_type_array)) {
+                for (size_t i = 0; i < json_object_array_length(o); i++)
+                        check_man_keys(page, json_object_array_get_idx(o, i));
+                return;
+        }
+        if (!json_object_is_type(o, json_type_object))
+                return;
+        json_object_object_foreach(o, key, v) {
+                if (!man_names(page, key))
+                        ASSERT_FAIL_("srvm-policy(5) does not describe the key \"%s\"", key);
+                check_man_keys(page, v);
+        }
+}
+
+/* srvm-policy(5) names every key the code accepts and every enum value (SRVM_POLICY_MAN). */
+static void test_man_page(void) {
+        const char *man = getenv("SRVM_POLICY_MAN");
+        _cleanup_(policy_freep) Policy *full = NULL, *tpl = NULL;
+        _cleanup_(json_object_putp) json_object *a = NULL, *b = NULL;
+        _cleanup_free_ char *page = NULL;
+        char path[512];
+        size_t size = 0;
+        FILE *f;
+
+        if (!man) {
+                fprintf(stderr, "SRVM_POLICY_MAN not set, not checking the man page\n");
+                return;
+        }
+        f = fopen(man, "re");
+        ASSERT_NOT_NULL(f);
+        page = calloc(1, 256 * 1024);
+        ASSERT_NOT_NULL(page);
+        size = fread(page, 1, 256 * 1024 - 1, f);
+        ASSERT_TRUE(size > 0);
+        fclose(f);
+
+        /* Between them, these two set every key there is. */
+        full = parse_text("man-full.json",
+                          "{ \"description\": \"d\","
+                          "  \"match\": { \"names\": [\"a\"], \"uuids\": [\"4b1b5d2e-8f0a-4c55-9d3e-2a7c1e6f9b10\"],"
+                          "    \"metadata\": [ { \"namespace\": \"u\", \"element\": \"e\", \"value\": \"v\" } ] },"
+                          "  \"plug\": { \"source\": \"network\", \"network\": \"pool\", \"model\": \"e1000e\" } }",
+                          path, sizeof path);
+        tpl = parse_text("man-template.json",
+                         "{ \"match\": { \"names\": [\"a\"] }, \"plug\": { \"source\": \"template\", \"template\": \"<interface/>\" } }",
+                         path, sizeof path);
+        ASSERT_OK(policy_to_json(full, &a));
+        ASSERT_OK(policy_to_json(tpl, &b));
+        check_man_keys(page, a);
+        check_man_keys(page, b);
+
+        for (PolicyPlugSource s = 0; s < _POLICY_PLUG_SOURCE_MAX; s++)
+                ASSERT_TRUE(man_names(page, policy_plug_source_to_string(s)));
+        for (PolicyConvergenceAction c = 0; c < _POLICY_CONVERGENCE_ACTION_MAX; c++)
+                ASSERT_TRUE(man_names(page, policy_convergence_action_to_string(c)));
+        ASSERT_TRUE(man_names(page, "auto"));
+        ASSERT_TRUE(man_names(page, POLICY_ADMIN_DIR));
+}
+
 static void test_string_tables(void) {
         for (PolicyMatchKind k = 0; k < _POLICY_MATCH_KIND_MAX; k++)
                 ASSERT_EQ_INT(policy_match_kind_from_string(policy_match_kind_to_string(k)), k);
@@ -693,6 +774,7 @@ int main(void) {
         test_resolve();
         test_set_all_or_nothing();
         test_shipped();
+        test_man_page();
         test_string_tables();
         remove_tree(scratch);
         printf("test-policy: all passed\n");
