@@ -233,8 +233,8 @@ int metric_family_set_callback(MetricFamily *f, double (*get)(void *userdata), v
         return 0;
 }
 
-/* The shortest "%g" form that reads back to the same double, as Go's FormatFloat(v, 'g', -1)
- * writes it; what the Prometheus clients print. */
+/* Whole numbers (counts, bytes) as integers; anything else in the shortest "%g" form that
+ * reads back to the same double, as Go's FormatFloat(v, 'g', -1) writes it. */
 static void format_value(double v, char buf[static 32]) {
         if (isnan(v)) {
                 strcpy(buf, "NaN");
@@ -242,6 +242,10 @@ static void format_value(double v, char buf[static 32]) {
         }
         if (isinf(v)) {
                 strcpy(buf, v > 0 ? "+Inf" : "-Inf");
+                return;
+        }
+        if (v > -1e15 && v < 1e15 && v == (double) (long long) v) {
+                snprintf(buf, 32, "%.0f", v);
                 return;
         }
         for (int precision = 1; precision <= 17; precision++) {
