@@ -21,6 +21,9 @@
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 /* A scrape request is a request line and a few headers; MHD's per-connection pool. */
 #define METRICS_HTTP_CONNECTION_MEMORY 16384U
+/* Requests within this time of a render get the same body: a flood of scrapes costs one
+ * render a second, not one each, and Prometheus scrapes far less often anyway. */
+#define METRICS_HTTP_CACHE_USEC USEC_PER_SEC
 
 struct MetricsHttp {
         sd_event *event;           /* a reference */
@@ -30,6 +33,8 @@ struct MetricsHttp {
         MetricsRenderFn render;
         void *userdata;
         uint16_t port;
+        struct MHD_Response *cached; /* a reference; MHD keeps its own while it sends */
+        uint64_t cached_at;          /* CLOCK_MONOTONIC */
 };
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *text, const char *allow) {
@@ -57,7 +62,7 @@ static enum MHD_Result metrics_http_on_request(void *cls, struct MHD_Connection 
                                                void **req_cls) {
         MetricsHttp *h = cls;
         struct MHD_Response *response;
-        enum MHD_Result ret;
+        uint64_t now;
         char *body = NULL;
         size_t size = 0;
         int r;
@@ -66,6 +71,11 @@ static enum MHD_Result metrics_http_on_request(void *cls, struct MHD_Connection 
                 return reply(c, MHD_HTTP_NOT_FOUND, "Not found: metrics are at " METRICS_PATH ".\n", NULL);
         if (!streq(method, MHD_HTTP_METHOD_GET) && !streq(method, MHD_HTTP_METHOD_HEAD))
                 return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Method not allowed: use GET or HEAD.\n", "GET, HEAD");
+
+        if (sd_event_now(h->event, CLOCK_MONOTONIC, &now) < 0)
+                now = 0;
+        if (h->cached && now >= h->cached_at && now - h->cached_at < METRICS_HTTP_CACHE_USEC)
+                return MHD_queue_response(c, MHD_HTTP_OK, h->cached);
 
         r = h->render(h->userdata, &body, &size);
         if (r < 0) {
@@ -82,9 +92,12 @@ static enum MHD_Result metrics_http_on_request(void *cls, struct MHD_Connection 
                 MHD_destroy_response(response);
                 return MHD_NO;
         }
-        ret = MHD_queue_response(c, MHD_HTTP_OK, response);
-        MHD_destroy_response(response);
-        return ret;
+
+        if (h->cached)
+                MHD_destroy_response(h->cached);
+        h->cached = response;
+        h->cached_at = now;
+        return MHD_queue_response(c, MHD_HTTP_OK, response);
 }
 
 _printf_(2, 0) static void metrics_http_log(void *cls, const char *fmt, va_list ap) {
@@ -134,6 +147,8 @@ MetricsHttp *metrics_http_free(MetricsHttp *h) {
         sd_event_source_disable_unref(h->timer);
         if (h->daemon)
                 MHD_stop_daemon(h->daemon);
+        if (h->cached)
+                MHD_destroy_response(h->cached);
         sd_event_unref(h->event);
         free(h);
         return NULL;

@@ -69,6 +69,7 @@ static void test_gauge(void) {
         ASSERT_OK(metric_family_set(f, (const char *[]) { "d" }, 1.0 / 0.0));
         ASSERT_OK(metric_family_set(f, (const char *[]) { "e" }, 0.0 / 0.0));
         ASSERT_OK(metric_family_set(f, (const char *[]) { "f" }, 1234567));
+        ASSERT_OK(metric_family_set(f, (const char *[]) { "g" }, 1e-5));
         ASSERT_OK(metric_family_set(f, (const char *[]) { "a" }, 1.0 / 3)); /* replaces */
         ASSERT_ERR(metric_family_set_callback(f, get_42, NULL), EINVAL);   /* has labels */
         text = render_family(f);
@@ -80,7 +81,8 @@ static void test_gauge(void) {
                      "temp{k=\"c\"} -2.5\n"
                      "temp{k=\"d\"} +Inf\n"
                      "temp{k=\"e\"} NaN\n"
-                     "temp{k=\"f\"} 1234567\n");
+                     "temp{k=\"f\"} 1234567\n"
+                     "temp{k=\"g\"} 1e-05\n");
 
         ASSERT_OK(metric_family_new("up", "Read at render.", METRIC_GAUGE, NULL, NULL, 0, &g));
         ASSERT_OK(metric_family_set_callback(g, get_42, NULL));
@@ -668,8 +670,9 @@ static void test_http(Metrics *m) {
         printf("ticks: %u in %llu ms, latest %llu ms late\n", tick.n,
                (unsigned long long) ((now_usec() - start) / USEC_PER_MSEC),
                (unsigned long long) (tick.max_late / USEC_PER_MSEC));
-        /* Under valgrind everything is slower; a loop that blocked would be seconds late. */
-        ASSERT_TRUE(tick.max_late < 250 * USEC_PER_MSEC);
+        /* A few ms natively, up to ~100 ms under valgrind. A loop that waited on the trickler or
+         * on MHD's own timeout would be a second or more late. */
+        ASSERT_TRUE(tick.max_late < 500 * USEC_PER_MSEC);
         ASSERT_TRUE(tick.n >= (now_usec() - start) / tick.period / 2);
 
         sd_event_source_disable_unref(t.timer);
