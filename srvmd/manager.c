@@ -38,6 +38,8 @@ struct Manager {
         Job **jobs; /* owned, in creation order */
         size_t n_jobs;
         uint32_t next_id;
+
+        bool stopping; /* asked to exit: waiting for the running jobs to wind down */
 };
 
 static Job *job_free(Job *j) {
@@ -234,6 +236,8 @@ static void job_changed(void *userdata, Migration *m) {
                                     job_result_to_string(result), strna(migration_get_error(m)));
                 virt_release_job(mgr->virt, m);
                 manager_update_status(mgr);
+                if (mgr->stopping && manager_n_active_jobs(mgr) == 0)
+                        (void) sd_event_exit(mgr->event, 0);
         }
 }
 
@@ -318,6 +322,14 @@ void manager_on_device_removed(Manager *mgr, const char *domain, const char *ali
                 migration_device_removed(m, alias);
 }
 
+void manager_on_device_removal_failed(Manager *mgr, const char *domain, const char *alias) {
+        Migration *m = manager_find_running(mgr, domain);
+
+        log_warning("%s: the guest refused to release device %s", domain, alias);
+        if (m)
+                migration_device_removal_failed(m, alias);
+}
+
 void manager_on_job_completed(Manager *mgr, const char *domain, uint64_t downtime_ms) {
         Migration *m = NULL;
 
@@ -331,6 +343,32 @@ void manager_on_job_completed(Manager *mgr, const char *domain, uint64_t downtim
         log_debug("%s: libvirt job completed, downtime %llu ms", domain, (unsigned long long) downtime_ms);
         if (m && migration_get_phase(m) >= PHASE_MIGRATE)
                 migration_set_vm_downtime(m, downtime_ms);
+}
+
+/* SIGTERM/SIGINT: exit once no job is running. Jobs that can still turn around are cancelled,
+ * so the guest gets its VF back on the source before the daemon goes; jobs past the point of no
+ * return finish forward. A second signal exits at once. */
+static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *mgr = userdata;
+        unsigned n = manager_n_active_jobs(mgr);
+
+        if (n == 0 || mgr->stopping) {
+                if (n > 0)
+                        log_warning("Exiting with %u job%s still running.", n, n == 1 ? "" : "s");
+                return sd_event_exit(mgr->event, 0);
+        }
+
+        mgr->stopping = true;
+        log_notice("Stopping: cancelling %u running job%s first; signal again to exit at once.",
+                   n, n == 1 ? "" : "s");
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping: winding down the running jobs");
+        for (size_t i = 0; i < mgr->n_jobs; i++) {
+                Migration *m = mgr->jobs[i]->migration;
+
+                if (!migration_is_finished(m))
+                        (void) migration_cancel(m);
+        }
+        return 0;
 }
 
 int manager_startup(Manager *mgr) {
@@ -349,10 +387,9 @@ int manager_startup(Manager *mgr) {
         if (r < 0)
                 return log_error_errno(r, "Failed to block signals: %m");
 
-        /* A NULL handler makes the loop exit on the signal. */
-        r = sd_event_add_signal(mgr->event, NULL, SIGTERM, NULL, NULL);
+        r = sd_event_add_signal(mgr->event, NULL, SIGTERM, manager_on_signal, mgr);
         if (r >= 0)
-                r = sd_event_add_signal(mgr->event, NULL, SIGINT, NULL, NULL);
+                r = sd_event_add_signal(mgr->event, NULL, SIGINT, manager_on_signal, mgr);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch SIGTERM/SIGINT: %m");
 

@@ -43,4 +43,5 @@ unsigned manager_n_active_jobs(Manager *mgr);
 
 /* Events from libvirt, delivered on the loop thread by virt.c. */
 void manager_on_device_removed(Manager *mgr, const char *domain, const char *alias);
+void manager_on_device_removal_failed(Manager *mgr, const char *domain, const char *alias);
 void manager_on_job_completed(Manager *mgr, const char *domain, uint64_t downtime_ms);

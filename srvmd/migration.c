@@ -57,6 +57,7 @@ struct Migration {
         bool action_overdue; /* the budget ran out while the action ran */
         bool unplug_detached;
         bool unplug_removed;
+        bool unplug_refused; /* DEVICE_REMOVAL_FAILED came while detach was in flight */
         bool cancel_requested;
         Side domain_side;
 
@@ -335,7 +336,7 @@ static void migration_set_phase(Migration *m, Phase p) {
                 .entered = true,
         };
         m->action_overdue = false;
-        m->unplug_detached = m->unplug_removed = false;
+        m->unplug_detached = m->unplug_removed = m->unplug_refused = false;
 
         r = m->ops->arm_timer(m->userdata, m, rec->start + m->budget[p]);
         if (r < 0) {
@@ -544,6 +545,10 @@ void migration_action_done(Migration *m, Action a, int r, const char *message) {
                 if (r > 0)
                         m->unplug_removed = true;
                 if (!m->unplug_removed) {
+                        if (m->unplug_refused) {
+                                phase_failed(m, PHASE_RESULT_FAILED, "the guest refused to release the VF");
+                                return;
+                        }
                         if (m->action_overdue || m->cancel_requested)
                                 phase_failed(m, m->action_overdue ? PHASE_RESULT_TIMEOUT : PHASE_RESULT_CANCELLED,
                                              "the guest did not release the VF");
@@ -565,6 +570,19 @@ void migration_device_removed(Migration *m, const char *alias) {
         m->unplug_removed = true;
         if (m->unplug_detached && !m->action_running)
                 phase_succeeded(m);
+}
+
+void migration_device_removal_failed(Migration *m, const char *alias) {
+        if (!m || m->result != JOB_RUNNING || m->phase != PHASE_UNPLUG || m->unplug_removed)
+                return;
+        if (!alias || !streq_ptr(alias, m->vf_alias))
+                return;
+
+        if (m->action_running) {
+                m->unplug_refused = true; /* decided when detach returns */
+                return;
+        }
+        phase_failed(m, PHASE_RESULT_FAILED, "the guest refused to release the VF");
 }
 
 void migration_timer_elapsed(Migration *m) {

@@ -111,6 +111,8 @@ int migration_start(Migration *m);
 /* Inputs to the machine. */
 void migration_action_done(Migration *m, Action a, int r, const char *message);
 void migration_device_removed(Migration *m, const char *alias);
+/* libvirt's DEVICE_REMOVAL_FAILED: the guest refused to release the device. */
+void migration_device_removal_failed(Migration *m, const char *alias);
 void migration_timer_elapsed(Migration *m);
 int migration_cancel(Migration *m);
 void migration_set_vm_downtime(Migration *m, uint64_t ms);
@@ -134,7 +136,8 @@ const char *migration_get_error(const Migration *m);
 bool migration_is_finished(const Migration *m);
 /* Where the domain runs now, as far as the job knows. */
 Side migration_get_domain_side(const Migration *m);
-/* Time left of the current phase's budget, for the backend's own waits. */
+/* When the current phase's budget runs out (absolute, on the backend's clock), so the
+ * backend can bound its own waits by it. */
 usec_t migration_get_phase_deadline(const Migration *m);
 /* A phase's record: -ENOENT if the job never entered it. duration is the time so far while
  * the phase runs. */

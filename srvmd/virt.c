@@ -1249,7 +1249,7 @@ static void virt_dispatch(Virt *v, Post *p) {
                 break;
         case POST_DEVICE_REMOVAL_FAILED:
                 if (event_is_for_us(v, p))
-                        log_warning("%s: the guest refused to release device %s", p->domain, p->alias);
+                        manager_on_device_removal_failed(v->manager, p->domain, p->alias);
                 break;
         case POST_JOB_COMPLETED:
                 if (event_is_for_us(v, p)) {

@@ -293,6 +293,39 @@ static void test_unplug_waits_for_event(void) {
         ASSERT_NOT_NULL(strstr(migration_get_error(n), "the guest did not release the VF"));
 }
 
+/* DEVICE_REMOVAL_FAILED turns the job around at once, whether it comes while libvirt's
+ * detach call is still in flight or after it returned. */
+static void test_unplug_refused(void) {
+        for (int during = 0; during <= 1; during++) {
+                Fake f;
+                _cleanup_(migration_freep) Migration *m = job_new(&f);
+                char phases[512];
+
+                ASSERT_OK(migration_start(m));
+                while (migration_get_phase(m) != PHASE_UNPLUG)
+                        step(&f, m);
+                migration_device_removal_failed(m, "ua-other"); /* not our VF: ignored */
+                if (during) {
+                        migration_device_removal_failed(m, "ua-vf0");
+                        ASSERT_EQ_INT(migration_get_phase(m), PHASE_UNPLUG);
+                        f.pending = false;
+                        migration_action_done(m, ACTION_UNPLUG, 0, NULL);
+                } else {
+                        f.pending = false;
+                        migration_action_done(m, ACTION_UNPLUG, 0, NULL);
+                        ASSERT_EQ_INT(migration_get_phase(m), PHASE_UNPLUG);
+                        migration_device_removal_failed(m, "ua-vf0");
+                }
+                ASSERT_EQ_INT(migration_get_phase(m), PHASE_ROLLBACK_PLUG);
+                while (!migration_is_finished(m))
+                        step(&f, m);
+                ASSERT_EQ_INT(migration_get_result(m), JOB_ROLLED_BACK);
+                phases_string(m, phases, sizeof phases);
+                ASSERT_STREQ(phases, "preflight:ok failover:ok unplug:failed rollback-plug:ok rollback-link:ok rollback-failback:ok");
+                ASSERT_NOT_NULL(strstr(migration_get_error(m), "the guest refused to release the VF"));
+        }
+}
+
 static void test_rollback_fails(void) {
         Fake f;
         _cleanup_(migration_freep) Migration *m = job_new(&f);
@@ -481,6 +514,7 @@ int main(void) {
         test_cases();
         test_sides();
         test_unplug_waits_for_event();
+        test_unplug_refused();
         test_rollback_fails();
         test_cancel();
         test_late_answers_ignored();
