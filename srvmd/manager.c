@@ -153,6 +153,7 @@ static void manager_prune_jobs(Manager *mgr) {
                         i++;
                         continue;
                 }
+                bus_job_removed(mgr, j->migration);
                 job_free(j);
                 memmove(mgr->jobs + i, mgr->jobs + i + 1, (mgr->n_jobs - i - 1) * sizeof(Job *));
                 mgr->n_jobs--;
@@ -409,9 +410,9 @@ int manager_startup(Manager *mgr) {
         if (r < 0)
                 return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
 
-        r = bus_setup(mgr);
+        r = bus_setup(mgr); /* logs its own failures, with context */
         if (r < 0)
-                return log_error_errno(r, "Failed to set up the bus objects: %m");
+                return r;
 
         return 0;
 }
