@@ -686,6 +686,29 @@ static void test_http(Metrics *m) {
         sd_event_unref(e);
 }
 
+/* The same on IPv6 loopback. */
+static void test_http_ipv6(Metrics *m) {
+        _cleanup_(metrics_http_freep) MetricsHttp *h = NULL;
+        MetricsHttpConfig config = { .address = "::1" };
+        MetricsHttp *bad = NULL;
+        sd_event *e = NULL;
+        char cmd[256];
+        char *out;
+
+        ASSERT_OK(sd_event_new(&e));
+        ASSERT_ERR(metrics_http_new(e, &(MetricsHttpConfig) { .address = "localhost" }, metrics_http_render, m, &bad),
+                   EINVAL);
+        ASSERT_NULL(bad);
+        ASSERT_OK(metrics_http_new(e, &config, metrics_http_render, m, &h));
+        snprintf(cmd, sizeof cmd, "curl -s -g -o /dev/null -w '%%{http_code}' 'http://[::1]:%u/metrics'",
+                 metrics_http_get_port(h));
+        ASSERT_EQ_INT(run(e, cmd, &out), 0);
+        ASSERT_STREQ(out, "200");
+        free(out);
+        h = metrics_http_free(h);
+        sd_event_unref(e);
+}
+
 int main(void) {
         _cleanup_(metrics_freep) Metrics *m = NULL;
         sigset_t mask;
@@ -709,6 +732,7 @@ int main(void) {
         sigaddset(&mask, SIGCHLD);
         ASSERT_TRUE(sigprocmask(SIG_BLOCK, &mask, NULL) == 0);
         test_http(m);
+        test_http_ipv6(m);
 
         printf("test-metrics: all passed\n");
         return 0;
