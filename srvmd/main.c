@@ -6,6 +6,7 @@
 #include "config.h"
 #include "log.h"
 #include "manager.h"
+#include "metrics-http.h"
 
 static void help(void) {
         printf("Usage: srvmd [OPTIONS]\n"
@@ -18,6 +19,10 @@ static void help(void) {
                "  -c, --connect=URI      libvirt URI of this host (default: qemu:///system)\n"
                "      --state-dir=DIR    where job state is kept (default: /var/lib/srvm)\n"
                "      --user             use the user bus instead of the system bus\n"
+               "      --metrics-listen=ADDR:PORT\n"
+               "                         serve Prometheus metrics on ADDR:PORT, [ADDR6]:PORT or\n"
+               "                         PORT (default: 127.0.0.1:9709), path /metrics\n"
+               "      --no-metrics       serve no metrics\n"
                "  -v, --verbose          log debug messages too\n"
                "  -h, --help             show this help and exit\n"
                "      --version          show the version and exit\n",
@@ -25,11 +30,13 @@ static void help(void) {
 }
 
 int main(int argc, char *argv[]) {
-        enum { ARG_STATE_DIR = 0x100, ARG_USER, ARG_VERSION };
+        enum { ARG_STATE_DIR = 0x100, ARG_USER, ARG_METRICS_LISTEN, ARG_NO_METRICS, ARG_VERSION };
         static const struct option options[] = {
                 { "connect", required_argument, NULL, 'c' },
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
                 { "user", no_argument, NULL, ARG_USER },
+                { "metrics-listen", required_argument, NULL, ARG_METRICS_LISTEN },
+                { "no-metrics", no_argument, NULL, ARG_NO_METRICS },
                 { "verbose", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -37,6 +44,7 @@ int main(int argc, char *argv[]) {
         };
         _cleanup_(manager_freep) Manager *mgr = NULL;
         ManagerConfig config = {};
+        _cleanup_free_ char *metrics_address = NULL;
         int c, r;
 
         while ((c = getopt_long(argc, argv, "c:vh", options, NULL)) >= 0)
@@ -49,6 +57,19 @@ int main(int argc, char *argv[]) {
                         break;
                 case ARG_USER:
                         config.user_bus = true;
+                        break;
+                case ARG_METRICS_LISTEN:
+                        free(metrics_address);
+                        metrics_address = NULL;
+                        if (metrics_http_parse_listen(optarg, &metrics_address, &config.metrics_port) < 0) {
+                                fprintf(stderr, "srvmd: --metrics-listen=%s: expected ADDR:PORT, [ADDR6]:PORT or PORT, "
+                                        "with a numeric address and a port from 1 to 65535.\n", optarg);
+                                return 2;
+                        }
+                        config.metrics_address = metrics_address;
+                        break;
+                case ARG_NO_METRICS:
+                        config.no_metrics = true;
                         break;
                 case 'v':
                         log_set_max_level(LOG_DEBUG);

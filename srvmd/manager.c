@@ -13,6 +13,7 @@
 #include "bus.h"
 #include "log.h"
 #include "manager.h"
+#include "metrics-http.h"
 #include "virt.h"
 
 /* Finished jobs are kept for `srvmctl show` until there are more than this many. */
@@ -40,6 +41,12 @@ struct Manager {
         uint32_t next_id;
 
         bool stopping; /* asked to exit: waiting for the running jobs to wind down */
+
+        Metrics *metrics;          /* owned */
+        MetricsHttp *metrics_http; /* owned; NULL with --no-metrics */
+        char *metrics_address;
+        uint16_t metrics_port;
+        bool no_metrics;
 };
 
 static Job *job_free(Job *j) {
@@ -51,8 +58,13 @@ static Job *job_free(Job *j) {
         return NULL;
 }
 
+static unsigned manager_metrics_n_active(void *userdata) {
+        return manager_n_active_jobs(userdata);
+}
+
 int manager_new(const ManagerConfig *config, Manager **ret) {
         _cleanup_(manager_freep) Manager *mgr = NULL;
+        int r;
 
         mgr = calloc(1, sizeof(*mgr));
         if (!mgr)
@@ -64,6 +76,19 @@ int manager_new(const ManagerConfig *config, Manager **ret) {
                 return -ENOMEM;
         mgr->user_bus = config && config->user_bus;
         mgr->next_id = 1;
+
+        if (config && config->metrics_address) {
+                mgr->metrics_address = strdup(config->metrics_address);
+                if (!mgr->metrics_address)
+                        return -ENOMEM;
+        }
+        mgr->metrics_port = config && config->metrics_port ? config->metrics_port : METRICS_HTTP_PORT_DEFAULT;
+        mgr->no_metrics = config && config->no_metrics;
+
+        r = metrics_new(SRVM_VERSION, &mgr->metrics);
+        if (r < 0)
+                return r;
+        metrics_set_active_jobs_callback(mgr->metrics, manager_metrics_n_active, mgr);
 
         *ret = TAKE_PTR(mgr);
         return 0;
@@ -80,6 +105,9 @@ Manager *manager_free(Manager *mgr) {
         }
         free(mgr->jobs);
         virt_free(mgr->virt);
+        metrics_http_free(mgr->metrics_http); /* before the registry it renders */
+        metrics_free(mgr->metrics);
+        free(mgr->metrics_address);
         sd_bus_flush_close_unref(mgr->bus);
         sd_event_unref(mgr->event);
         free(mgr->local_uri);
@@ -98,6 +126,10 @@ sd_bus *manager_get_bus(Manager *mgr) {
 
 const char *manager_get_local_uri(Manager *mgr) {
         return mgr->local_uri;
+}
+
+Metrics *manager_get_metrics(Manager *mgr) {
+        return mgr->metrics;
 }
 
 size_t manager_n_jobs(Manager *mgr) {
@@ -230,6 +262,7 @@ static void job_changed(void *userdata, Migration *m) {
 
         if (result != j->logged_result) {
                 j->logged_result = result;
+                (void) metrics_job_finished(mgr->metrics, m);
                 if (result == JOB_SUCCEEDED)
                         log_info("%s: job %u succeeded", migration_get_domain(m), migration_get_id(m));
                 else
@@ -342,8 +375,10 @@ void manager_on_job_completed(Manager *mgr, const char *domain, uint64_t downtim
                 }
 
         log_debug("%s: libvirt job completed, downtime %llu ms", domain, (unsigned long long) downtime_ms);
-        if (m && migration_get_phase(m) >= PHASE_MIGRATE)
+        if (m && migration_get_phase(m) >= PHASE_MIGRATE) {
                 migration_set_vm_downtime(m, downtime_ms);
+                (void) metrics_observe_vm_downtime_ms(mgr->metrics, downtime_ms);
+        }
 }
 
 /* SIGTERM/SIGINT: exit once no job is running. Jobs that can still turn around are cancelled,
@@ -413,6 +448,24 @@ int manager_startup(Manager *mgr) {
         r = bus_setup(mgr); /* logs its own failures, with context */
         if (r < 0)
                 return r;
+
+        /* Migrations matter more than their figures: a taken port is worth a warning, not a
+         * daemon that does not start. */
+        if (!mgr->no_metrics) {
+                const MetricsHttpConfig mc = {
+                        .address = mgr->metrics_address,
+                        .port = mgr->metrics_port,
+                };
+
+                r = metrics_http_new(mgr->event, &mc, metrics_http_render, mgr->metrics, &mgr->metrics_http);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to serve metrics on %s port %u, continuing without: %m",
+                                          mgr->metrics_address ?: METRICS_HTTP_ADDRESS_DEFAULT, mgr->metrics_port);
+                else
+                        log_info("Serving metrics at %s port %u, path /metrics",
+                                 mgr->metrics_address ?: METRICS_HTTP_ADDRESS_DEFAULT,
+                                 metrics_http_get_port(mgr->metrics_http));
+        }
 
         return 0;
 }

@@ -8,6 +8,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "metrics.h"
 #include "migration.h"
 
 typedef struct Manager Manager;
@@ -17,6 +18,9 @@ typedef struct ManagerConfig {
         const char *local_uri;   /* libvirt URI of this host, default "qemu:///system" */
         const char *state_dir;   /* default "/var/lib/srvm" */
         bool user_bus;           /* connect to the user bus instead of the system bus (tests) */
+        const char *metrics_address; /* NULL: METRICS_HTTP_ADDRESS_DEFAULT (127.0.0.1) */
+        uint16_t metrics_port;       /* 0: METRICS_HTTP_PORT_DEFAULT (9709) */
+        bool no_metrics;             /* serve no metrics endpoint */
 } ManagerConfig;
 
 int manager_new(const ManagerConfig *config, Manager **ret);
@@ -30,6 +34,8 @@ int manager_run(Manager *mgr);
 sd_event *manager_get_event(Manager *mgr);
 sd_bus *manager_get_bus(Manager *mgr);
 const char *manager_get_local_uri(Manager *mgr);
+/* For the libvirt backend's metrics_observe_agent(). */
+Metrics *manager_get_metrics(Manager *mgr);
 
 /* Create and start a job. p->source_uri is filled in by the manager. -EBUSY if the domain
  * already has a running job; -EINVAL for a bad parameter (ret_error says which). */

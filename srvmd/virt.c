@@ -30,6 +30,7 @@
 #include "config.h"
 #include "json-util.h"
 #include "log.h"
+#include "metrics.h"
 #include "virt-xml.h"
 #include "virt.h"
 
@@ -1196,9 +1197,12 @@ static void virt_note_downtime(Virt *v, const char *domain) {
 
 /* The guest agent's latency, one sample per command that answered. */
 static void virt_report_agent_latency(Virt *v, const Post *p) {
-        for (size_t i = 0; i < p->n_agent_samples; i++)
+        for (size_t i = 0; i < p->n_agent_samples; i++) {
                 log_debug("%s: guest agent %s answered in %.1f ms", p->domain, p->agent_samples[i].command,
                           (double) p->agent_samples[i].rtt / USEC_PER_MSEC);
+                (void) metrics_observe_agent(manager_get_metrics(v->manager), p->agent_samples[i].command,
+                                             (double) p->agent_samples[i].rtt / USEC_PER_SEC);
+        }
 }
 
 static void virt_dispatch_result(Virt *v, Post *p) {
