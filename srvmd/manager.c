@@ -25,6 +25,7 @@ typedef struct Job {
         sd_event_source *timer;    /* owned; the phase budget */
         Phase logged_phase;
         JobResult logged_result;
+        bool logged_finished;
 } Job;
 
 struct Manager {
@@ -262,12 +263,16 @@ static void job_changed(void *userdata, Migration *m) {
 
         if (result != j->logged_result) {
                 j->logged_result = result;
-                (void) metrics_job_finished(mgr->metrics, m);
                 if (result == JOB_SUCCEEDED)
                         log_info("%s: job %u succeeded", migration_get_domain(m), migration_get_id(m));
                 else
                         log_warning("%s: job %u %s: %s", migration_get_domain(m), migration_get_id(m),
                                     job_result_to_string(result), strna(migration_get_error(m)));
+        }
+
+        if (migration_is_finished(m) && !j->logged_finished) {
+                j->logged_finished = true;
+                (void) metrics_job_finished(mgr->metrics, m);
                 virt_release_job(mgr->virt, m);
                 manager_update_status(mgr);
                 if (mgr->stopping && manager_n_active_jobs(mgr) == 0)

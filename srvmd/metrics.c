@@ -526,9 +526,9 @@ int metrics_job_finished(Metrics *m, const Migration *job) {
 
         if (!m || !job)
                 return -EINVAL;
-        result = migration_get_result(job);
-        if (result == JOB_RUNNING)
+        if (!migration_is_finished(job))
                 return -EBUSY;
+        result = migration_get_result(job);
 
         v = job_result_to_string(result);
         r = metric_family_add(m->migrations, &v, 1);

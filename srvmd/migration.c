@@ -4,7 +4,9 @@
  * gone, enslaved, and made active again (rollback-plug -> rollback-link -> rollback-failback).
  * Once the domain runs on the destination there is no way back, so the job finishes forward.
  * Each phase has one budget; when it runs out, the action in flight is asked to stop and the
- * job turns around as for any other failure. */
+ * job turns around as for any other failure. After the move, a failed plug, link or failback
+ * leaves the guest on its virtio-net standby: the job is `degraded` and tries the phase again
+ * with a growing backoff, as often as allowed, and becomes `succeeded` once the VF is active. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,7 +23,7 @@ typedef struct PhaseRecord {
         usec_t start;
         usec_t duration;
         PhaseResult result;
-        bool entered;
+        unsigned attempts;
 } PhaseRecord;
 
 struct Migration {
@@ -36,6 +38,9 @@ struct Migration {
         char *vf_mac;
         char *vf_xml;
         usec_t budget[_PHASE_MAX];
+        unsigned retries[_PHASE_MAX];
+        usec_t retry_backoff[_PHASE_MAX];
+        bool check_only;
 
         const MigrationBackendOps *ops;
         void *userdata;
@@ -47,6 +52,7 @@ struct Migration {
         size_t n_order;
 
         JobResult result;
+        bool finished;
         char *error;
         char *cause;             /* why a rollback began, for the final sentence */
         Phase rollback_from;     /* the phase that turned the job around */
@@ -60,6 +66,7 @@ struct Migration {
         bool unplug_refused; /* DEVICE_REMOVAL_FAILED came while detach was in flight */
         bool cancel_requested;
         Side domain_side;
+        usec_t next_retry; /* USEC_INFINITY: none scheduled */
 
         usec_t standby_start;
         usec_t standby_end;
@@ -96,6 +103,7 @@ static const char *const job_result_table[_JOB_RESULT_MAX] = {
         [JOB_FAILED] = "failed",
         [JOB_ROLLED_BACK] = "rolled-back",
         [JOB_CANCELLED] = "cancelled",
+        [JOB_DEGRADED] = "degraded",
 };
 DEFINE_STRING_TABLE_LOOKUP(job_result, JobResult);
 
@@ -228,6 +236,8 @@ int migration_new(uint32_t id, const MigrationParams *p, const MigrationBackendO
         m->result = JOB_RUNNING;
         m->domain_side = SIDE_SOURCE;
         m->standby_start = m->standby_end = USEC_INFINITY;
+        m->next_retry = USEC_INFINITY;
+        m->check_only = p->check_only;
 
         r = strdup_or_null(p->domain, &m->domain);
         if (r < 0)
@@ -249,8 +259,11 @@ int migration_new(uint32_t id, const MigrationParams *p, const MigrationBackendO
         if (r < 0)
                 return r;
 
-        for (Phase i = 0; i < _PHASE_MAX; i++)
+        for (Phase i = 0; i < _PHASE_MAX; i++) {
                 m->budget[i] = p->phase_budget[i] > 0 ? p->phase_budget[i] : phase_default_budget(i);
+                m->retries[i] = p->retries[i];
+                m->retry_backoff[i] = p->retry_backoff[i] > 0 ? p->retry_backoff[i] : 5 * USEC_PER_SEC;
+        }
 
         *ret = TAKE_PTR(m);
         return 0;
@@ -303,10 +316,12 @@ static void end_phase(Migration *m, PhaseResult result) {
 
 static void finish(Migration *m, JobResult result, const char *fmt, ...) _printf_(3, 4);
 static void finish(Migration *m, JobResult result, const char *fmt, ...) {
-        if (m->result != JOB_RUNNING)
+        if (m->finished)
                 return;
 
         disarm_timer(m);
+        m->finished = true;
+        m->next_retry = USEC_INFINITY;
         m->result = result;
         if (fmt) {
                 va_list ap;
@@ -321,20 +336,42 @@ static void finish(Migration *m, JobResult result, const char *fmt, ...) {
 
 static void action_failed_to_start(Migration *m, int r);
 
+/* Wait backoff * 2^(attempts-1), capped, then enter the failed phase again. */
+static void schedule_retry(Migration *m) {
+        unsigned attempts = m->records[m->phase].attempts;
+        usec_t delay = m->retry_backoff[m->phase];
+        int r;
+
+        for (unsigned i = 1; i < attempts && delay < MIGRATION_RETRY_DELAY_MAX; i++)
+                delay *= 2;
+        if (delay > MIGRATION_RETRY_DELAY_MAX)
+                delay = MIGRATION_RETRY_DELAY_MAX;
+
+        m->next_retry = now(m) + delay;
+        r = m->ops->arm_timer(m->userdata, m, m->next_retry);
+        if (r < 0) {
+                finish(m, JOB_DEGRADED, NULL);
+                return;
+        }
+        notify_changed(m);
+}
+
 /* Record the new phase, arm its budget, and start its action. The one place phases change. */
 static void migration_set_phase(Migration *m, Phase p) {
         PhaseRecord *rec = &m->records[p];
-        Side side;
+        Side side = SIDE_SOURCE;
         Action a;
         int r;
 
         m->phase = p;
-        m->order[m->n_order++] = p;
+        if (rec->attempts == 0)
+                m->order[m->n_order++] = p;
         *rec = (PhaseRecord) {
                 .start = now(m),
                 .result = PHASE_RESULT_RUNNING,
-                .entered = true,
+                .attempts = rec->attempts + 1,
         };
+        m->next_retry = USEC_INFINITY;
         m->action_overdue = false;
         m->unplug_detached = m->unplug_removed = m->unplug_refused = false;
 
@@ -411,9 +448,19 @@ static void phase_failed(Migration *m, PhaseResult how, const char *message) {
         case PHASE_PLUG:
         case PHASE_LINK:
         case PHASE_FAILBACK:
-                finish(m, JOB_FAILED,
-                       "Domain '%s': %s failed on the destination: %s. The domain runs there on its virtio-net standby.",
-                       m->domain, ph, strna(cause));
+                free(m->error);
+                m->error = NULL;
+                if (asprintf(&m->error,
+                             "Domain '%s': %s failed on the destination: %s. The domain runs there on its virtio-net standby%s.",
+                             m->domain, ph, strna(cause),
+                             m->records[p].attempts > m->retries[p] ? "" : "; retrying") < 0)
+                        m->error = NULL;
+                m->result = JOB_DEGRADED;
+                if (m->records[p].attempts > m->retries[p] || m->cancel_requested) {
+                        finish(m, JOB_DEGRADED, NULL);
+                        return;
+                }
+                schedule_retry(m);
                 return;
 
         case PHASE_ROLLBACK_PLUG:
@@ -449,6 +496,10 @@ static void phase_succeeded(Migration *m) {
                 if (m->cancel_requested) {
                         finish(m, JOB_CANCELLED, "Domain '%s': cancelled after preflight; nothing was changed.",
                                m->domain);
+                        return;
+                }
+                if (m->check_only) {
+                        finish(m, JOB_SUCCEEDED, NULL);
                         return;
                 }
                 migration_set_phase(m, PHASE_FAILOVER);
@@ -487,6 +538,8 @@ static void phase_succeeded(Migration *m) {
 
         case PHASE_FAILBACK:
                 m->standby_end = now(m);
+                free(m->error); /* a degraded job that recovered */
+                m->error = NULL;
                 finish(m, JOB_SUCCEEDED, NULL);
                 return;
 
@@ -528,7 +581,7 @@ int migration_start(Migration *m) {
 }
 
 void migration_action_done(Migration *m, Action a, int r, const char *message) {
-        if (!m || m->result != JOB_RUNNING || !m->action_running || m->action != a)
+        if (!m || m->finished || !m->action_running || m->action != a)
                 return; /* a late answer for an action the job no longer waits for */
 
         m->action_running = false;
@@ -562,7 +615,7 @@ void migration_action_done(Migration *m, Action a, int r, const char *message) {
 }
 
 void migration_device_removed(Migration *m, const char *alias) {
-        if (!m || m->result != JOB_RUNNING || m->phase != PHASE_UNPLUG)
+        if (!m || m->finished || m->phase != PHASE_UNPLUG)
                 return;
         if (!alias || !streq_ptr(alias, m->vf_alias))
                 return;
@@ -573,7 +626,7 @@ void migration_device_removed(Migration *m, const char *alias) {
 }
 
 void migration_device_removal_failed(Migration *m, const char *alias) {
-        if (!m || m->result != JOB_RUNNING || m->phase != PHASE_UNPLUG || m->unplug_removed)
+        if (!m || m->finished || m->phase != PHASE_UNPLUG || m->unplug_removed)
                 return;
         if (!alias || !streq_ptr(alias, m->vf_alias))
                 return;
@@ -586,8 +639,13 @@ void migration_device_removal_failed(Migration *m, const char *alias) {
 }
 
 void migration_timer_elapsed(Migration *m) {
-        if (!m || m->result != JOB_RUNNING || m->phase < 0)
+        if (!m || m->finished || m->phase < 0)
                 return;
+
+        if (m->next_retry != USEC_INFINITY) {
+                migration_set_phase(m, m->phase);
+                return;
+        }
 
         if (!m->action_running) {
                 /* Only unplug waits without an action: for DEVICE_REMOVED. */
@@ -616,8 +674,13 @@ void migration_timer_elapsed(Migration *m) {
 int migration_cancel(Migration *m) {
         if (!m)
                 return -EINVAL;
-        if (m->result != JOB_RUNNING)
+        if (m->finished)
                 return -ESTALE;
+        if (m->next_retry != USEC_INFINITY) { /* degraded, waiting to retry: stop there */
+                m->cancel_requested = true;
+                finish(m, JOB_DEGRADED, NULL);
+                return 0;
+        }
         if (m->domain_side == SIDE_DESTINATION)
                 return -EBUSY; /* past the point of no return: it finishes forward */
         if (phase_is_rollback(m->phase) || m->cancel_requested)
@@ -709,7 +772,21 @@ const char *migration_get_error(const Migration *m) {
         return m->error;
 }
 bool migration_is_finished(const Migration *m) {
-        return m->result != JOB_RUNNING;
+        return m->finished;
+}
+
+bool migration_is_check_only(const Migration *m) {
+        return m->check_only;
+}
+
+unsigned migration_get_phase_attempts(const Migration *m, Phase p) {
+        if (p < 0 || p >= _PHASE_MAX)
+                return 0;
+        return m->records[p].attempts;
+}
+
+usec_t migration_get_next_retry(const Migration *m) {
+        return m->next_retry;
 }
 Side migration_get_domain_side(const Migration *m) {
         return m->domain_side;
@@ -728,7 +805,7 @@ int migration_get_phase_record(const Migration *m, Phase p, usec_t *ret_start, u
         if (p < 0 || p >= _PHASE_MAX)
                 return -EINVAL;
         rec = &m->records[p];
-        if (!rec->entered)
+        if (rec->attempts == 0)
                 return -ENOENT;
         if (ret_start)
                 *ret_start = rec->start;
@@ -807,6 +884,8 @@ int migration_build_json(const Migration *m, json_object **ret) {
         if (r >= 0)
                 r = json_add_string_or_null(o, "phase", m->phase >= 0 ? phase_to_string(m->phase) : NULL);
         if (r >= 0)
+                r = json_add(o, "kind", json_object_new_string(m->check_only ? "check" : "migrate"));
+        if (r >= 0)
                 r = json_add(o, "bond", json_object_new_string(m->bond));
         if (r >= 0)
                 r = json_add_string_or_null(o, "vf_alias", m->vf_alias);
@@ -836,6 +915,8 @@ int migration_build_json(const Migration *m, json_object **ret) {
                         r = json_add(ph, "duration_us", json_object_new_int64((int64_t) duration));
                 if (r >= 0)
                         r = json_add(ph, "result", json_object_new_string(phase_result_to_string(result)));
+                if (r >= 0 && m->records[m->order[i]].attempts > 1)
+                        r = json_add(ph, "attempts", json_object_new_int64(m->records[m->order[i]].attempts));
                 if (r < 0)
                         return r;
         }

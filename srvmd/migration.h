@@ -47,6 +47,7 @@ typedef enum JobResult {
         JOB_FAILED,
         JOB_ROLLED_BACK,
         JOB_CANCELLED,
+        JOB_DEGRADED, /* on the destination on virtio-net, no VF; may still be retrying */
         _JOB_RESULT_MAX,
         _JOB_RESULT_INVALID = -EINVAL,
 } JobResult;
@@ -98,14 +99,22 @@ typedef struct MigrationParams {
         const char *bond;            /* guest bond name, NULL: "bond0" */
         const char *vf;              /* VF device alias or MAC, NULL: found by the backend */
         usec_t phase_budget[_PHASE_MAX]; /* 0: the built-in default */
+        /* After the move, how often plug, link and failback are tried again when they fail,
+         * and the first wait (doubled each time, up to MIGRATION_RETRY_DELAY_MAX). */
+        unsigned retries[_PHASE_MAX];
+        usec_t retry_backoff[_PHASE_MAX];
+        bool check_only; /* run preflight and stop: `srvmctl check` */
 } MigrationParams;
+
+#define MIGRATION_RETRY_DELAY_MAX (600 * USEC_PER_SEC)
 
 int migration_new(uint32_t id, const MigrationParams *p, const MigrationBackendOps *ops,
                   void *userdata, Migration **ret);
 Migration *migration_free(Migration *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Migration *, migration_free);
 
-/* Enter preflight and start the job. */
+/* Enter preflight and start the job. A job is finished when it will do nothing more; a
+ * degraded job that still retries is not finished. */
 int migration_start(Migration *m);
 
 /* Inputs to the machine. */
@@ -146,6 +155,11 @@ int migration_get_phase_record(const Migration *m, Phase p, usec_t *ret_start, u
 /* libvirt's VM downtime and the time on the virtio-net standby; -ENODATA if not known (yet). */
 int migration_get_vm_downtime_ms(const Migration *m, uint64_t *ret);
 int migration_get_standby_usec(const Migration *m, usec_t *ret);
+/* How often the phase was entered (1 + retries); 0 if never. */
+unsigned migration_get_phase_attempts(const Migration *m, Phase p);
+/* The absolute time of the next retry, USEC_INFINITY if none is scheduled. */
+usec_t migration_get_next_retry(const Migration *m);
+bool migration_is_check_only(const Migration *m);
 void *migration_get_backend_data(const Migration *m);
 void migration_set_backend_data(Migration *m, void *data);
 

@@ -222,12 +222,12 @@ static const struct {
           forward, NULL },
         { "migrate never ends", PHASE_MIGRATE, OUT_STUCK, JOB_FAILED,
           "preflight:ok failover:ok unplug:ok migrate:timeout", "nor when asked to stop" },
-        { "plug fails", PHASE_PLUG, OUT_FAIL, JOB_FAILED,
+        { "plug fails", PHASE_PLUG, OUT_FAIL, JOB_DEGRADED,
           "preflight:ok failover:ok unplug:ok migrate:ok plug:failed",
           "plug failed on the destination: it broke. The domain runs there on its virtio-net standby." },
-        { "link fails", PHASE_LINK, OUT_FAIL, JOB_FAILED,
+        { "link fails", PHASE_LINK, OUT_FAIL, JOB_DEGRADED,
           "preflight:ok failover:ok unplug:ok migrate:ok plug:ok link:failed", "link failed on the destination" },
-        { "failback times out", PHASE_FAILBACK, OUT_HANG, JOB_FAILED,
+        { "failback times out", PHASE_FAILBACK, OUT_HANG, JOB_DEGRADED,
           "preflight:ok failover:ok unplug:ok migrate:ok plug:ok link:ok failback:timeout",
           "failback failed on the destination: failback did not finish within 30 s" },
 };
@@ -324,6 +324,108 @@ static void test_unplug_refused(void) {
                 ASSERT_STREQ(phases, "preflight:ok failover:ok unplug:failed rollback-plug:ok rollback-link:ok rollback-failback:ok");
                 ASSERT_NOT_NULL(strstr(migration_get_error(m), "the guest refused to release the VF"));
         }
+}
+
+/* After the move, a failed plug is retried with a doubling backoff while the job is degraded;
+ * it succeeds once the VF is back, or stays degraded when the retries run out or on cancel. */
+static Migration *job_new_retrying(Fake *f, unsigned retries) {
+        MigrationParams p = {
+                .domain = "vm1",
+                .source_uri = "qemu:///system",
+                .destination_uri = "qemu+ssh://b/system",
+        };
+        Migration *m = NULL;
+
+        p.retries[PHASE_PLUG] = retries;
+        p.retry_backoff[PHASE_PLUG] = 2 * USEC_PER_SEC;
+        *f = (Fake) { .now = 1000 * USEC_PER_SEC, .timer = USEC_INFINITY };
+        ASSERT_OK(migration_new(9, &p, &fake_ops, f, &m));
+        return m;
+}
+
+static void plug_fails_once_more(Fake *f, Migration *m, usec_t expected_delay) {
+        step(f, m);
+        ASSERT_EQ_INT(migration_get_result(m), JOB_DEGRADED);
+        ASSERT_TRUE(!migration_is_finished(m));
+        ASSERT_NOT_NULL(strstr(migration_get_error(m), "; retrying"));
+        ASSERT_EQ_INT(migration_get_next_retry(m) - f->now, expected_delay);
+        ASSERT_EQ_INT(f->timer, migration_get_next_retry(m));
+        ASSERT_TRUE(!f->pending);
+        fire_timer(f, m); /* the retry starts */
+        ASSERT_EQ_INT(migration_get_phase(m), PHASE_PLUG);
+        ASSERT_TRUE(f->pending);
+}
+
+static void test_degraded_retries(void) {
+        Fake f;
+        _cleanup_(migration_freep) Migration *m = job_new_retrying(&f, 3);
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        json_object *plug;
+        char phases[512];
+
+        ASSERT_OK(migration_start(m));
+        while (migration_get_phase(m) != PHASE_PLUG)
+                step(&f, m);
+        f.script[PHASE_PLUG] = OUT_FAIL;
+        plug_fails_once_more(&f, m, 2 * USEC_PER_SEC);
+        plug_fails_once_more(&f, m, 4 * USEC_PER_SEC);
+        f.script[PHASE_PLUG] = OUT_OK; /* a VF is free again */
+        while (!migration_is_finished(m))
+                step(&f, m);
+        ASSERT_EQ_INT(migration_get_result(m), JOB_SUCCEEDED);
+        ASSERT_NULL(migration_get_error(m));
+        phases_string(m, phases, sizeof phases);
+        ASSERT_STREQ(phases, forward);
+        ASSERT_EQ_INT(migration_get_phase_attempts(m, PHASE_PLUG), 3);
+        o = job_json(m);
+        plug = json_object_array_get_idx(json_object_object_get(o, "phases"), 4);
+        ASSERT_EQ_INT(json_object_get_int64(json_object_object_get(plug, "attempts")), 3);
+
+        /* Retries run out: degraded for good, on virtio-net. */
+        Fake g;
+        _cleanup_(migration_freep) Migration *n = job_new_retrying(&g, 1);
+        ASSERT_OK(migration_start(n));
+        while (migration_get_phase(n) != PHASE_PLUG)
+                step(&g, n);
+        g.script[PHASE_PLUG] = OUT_FAIL;
+        plug_fails_once_more(&g, n, 2 * USEC_PER_SEC);
+        step(&g, n);
+        ASSERT_TRUE(migration_is_finished(n));
+        ASSERT_EQ_INT(migration_get_result(n), JOB_DEGRADED);
+        ASSERT_NULL(strstr(migration_get_error(n), "retrying"));
+        ASSERT_TRUE(g.timer == USEC_INFINITY);
+
+        /* Cancel while waiting to retry: stop retrying, stay degraded. */
+        Fake h;
+        _cleanup_(migration_freep) Migration *k = job_new_retrying(&h, 5);
+        ASSERT_OK(migration_start(k));
+        while (migration_get_phase(k) != PHASE_PLUG)
+                step(&h, k);
+        h.script[PHASE_PLUG] = OUT_FAIL;
+        step(&h, k);
+        ASSERT_OK(migration_cancel(k));
+        ASSERT_TRUE(migration_is_finished(k));
+        ASSERT_EQ_INT(migration_get_result(k), JOB_DEGRADED);
+        ASSERT_TRUE(h.timer == USEC_INFINITY);
+        ASSERT_ERR(migration_cancel(k), ESTALE);
+}
+
+/* check: preflight only, nothing else started. */
+static void test_check_only(void) {
+        Fake f = { .now = 1, .timer = USEC_INFINITY };
+        MigrationParams p = { .domain = "vm1", .source_uri = "a", .destination_uri = "b", .check_only = true };
+        _cleanup_(migration_freep) Migration *m = NULL;
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        char phases[512];
+
+        ASSERT_OK(migration_new(1, &p, &fake_ops, &f, &m));
+        run(&f, m);
+        ASSERT_EQ_INT(migration_get_result(m), JOB_SUCCEEDED);
+        ASSERT_STREQ(f.log, "preflight@source ");
+        phases_string(m, phases, sizeof phases);
+        ASSERT_STREQ(phases, "preflight:ok");
+        o = job_json(m);
+        ASSERT_STREQ(json_object_get_string(json_object_object_get(o, "kind")), "check");
 }
 
 static void test_rollback_fails(void) {
@@ -515,6 +617,8 @@ int main(void) {
         test_sides();
         test_unplug_waits_for_event();
         test_unplug_refused();
+        test_degraded_retries();
+        test_check_only();
         test_rollback_fails();
         test_cancel();
         test_late_answers_ignored();
