@@ -19,6 +19,8 @@ static void help(void) {
                "  -c, --connect=URI      libvirt URI of this host (default: qemu:///system)\n"
                "      --state-dir=DIR    where job state is kept (default: /var/lib/srvm)\n"
                "      --user             use the user bus instead of the system bus\n"
+               "      --policy-dir=DIR   read policies from DIR only (default: /etc/srvm/policies.d,\n"
+               "                         then " SRVM_POLICY_DATA_DIR ")\n"
                "      --metrics-listen=ADDR:PORT\n"
                "                         serve Prometheus metrics on ADDR:PORT, [ADDR6]:PORT or\n"
                "                         PORT (default: 127.0.0.1:9709), path /metrics\n"
@@ -30,11 +32,12 @@ static void help(void) {
 }
 
 int main(int argc, char *argv[]) {
-        enum { ARG_STATE_DIR = 0x100, ARG_USER, ARG_METRICS_LISTEN, ARG_NO_METRICS, ARG_VERSION };
+        enum { ARG_STATE_DIR = 0x100, ARG_USER, ARG_POLICY_DIR, ARG_METRICS_LISTEN, ARG_NO_METRICS, ARG_VERSION };
         static const struct option options[] = {
                 { "connect", required_argument, NULL, 'c' },
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
                 { "user", no_argument, NULL, ARG_USER },
+                { "policy-dir", required_argument, NULL, ARG_POLICY_DIR },
                 { "metrics-listen", required_argument, NULL, ARG_METRICS_LISTEN },
                 { "no-metrics", no_argument, NULL, ARG_NO_METRICS },
                 { "verbose", no_argument, NULL, 'v' },
@@ -57,6 +60,9 @@ int main(int argc, char *argv[]) {
                         break;
                 case ARG_USER:
                         config.user_bus = true;
+                        break;
+                case ARG_POLICY_DIR:
+                        config.policy_dir = optarg;
                         break;
                 case ARG_METRICS_LISTEN:
                         free(metrics_address);

@@ -43,6 +43,9 @@ struct Manager {
 
         bool stopping; /* asked to exit: waiting for the running jobs to wind down */
 
+        char *policy_dir; /* NULL: the default directories */
+        PolicySet *policies; /* owned; replaced whole on reload */
+
         Metrics *metrics;          /* owned */
         MetricsHttp *metrics_http; /* owned; NULL with --no-metrics */
         char *metrics_address;
@@ -76,6 +79,11 @@ int manager_new(const ManagerConfig *config, Manager **ret) {
         if (!mgr->local_uri || !mgr->state_dir)
                 return -ENOMEM;
         mgr->user_bus = config && config->user_bus;
+        if (config && config->policy_dir) {
+                mgr->policy_dir = strdup(config->policy_dir);
+                if (!mgr->policy_dir)
+                        return -ENOMEM;
+        }
         mgr->next_id = 1;
 
         if (config && config->metrics_address) {
@@ -111,6 +119,8 @@ Manager *manager_free(Manager *mgr) {
         free(mgr->metrics_address);
         sd_bus_flush_close_unref(mgr->bus);
         sd_event_unref(mgr->event);
+        policy_set_free(mgr->policies);
+        free(mgr->policy_dir);
         free(mgr->local_uri);
         free(mgr->state_dir);
         free(mgr);
@@ -156,11 +166,13 @@ unsigned manager_n_active_jobs(Manager *mgr) {
         return n;
 }
 
+/* The running migration (not check) of a domain: the one libvirt's events concern. */
 static Migration *manager_find_running(Manager *mgr, const char *domain) {
         for (size_t i = 0; i < mgr->n_jobs; i++) {
                 Migration *m = mgr->jobs[i]->migration;
 
-                if (!migration_is_finished(m) && streq(migration_get_domain(m), domain))
+                if (!migration_is_finished(m) && !migration_is_check_only(m) &&
+                    streq(migration_get_domain(m), domain))
                         return m;
         }
         return NULL;
@@ -312,7 +324,7 @@ int manager_migrate(Manager *mgr, const MigrationParams *p, Migration **ret, cha
         if (!p->destination_uri || !*p->destination_uri)
                 return set_error(ret_error, -EINVAL, "No destination URI given.");
 
-        running = manager_find_running(mgr, p->domain);
+        running = p->check_only ? NULL : manager_find_running(mgr, p->domain);
         if (running)
                 return set_error(ret_error, -EBUSY, "Domain '%s' already has migration job %u running.",
                                  p->domain, migration_get_id(running));
@@ -338,7 +350,8 @@ int manager_migrate(Manager *mgr, const MigrationParams *p, Migration **ret, cha
         mgr->next_id++;
         mgr->jobs[mgr->n_jobs++] = j;
 
-        log_info("%s: job %u: migrating to %s%s%s", p->domain, migration_get_id(j->migration),
+        log_info("%s: job %u: %s %s%s%s", p->domain, migration_get_id(j->migration),
+                 p->check_only ? "checking a migration to" : "migrating to",
                  p->destination_uri, p->migrate_uri ? " over " : "", p->migrate_uri ? p->migrate_uri : "");
         bus_job_new(mgr, j->migration);
 
@@ -350,6 +363,43 @@ int manager_migrate(Manager *mgr, const MigrationParams *p, Migration **ret, cha
         manager_prune_jobs(mgr);
         if (ret)
                 *ret = j->migration;
+        return 0;
+}
+
+int manager_check(Manager *mgr, const MigrationParams *p, Migration **ret, char **ret_error) {
+        MigrationParams params = *p;
+
+        params.check_only = true;
+        return manager_migrate(mgr, &params, ret, ret_error);
+}
+
+const PolicySet *manager_get_policies(Manager *mgr) {
+        return mgr->policies;
+}
+
+int manager_reload_policies(Manager *mgr, char **ret_error) {
+        const char *const dirs[] = { mgr->policy_dir, NULL };
+        _cleanup_free_ char *error = NULL;
+        PolicySet *set = NULL;
+        int r;
+
+        r = policy_set_load(mgr->policy_dir ? dirs : policy_dirs_default, &set, &error);
+        if (r < 0) {
+                log_error("Policies not reloaded, the %zu in force stay: %s",
+                          mgr->policies ? policy_set_size(mgr->policies) : 0, strna(error));
+                if (ret_error)
+                        *ret_error = TAKE_PTR(error);
+                return r;
+        }
+
+        policy_set_free(mgr->policies);
+        mgr->policies = set;
+        log_info("Loaded %zu polic%s.", policy_set_size(set), policy_set_size(set) == 1 ? "y" : "ies");
+        return 0;
+}
+
+static int manager_on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        (void) manager_reload_policies(userdata, NULL);
         return 0;
 }
 
@@ -433,6 +483,15 @@ int manager_startup(Manager *mgr) {
                 r = sd_event_add_signal(mgr->event, NULL, SIGINT, manager_on_signal, mgr);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch SIGTERM/SIGINT: %m");
+
+        r = sd_event_add_signal(mgr->event, NULL, SIGHUP, manager_on_sighup, mgr);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch SIGHUP: %m");
+
+        /* Without a valid policy set there is nothing to go by: refuse to start. */
+        r = manager_reload_policies(mgr, NULL);
+        if (r < 0)
+                return r;
 
         r = sd_event_set_watchdog(mgr->event, true);
         if (r < 0)

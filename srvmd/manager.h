@@ -9,6 +9,7 @@
 #include <systemd/sd-event.h>
 
 #include "metrics.h"
+#include "policy.h"
 #include "migration.h"
 
 typedef struct Manager Manager;
@@ -21,6 +22,7 @@ typedef struct ManagerConfig {
         const char *metrics_address; /* NULL: METRICS_HTTP_ADDRESS_DEFAULT (127.0.0.1) */
         uint16_t metrics_port;       /* 0: METRICS_HTTP_PORT_DEFAULT (9709) */
         bool no_metrics;             /* serve no metrics endpoint */
+        const char *policy_dir;      /* NULL: /etc/srvm/policies.d, then the shipped ones */
 } ManagerConfig;
 
 int manager_new(const ManagerConfig *config, Manager **ret);
@@ -40,6 +42,14 @@ Metrics *manager_get_metrics(Manager *mgr);
 /* Create and start a job. p->source_uri is filled in by the manager. -EBUSY if the domain
  * already has a running job; -EINVAL for a bad parameter (ret_error says which). */
 int manager_migrate(Manager *mgr, const MigrationParams *p, Migration **ret, char **ret_error);
+
+/* A check-only job: preflight against the destination, touching nothing. */
+int manager_check(Manager *mgr, const MigrationParams *p, Migration **ret, char **ret_error);
+
+/* Load the policies anew (SIGHUP, the bus' Reload). All or nothing: on error the set in force
+ * stays, and ret_error says why. Running jobs keep the policy they resolved. */
+int manager_reload_policies(Manager *mgr, char **ret_error);
+const PolicySet *manager_get_policies(Manager *mgr);
 
 Migration *manager_get_job(Manager *mgr, uint32_t id);
 /* Jobs in creation order; i from 0 to manager_n_jobs() - 1. */

@@ -19,6 +19,11 @@
  * last line against one that is not. */
 #define ACTION_GRACE_USEC (30 * USEC_PER_SEC)
 
+typedef struct Event {
+        usec_t at;
+        char *message;
+} Event;
+
 typedef struct PhaseRecord {
         usec_t start;
         usec_t duration;
@@ -33,7 +38,9 @@ struct Migration {
         char *destination_uri;
         char *migrate_uri; /* may be NULL */
         char *bond;
-        char *vf_spec;     /* may be NULL: the backend picks the VF */
+        char *vf_spec;     /* may be NULL: the policy or the backend picks the VF */
+        bool bond_explicit; /* given by the caller: a policy does not override it */
+        char *policy_name;
         char *vf_alias;    /* learned in preflight */
         char *vf_mac;
         char *vf_xml;
@@ -72,6 +79,11 @@ struct Migration {
         usec_t standby_end;
         uint64_t vm_downtime_ms;
         bool have_vm_downtime;
+
+        MigrationProgress progress;
+        bool have_progress;
+        Event *events; /* owned, in order */
+        size_t n_events;
 };
 
 static const char *const phase_table[_PHASE_MAX] = {
@@ -252,7 +264,8 @@ int migration_new(uint32_t id, const MigrationParams *p, const MigrationBackendO
                            &m->migrate_uri);
         if (r < 0)
                 return r;
-        r = strdup_or_null(p->bond && *p->bond ? p->bond : "bond0", &m->bond);
+        m->bond_explicit = p->bond && *p->bond;
+        r = strdup_or_null(m->bond_explicit ? p->bond : "bond0", &m->bond);
         if (r < 0)
                 return r;
         r = strdup_or_null(p->vf && *p->vf ? p->vf : NULL, &m->vf_spec);
@@ -284,6 +297,10 @@ Migration *migration_free(Migration *m) {
         free(m->vf_xml);
         free(m->error);
         free(m->cause);
+        free(m->policy_name);
+        for (size_t i = 0; i < m->n_events; i++)
+                free(m->events[i].message);
+        free(m->events);
         free(m);
         return NULL;
 }
@@ -707,6 +724,80 @@ void migration_set_vm_downtime(Migration *m, uint64_t ms) {
         notify_changed(m);
 }
 
+int migration_apply_policy(Migration *m, const char *name, const MigrationParams *p) {
+        _cleanup_free_ char *n = NULL, *bond = NULL, *vf = NULL;
+        int r;
+
+        if (!m || !p)
+                return -EINVAL;
+        r = strdup_or_null(name, &n);
+        if (r < 0)
+                return r;
+        if (!m->bond_explicit && p->bond && *p->bond) {
+                r = strdup_or_null(p->bond, &bond);
+                if (r < 0)
+                        return r;
+        }
+        if (!m->vf_spec && p->vf && *p->vf) {
+                r = strdup_or_null(p->vf, &vf);
+                if (r < 0)
+                        return r;
+        }
+
+        free(m->policy_name);
+        m->policy_name = TAKE_PTR(n);
+        if (bond) {
+                free(m->bond);
+                m->bond = TAKE_PTR(bond);
+        }
+        if (vf)
+                m->vf_spec = TAKE_PTR(vf);
+        for (Phase i = 0; i < _PHASE_MAX; i++) {
+                if (p->phase_budget[i] > 0)
+                        m->budget[i] = p->phase_budget[i];
+                m->retries[i] = p->retries[i];
+                if (p->retry_backoff[i] > 0)
+                        m->retry_backoff[i] = p->retry_backoff[i];
+        }
+
+        if (!m->finished && m->phase >= 0 && m->records[m->phase].result == PHASE_RESULT_RUNNING)
+                (void) m->ops->arm_timer(m->userdata, m, migration_get_phase_deadline(m));
+        notify_changed(m);
+        return 0;
+}
+
+int migration_set_progress(Migration *m, const MigrationProgress *p) {
+        if (!m || !p)
+                return -EINVAL;
+        m->progress = *p;
+        m->have_progress = true;
+        notify_changed(m);
+        return 0;
+}
+
+int migration_add_event(Migration *m, const char *fmt, ...) {
+        Event *events;
+        va_list ap;
+        char *s;
+
+        if (!m || !fmt)
+                return -EINVAL;
+        va_start(ap, fmt);
+        s = strdup_vprintf(fmt, ap);
+        va_end(ap);
+        if (!s)
+                return -ENOMEM;
+        events = realloc(m->events, (m->n_events + 1) * sizeof(Event));
+        if (!events) {
+                free(s);
+                return -ENOMEM;
+        }
+        m->events = events;
+        m->events[m->n_events++] = (Event) { .at = now(m), .message = s };
+        notify_changed(m);
+        return 0;
+}
+
 int migration_set_vf(Migration *m, const char *alias, const char *mac, const char *xml) {
         _cleanup_free_ char *a = NULL, *c = NULL, *x = NULL;
         int r;
@@ -777,6 +868,14 @@ bool migration_is_finished(const Migration *m) {
 
 bool migration_is_check_only(const Migration *m) {
         return m->check_only;
+}
+
+const char *migration_get_policy_name(const Migration *m) {
+        return m->policy_name;
+}
+
+const MigrationProgress *migration_get_progress(const Migration *m) {
+        return m->have_progress ? &m->progress : NULL;
 }
 
 unsigned migration_get_phase_attempts(const Migration *m, Phase p) {
@@ -857,6 +956,53 @@ static int json_add_string_or_null(json_object *o, const char *key, const char *
         return json_add(o, key, json_string_or_null(s));
 }
 
+static json_object *progress_to_json(const MigrationProgress *p) {
+        _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+        int r;
+
+        if (!o)
+                return NULL;
+        r = json_add(o, "iteration", json_object_new_int64(p->iteration));
+        if (r >= 0)
+                r = json_add(o, "data_total_bytes", json_object_new_int64((int64_t) p->data_total_bytes));
+        if (r >= 0)
+                r = json_add(o, "data_processed_bytes", json_object_new_int64((int64_t) p->data_processed_bytes));
+        if (r >= 0)
+                r = json_add(o, "data_remaining_bytes", json_object_new_int64((int64_t) p->data_remaining_bytes));
+        if (r >= 0)
+                r = json_add(o, "dirty_rate_bytes_s", json_object_new_int64((int64_t) p->dirty_rate_bytes_s));
+        if (r >= 0)
+                r = json_add(o, "bandwidth_bytes_s", json_object_new_int64((int64_t) p->bandwidth_bytes_s));
+        if (r >= 0)
+                r = json_add(o, "max_downtime_ms", json_object_new_int64((int64_t) p->max_downtime_ms));
+        if (r >= 0)
+                r = json_add(o, "postcopy", json_object_new_boolean(p->postcopy));
+        return r < 0 ? NULL : TAKE_PTR(o);
+}
+
+static int events_to_json(const Migration *m, json_object *o) {
+        json_object *events = json_object_new_array();
+        int r;
+
+        r = json_add(o, "events", events);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < m->n_events; i++) {
+                json_object *e = json_object_new_object();
+
+                if (!e || json_object_array_add(events, e) < 0) {
+                        json_object_put(e);
+                        return -ENOMEM;
+                }
+                r = json_add(e, "at_us", json_object_new_int64((int64_t) m->events[i].at));
+                if (r >= 0)
+                        r = json_add(e, "message", json_object_new_string(m->events[i].message));
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int migration_build_json(const Migration *m, json_object **ret) {
         _cleanup_(json_object_putp) json_object *o = NULL;
         json_object *phases;
@@ -887,6 +1033,8 @@ int migration_build_json(const Migration *m, json_object **ret) {
                 r = json_add(o, "kind", json_object_new_string(m->check_only ? "check" : "migrate"));
         if (r >= 0)
                 r = json_add(o, "bond", json_object_new_string(m->bond));
+        if (r >= 0)
+                r = json_add_string_or_null(o, "policy", m->policy_name);
         if (r >= 0)
                 r = json_add_string_or_null(o, "vf_alias", m->vf_alias);
         if (r >= 0)
@@ -932,6 +1080,14 @@ int migration_build_json(const Migration *m, json_object **ret) {
                 r = json_add(o, "standby_ms", json_object_new_int64((int64_t) (standby / USEC_PER_MSEC)));
         else
                 r = json_add_string_or_null(o, "standby_ms", NULL);
+        if (r >= 0) {
+                if (m->have_progress)
+                        r = json_add(o, "progress", progress_to_json(&m->progress));
+                else
+                        r = json_add_string_or_null(o, "progress", NULL);
+        }
+        if (r >= 0)
+                r = events_to_json(m, o);
         if (r < 0)
                 return r;
 

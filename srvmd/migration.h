@@ -113,6 +113,18 @@ int migration_new(uint32_t id, const MigrationParams *p, const MigrationBackendO
 Migration *migration_free(Migration *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Migration *, migration_free);
 
+/* Pre-copy progress, from libvirt's job stats and iteration events. */
+typedef struct MigrationProgress {
+        unsigned iteration;            /* pre-copy passes over memory so far */
+        uint64_t data_total_bytes;
+        uint64_t data_processed_bytes;
+        uint64_t data_remaining_bytes;
+        uint64_t dirty_rate_bytes_s;   /* how fast the guest dirties memory */
+        uint64_t bandwidth_bytes_s;    /* how fast memory is sent */
+        uint64_t max_downtime_ms;      /* the limit in force now */
+        bool postcopy;                 /* switched to post-copy */
+} MigrationProgress;
+
 /* Enter preflight and start the job. A job is finished when it will do nothing more; a
  * degraded job that still retries is not finished. */
 int migration_start(Migration *m);
@@ -125,6 +137,14 @@ void migration_device_removal_failed(Migration *m, const char *alias);
 void migration_timer_elapsed(Migration *m);
 int migration_cancel(Migration *m);
 void migration_set_vm_downtime(Migration *m, uint64_t ms);
+/* The policy that governs the job, resolved during preflight: its name, and its bond, VF,
+ * budgets and retries, each taken unless the job's own parameters set it. Re-arms the
+ * current phase's budget. */
+int migration_apply_policy(Migration *m, const char *name, const MigrationParams *p);
+int migration_set_progress(Migration *m, const MigrationProgress *p);
+/* Something the job decided or saw that the timeline alone does not say ("raised the max
+ * downtime to 400 ms after 5 iterations"); kept in order in the job's JSON "events". */
+int migration_add_event(Migration *m, const char *fmt, ...) _printf_(2, 3);
 /* What preflight learned of the VF: alias, MAC, and its device XML to re-plug. */
 int migration_set_vf(Migration *m, const char *alias, const char *mac, const char *xml);
 
@@ -160,6 +180,9 @@ unsigned migration_get_phase_attempts(const Migration *m, Phase p);
 /* The absolute time of the next retry, USEC_INFINITY if none is scheduled. */
 usec_t migration_get_next_retry(const Migration *m);
 bool migration_is_check_only(const Migration *m);
+const char *migration_get_policy_name(const Migration *m);
+/* NULL until libvirt reported progress. */
+const MigrationProgress *migration_get_progress(const Migration *m);
 void *migration_get_backend_data(const Migration *m);
 void migration_set_backend_data(Migration *m, void *data);
 

@@ -356,8 +356,15 @@ void policy_apply_to_params(const Policy *p, MigrationParams *params) {
                 return;
         params->bond = p->bond;
         params->vf = p->vf;
-        for (Phase i = 0; i < _PHASE_MAX; i++)
+        for (Phase i = 0; i < _PHASE_MAX; i++) {
+                PolicyRetry retry;
+
                 params->phase_budget[i] = p->budget[i];
+                if (policy_get_retry(p, i, &retry) >= 0) {
+                        params->retries[i] = retry.retries;
+                        params->retry_backoff[i] = retry.backoff;
+                }
+        }
 }
 
 /* ---- what names and values may look like ---- */

@@ -14,15 +14,13 @@
 
 #include <json-c/json.h>
 
+#include "config.h" /* SRVM_POLICY_DATA_DIR, from the build's prefix */
 #include "macro.h"
 #include "migration.h"
 
 /* Where policies live, highest priority first: a file in an earlier directory overrides the
  * file of the same name in a later one. NULL-terminated, for policy_set_load(). */
 #define POLICY_ADMIN_DIR "/etc/srvm/policies.d"
-#ifndef SRVM_POLICY_DATA_DIR
-#define SRVM_POLICY_DATA_DIR "/usr/share/srvm/policies"
-#endif
 extern const char *const policy_dirs_default[];
 
 /* The policy that matches every domain no other policy matches: default.json, or the

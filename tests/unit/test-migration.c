@@ -428,6 +428,50 @@ static void test_check_only(void) {
         ASSERT_STREQ(json_object_get_string(json_object_object_get(o, "kind")), "check");
 }
 
+/* The policy fills what the caller left open, re-arms the running phase's budget, and shows
+ * in the JSON with the progress and the events. */
+static void test_policy_progress_events(void) {
+        Fake f;
+        MigrationParams p = { .domain = "vm1", .source_uri = "a", .destination_uri = "b", .vf = "ua-mine" };
+        MigrationParams pol = { .bond = "bond7", .vf = "ua-policy" };
+        MigrationProgress progress = { .iteration = 4, .data_remaining_bytes = 1024, .max_downtime_ms = 300 };
+        _cleanup_(migration_freep) Migration *m = NULL;
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        json_object *events, *pr;
+
+        f = (Fake) { .now = 10 * USEC_PER_SEC, .timer = USEC_INFINITY };
+        ASSERT_OK(migration_new(3, &p, &fake_ops, &f, &m));
+        ASSERT_OK(migration_start(m));
+        ASSERT_EQ_INT(f.timer, 10 * USEC_PER_SEC + phase_default_budget(PHASE_PREFLIGHT));
+
+        pol.phase_budget[PHASE_PREFLIGHT] = 7 * USEC_PER_SEC;
+        pol.retries[PHASE_PLUG] = 4;
+        ASSERT_OK(migration_apply_policy(m, "web", &pol));
+        ASSERT_STREQ(migration_get_bond(m), "bond7");       /* the caller gave none */
+        ASSERT_STREQ(migration_get_vf_spec(m), "ua-mine");  /* the caller's wins */
+        ASSERT_STREQ(migration_get_policy_name(m), "web");
+        ASSERT_EQ_INT(f.timer, 17 * USEC_PER_SEC);          /* preflight's new budget */
+
+        ASSERT_NULL(migration_get_progress(m));
+        ASSERT_OK(migration_set_progress(m, &progress));
+        ASSERT_EQ_INT(migration_get_progress(m)->iteration, 4);
+        f.now += 5;
+        ASSERT_OK(migration_add_event(m, "raised the max downtime to %u ms", 400));
+
+        o = job_json(m);
+        ASSERT_STREQ(json_object_get_string(json_object_object_get(o, "policy")), "web");
+        ASSERT_STREQ(json_object_get_string(json_object_object_get(o, "bond")), "bond7");
+        pr = json_object_object_get(o, "progress");
+        ASSERT_EQ_INT(json_object_get_int64(json_object_object_get(pr, "iteration")), 4);
+        ASSERT_EQ_INT(json_object_get_int64(json_object_object_get(pr, "data_remaining_bytes")), 1024);
+        events = json_object_object_get(o, "events");
+        ASSERT_EQ_INT(json_object_array_length(events), 1);
+        ASSERT_STREQ(json_object_get_string(json_object_object_get(json_object_array_get_idx(events, 0), "message")),
+                     "raised the max downtime to 400 ms");
+        ASSERT_EQ_INT(json_object_get_int64(json_object_object_get(json_object_array_get_idx(events, 0), "at_us")),
+                      10 * USEC_PER_SEC + 5);
+}
+
 static void test_rollback_fails(void) {
         Fake f;
         _cleanup_(migration_freep) Migration *m = job_new(&f);
@@ -619,6 +663,7 @@ int main(void) {
         test_unplug_refused();
         test_degraded_retries();
         test_check_only();
+        test_policy_progress_events();
         test_rollback_fails();
         test_cancel();
         test_late_answers_ignored();
