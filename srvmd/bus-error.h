@@ -13,5 +13,10 @@
  * back). */
 #define SRVM_ERROR_NOT_CANCELLABLE "org.srvm.srvm1.Error.NotCancellable"
 
+/* No policy of that name is in force. */
+#define SRVM_ERROR_NO_SUCH_POLICY "org.srvm.srvm1.Error.NoSuchPolicy"
+/* A policy file is bad, so Reload kept the policies in force. */
+#define SRVM_ERROR_INVALID_POLICY "org.srvm.srvm1.Error.InvalidPolicy"
+
 #define SRVM_MANAGER_INTERFACE "org.srvm.srvm1.Manager"
 #define SRVM_JOB_INTERFACE "org.srvm.srvm1.Job"

@@ -13,11 +13,19 @@
 #include "log.h"
 #include "migration.h"
 
-/* Ids of the jobs whose JobFinished went out. The migration calls back on every change,
- * possibly more than once after it finished, and JobFinished must be sent exactly once;
- * the Migration is not ours to carry that bit, so it is kept here. One manager per process. */
-static uint32_t *finished_ids;
-static size_t n_finished_ids;
+/* What the bus last said of each job: the phase in its last JobPhaseChanged and whether
+ * JobFinished went out. The migration calls back on every change (progress included),
+ * possibly more than once after it finished; each phase change and the end must be signalled
+ * exactly once. The Migration is not ours to carry that, so it is kept here, one entry per
+ * job from bus_job_new() to bus_job_removed(). One manager per process. */
+typedef struct JobSeen {
+        uint32_t id;
+        Phase phase;
+        bool finished_sent;
+} JobSeen;
+
+static JobSeen *seen;
+static size_t n_seen;
 
 int bus_job_path(uint32_t id, char **ret) {
         char *p;
@@ -61,6 +69,28 @@ int bus_job_id_from_path(const char *path, uint32_t *ret) {
 
 static const char *strempty(const char *s) {
         return s ? s : "";
+}
+
+static int property_get_kind(sd_bus *bus, const char *path, const char *interface,
+                             const char *property, sd_bus_message *reply, void *userdata,
+                             sd_bus_error *error) {
+        Migration *m = userdata;
+
+        return sd_bus_message_append(reply, "s", migration_is_check_only(m) ? "check" : "migrate");
+}
+
+/* Pre-copy progress: (iteration, data total, data remaining, dirty rate), bytes and bytes
+ * per second, all 0 until libvirt reported any. The JSON property carries the rest. */
+static int property_get_progress(sd_bus *bus, const char *path, const char *interface,
+                                 const char *property, sd_bus_message *reply, void *userdata,
+                                 sd_bus_error *error) {
+        const MigrationProgress *p = migration_get_progress(userdata);
+
+        if (!p)
+                return sd_bus_message_append(reply, "(uttt)", 0u, UINT64_C(0), UINT64_C(0), UINT64_C(0));
+
+        return sd_bus_message_append(reply, "(uttt)", (uint32_t) p->iteration, p->data_total_bytes,
+                                     p->data_remaining_bytes, p->dirty_rate_bytes_s);
 }
 
 static int property_get_id(sd_bus *bus, const char *path, const char *interface,
@@ -116,7 +146,7 @@ int bus_job_method_cancel(sd_bus_message *message, Migration *m, sd_bus_error *e
         uint32_t id = migration_get_id(m);
         int r;
 
-        r = bus_verify_root(message, error);
+        r = bus_verify_admin(message, error);
         if (r < 0)
                 return r;
 
@@ -157,15 +187,18 @@ static int method_cancel(sd_bus_message *message, void *userdata, sd_bus_error *
 const sd_bus_vtable job_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Id", "u", property_get_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Kind", "s", property_get_kind, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Domain", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("SourceURI", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("DestinationURI", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Phase", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Result", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Error", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Progress", "(uttt)", property_get_progress, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         /* Sent with its value: a watcher follows the phases from the signal alone. */
         SD_BUS_PROPERTY("JSON", "s", property_get_json, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_METHOD("Cancel", NULL, NULL, method_cancel, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Cancel", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_cancel,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 
@@ -211,35 +244,36 @@ int job_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***n
         return 0;
 }
 
-static bool job_finished_sent(uint32_t id) {
-        for (size_t i = 0; i < n_finished_ids; i++)
-                if (finished_ids[i] == id)
-                        return true;
-        return false;
+static JobSeen *job_seen_find(uint32_t id) {
+        for (size_t i = 0; i < n_seen; i++)
+                if (seen[i].id == id)
+                        return &seen[i];
+        return NULL;
 }
 
-static void job_finished_forget(uint32_t id) {
-        for (size_t i = 0; i < n_finished_ids; i++)
-                if (finished_ids[i] == id) {
-                        finished_ids[i] = finished_ids[--n_finished_ids];
-                        break;
-                }
-        if (n_finished_ids == 0) {
-                free(finished_ids);
-                finished_ids = NULL;
-        }
-}
+static JobSeen *job_seen_add(uint32_t id) {
+        JobSeen *a, *e = job_seen_find(id);
 
-static int job_finished_remember(uint32_t id) {
-        uint32_t *a;
+        if (e)
+                return e;
 
-        a = realloc(finished_ids, (n_finished_ids + 1) * sizeof(uint32_t));
+        a = realloc(seen, (n_seen + 1) * sizeof(JobSeen));
         if (!a)
-                return -ENOMEM;
+                return NULL;
+        seen = a;
+        seen[n_seen] = (JobSeen) { .id = id, .phase = _PHASE_INVALID };
+        return &seen[n_seen++];
+}
 
-        a[n_finished_ids++] = id;
-        finished_ids = a;
-        return 0;
+static void job_seen_forget(uint32_t id) {
+        JobSeen *e = job_seen_find(id);
+
+        if (e)
+                *e = seen[--n_seen];
+        if (n_seen == 0) {
+                free(seen);
+                seen = NULL;
+        }
 }
 
 void bus_job_new(Manager *mgr, Migration *m) {
@@ -256,6 +290,9 @@ void bus_job_new(Manager *mgr, Migration *m) {
                 log_warning_errno(r, "Job %" PRIu32 ": failed to build its object path: %m", id);
                 return;
         }
+
+        if (!job_seen_add(id))
+                log_warning_errno(ENOMEM, "Job %" PRIu32 ": failed to track it for its signals: %m", id);
 
         r = sd_bus_emit_signal(bus, SRVM_BUS_PATH, SRVM_MANAGER_INTERFACE, "JobNew", "uo", id, path);
         if (r < 0)
@@ -274,6 +311,8 @@ void bus_job_changed(Manager *mgr, Migration *m) {
         _cleanup_free_ char *path = NULL;
         uint32_t id = migration_get_id(m);
         sd_bus *bus = manager_get_bus(mgr);
+        JobSeen *e;
+        Phase phase;
         int r;
 
         if (!bus)
@@ -286,18 +325,28 @@ void bus_job_changed(Manager *mgr, Migration *m) {
         }
 
         r = sd_bus_emit_properties_changed(bus, path, SRVM_JOB_INTERFACE,
-                                           "Phase", "Result", "Error", "JSON", NULL);
+                                           "Phase", "Result", "Error", "Progress", "JSON", NULL);
         if (r < 0)
                 log_warning_errno(r, "Job %" PRIu32 ": failed to send PropertiesChanged: %m", id);
 
-        if (!migration_is_finished(m) || job_finished_sent(id))
-                return;
-
-        r = job_finished_remember(id);
-        if (r < 0) {
-                log_warning_errno(r, "Job %" PRIu32 ": failed to record that it finished: %m", id);
+        e = job_seen_add(id);
+        if (!e) {
+                log_warning_errno(ENOMEM, "Job %" PRIu32 ": failed to track it for its signals: %m", id);
                 return;
         }
+
+        phase = migration_get_phase(m);
+        if (phase >= 0 && phase != e->phase) {
+                e->phase = phase;
+                r = sd_bus_emit_signal(bus, SRVM_BUS_PATH, SRVM_MANAGER_INTERFACE, "JobPhaseChanged", "uos",
+                                       id, path, phase_to_string(phase));
+                if (r < 0)
+                        log_warning_errno(r, "Job %" PRIu32 ": failed to send JobPhaseChanged: %m", id);
+        }
+
+        if (!migration_is_finished(m) || e->finished_sent)
+                return;
+        e->finished_sent = true;
 
         r = sd_bus_emit_signal(bus, SRVM_BUS_PATH, SRVM_MANAGER_INTERFACE, "JobFinished", "uos",
                                id, path, job_result_to_string(migration_get_result(m)));
@@ -315,7 +364,7 @@ void bus_job_removed(Manager *mgr, Migration *m) {
         sd_bus *bus = manager_get_bus(mgr);
         int r;
 
-        job_finished_forget(id);
+        job_seen_forget(id);
 
         if (!bus)
                 return;

@@ -21,6 +21,11 @@ int job_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***n
 /* Cancel m for the caller of message: check the caller, cancel, reply. */
 int bus_job_method_cancel(sd_bus_message *message, Migration *m, sd_bus_error *error);
 
-/* 0 if the caller of message runs as root; otherwise a negative errno, with error set to
- * AccessDenied when the caller is someone else. */
-int bus_verify_root(sd_bus_message *message, sd_bus_error *error);
+/* 0 if the caller of message runs as root or is in the admin group, as the bus vouches for
+ * it; otherwise a negative errno, with error set to AccessDenied when the caller is someone
+ * else. */
+int bus_verify_admin(sd_bus_message *message, sd_bus_error *error);
+
+/* The group whose members may change things besides root, SRVM_ADMIN_GROUP if NULL. Call
+ * before bus_setup(); the name is borrowed and must outlive the bus objects. */
+void bus_set_admin_group(const char *name);

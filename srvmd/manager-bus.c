@@ -1,46 +1,104 @@
 /* The manager object on the bus, org.srvm.srvm1.Manager at /org/srvm/srvm1: start a
- * migration, find, list and cancel jobs. Migrate returns the new job's object path at once
- * and the job runs on; its progress shows on the job object (job-bus.c) and its end in the
- * JobFinished signal, the way systemd's jobs work. Reading is open to everyone; starting and
- * cancelling migrations is for root. */
+ * migration or a check, find, list and cancel jobs, list and show the policies and reload
+ * them. Migrate and Check return the new job's object path at once and the job runs on; its
+ * progress shows on the job object (job-bus.c) and its end in the JobFinished signal, the
+ * way systemd's jobs work. Reading is open to everyone; what changes something (Migrate,
+ * Check, Cancel, Reload) is for root and the members of the admin group. */
+#include <grp.h>
 #include <inttypes.h>
 #include <net/if.h>
+#include <stdio.h>
 
 #include "bus-error.h"
 #include "bus.h"
 #include "config.h"
 #include "job-bus.h"
+#include "json-util.h"
 #include "log.h"
 #include "migration.h"
+#include "policy.h"
 
 static bool isempty(const char *s) {
         return !s || s[0] == '\0';
 }
 
-int bus_verify_root(sd_bus_message *message, sd_bus_error *error) {
+static const char *strempty(const char *s) {
+        return s ? s : "";
+}
+
+/* The admin group, resolved when the bus is set up and again on Reload, so a group created
+ * later counts from the next reload on. Looking a group up may ask NSS, which may block:
+ * never on a method call. One manager per process. */
+static const char *admin_group = SRVM_ADMIN_GROUP;
+static gid_t admin_gid;
+static bool have_admin_gid;
+
+static void admin_group_resolve(void) {
+        struct group *g;
+
+        errno = 0;
+        g = getgrnam(admin_group);
+        if (!g) {
+                if (have_admin_gid || errno != 0)
+                        log_warning("Admin group '%s' not found%s%s; only root may change anything.",
+                                    admin_group, errno != 0 ? ": " : "", errno != 0 ? strerror(errno) : "");
+                have_admin_gid = false;
+                return;
+        }
+        admin_gid = g->gr_gid;
+        have_admin_gid = true;
+}
+
+void bus_set_admin_group(const char *name) {
+        admin_group = name ? name : SRVM_ADMIN_GROUP;
+}
+
+static bool creds_in_admin_group(sd_bus_creds *creds) {
+        uint64_t augmented = sd_bus_creds_get_augmented_mask(creds);
+        const gid_t *gids;
+        gid_t egid;
+        int n;
+
+        if (!have_admin_gid)
+                return false;
+
+        if (!(augmented & SD_BUS_CREDS_EGID) && sd_bus_creds_get_egid(creds, &egid) >= 0 && egid == admin_gid)
+                return true;
+
+        if (augmented & SD_BUS_CREDS_SUPPLEMENTARY_GIDS)
+                return false;
+        n = sd_bus_creds_get_supplementary_gids(creds, &gids);
+        for (int i = 0; i < n; i++)
+                if (gids[i] == admin_gid)
+                        return true;
+        return false;
+}
+
+int bus_verify_admin(sd_bus_message *message, sd_bus_error *error) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         uid_t euid;
         int r;
 
-        r = sd_bus_query_sender_creds(message, SD_BUS_CREDS_EUID, &creds);
+        r = sd_bus_query_sender_creds(message,
+                                      SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID | SD_BUS_CREDS_SUPPLEMENTARY_GIDS,
+                                      &creds);
         if (r < 0)
                 return r;
 
         /* Only what the bus itself vouches for counts; a value read from /proc afterwards
          * could belong to another process by then. */
-        if (sd_bus_creds_get_augmented_mask(creds) & SD_BUS_CREDS_EUID)
-                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                        "Only root may start or cancel migrations; the caller's user could not be verified.");
+        if ((sd_bus_creds_get_augmented_mask(creds) & SD_BUS_CREDS_EUID) ||
+            sd_bus_creds_get_euid(creds, &euid) < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "Only root and members of group '%s' may start, check or cancel migrations and reload policies; the caller's user could not be verified.",
+                                         admin_group);
 
-        r = sd_bus_creds_get_euid(creds, &euid);
-        if (r < 0)
-                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                        "Only root may start or cancel migrations; the caller's user could not be verified.");
-        if (euid != 0)
-                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                        "Only root may start or cancel migrations.");
+        if (euid == 0 || creds_in_admin_group(creds))
+                return 0;
 
-        return 0;
+        return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                 "Only root and members of group '%s' may start, check or cancel migrations and reload policies.",
+                                 admin_group);
 }
 
 /* Read Migrate()'s a{sv} into p. The strings point into message. */
@@ -122,11 +180,11 @@ static Migration *find_running_job(Manager *mgr, const char *domain) {
         return NULL;
 }
 
-static int method_migrate(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+/* Migrate and Check: the same arguments, the same checks; a check runs preflight only. */
+static int method_start_job(sd_bus_message *message, Manager *mgr, bool check_only, sd_bus_error *error) {
         _cleanup_free_ char *path = NULL, *why = NULL;
-        Manager *mgr = userdata;
         MigrationParams p = {};
-        const char *domain, *destination;
+        const char *domain, *destination, *what = check_only ? "check" : "migration";
         Migration *m;
         int r;
 
@@ -148,42 +206,53 @@ static int method_migrate(sd_bus_message *message, void *userdata, sd_bus_error 
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Option 'bond' is not a valid interface name: '%s'.", p.bond);
 
-        r = bus_verify_root(message, error);
+        r = bus_verify_admin(message, error);
         if (r < 0)
                 return r;
 
         p.domain = domain;
         p.destination_uri = destination;
+        p.check_only = check_only;
 
-        r = manager_migrate(mgr, &p, &m, &why);
+        r = check_only ? manager_check(mgr, &p, &m, &why) : manager_migrate(mgr, &p, &m, &why);
         if (r == -EBUSY) {
                 Migration *running = find_running_job(mgr, domain);
 
                 if (running)
                         return sd_bus_error_setf(error, SRVM_ERROR_BUSY,
-                                                 "Domain '%s' already has migration job %" PRIu32 " running.",
-                                                 domain, migration_get_id(running));
+                                                 "Domain '%s' already has %s job %" PRIu32 " running.",
+                                                 domain, migration_is_check_only(running) ? "check" : "migration",
+                                                 migration_get_id(running));
                 return sd_bus_error_setf(error, SRVM_ERROR_BUSY,
-                                         "Domain '%s' already has a migration job running.", domain);
+                                         "Domain '%s' already has a job running.", domain);
         }
         if (r == -EINVAL)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Cannot migrate domain '%s': %s",
-                                         domain, why ? why : "invalid parameters.");
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Cannot %s domain '%s': %s",
+                                         check_only ? "check" : "migrate", domain,
+                                         why ? why : "invalid parameters.");
         if (r < 0) {
                 if (why)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED,
-                                                 "Failed to start the migration of domain '%s': %s", domain, why);
+                                                 "Failed to start the %s of domain '%s': %s", what, domain, why);
                 return sd_bus_error_set_errnof(error, r,
-                                               "Failed to start the migration of domain '%s': %m", domain);
+                                               "Failed to start the %s of domain '%s': %m", what, domain);
         }
 
-        /* JobNew and ActiveJobs went out from manager_migrate() through bus_job_new(). */
+        /* JobNew and ActiveJobs went out from the manager through bus_job_new(). */
 
         r = bus_job_path(migration_get_id(m), &path);
         if (r < 0)
                 return r;
 
         return sd_bus_reply_method_return(message, "o", path);
+}
+
+static int method_migrate(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return method_start_job(message, userdata, false, error);
+}
+
+static int method_check(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return method_start_job(message, userdata, true, error);
 }
 
 static int method_get_job(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -262,6 +331,201 @@ static int method_cancel(sd_bus_message *message, void *userdata, sd_bus_error *
         return bus_job_method_cancel(message, m, error);
 }
 
+/* What a policy matches, in one line for ListPolicies: "names web-*, www-??; uuids ...". */
+static int policy_match_summary(const Policy *policy, char **ret) {
+        _cleanup_(json_object_putp) json_object *j = NULL;
+        _cleanup_free_ char *buf = NULL;
+        static const char *const kinds[] = { "names", "uuids", "metadata" };
+        json_object *match;
+        const char *sep = "";
+        size_t size;
+        FILE *f;
+        int r;
+
+        if (policy_is_default(policy)) {
+                char *s = strdup("every domain no other policy matches");
+
+                if (!s)
+                        return -ENOMEM;
+                *ret = s;
+                return 0;
+        }
+
+        r = policy_to_json(policy, &j);
+        if (r < 0)
+                return r;
+
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+
+        if (json_object_object_get_ex(j, "match", &match))
+                for (size_t k = 0; k < ELEMENTSOF(kinds); k++) {
+                        json_object *a;
+                        size_t n;
+
+                        if (!json_object_object_get_ex(match, kinds[k], &a) ||
+                            !json_object_is_type(a, json_type_array))
+                                continue;
+                        n = json_object_array_length(a);
+                        if (n == 0)
+                                continue;
+
+                        fprintf(f, "%s%s ", sep, kinds[k]);
+                        for (size_t i = 0; i < n; i++) {
+                                json_object *e = json_object_array_get_idx(a, i), *ns, *el, *v;
+
+                                if (i > 0)
+                                        fputs(", ", f);
+                                if (json_object_is_type(e, json_type_string)) {
+                                        fputs(json_object_get_string(e), f);
+                                        continue;
+                                }
+                                if (json_object_object_get_ex(e, "namespace", &ns) &&
+                                    json_object_object_get_ex(e, "element", &el))
+                                        fprintf(f, "{%s}%s", json_object_get_string(ns), json_object_get_string(el));
+                                if (json_object_object_get_ex(e, "value", &v) && v)
+                                        fprintf(f, "=%s", json_object_get_string(v));
+                        }
+                        sep = "; ";
+                }
+        if (sep[0] == '\0')
+                fputs("no domain", f);
+
+        if (fclose(f) != 0)
+                return -ENOMEM;
+
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+static int method_list_policies(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *mgr = userdata;
+        const PolicySet *set = manager_get_policies(mgr);
+        size_t n = set ? policy_set_size(set) : 0;
+        int r;
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(sss)");
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *summary = NULL;
+                const Policy *policy = policy_set_get(set, i);
+
+                r = policy_match_summary(policy, &summary);
+                if (r < 0)
+                        return sd_bus_error_set_errnof(error, r, "Failed to describe policy '%s': %m",
+                                                       policy_get_name(policy));
+
+                r = sd_bus_message_append(reply, "(sss)", policy_get_name(policy),
+                                          strempty(policy_get_path(policy)), summary);
+                if (r < 0)
+                        return r;
+        }
+
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_get_policy(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(json_object_putp) json_object *j = NULL;
+        Manager *mgr = userdata;
+        const PolicySet *set = manager_get_policies(mgr);
+        const Policy *policy;
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &name);
+        if (r < 0)
+                return r;
+
+        if (isempty(name))
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "The policy name must not be empty.");
+
+        policy = set ? policy_set_get_by_name(set, name) : NULL;
+        if (!policy)
+                return sd_bus_error_setf(error, SRVM_ERROR_NO_SUCH_POLICY,
+                                         "There is no policy '%s'; 'srvmctl policy list' shows those in force.", name);
+
+        r = policy_to_json(policy, &j);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to render policy '%s' as JSON: %m", name);
+
+        return sd_bus_reply_method_return(message, "s",
+                                          json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
+                                                                            JSON_C_TO_STRING_SPACED |
+                                                                            JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *why = NULL;
+        Manager *mgr = userdata;
+        int r;
+
+        r = bus_verify_admin(message, error);
+        if (r < 0)
+                return r;
+
+        r = manager_reload_policies(mgr, &why);
+        if (r < 0) {
+                if (why)
+                        return sd_bus_error_setf(error, SRVM_ERROR_INVALID_POLICY,
+                                                 "The policies were not reloaded, the ones in force stay: %s", why);
+                return sd_bus_error_set_errnof(error, r,
+                                               "The policies were not reloaded, the ones in force stay: %m");
+        }
+
+        /* A group created since the start counts from now on. */
+        admin_group_resolve();
+        log_info("Policies reloaded over the bus.");
+
+        r = sd_bus_emit_properties_changed(sd_bus_message_get_bus(message), SRVM_BUS_PATH,
+                                           SRVM_MANAGER_INTERFACE, "Policies", NULL);
+        if (r < 0)
+                log_warning_errno(r, "Failed to send PropertiesChanged for Policies: %m");
+
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int property_get_policies(sd_bus *bus, const char *path, const char *interface,
+                                 const char *property, sd_bus_message *reply, void *userdata,
+                                 sd_bus_error *error) {
+        const PolicySet *set = manager_get_policies(userdata);
+        size_t n = set ? policy_set_size(set) : 0;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "s");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                r = sd_bus_message_append(reply, "s", policy_get_name(policy_set_get(set, i)));
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+static int property_get_admin_group(sd_bus *bus, const char *path, const char *interface,
+                                    const char *property, sd_bus_message *reply, void *userdata,
+                                    sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", admin_group);
+}
+
+static int property_get_local_uri(sd_bus *bus, const char *path, const char *interface,
+                                  const char *property, sd_bus_message *reply, void *userdata,
+                                  sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", strempty(manager_get_local_uri(userdata)));
+}
+
 static int property_get_version(sd_bus *bus, const char *path, const char *interface,
                                 const char *property, sd_bus_message *reply, void *userdata,
                                 sd_bus_error *error) {
@@ -277,15 +541,24 @@ static int property_get_active_jobs(sd_bus *bus, const char *path, const char *i
 }
 
 /* Every method is marked unprivileged so that sd-bus lets the call through to the handler,
- * which answers a refused caller with a sentence; Migrate and Cancel check the caller there. */
+ * which answers a refused caller with a sentence; Migrate, Check, Cancel and Reload check the
+ * caller there. */
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("ActiveJobs", "u", property_get_active_jobs, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Policies", "as", property_get_policies, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+        SD_BUS_PROPERTY("AdminGroup", "s", property_get_admin_group, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("LocalURI", "s", property_get_local_uri, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_METHOD_WITH_ARGS("Migrate",
                                 SD_BUS_ARGS("s", domain, "s", destination_uri, "a{sv}", options),
                                 SD_BUS_RESULT("o", job),
                                 method_migrate,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Check",
+                                SD_BUS_ARGS("s", domain, "s", destination_uri, "a{sv}", options),
+                                SD_BUS_RESULT("o", job),
+                                method_check,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetJob",
                                 SD_BUS_ARGS("u", id),
@@ -302,8 +575,25 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_NO_RESULT,
                                 method_cancel,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListPolicies",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("a(sss)", policies),
+                                method_list_policies,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetPolicy",
+                                SD_BUS_ARGS("s", name),
+                                SD_BUS_RESULT("s", json),
+                                method_get_policy,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Reload",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_NO_RESULT,
+                                method_reload,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("JobNew",
                                 SD_BUS_ARGS("u", id, "o", job), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("JobPhaseChanged",
+                                SD_BUS_ARGS("u", id, "o", job, "s", phase), 0),
         SD_BUS_SIGNAL_WITH_ARGS("JobFinished",
                                 SD_BUS_ARGS("u", id, "o", job, "s", result), 0),
         SD_BUS_VTABLE_END,
@@ -315,6 +605,8 @@ int bus_setup(Manager *mgr) {
 
         if (!bus)
                 return log_error_errno(ENOTCONN, "Cannot export the bus objects: not connected to a bus.");
+
+        admin_group_resolve();
 
         r = sd_bus_add_object_vtable(bus, NULL, SRVM_BUS_PATH, SRVM_MANAGER_INTERFACE, manager_vtable, mgr);
         if (r < 0)

@@ -19,7 +19,7 @@ size_t manager_n_jobs(Manager *mgr) {
 Migration *manager_get_job_at(Manager *mgr, size_t i) {
         return NULL;
 }
-int bus_verify_root(sd_bus_message *message, sd_bus_error *error) {
+int bus_verify_admin(sd_bus_message *message, sd_bus_error *error) {
         return -EPERM;
 }
 
