@@ -1,0 +1,365 @@
+/* Filtering an incoming domain's XML for srvm. See hook-xml.h. */
+#include <ctype.h>
+#include <stdio.h>
+#include <strings.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "hook-xml.h"
+#include "srvm-hook.h"
+#include "virt-xml.h"
+
+static const char *const hook_xml_verdict_table[_HOOK_XML_VERDICT_MAX] = {
+        [HOOK_XML_UNMANAGED] = "unmanaged",
+        [HOOK_XML_NO_VF] = "no-vf",
+        [HOOK_XML_REWRITTEN] = "rewritten",
+};
+DEFINE_STRING_TABLE_LOOKUP(hook_xml_verdict, HookXmlVerdict);
+
+static inline void xml_doc_freep(xmlDocPtr *d) {
+        if (*d)
+                xmlFreeDoc(*d);
+}
+
+static inline void xml_charp_freep(xmlChar **s) {
+        if (*s)
+                xmlFree(*s);
+}
+#define _cleanup_xml_ _cleanup_(xml_charp_freep)
+
+static bool node_is(xmlNodePtr n, const char *name) {
+        return n && n->type == XML_ELEMENT_NODE && streq((const char *) n->name, name);
+}
+
+static xmlNodePtr child_element(xmlNodePtr parent, const char *name) {
+        for (xmlNodePtr c = parent ? parent->children : NULL; c; c = c->next)
+                if (node_is(c, name))
+                        return c;
+        return NULL;
+}
+
+static xmlChar *child_attr(xmlNodePtr parent, const char *child, const char *attr) {
+        xmlNodePtr c = child_element(parent, child);
+
+        return c ? xmlGetProp(c, (const xmlChar *) attr) : NULL;
+}
+
+static bool attr_is(xmlNodePtr n, const char *attr, const char *value) {
+        _cleanup_xml_ xmlChar *v = xmlGetProp(n, (const xmlChar *) attr);
+
+        return v && streq((const char *) v, value);
+}
+
+/* What the plan says about the VF; both NULL if the plan names none. */
+typedef struct Plan {
+        bool present;
+        char *vf_alias; /* owned */
+        char *vf_mac;   /* owned; only if it looks like a MAC */
+} Plan;
+
+static void plan_done(Plan *p) {
+        free(p->vf_alias);
+        free(p->vf_mac);
+        *p = (Plan) {};
+}
+
+static bool node_is_plan(xmlNodePtr n) {
+        return node_is(n, SRVM_PLAN_ELEMENT) && n->ns && n->ns->href &&
+               streq((const char *) n->ns->href, SRVM_XMLNS);
+}
+
+static int plan_read(xmlNodePtr metadata, Plan *ret) {
+        _cleanup_xml_ xmlChar *alias = NULL, *mac = NULL;
+        xmlNodePtr n = NULL;
+        Plan p = {};
+
+        for (xmlNodePtr c = metadata ? metadata->children : NULL; c; c = c->next)
+                if (node_is_plan(c)) {
+                        n = c;
+                        break;
+                }
+        if (!n) {
+                *ret = p;
+                return 0;
+        }
+
+        p.present = true;
+        alias = xmlGetProp(n, (const xmlChar *) SRVM_PLAN_VF_ALIAS);
+        mac = xmlGetProp(n, (const xmlChar *) SRVM_PLAN_VF_MAC);
+        if (alias && *alias) {
+                p.vf_alias = strdup((const char *) alias);
+                if (!p.vf_alias)
+                        return -ENOMEM;
+        }
+        if (mac && virt_xml_is_mac((const char *) mac)) {
+                p.vf_mac = strdup((const char *) mac);
+                if (!p.vf_mac) {
+                        plan_done(&p);
+                        return -ENOMEM;
+                }
+        }
+        *ret = p;
+        return 0;
+}
+
+/* The metadata as policy resolution wants it: every element under <metadata>, any depth.
+ * The strings are owned by the table (values) or by the document (names, namespaces). */
+typedef struct MetadataTable {
+        PolicyMetadata *items;
+        char **values; /* owned, one per item, may be NULL */
+        size_t n, allocated;
+} MetadataTable;
+
+static void metadata_table_done(MetadataTable *t) {
+        for (size_t i = 0; i < t->n; i++)
+                free(t->values[i]);
+        free(t->items);
+        free(t->values);
+        *t = (MetadataTable) {};
+}
+
+static char *text_trimmed(xmlNodePtr n) {
+        _cleanup_xml_ xmlChar *content = NULL;
+        const char *s, *e;
+
+        /* Only the element's own text, not its children's. */
+        for (xmlNodePtr c = n->children; c; c = c->next)
+                if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
+                        content = xmlNodeGetContent(c);
+                        break;
+                }
+        if (!content)
+                return strdup("");
+        s = (const char *) content;
+        while (*s && isspace((unsigned char) *s))
+                s++;
+        e = s + strlen(s);
+        while (e > s && isspace((unsigned char) e[-1]))
+                e--;
+        return strndup(s, (size_t) (e - s));
+}
+
+static int metadata_table_add(MetadataTable *t, xmlNodePtr parent) {
+        int r;
+
+        for (xmlNodePtr c = parent->children; c; c = c->next) {
+                if (c->type != XML_ELEMENT_NODE)
+                        continue;
+
+                if (t->n == t->allocated) {
+                        size_t a = t->allocated ? t->allocated * 2 : 8;
+                        PolicyMetadata *items = reallocarray(t->items, a, sizeof(*items));
+                        if (!items)
+                                return -ENOMEM;
+                        t->items = items;
+                        char **values = reallocarray(t->values, a, sizeof(*values));
+                        if (!values)
+                                return -ENOMEM;
+                        t->values = values;
+                        t->allocated = a;
+                }
+
+                char *value = text_trimmed(c);
+                if (!value)
+                        return -ENOMEM;
+                t->values[t->n] = value;
+                t->items[t->n] = (PolicyMetadata) {
+                        .namespace_uri = c->ns ? (const char *) c->ns->href : NULL,
+                        .element = (const char *) c->name,
+                        .value = value,
+                };
+                t->n++;
+
+                r = metadata_table_add(t, c);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static bool interface_is_virtio(xmlNodePtr iface) {
+        _cleanup_xml_ xmlChar *model = child_attr(iface, "model", "type");
+
+        return model && strncmp((const char *) model, "virtio", 6) == 0;
+}
+
+static bool device_has_alias(xmlNodePtr n, const char *alias) {
+        _cleanup_xml_ xmlChar *a = child_attr(n, "alias", "name");
+
+        return a && streq((const char *) a, alias);
+}
+
+static bool interface_has_mac(xmlNodePtr iface, const char *mac) {
+        _cleanup_xml_ xmlChar *m = child_attr(iface, "mac", "address");
+
+        return m && strcasecmp((const char *) m, mac) == 0;
+}
+
+static bool device_is_passthrough(xmlNodePtr n) {
+        if (node_is(n, "interface"))
+                return attr_is(n, "type", "hostdev");
+        if (node_is(n, "hostdev"))
+                return attr_is(n, "type", "pci") && !attr_is(n, "mode", "capabilities");
+        return false;
+}
+
+static bool device_is_vf(xmlNodePtr n, const Plan *plan) {
+        if (!node_is(n, "interface") && !node_is(n, "hostdev"))
+                return false;
+        if (node_is(n, "interface") && interface_is_virtio(n))
+                return false; /* the standby: srvm never touches it */
+
+        if (plan->vf_alias || plan->vf_mac) {
+                if (plan->vf_alias && device_has_alias(n, plan->vf_alias))
+                        return true;
+                return plan->vf_mac && node_is(n, "interface") &&
+                       interface_has_mac(n, plan->vf_mac);
+        }
+        return device_is_passthrough(n);
+}
+
+static bool devices_have_vf(xmlNodePtr devices, const Plan *plan) {
+        for (xmlNodePtr c = devices ? devices->children : NULL; c; c = c->next)
+                if (device_is_vf(c, plan))
+                        return true;
+        return false;
+}
+
+static bool domain_matches_policy(xmlNodePtr root, xmlNodePtr metadata,
+                                  const PolicySet *policies, int *ret_error) {
+        _cleanup_(metadata_table_done) MetadataTable t = {};
+        _cleanup_xml_ xmlChar *name = NULL, *uuid = NULL;
+        PolicyMatchKind kind;
+        xmlNodePtr n;
+        int r;
+
+        *ret_error = 0;
+        if (!policies)
+                return false;
+
+        n = child_element(root, "name");
+        name = n ? xmlNodeGetContent(n) : NULL;
+        n = child_element(root, "uuid");
+        uuid = n ? xmlNodeGetContent(n) : NULL;
+        if (metadata) {
+                r = metadata_table_add(&t, metadata);
+                if (r < 0) {
+                        *ret_error = r;
+                        return false;
+                }
+        }
+
+        (void) policy_set_resolve(policies,
+                                  &(PolicyDomainInfo) {
+                                          .name = name ? (const char *) name : "",
+                                          .uuid = (const char *) uuid,
+                                          .metadata = t.items,
+                                          .n_metadata = t.n,
+                                  },
+                                  &kind);
+        return kind != POLICY_MATCH_DEFAULT;
+}
+
+static void describe_device(FILE *f, xmlNodePtr n, bool first) {
+        _cleanup_xml_ xmlChar *alias = child_attr(n, "alias", "name");
+        _cleanup_xml_ xmlChar *mac = child_attr(n, "mac", "address");
+
+        fprintf(f, "%s%s %s", first ? "" : ", ", (const char *) n->name,
+                alias ? (const char *) alias : "without alias");
+        if (mac)
+                fprintf(f, " (%s)", (const char *) mac);
+}
+
+/* Unlink the device and the indentation before it, so the output keeps its layout. */
+static void device_remove(xmlNodePtr n) {
+        xmlNodePtr prev = n->prev;
+
+        if (prev && xmlIsBlankNode(prev)) {
+                xmlUnlinkNode(prev);
+                xmlFreeNode(prev);
+        }
+        xmlUnlinkNode(n);
+        xmlFreeNode(n);
+}
+
+static int node_dump(xmlDocPtr doc, xmlNodePtr n, char **ret) {
+        xmlBufferPtr buf;
+        char *s;
+
+        buf = xmlBufferCreate();
+        if (!buf)
+                return -ENOMEM;
+        if (xmlNodeDump(buf, doc, n, 0, 0) < 0) {
+                xmlBufferFree(buf);
+                return -ENOMEM;
+        }
+        if (asprintf(&s, "%s\n", (const char *) xmlBufferContent(buf)) < 0)
+                s = NULL;
+        xmlBufferFree(buf);
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
+int hook_xml_filter_incoming(const char *domain_xml, const PolicySet *policies,
+                             char **ret_xml, char **ret_removed) {
+        _cleanup_(xml_doc_freep) xmlDocPtr doc = NULL;
+        _cleanup_(plan_done) Plan plan = {};
+        _cleanup_free_ char *xml = NULL, *removed = NULL;
+        xmlNodePtr root, metadata, devices, next;
+        size_t removed_size = 0;
+        bool first = true;
+        FILE *f;
+        int r;
+
+        if (!domain_xml || !ret_xml)
+                return -EINVAL;
+        doc = xmlReadMemory(domain_xml, (int) strnlen(domain_xml, INT32_MAX), NULL, NULL,
+                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+        if (!doc)
+                return -EBADMSG;
+        root = xmlDocGetRootElement(doc);
+        if (!node_is(root, "domain"))
+                return -EBADMSG;
+        metadata = child_element(root, "metadata");
+        devices = child_element(root, "devices");
+
+        r = plan_read(metadata, &plan);
+        if (r < 0)
+                return r;
+        if (!devices_have_vf(devices, &plan))
+                /* Nothing to remove either way; no need to ask the policies. */
+                return plan.present ? HOOK_XML_NO_VF : HOOK_XML_UNMANAGED;
+        if (!plan.present) {
+                bool managed = domain_matches_policy(root, metadata, policies, &r);
+                if (r < 0)
+                        return r;
+                if (!managed)
+                        return HOOK_XML_UNMANAGED;
+        }
+
+        f = open_memstream(&removed, &removed_size);
+        if (!f)
+                return -ENOMEM;
+        for (xmlNodePtr c = devices->children; c; c = next) {
+                next = c->next;
+                if (!device_is_vf(c, &plan))
+                        continue;
+                describe_device(f, c, first);
+                first = false;
+                device_remove(c);
+        }
+        if (fclose(f) != 0)
+                return -ENOMEM;
+
+        r = node_dump(doc, root, &xml);
+        if (r < 0)
+                return r;
+
+        *ret_xml = TAKE_PTR(xml);
+        if (ret_removed)
+                *ret_removed = TAKE_PTR(removed);
+        return HOOK_XML_REWRITTEN;
+}
