@@ -308,3 +308,100 @@ int format_jobs_json(const JobRow *rows, size_t n, char **ret) {
         *ret = s;
         return 0;
 }
+
+void format_bytes(uint64_t bytes, char *buf, size_t size) {
+        static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+        double v = (double) bytes;
+        size_t u = 0;
+
+        if (bytes < 1024) {
+                snprintf(buf, size, "%" PRIu64 " B", bytes);
+                return;
+        }
+        v /= 1024.0;
+        while (v >= 1024.0 && u + 1 < ELEMENTSOF(units)) {
+                v /= 1024.0;
+                u++;
+        }
+        snprintf(buf, size, "%.1f %s", v, units[u]);
+}
+
+static bool json_get_uint64(json_object *o, const char *key, uint64_t *ret) {
+        int64_t v;
+
+        if (!json_get_int64(o, key, &v) || v < 0)
+                return false;
+        *ret = (uint64_t) v;
+        return true;
+}
+
+static json_object *json_get_progress(json_object *job) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(job, "progress", &v) || !json_object_is_type(v, json_type_object))
+                return NULL;
+        return v;
+}
+
+unsigned format_progress_iteration(json_object *job) {
+        json_object *p = json_get_progress(job);
+        uint64_t it;
+
+        if (!p || !json_get_uint64(p, "iteration", &it) || it > UINT32_MAX)
+                return 0;
+        return (unsigned) it;
+}
+
+int format_status_line(json_object *job, int64_t elapsed_us, unsigned bar_width, char **ret) {
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_(fclosep) FILE *f = NULL;
+        const char *phase;
+        json_object *progress;
+        uint64_t total, remaining, rate;
+        size_t size;
+
+        if (!job || !ret)
+                return -EINVAL;
+
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+
+        phase = json_get_string(job, "phase");
+        fprintf(f, "%-17s", phase ? phase : "-");
+        if (elapsed_us >= 0) {
+                fputc(' ', f);
+                fput_seconds(f, 9, elapsed_us);
+        }
+
+        progress = json_get_progress(job);
+        if (progress && streq_ptr(phase, "migrate") &&
+            json_get_uint64(progress, "data_total_bytes", &total) && total > 0 &&
+            json_get_uint64(progress, "data_remaining_bytes", &remaining)) {
+                char left[32], all[32], dirty[32];
+                unsigned percent;
+
+                if (remaining > total)
+                        remaining = total;
+                percent = (unsigned) ((total - remaining) * 100.0 / (double) total);
+
+                fprintf(f, "  iteration %u", format_progress_iteration(job));
+                if (bar_width > 0) {
+                        unsigned filled = percent * bar_width / 100;
+
+                        fputs("  [", f);
+                        for (unsigned i = 0; i < bar_width; i++)
+                                fputc(i < filled ? '#' : '-', f);
+                        fputc(']', f);
+                }
+                format_bytes(remaining, left, sizeof left);
+                format_bytes(total, all, sizeof all);
+                fprintf(f, " %3u%%  %s of %s left", percent, left, all);
+                if (json_get_uint64(progress, "dirty_rate_bytes_s", &rate)) {
+                        format_bytes(rate, dirty, sizeof dirty);
+                        fprintf(f, "  dirty %s/s", dirty);
+                }
+        }
+
+        return finish_stream(&f, &buf, ret);
+}

@@ -31,6 +31,18 @@ int format_timeline(json_object *job, char **ret);
  * *ret is "" when nothing is new. */
 int format_progress(json_object *job, PhaseProgress *progress, char **ret);
 
+/* "1.5 GiB", "512 B": bytes in binary units, one decimal from KiB on. */
+void format_bytes(uint64_t bytes, char *buf, size_t size);
+
+/* The one line that says where a running job is: its phase, the time since it started
+ * (elapsed_us < 0: not shown) and, while pre-copy runs, the iteration, the share sent, the
+ * data left and the dirty rate. bar_width > 0 adds a bar of that many cells (for a
+ * terminal, where the line is redrawn in place). No newline. */
+int format_status_line(json_object *job, int64_t elapsed_us, unsigned bar_width, char **ret);
+
+/* The pre-copy iteration of job's progress, 0 if none reported yet. */
+unsigned format_progress_iteration(json_object *job);
+
 /* The `srvmctl jobs` table, and the same rows as a JSON array. */
 int format_jobs_table(const JobRow *rows, size_t n, char **ret);
 int format_jobs_json(const JobRow *rows, size_t n, char **ret);

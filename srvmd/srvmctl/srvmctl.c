@@ -1,10 +1,13 @@
-/* srvmctl: the command line client of srvmd. It starts, follows, lists, shows and cancels
- * migration jobs over D-Bus and renders what it gets with format.c. Every failure ends in one
+/* srvmctl: the command line client of srvmd. It starts, checks, follows, lists, shows and
+ * cancels migration jobs, lists, shows and reloads policies over D-Bus, checks policy files
+ * locally, and renders what it gets with format.c. Every failure ends in one
  * line on stderr and an exit code a script can act on (see the EXIT_* values). */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <systemd/sd-bus.h>
 
@@ -13,6 +16,7 @@
 #include "format.h"
 #include "json-util.h"
 #include "macro.h"
+#include "policy.h"
 
 enum {
         EXIT_FAILED = 1,      /* the job failed, or the operation did */
@@ -202,10 +206,19 @@ static int print_timeline(const char *json) {
 typedef struct Watch {
         const char *path;    /* NULL until Migrate() answered */
         FILE *out;           /* where the progress lines go */
+        bool tty;            /* out is a terminal: keep a status line at the bottom, redrawn */
+        bool status_shown;   /* the status line is on the screen now */
         PhaseProgress progress;
+        unsigned iteration;  /* the last pre-copy iteration printed (piped) */
+        json_object *last;   /* the newest JSON seen, owned */
         bool done;
         bool daemon_gone;
 } Watch;
+
+static void watch_done(Watch *w) {
+        json_object_put(w->last);
+        w->last = NULL;
+}
 
 /* The job's "result", or NULL. */
 static const char *json_get_result(json_object *j) {
@@ -216,6 +229,66 @@ static const char *json_get_result(json_object *j) {
         return json_object_get_string(v);
 }
 
+/* Microseconds since the job's first phase started, on this host's CLOCK_MONOTONIC, the
+ * clock srvmd stamps the phases with; -1 if that cannot be told. */
+static int64_t job_elapsed_us(json_object *j) {
+        json_object *phases, *start;
+        struct timespec ts;
+        int64_t now, begin;
+
+        if (!json_object_object_get_ex(j, "phases", &phases) || !json_object_is_type(phases, json_type_array) ||
+            json_object_array_length(phases) == 0)
+                return -1;
+        if (!json_object_object_get_ex(json_object_array_get_idx(phases, 0), "start_us", &start) ||
+            !json_object_is_type(start, json_type_int))
+                return -1;
+        begin = json_object_get_int64(start);
+
+        if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+                return -1;
+        now = (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+
+        return now >= begin ? now - begin : -1;
+}
+
+static void watch_clear_status(Watch *w) {
+        if (!w->status_shown)
+                return;
+        fputs("\r\033[K", w->out);
+        w->status_shown = false;
+}
+
+/* On a terminal the status line stays at the bottom, redrawn in place; piped, a line is
+ * printed for each new pre-copy iteration only, so a log stays short. */
+static void watch_show_status(Watch *w) {
+        _cleanup_free_ char *line = NULL;
+        const char *result;
+
+        if (!w->last)
+                return;
+        result = json_get_result(w->last);
+        if (!result || !streq(result, "running"))
+                return;
+
+        if (w->tty) {
+                if (format_status_line(w->last, job_elapsed_us(w->last), 20, &line) < 0)
+                        return;
+                fputs("\r\033[K", w->out);
+                fputs(line, w->out);
+                w->status_shown = true;
+                fflush(w->out);
+                return;
+        }
+
+        if (format_progress_iteration(w->last) == w->iteration)
+                return;
+        w->iteration = format_progress_iteration(w->last);
+        if (format_status_line(w->last, job_elapsed_us(w->last), 0, &line) < 0)
+                return;
+        fprintf(w->out, "%s\n", line);
+        fflush(w->out);
+}
+
 static void watch_feed_json(Watch *w, const char *json) {
         _cleanup_(json_object_putp) json_object *j = NULL;
         _cleanup_free_ char *text = NULL;
@@ -223,12 +296,18 @@ static void watch_feed_json(Watch *w, const char *json) {
 
         if (parse_json(json, &j) < 0)
                 return;
-        if (format_progress(j, &w->progress, &text) >= 0)
+        if (format_progress(j, &w->progress, &text) >= 0 && text[0]) {
+                watch_clear_status(w);
                 print_text(text, w->out);
+        }
 
         result = json_get_result(j);
         if (result && !streq(result, "running"))
                 w->done = true;
+
+        json_object_put(w->last);
+        w->last = TAKE_PTR(j);
+        watch_show_status(w);
 }
 
 static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
@@ -328,8 +407,31 @@ static int watch_subscribe(sd_bus *bus, Watch *w) {
                                 on_name_owner_changed, w);
 }
 
-/* Follow the job at w->path until it ends; returns the exit code. */
-static int watch_run(sd_bus *bus, Watch *w) {
+/* What srvmctl check prints at the end: the verdict and every check that failed. Preflight
+ * stops at the first failure, and its error sentence says which check that was. */
+static void print_check_result(json_object *j) {
+        json_object *v;
+        const char *domain = NULL, *destination = NULL, *result = json_get_result(j), *error = NULL;
+
+        if (json_object_object_get_ex(j, "domain", &v) && json_object_is_type(v, json_type_string))
+                domain = json_object_get_string(v);
+        if (json_object_object_get_ex(j, "destination_uri", &v) && json_object_is_type(v, json_type_string))
+                destination = json_object_get_string(v);
+        if (json_object_object_get_ex(j, "error", &v) && json_object_is_type(v, json_type_string))
+                error = json_object_get_string(v);
+
+        if (streq_ptr(result, "succeeded")) {
+                printf("Domain '%s' passed every check for a migration to %s.\n", strna(domain), strna(destination));
+                return;
+        }
+
+        printf("Domain '%s' cannot be migrated to %s:\n", strna(domain), strna(destination));
+        printf("  FAILED  %s\n", error && error[0] ? error : strna(result));
+}
+
+/* Follow the job at w->path until it ends; returns the exit code. check: print the check's
+ * verdict instead of the timeline. */
+static int watch_run(sd_bus *bus, Watch *w, bool check) {
         _cleanup_free_ char *json = NULL;
         _cleanup_(json_object_putp) json_object *j = NULL;
         int r;
@@ -342,19 +444,28 @@ static int watch_run(sd_bus *bus, Watch *w) {
         watch_feed_json(w, json);
 
         while (!w->done) {
-                if (w->daemon_gone)
+                if (w->daemon_gone) {
+                        watch_clear_status(w);
                         return fail(EXIT_UNREACHABLE, "srvmd left the %s bus (%s) while job %s was running",
                                     bus_kind(), SRVM_BUS_NAME, w->path);
+                }
 
                 r = sd_bus_process(bus, NULL);
-                if (r < 0)
+                if (r < 0) {
+                        watch_clear_status(w);
                         return fail_bus(NULL, r, "lost the connection to the bus");
+                }
                 if (r > 0)
                         continue;
 
-                r = sd_bus_wait(bus, UINT64_MAX);
-                if (r < 0 && r != -EINTR)
+                /* On a terminal, wake up each second to tick the elapsed time. */
+                r = sd_bus_wait(bus, w->tty ? USEC_PER_SEC : UINT64_MAX);
+                if (r < 0 && r != -EINTR) {
+                        watch_clear_status(w);
                         return fail_bus(NULL, r, "lost the connection to the bus");
+                }
+                if (r == 0)
+                        watch_show_status(w);
         }
 
         /* The final state, read once more: the last signal may have carried no JSON. */
@@ -364,6 +475,8 @@ static int watch_run(sd_bus *bus, Watch *w) {
         if (r != 0)
                 return r;
         watch_feed_json(w, json);
+        watch_clear_status(w);
+        fflush(w->out);
 
         r = parse_json(json, &j);
         if (r < 0)
@@ -372,7 +485,9 @@ static int watch_run(sd_bus *bus, Watch *w) {
         if (arg_json) {
                 fputs(json, stdout);
                 fputc('\n', stdout);
-        } else {
+        } else if (check)
+                print_check_result(j);
+        else {
                 _cleanup_free_ char *text = NULL;
 
                 r = format_timeline(j, &text);
@@ -391,31 +506,40 @@ static int append_option(sd_bus_message *m, const char *key, const char *value) 
         return sd_bus_message_append(m, "{sv}", key, "s", value);
 }
 
-static int verb_migrate(sd_bus *bus, int argc, char *argv[]) {
+static void watch_init(Watch *w) {
+        *w = (Watch) { .out = arg_json ? stderr : stdout };
+        w->tty = isatty(fileno(w->out));
+}
+
+/* migrate and check: the same arguments, Migrate() or Check(). */
+static int start_job(sd_bus *bus, int argc, char *argv[], bool check) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
         _cleanup_free_ char *path = NULL, *what = NULL;
-        Watch w = { .out = arg_json ? stderr : stdout };
+        _cleanup_(watch_done) Watch w;
         const char *domain, *destination, *p;
+        bool wait = check || arg_wait;
         uint32_t id;
         int r;
 
+        watch_init(&w);
+
         if (argc != 3)
-                return usage_error("migrate needs a domain and a destination URI.");
+                return usage_error("%s needs a domain and a destination URI.", argv[0]);
         domain = argv[1];
         destination = argv[2];
 
-        if (asprintf(&what, "cannot migrate domain '%s'", domain) < 0)
+        if (asprintf(&what, "cannot %s domain '%s'", check ? "check" : "migrate", domain) < 0)
                 return fail(EXIT_FAILED, "out of memory");
 
-        if (arg_wait) {
+        if (wait) {
                 r = watch_subscribe(bus, &w);
                 if (r < 0)
                         return fail_bus(NULL, r, "cannot subscribe to the job's signals");
         }
 
         r = sd_bus_message_new_method_call(bus, &call, SRVM_BUS_NAME, SRVM_BUS_PATH,
-                                           SRVM_MANAGER_INTERFACE, "Migrate");
+                                           SRVM_MANAGER_INTERFACE, check ? "Check" : "Migrate");
         if (r >= 0)
                 r = sd_bus_message_append(call, "ss", domain, destination);
         if (r >= 0)
@@ -445,26 +569,38 @@ static int verb_migrate(sd_bus *bus, int argc, char *argv[]) {
         if (parse_job(path, &id, &p) < 0)
                 return fail(EXIT_FAILED, "%s: srvmd answered with an unexpected job path %s", what, path);
 
-        if (arg_json && !arg_wait) {
+        if (arg_json && !wait) {
                 printf("{\"id\":%" PRIu32 ",\"path\":\"%s\"}\n", id, path);
                 return 0;
         }
 
-        fprintf(w.out, "Job %" PRIu32 " (%s): migrating %s to %s\n", id, path, domain, destination);
+        fprintf(w.out, "Job %" PRIu32 " (%s): %s %s %s %s\n", id, path,
+                check ? "checking whether" : "migrating", domain,
+                check ? "can migrate to" : "to", destination);
         fflush(w.out);
-        if (!arg_wait)
+        if (!wait)
                 return 0;
 
         w.path = path;
-        return watch_run(bus, &w);
+        return watch_run(bus, &w, check);
+}
+
+static int verb_migrate(sd_bus *bus, int argc, char *argv[]) {
+        return start_job(bus, argc, argv, false);
+}
+
+static int verb_check(sd_bus *bus, int argc, char *argv[]) {
+        return start_job(bus, argc, argv, true);
 }
 
 static int verb_watch(sd_bus *bus, int argc, char *argv[]) {
         _cleanup_free_ char *owned_path = NULL;
-        Watch w = { .out = arg_json ? stderr : stdout };
+        _cleanup_(watch_done) Watch w;
         const char *path;
         uint32_t id;
         int r;
+
+        watch_init(&w);
 
         if (argc != 2)
                 return usage_error("watch needs one job id or job path.");
@@ -483,7 +619,7 @@ static int verb_watch(sd_bus *bus, int argc, char *argv[]) {
         }
 
         w.path = path;
-        return watch_run(bus, &w);
+        return watch_run(bus, &w, false);
 }
 
 static int verb_show(sd_bus *bus, int argc, char *argv[]) {
@@ -589,6 +725,193 @@ static int verb_cancel(sd_bus *bus, int argc, char *argv[]) {
         return 0;
 }
 
+static int verb_reload(sd_bus *bus, int argc, char *argv[]) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        if (argc != 1)
+                return usage_error("reload takes no arguments.");
+
+        r = sd_bus_call_method(bus, SRVM_BUS_NAME, SRVM_BUS_PATH, SRVM_MANAGER_INTERFACE, "Reload",
+                               &error, NULL, NULL);
+        if (r < 0)
+                return fail_bus(&error, r, "cannot reload the policies");
+
+        return 0;
+}
+
+static int verb_version(sd_bus *bus, int argc, char *argv[]) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *daemon = NULL;
+        int r;
+
+        if (argc != 1)
+                return usage_error("version takes no arguments.");
+
+        r = sd_bus_get_property_string(bus, SRVM_BUS_NAME, SRVM_BUS_PATH, SRVM_MANAGER_INTERFACE, "Version",
+                                       &error, &daemon);
+
+        if (arg_json) {
+                _cleanup_(json_object_putp) json_object *j = json_object_new_object();
+
+                if (!j ||
+                    json_object_object_add(j, "srvmctl", json_object_new_string(SRVM_VERSION)) < 0 ||
+                    json_object_object_add(j, "srvmd", r >= 0 ? json_object_new_string(daemon) : NULL) < 0)
+                        return fail(EXIT_FAILED, "out of memory");
+                printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
+        } else {
+                printf("srvmctl %s\n", SRVM_VERSION);
+                if (r >= 0)
+                        printf("srvmd %s\n", daemon);
+        }
+        if (r < 0)
+                return fail_bus(&error, r, "cannot read srvmd's version");
+
+        return 0;
+}
+
+static int policy_list(sd_bus *bus) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(json_object_putp) json_object *a = NULL;
+        int r;
+
+        r = sd_bus_call_method(bus, SRVM_BUS_NAME, SRVM_BUS_PATH, SRVM_MANAGER_INTERFACE, "ListPolicies",
+                               &error, &reply, NULL);
+        if (r < 0)
+                return fail_bus(&error, r, "cannot list the policies");
+
+        r = sd_bus_message_enter_container(reply, 'a', "(sss)");
+        if (r < 0)
+                return fail_parse(r, "cannot list the policies");
+
+        a = json_object_new_array();
+        if (!a)
+                return fail(EXIT_FAILED, "out of memory");
+
+        for (;;) {
+                const char *name, *path, *match;
+                json_object *o;
+
+                r = sd_bus_message_read(reply, "(sss)", &name, &path, &match);
+                if (r < 0)
+                        return fail_parse(r, "cannot list the policies");
+                if (r == 0)
+                        break;
+
+                o = json_object_new_object();
+                if (!o || json_object_array_add(a, o) < 0) {
+                        json_object_put(o);
+                        return fail(EXIT_FAILED, "out of memory");
+                }
+                if (json_object_object_add(o, "name", json_object_new_string(name)) < 0 ||
+                    json_object_object_add(o, "path", path[0] ? json_object_new_string(path) : NULL) < 0 ||
+                    json_object_object_add(o, "match", json_object_new_string(match)) < 0)
+                        return fail(EXIT_FAILED, "out of memory");
+        }
+
+        if (arg_json) {
+                printf("%s\n", json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN |
+                                                                   JSON_C_TO_STRING_NOSLASHESCAPE));
+                return 0;
+        }
+
+        for (size_t i = 0; i < json_object_array_length(a); i++) {
+                json_object *o = json_object_array_get_idx(a, i), *name, *path, *match;
+
+                json_object_object_get_ex(o, "name", &name);
+                json_object_object_get_ex(o, "path", &path);
+                json_object_object_get_ex(o, "match", &match);
+                printf("%s\n  file:  %s\n  match: %s\n", json_object_get_string(name),
+                       path ? json_object_get_string(path) : "(built in)", json_object_get_string(match));
+        }
+        printf("\n%zu polic%s in force.\n", json_object_array_length(a),
+               json_object_array_length(a) == 1 ? "y" : "ies");
+        return 0;
+}
+
+static int policy_show(sd_bus *bus, const char *name) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *what = NULL;
+        const char *json;
+        int r;
+
+        if (asprintf(&what, "cannot show policy '%s'", name) < 0)
+                return fail(EXIT_FAILED, "out of memory");
+
+        r = sd_bus_call_method(bus, SRVM_BUS_NAME, SRVM_BUS_PATH, SRVM_MANAGER_INTERFACE, "GetPolicy",
+                               &error, &reply, "s", name);
+        if (r < 0)
+                return fail_bus(&error, r, what);
+
+        r = sd_bus_message_read(reply, "s", &json);
+        if (r < 0)
+                return fail_parse(r, what);
+
+        /* The policy file's own form either way: it is JSON already. */
+        printf("%s\n", json);
+        return 0;
+}
+
+/* Parse policy files here, as srvmd would load them; needs no daemon. */
+static int policy_check(int n, char *files[]) {
+        int ret = 0;
+
+        for (int i = 0; i < n; i++) {
+                _cleanup_(policy_freep) Policy *policy = NULL;
+                _cleanup_free_ char *why = NULL;
+                int r;
+
+                r = policy_parse_file(files[i], &policy, &why);
+                if (r < 0) {
+                        if (why)
+                                fail(EXIT_FAILED, "%s", why);
+                        else
+                                fail(EXIT_FAILED, "%s: %s", files[i], strerror(-r));
+                        ret = EXIT_FAILED;
+                        continue;
+                }
+
+                if (arg_json) {
+                        _cleanup_(json_object_putp) json_object *j = NULL;
+
+                        r = policy_to_json(policy, &j);
+                        if (r < 0)
+                                return fail(EXIT_FAILED, "%s: cannot render the policy: %s", files[i], strerror(-r));
+                        printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
+                                                                           JSON_C_TO_STRING_SPACED |
+                                                                           JSON_C_TO_STRING_NOSLASHESCAPE));
+                } else
+                        printf("%s: valid policy '%s'\n", files[i], policy_get_name(policy));
+        }
+
+        return ret;
+}
+
+static int verb_policy(sd_bus *bus, int argc, char *argv[]) {
+        if (argc < 2)
+                return usage_error("policy needs a subcommand: list, show NAME or check FILE...");
+
+        if (streq(argv[1], "list")) {
+                if (argc != 2)
+                        return usage_error("policy list takes no arguments.");
+                return policy_list(bus);
+        }
+        if (streq(argv[1], "show")) {
+                if (argc != 3)
+                        return usage_error("policy show needs one policy name.");
+                return policy_show(bus, argv[2]);
+        }
+        if (streq(argv[1], "check")) {
+                if (argc < 3)
+                        return usage_error("policy check needs at least one file.");
+                return policy_check(argc - 2, argv + 2);
+        }
+
+        return usage_error("unknown policy subcommand '%s'; use list, show or check.", argv[1]);
+}
+
 static void help(void) {
         printf("srvmctl [OPTIONS...] COMMAND ...\n"
                "\n"
@@ -597,10 +920,18 @@ static void help(void) {
                "Commands:\n"
                "  migrate DOMAIN DEST_URI   Migrate DOMAIN to the libvirt URI DEST_URI; prints the\n"
                "                            new job's id and object path\n"
-               "  watch JOB                 Follow a job like migrate --wait does\n"
+               "  check DOMAIN DEST_URI     Run the preflight checks of such a migration, touching\n"
+               "                            nothing, and print what fails\n"
+               "  watch JOB                 Follow a job: each phase as it starts and ends, and\n"
+               "                            the pre-copy progress\n"
                "  show JOB                  Show a job's phase timeline and downtime\n"
                "  jobs                      List the jobs srvmd knows of\n"
                "  cancel JOB                Cancel a running job; it rolls back to the source\n"
+               "  policy list               List the policies in force and what they match\n"
+               "  policy show NAME          Show a policy in force, every default filled in\n"
+               "  policy check FILE...      Check policy files, without srvmd\n"
+               "  reload                    Load the policies anew; a bad file keeps the old set\n"
+               "  version                   Show the versions of srvmctl and srvmd\n"
                "\n"
                "JOB is a job id (3) or a job object path (" JOB_PREFIX "3).\n"
                "\n"
@@ -608,25 +939,28 @@ static void help(void) {
                "  -h --help                 Show this help and exit\n"
                "     --version              Show the version and exit\n"
                "     --user                 Talk to srvmd on the user bus, not the system bus\n"
-               "     --json                 Print JSON: the job's JSON (show, watch,\n"
+               "     --json                 Print JSON: the job's JSON (show, watch, check,\n"
                "                            migrate --wait; the phases go to stderr),\n"
                "                            {\"id\",\"path\"} (migrate), an array of jobs (jobs)\n"
+               "                            or of policies (policy list), the policy (policy\n"
+               "                            show, policy check), the versions (version)\n"
                "  -w --wait                 migrate: follow the job, print each phase as it\n"
                "                            starts and ends, then its timeline\n"
-               "     --migrate-uri URI      migrate: the URI of the migration stream\n"
+               "     --migrate-uri URI      migrate, check: the URI of the migration stream\n"
                "                            (e.g. tcp://10.0.0.2:49152)\n"
-               "     --bond NAME            migrate: the guest's bond (default bond0)\n"
-               "     --vf ALIAS|MAC         migrate: the VF to move, by device alias or MAC\n"
-               "                            (default: found by srvmd)\n"
+               "     --bond NAME            migrate, check: the guest's bond (default bond0)\n"
+               "     --vf ALIAS|MAC         migrate, check: the VF to move, by device alias or\n"
+               "                            MAC (default: found by srvmd)\n"
                "\n"
                "The system bus is found through DBUS_SYSTEM_BUS_ADDRESS if set.\n"
                "\n"
                "Exit status:\n"
-               "  0  success (migrate --wait, watch: the job succeeded)\n"
-               "  1  the job failed, was rolled back or cancelled, or the operation failed\n"
+               "  0  success (migrate --wait, watch: the job succeeded; check: every check passed)\n"
+               "  1  the job failed, was rolled back or cancelled, a check or a policy failed,\n"
+               "     or the operation failed\n"
                "  2  usage error, or arguments srvmd rejected\n"
                "  3  srvmd is not reachable on the bus\n"
-               "  4  access denied (starting and cancelling migrations needs root)\n");
+               "  4  access denied (changing anything needs root or the admin group)\n");
 }
 
 enum {
@@ -697,12 +1031,18 @@ int main(int argc, char *argv[]) {
         static const struct {
                 const char *name;
                 int (*run)(sd_bus *bus, int argc, char *argv[]);
+                bool takes_job_options; /* --wait and friends */
+                bool reads;             /* --json applies */
         } verbs[] = {
-                { "migrate", verb_migrate },
-                { "watch",   verb_watch   },
-                { "show",    verb_show    },
-                { "jobs",    verb_jobs    },
-                { "cancel",  verb_cancel  },
+                { "migrate", verb_migrate, true,  true  },
+                { "check",   verb_check,   true,  true  },
+                { "watch",   verb_watch,   false, true  },
+                { "show",    verb_show,    false, true  },
+                { "jobs",    verb_jobs,    false, true  },
+                { "cancel",  verb_cancel,  false, false },
+                { "policy",  verb_policy,  false, true  },
+                { "reload",  verb_reload,  false, false },
+                { "version", verb_version, false, true  },
         };
         const char *verb;
         size_t i;
@@ -722,15 +1062,24 @@ int main(int argc, char *argv[]) {
         if (i >= ELEMENTSOF(verbs))
                 return usage_error("unknown command '%s'.", verb);
 
-        if (!streq(verb, "migrate") && (arg_wait || arg_migrate_uri || arg_bond || arg_vf))
-                return usage_error("--wait, --migrate-uri, --bond and --vf apply to migrate only.");
-        if (streq(verb, "cancel") && arg_json)
-                return usage_error("--json does not apply to cancel.");
+        if (!verbs[i].takes_job_options && (arg_wait || arg_migrate_uri || arg_bond || arg_vf))
+                return usage_error("--wait, --migrate-uri, --bond and --vf apply to migrate and check only.");
+        if (streq(verb, "check") && arg_wait)
+                return usage_error("check always waits; --wait applies to migrate only.");
+        if (!verbs[i].reads && arg_json)
+                return usage_error("--json does not apply to %s.", verb);
+
+        /* Checking policy files is local: no bus. */
+        if (streq(verb, "policy") && optind + 1 < argc && streq(argv[optind + 1], "check"))
+                return verbs[i].run(NULL, argc - optind, argv + optind);
 
         r = arg_user ? sd_bus_open_user(&bus) : sd_bus_open_system(&bus);
-        if (r < 0)
+        if (r < 0) {
+                if (streq(verb, "version"))
+                        printf("srvmctl %s\n", SRVM_VERSION);
                 return fail(EXIT_UNREACHABLE, "cannot reach srvmd on the %s bus (%s): cannot connect to the bus: %s",
                             bus_kind(), SRVM_BUS_NAME, strerror(-r));
+        }
 
         return verbs[i].run(bus, argc - optind, argv + optind);
 }
