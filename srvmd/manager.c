@@ -11,6 +11,8 @@
 
 #include "config.h"
 #include "bus.h"
+#include "journal.h"
+#include "json-util.h"
 #include "log.h"
 #include "manager.h"
 #include "metrics-http.h"
@@ -26,11 +28,13 @@ typedef struct Job {
         Phase logged_phase;
         JobResult logged_result;
         bool logged_finished;
+        bool journal_failed; /* said once, not at every phase */
 } Job;
 
 struct Manager {
         char *local_uri;
         char *state_dir;
+        char *journal_dir; /* <state_dir>/jobs */
         bool user_bus;
 
         sd_event *event;
@@ -78,6 +82,8 @@ int manager_new(const ManagerConfig *config, Manager **ret) {
         mgr->state_dir = strdup(config && config->state_dir ? config->state_dir : "/var/lib/srvm");
         if (!mgr->local_uri || !mgr->state_dir)
                 return -ENOMEM;
+        if (asprintf(&mgr->journal_dir, "%s/jobs", mgr->state_dir) < 0)
+                return -ENOMEM;
         mgr->user_bus = config && config->user_bus;
         if (config && config->policy_dir) {
                 mgr->policy_dir = strdup(config->policy_dir);
@@ -123,6 +129,7 @@ Manager *manager_free(Manager *mgr) {
         free(mgr->policy_dir);
         free(mgr->local_uri);
         free(mgr->state_dir);
+        free(mgr->journal_dir);
         free(mgr);
         return NULL;
 }
@@ -199,6 +206,7 @@ static void manager_prune_jobs(Manager *mgr) {
                         continue;
                 }
                 bus_job_removed(mgr, j->migration);
+                (void) journal_remove(mgr->journal_dir, migration_get_id(j->migration));
                 job_free(j);
                 memmove(mgr->jobs + i, mgr->jobs + i + 1, (mgr->n_jobs - i - 1) * sizeof(Job *));
                 mgr->n_jobs--;
@@ -258,11 +266,35 @@ static usec_t job_now(void *userdata) {
         return t;
 }
 
+/* Write the job's record durably, so that a restarted srvmd can finish what it was doing. */
+static void job_journal(Job *j) {
+        _cleanup_(json_object_putp) json_object *record = NULL;
+        Migration *m = j->migration;
+        int r;
+
+        if (migration_is_check_only(m)) /* touches nothing: nothing to finish */
+                return;
+        r = migration_build_journal(m, &record);
+        if (r >= 0)
+                r = journal_write(j->manager->journal_dir, migration_get_id(m), record);
+        if (r < 0 && !j->journal_failed) {
+                j->journal_failed = true;
+                log_warning_errno(r, "%s: job %u: cannot journal it in %s, a restart would not finish it: %m",
+                                  migration_get_domain(m), migration_get_id(m), j->manager->journal_dir);
+        } else if (r >= 0)
+                j->journal_failed = false;
+}
+
 static void job_changed(void *userdata, Migration *m) {
         Job *j = userdata;
         Manager *mgr = j->manager;
         Phase p = migration_get_phase(m);
         JobResult result = migration_get_result(m);
+        bool milestone = p != j->logged_phase || result != j->logged_result ||
+                         (migration_is_finished(m) && !j->logged_finished);
+
+        if (milestone)
+                job_journal(j);
 
         if (p != j->logged_phase) {
                 log_info("%s: job %u: %s -> %s", migration_get_domain(m), migration_get_id(m),
@@ -300,6 +332,28 @@ static const MigrationBackendOps job_ops = {
         .changed = job_changed,
 };
 
+/* A new slot in the job table; the caller puts a migration in it. */
+static int manager_add_job(Manager *mgr, Job **ret) {
+        Job **jobs, *j;
+
+        jobs = realloc(mgr->jobs, (mgr->n_jobs + 1) * sizeof(Job *));
+        if (!jobs)
+                return -ENOMEM;
+        mgr->jobs = jobs;
+
+        j = calloc(1, sizeof(*j));
+        if (!j)
+                return -ENOMEM;
+        *j = (Job) {
+                .manager = mgr,
+                .logged_phase = _PHASE_INVALID,
+                .logged_result = JOB_RUNNING,
+        };
+        mgr->jobs[mgr->n_jobs++] = j;
+        *ret = j;
+        return 0;
+}
+
 static int set_error(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);
 static int set_error(char **ret_error, int r, const char *fmt, ...) {
         va_list ap;
@@ -316,7 +370,7 @@ static int set_error(char **ret_error, int r, const char *fmt, ...) {
 int manager_migrate(Manager *mgr, const MigrationParams *p, Migration **ret, char **ret_error) {
         MigrationParams params = *p;
         Migration *running;
-        Job **jobs, *j;
+        Job *j;
         int r;
 
         if (!p->domain || !*p->domain)
@@ -329,26 +383,17 @@ int manager_migrate(Manager *mgr, const MigrationParams *p, Migration **ret, cha
                 return set_error(ret_error, -EBUSY, "Domain '%s' already has migration job %u running.",
                                  p->domain, migration_get_id(running));
 
-        jobs = realloc(mgr->jobs, (mgr->n_jobs + 1) * sizeof(Job *));
-        if (!jobs)
-                return -ENOMEM;
-        mgr->jobs = jobs;
-
-        j = calloc(1, sizeof(*j));
-        if (!j)
-                return -ENOMEM;
-        j->manager = mgr;
-        j->logged_phase = _PHASE_INVALID;
-        j->logged_result = JOB_RUNNING;
-
+        r = manager_add_job(mgr, &j);
+        if (r < 0)
+                return r;
         params.source_uri = mgr->local_uri;
         r = migration_new(mgr->next_id, &params, &job_ops, j, &j->migration);
         if (r < 0) {
+                mgr->n_jobs--;
                 free(j);
                 return r;
         }
         mgr->next_id++;
-        mgr->jobs[mgr->n_jobs++] = j;
 
         log_info("%s: job %u: %s %s%s%s", p->domain, migration_get_id(j->migration),
                  p->check_only ? "checking a migration to" : "migrating to",
@@ -462,6 +507,44 @@ static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *
         return 0;
 }
 
+static int manager_restore_job(uint32_t id, json_object *record, const char *error, void *userdata) {
+        Manager *mgr = userdata;
+        _cleanup_free_ char *why = NULL;
+        Migration *m;
+        Job *j;
+        int r;
+
+        if (id >= mgr->next_id)
+                mgr->next_id = id + 1;
+        if (!record) {
+                log_warning("Journal %s: %s; skipped.", mgr->journal_dir, error);
+                return 0;
+        }
+
+        r = manager_add_job(mgr, &j);
+        if (r < 0)
+                return r;
+        r = migration_new_from_journal(record, &job_ops, j, &j->migration, &why);
+        if (r < 0) {
+                mgr->n_jobs--;
+                free(j);
+                log_warning("Journal %s: job %u: %s; skipped.", mgr->journal_dir, id, strna(why));
+                return 0;
+        }
+        m = j->migration;
+        j->logged_phase = migration_get_phase(m);
+        j->logged_result = migration_get_result(m);
+        j->logged_finished = migration_is_finished(m);
+        bus_job_new(mgr, m);
+
+        if (!migration_is_finished(m)) {
+                log_notice("%s: job %u was in phase %s when srvmd stopped; finding the domain to finish it.",
+                           migration_get_domain(m), id, phase_to_string(migration_get_phase(m)));
+                (void) migration_recover(m);
+        }
+        return 0;
+}
+
 int manager_startup(Manager *mgr) {
         sigset_t mask;
         int r;
@@ -512,6 +595,17 @@ int manager_startup(Manager *mgr) {
         r = bus_setup(mgr); /* logs its own failures, with context */
         if (r < 0)
                 return r;
+
+        /* What a previous srvmd did, and what it left unfinished. */
+        r = journal_prepare(mgr->state_dir);
+        if (r >= 0)
+                r = journal_prepare(mgr->journal_dir);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the job journal %s: %m", mgr->journal_dir);
+        r = journal_load(mgr->journal_dir, manager_restore_job, mgr);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the job journal %s: %m", mgr->journal_dir);
+        manager_update_status(mgr);
 
         /* Migrations matter more than their figures: a taken port is worth a warning, not a
          * daemon that does not start. */

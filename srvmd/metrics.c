@@ -507,6 +507,8 @@ static const char *rollback_cause(PhaseResult how) {
                 return "failed";
         case PHASE_RESULT_TIMEOUT:
                 return "timeout";
+        case PHASE_RESULT_INTERRUPTED:
+                return "interrupted";
         case PHASE_RESULT_CANCELLED:
         case PHASE_RESULT_OK: /* it succeeded, then the job was cancelled */
         case PHASE_RESULT_RUNNING:

@@ -63,6 +63,7 @@ struct Migration {
         char *error;
         char *cause;             /* why a rollback began, for the final sentence */
         Phase rollback_from;     /* the phase that turned the job around */
+        Phase interrupted;       /* the phase srvmd stopped in, for a recovered job */
         JobResult rollback_goal; /* ROLLED_BACK, or CANCELLED when a cancel caused it */
 
         bool action_running;
@@ -97,6 +98,7 @@ static const char *const phase_table[_PHASE_MAX] = {
         [PHASE_ROLLBACK_PLUG] = "rollback-plug",
         [PHASE_ROLLBACK_LINK] = "rollback-link",
         [PHASE_ROLLBACK_FAILBACK] = "rollback-failback",
+        [PHASE_RECOVER] = "recover",
 };
 DEFINE_STRING_TABLE_LOOKUP(phase, Phase);
 
@@ -106,6 +108,7 @@ static const char *const phase_result_table[_PHASE_RESULT_MAX] = {
         [PHASE_RESULT_FAILED] = "failed",
         [PHASE_RESULT_TIMEOUT] = "timeout",
         [PHASE_RESULT_CANCELLED] = "cancelled",
+        [PHASE_RESULT_INTERRUPTED] = "interrupted",
 };
 DEFINE_STRING_TABLE_LOOKUP(phase_result, PhaseResult);
 
@@ -127,6 +130,7 @@ static const char *const action_table[_ACTION_MAX] = {
         [ACTION_PLUG] = "plug",
         [ACTION_LINK] = "link",
         [ACTION_FAILBACK] = "failback",
+        [ACTION_LOCATE] = "locate",
 };
 DEFINE_STRING_TABLE_LOOKUP(action, Action);
 
@@ -144,6 +148,7 @@ usec_t phase_default_budget(Phase p) {
         case PHASE_UNPLUG:
                 return 15 * USEC_PER_SEC;
         case PHASE_MIGRATE:
+        case PHASE_RECOVER: /* may wait out a migration libvirt still drives */
                 return 300 * USEC_PER_SEC; /* pre-copy under TCG is slow; policies tighten it */
         case PHASE_PLUG:
         case PHASE_LINK:
@@ -192,6 +197,9 @@ static Action phase_action(Phase p, Side *ret_side) {
         case PHASE_ROLLBACK_FAILBACK:
                 *ret_side = SIDE_SOURCE;
                 return ACTION_FAILBACK;
+        case PHASE_RECOVER:
+                *ret_side = SIDE_SOURCE;
+                return ACTION_LOCATE;
         case _PHASE_MAX:
         case _PHASE_INVALID:
                 break;
@@ -245,6 +253,7 @@ int migration_new(uint32_t id, const MigrationParams *p, const MigrationBackendO
         m->ops = ops;
         m->userdata = userdata;
         m->phase = _PHASE_INVALID;
+        m->interrupted = _PHASE_INVALID;
         m->result = JOB_RUNNING;
         m->domain_side = SIDE_SOURCE;
         m->standby_start = m->standby_end = USEC_INFINITY;
@@ -413,7 +422,7 @@ static void migration_set_phase(Migration *m, Phase p) {
 static void enter_rollback(Migration *m, JobResult goal, const char *cause) {
         free(m->cause);
         m->cause = cause ? strdup(cause) : NULL;
-        m->rollback_from = m->phase;
+        m->rollback_from = m->phase == PHASE_RECOVER ? m->interrupted : m->phase;
         m->rollback_goal = goal;
         migration_set_phase(m, PHASE_ROLLBACK_PLUG);
 }
@@ -486,6 +495,12 @@ static void phase_failed(Migration *m, PhaseResult how, const char *message) {
                 finish(m, JOB_FAILED,
                        "Domain '%s': %s; then %s failed: %s. The domain runs on the source on its virtio-net standby.",
                        m->domain, strna(m->cause), ph, strna(cause));
+                return;
+
+        case PHASE_RECOVER:
+                finish(m, JOB_FAILED,
+                       "Domain '%s': srvmd stopped in phase %s and, restarted, could not tell where the domain runs: %s. Check it by hand.",
+                       m->domain, strna(phase_to_string(m->interrupted)), strna(cause));
                 return;
 
         case _PHASE_MAX:
@@ -568,6 +583,9 @@ static void phase_succeeded(Migration *m) {
                 migration_set_phase(m, PHASE_ROLLBACK_FAILBACK);
                 return;
 
+        case PHASE_RECOVER: /* decided in recover_located() */
+                return;
+
         case PHASE_ROLLBACK_FAILBACK:
                 if (m->standby_start != USEC_INFINITY)
                         m->standby_end = now(m);
@@ -597,11 +615,45 @@ int migration_start(Migration *m) {
         return 0;
 }
 
+/* The restarted job learned where the domain runs: finish forward there, or roll back. */
+static void recover_located(Migration *m, int r) {
+        const char *was = phase_to_string(m->interrupted);
+
+        if (r == -ENOENT) {
+                end_phase(m, PHASE_RESULT_FAILED);
+                finish(m, JOB_FAILED,
+                       "Domain '%s': srvmd stopped in phase %s and, restarted, found the domain running on neither host. Check it by hand.",
+                       m->domain, was);
+                return;
+        }
+
+        end_phase(m, PHASE_RESULT_OK);
+        if (r > 0) {
+                m->domain_side = SIDE_DESTINATION;
+                (void) migration_add_event(m, "srvmd restarted in phase %s; the domain runs on the destination: finishing there", was);
+                migration_set_phase(m, PHASE_PLUG);
+                return;
+        }
+
+        m->domain_side = SIDE_SOURCE;
+        if (m->interrupted == PHASE_PREFLIGHT) {
+                finish(m, JOB_FAILED, "Domain '%s': srvmd stopped during preflight; nothing was changed.", m->domain);
+                return;
+        }
+        (void) migration_add_event(m, "srvmd restarted in phase %s; the domain runs on the source: rolling back", was);
+        enter_rollback(m, JOB_ROLLED_BACK, "srvmd stopped during it");
+}
+
 void migration_action_done(Migration *m, Action a, int r, const char *message) {
         if (!m || m->finished || !m->action_running || m->action != a)
                 return; /* a late answer for an action the job no longer waits for */
 
         m->action_running = false;
+
+        if (a == ACTION_LOCATE && (r >= 0 || r == -ENOENT)) {
+                recover_located(m, r);
+                return;
+        }
 
         if (r < 0) {
                 phase_failed(m, m->action_overdue ? PHASE_RESULT_TIMEOUT :
@@ -1092,5 +1144,315 @@ int migration_build_json(const Migration *m, json_object **ret) {
                 return r;
 
         *ret = TAKE_PTR(o);
+        return 0;
+}
+
+/* ---- the journal record ---- */
+
+static int json_add_phase_table(json_object *o, const char *key, const usec_t *values, bool skip_zero) {
+        json_object *t = json_object_new_object();
+        int r;
+
+        r = json_add(o, key, t);
+        if (r < 0)
+                return r;
+        for (Phase p = 0; p < _PHASE_MAX; p++) {
+                if (skip_zero && values[p] == 0)
+                        continue;
+                r = json_add(t, phase_to_string(p), json_object_new_int64((int64_t) values[p]));
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int migration_build_journal(const Migration *m, json_object **ret) {
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        json_object *j;
+        usec_t retries[_PHASE_MAX];
+        int r;
+
+        r = migration_build_json(m, &o);
+        if (r < 0)
+                return r;
+
+        j = json_object_new_object();
+        r = json_add(o, "journal", j);
+        if (r >= 0)
+                r = json_add(j, "finished", json_object_new_boolean(m->finished));
+        if (r >= 0)
+                r = json_add(j, "domain_side", json_object_new_string(side_to_string(m->domain_side)));
+        if (r >= 0)
+                r = json_add_string_or_null(j, "vf_spec", m->vf_spec);
+        if (r >= 0)
+                r = json_add_string_or_null(j, "vf_xml", m->vf_xml);
+        if (r >= 0)
+                r = json_add(j, "bond_explicit", json_object_new_boolean(m->bond_explicit));
+        if (r >= 0)
+                r = json_add_string_or_null(j, "cause", m->cause);
+        if (r >= 0)
+                r = json_add_string_or_null(j, "rollback_from", m->cause ? phase_to_string(m->rollback_from) : NULL);
+        if (r >= 0)
+                r = json_add(j, "rollback_goal", json_object_new_string(job_result_to_string(m->rollback_goal)));
+        if (r >= 0)
+                r = json_add(j, "cancel_requested", json_object_new_boolean(m->cancel_requested));
+        if (r >= 0)
+                r = json_add(j, "standby_start_us", json_object_new_int64((int64_t) m->standby_start));
+        if (r >= 0)
+                r = json_add(j, "standby_end_us", json_object_new_int64((int64_t) m->standby_end));
+        if (r >= 0)
+                r = json_add_phase_table(j, "budgets_us", m->budget, false);
+        if (r >= 0) {
+                for (Phase p = 0; p < _PHASE_MAX; p++)
+                        retries[p] = m->retries[p];
+                r = json_add_phase_table(j, "retries", retries, true);
+        }
+        if (r >= 0)
+                r = json_add_phase_table(j, "retry_backoff_us", m->retry_backoff, false);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
+/* Reading a record back: each getter says what was wrong, with the key. */
+
+typedef struct Reader {
+        char *error; /* the first problem found */
+} Reader;
+
+static json_object *reader_get(Reader *rd, json_object *o, const char *key, json_type type, bool nullable) {
+        json_object *v;
+
+        if (rd->error)
+                return NULL;
+        if (!json_object_object_get_ex(o, key, &v)) {
+                (void) asprintf(&rd->error, "missing \"%s\"", key);
+                return NULL;
+        }
+        if (!v && nullable)
+                return NULL;
+        if (!json_object_is_type(v, type)) {
+                (void) asprintf(&rd->error, "\"%s\" is not a %s", key, json_type_to_name(type));
+                return NULL;
+        }
+        return v;
+}
+
+static char *reader_string(Reader *rd, json_object *o, const char *key, bool nullable) {
+        json_object *v = reader_get(rd, o, key, json_type_string, nullable);
+        char *s;
+
+        if (!v)
+                return NULL;
+        s = strdup(json_object_get_string(v));
+        if (!s && !rd->error)
+                rd->error = strdup("out of memory");
+        return s;
+}
+
+static int64_t reader_int(Reader *rd, json_object *o, const char *key) {
+        json_object *v = reader_get(rd, o, key, json_type_int, false);
+
+        return v ? json_object_get_int64(v) : 0;
+}
+
+static bool reader_bool(Reader *rd, json_object *o, const char *key) {
+        json_object *v = reader_get(rd, o, key, json_type_boolean, false);
+
+        return v && json_object_get_boolean(v);
+}
+
+static int reader_enum(Reader *rd, json_object *o, const char *key, bool nullable,
+                       int (*from_string)(const char *s)) {
+        json_object *v = reader_get(rd, o, key, json_type_string, nullable);
+        int e;
+
+        if (!v)
+                return -EINVAL;
+        e = from_string(json_object_get_string(v));
+        if (e < 0 && !rd->error)
+                (void) asprintf(&rd->error, "\"%s\" has an unknown value \"%s\"", key, json_object_get_string(v));
+        return e;
+}
+
+static int phase_from_string_int(const char *s) {
+        return phase_from_string(s);
+}
+static int phase_result_from_string_int(const char *s) {
+        return phase_result_from_string(s);
+}
+static int job_result_from_string_int(const char *s) {
+        return job_result_from_string(s);
+}
+static int side_from_string_int(const char *s) {
+        return side_from_string(s);
+}
+
+static void reader_phase_table(Reader *rd, json_object *o, const char *key, usec_t *values) {
+        json_object *t = reader_get(rd, o, key, json_type_object, false);
+
+        if (!t)
+                return;
+        json_object_object_foreach(t, name, v) {
+                Phase p = phase_from_string(name);
+
+                if (p < 0 || !json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0) {
+                        if (!rd->error)
+                                (void) asprintf(&rd->error, "\"%s\" has a bad entry \"%s\"", key, name);
+                        return;
+                }
+                values[p] = (usec_t) json_object_get_int64(v);
+        }
+}
+
+static void reader_phases(Reader *rd, json_object *o, Migration *m) {
+        json_object *phases = reader_get(rd, o, "phases", json_type_array, false);
+        size_t n = phases ? json_object_array_length(phases) : 0;
+
+        for (size_t i = 0; i < n && !rd->error; i++) {
+                json_object *ph = json_object_array_get_idx(phases, i), *attempts;
+                Phase p = reader_enum(rd, ph, "name", false, phase_from_string_int);
+                PhaseRecord *rec;
+
+                if (rd->error)
+                        return;
+                rec = &m->records[p];
+                if (rec->attempts > 0 || m->n_order >= _PHASE_MAX) {
+                        (void) asprintf(&rd->error, "phase %s appears twice", phase_to_string(p));
+                        return;
+                }
+                rec->start = (usec_t) reader_int(rd, ph, "start_us");
+                rec->duration = (usec_t) reader_int(rd, ph, "duration_us");
+                rec->result = reader_enum(rd, ph, "result", false, phase_result_from_string_int);
+                rec->attempts = json_object_object_get_ex(ph, "attempts", &attempts) ?
+                                (unsigned) json_object_get_int64(attempts) : 1;
+                if (rec->attempts == 0)
+                        rec->attempts = 1;
+                m->order[m->n_order++] = p;
+                m->phase = p;
+        }
+}
+
+int migration_new_from_journal(json_object *record, const MigrationBackendOps *ops, void *userdata,
+                               Migration **ret, char **ret_error) {
+        _cleanup_(migration_freep) Migration *m = NULL;
+        _cleanup_free_ char *domain = NULL, *source = NULL, *destination = NULL, *migrate_uri = NULL;
+        Reader rd = {};
+        json_object *j, *events;
+        MigrationParams p = {};
+        usec_t values[_PHASE_MAX] = {};
+        int64_t id;
+        int r;
+
+        if (!record || !ops || !ret)
+                return -EINVAL;
+
+        id = reader_int(&rd, record, "id");
+        domain = reader_string(&rd, record, "domain", false);
+        source = reader_string(&rd, record, "source_uri", false);
+        destination = reader_string(&rd, record, "destination_uri", false);
+        migrate_uri = reader_string(&rd, record, "migrate_uri", true);
+        j = reader_get(&rd, record, "journal", json_type_object, false);
+        if (!rd.error && (id <= 0 || id > UINT32_MAX))
+                rd.error = strdup("\"id\" is out of range");
+        if (rd.error)
+                goto fail;
+
+        p = (MigrationParams) {
+                .domain = domain,
+                .source_uri = source,
+                .destination_uri = destination,
+                .migrate_uri = migrate_uri,
+        };
+        r = migration_new((uint32_t) id, &p, ops, userdata, &m);
+        if (r < 0) {
+                rd.error = strdup("its parameters are invalid");
+                goto fail;
+        }
+
+        free(m->bond);
+        m->bond = reader_string(&rd, record, "bond", false);
+        m->vf_spec = reader_string(&rd, j, "vf_spec", true);
+        m->bond_explicit = reader_bool(&rd, j, "bond_explicit");
+        m->policy_name = reader_string(&rd, record, "policy", true);
+        m->vf_alias = reader_string(&rd, record, "vf_alias", true);
+        m->vf_mac = reader_string(&rd, record, "vf_mac", true);
+        m->vf_xml = reader_string(&rd, j, "vf_xml", true);
+        m->check_only = json_object_object_get_ex(record, "kind", NULL) &&
+                        streq_ptr(json_object_get_string(json_object_object_get(record, "kind")), "check");
+        m->result = reader_enum(&rd, record, "result", false, job_result_from_string_int);
+        m->error = reader_string(&rd, record, "error", true);
+        m->finished = reader_bool(&rd, j, "finished");
+        m->domain_side = reader_enum(&rd, j, "domain_side", false, side_from_string_int);
+        m->cause = reader_string(&rd, j, "cause", true);
+        if (m->cause)
+                m->rollback_from = reader_enum(&rd, j, "rollback_from", false, phase_from_string_int);
+        m->rollback_goal = reader_enum(&rd, j, "rollback_goal", false, job_result_from_string_int);
+        m->cancel_requested = reader_bool(&rd, j, "cancel_requested");
+        m->standby_start = (usec_t) reader_int(&rd, j, "standby_start_us");
+        m->standby_end = (usec_t) reader_int(&rd, j, "standby_end_us");
+        reader_phase_table(&rd, j, "budgets_us", m->budget);
+        reader_phase_table(&rd, j, "retries", values);
+        for (Phase i = 0; i < _PHASE_MAX; i++)
+                m->retries[i] = (unsigned) values[i];
+        reader_phase_table(&rd, j, "retry_backoff_us", m->retry_backoff);
+        reader_phases(&rd, record, m);
+        if (json_object_object_get_ex(record, "vm_downtime_ms", NULL) &&
+            json_object_is_type(json_object_object_get(record, "vm_downtime_ms"), json_type_int)) {
+                m->vm_downtime_ms = (uint64_t) json_object_get_int64(json_object_object_get(record, "vm_downtime_ms"));
+                m->have_vm_downtime = true;
+        }
+        events = reader_get(&rd, record, "events", json_type_array, false);
+        for (size_t i = 0; events && i < json_object_array_length(events) && !rd.error; i++) {
+                json_object *e = json_object_array_get_idx(events, i);
+                usec_t at = (usec_t) reader_int(&rd, e, "at_us");
+                _cleanup_free_ char *message = reader_string(&rd, e, "message", false);
+                Event *more;
+
+                if (rd.error)
+                        break;
+                more = realloc(m->events, (m->n_events + 1) * sizeof(Event));
+                if (!more) {
+                        rd.error = strdup("out of memory");
+                        break;
+                }
+                m->events = more;
+                m->events[m->n_events++] = (Event) { .at = at, .message = TAKE_PTR(message) };
+        }
+        if (!rd.error && !m->finished && m->phase < 0)
+                rd.error = strdup("an unfinished job without phases");
+        if (rd.error)
+                goto fail;
+
+        *ret = TAKE_PTR(m);
+        return 0;
+
+fail:
+        if (ret_error)
+                *ret_error = rd.error;
+        else
+                free(rd.error);
+        return -EBADMSG;
+}
+
+int migration_recover(Migration *m) {
+        PhaseRecord *rec;
+
+        if (!m)
+                return -EINVAL;
+        if (m->finished || m->phase < 0 || m->action_running)
+                return -EALREADY;
+
+        /* The phase srvmd stopped in ran into the void: say so, then find the domain. */
+        m->interrupted = m->phase;
+        rec = &m->records[m->phase];
+        if (rec->result == PHASE_RESULT_RUNNING) {
+                rec->result = PHASE_RESULT_INTERRUPTED;
+                rec->duration = 0;
+        }
+        m->next_retry = USEC_INFINITY;
+        migration_set_phase(m, PHASE_RECOVER);
         return 0;
 }

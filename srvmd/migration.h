@@ -27,6 +27,8 @@ typedef enum Phase {
         PHASE_ROLLBACK_PLUG,
         PHASE_ROLLBACK_LINK,
         PHASE_ROLLBACK_FAILBACK,
+        /* srvmd restarted while the job ran: find where the domain is, then roll back or go on. */
+        PHASE_RECOVER,
         _PHASE_MAX,
         _PHASE_INVALID = -EINVAL,
 } Phase;
@@ -37,6 +39,7 @@ typedef enum PhaseResult {
         PHASE_RESULT_FAILED,
         PHASE_RESULT_TIMEOUT,
         PHASE_RESULT_CANCELLED,
+        PHASE_RESULT_INTERRUPTED, /* srvmd stopped while it ran */
         _PHASE_RESULT_MAX,
         _PHASE_RESULT_INVALID = -EINVAL,
 } PhaseResult;
@@ -61,6 +64,8 @@ typedef enum Action {
         ACTION_PLUG,      /* attach the recorded VF XML; r == 1 if it was already there */
         ACTION_LINK,      /* guest: find the VF by MAC, enslave it, wait for carrier */
         ACTION_FAILBACK,  /* guest: make the VF the active slave, verified */
+        ACTION_LOCATE,    /* after a restart: r == 0 the domain runs on the source, r == 1 on the
+                           * destination, -ENOENT on neither; opens the destination connection */
         _ACTION_MAX,
         _ACTION_INVALID = -EINVAL,
 } Action;
@@ -189,6 +194,16 @@ void migration_set_backend_data(Migration *m, void *data);
 /* The JSON form of the job (see README): id, domain, source_uri, destination_uri, result,
  * error, phases [{name, start_us, duration_us, result}], vm_downtime_ms, standby_ms. */
 int migration_build_json(const Migration *m, json_object **ret);
+
+/* The journal: a job as a record a restarted srvmd can read back (migration_build_json()
+ * plus what finishing it needs), and the job read back from one. A job read back that had not
+ * finished does nothing until migration_recover(). */
+int migration_build_journal(const Migration *m, json_object **ret);
+int migration_new_from_journal(json_object *record, const MigrationBackendOps *ops, void *userdata,
+                               Migration **ret, char **ret_error);
+/* Finish a job that srvmd was running when it stopped: locate the domain, then roll back on
+ * the source, or carry on forward on the destination, whichever is still possible. */
+int migration_recover(Migration *m);
 
 const char *phase_to_string(Phase p);
 Phase phase_from_string(const char *s);

@@ -288,6 +288,7 @@ static int retry_index(Phase phase) {
         case PHASE_FAILOVER:
         case PHASE_UNPLUG:
         case PHASE_MIGRATE:
+        case PHASE_RECOVER:
         case _PHASE_MAX:
         case _PHASE_INVALID:
                 break;

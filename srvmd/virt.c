@@ -920,6 +920,62 @@ static int do_guest_enslave(VirtJob *j, const Request *q, const char *verb, Post
                          s + AGENT_EXEC_MARGIN_USEC, p, NULL);
 }
 
+/* Whether the named domain is active on conn: 1 yes, 0 no (absent or shut off). */
+static int domain_is_active(virConnectPtr conn, const char *name, Post *p) {
+        virDomainPtr d;
+        int r;
+
+        d = virDomainLookupByName(conn, name);
+        if (!d) {
+                virErrorPtr e = virGetLastError();
+
+                if (e && e->code == VIR_ERR_NO_DOMAIN)
+                        return 0;
+                return result_fail_libvirt(p, "cannot look the domain up");
+        }
+        r = virDomainIsActive(d);
+        virDomainFree(d);
+        if (r < 0)
+                return result_fail_libvirt(p, "cannot read whether the domain runs");
+        return r;
+}
+
+/* After srvmd restarted: where does the domain run? A migration libvirt still drives on its
+ * own (peer to peer, it outlives our connection) is waited out first, within the budget. */
+static int do_locate(VirtJob *j, const Request *q, Post *p) {
+        usec_t deadline = q->time_left == USEC_INFINITY ? USEC_INFINITY : now_usec() + q->time_left;
+        int r;
+
+        for (;;) {
+                virDomainPtr d = virDomainLookupByName(j->local, q->domain);
+                virDomainJobInfo info = {};
+
+                if (!d)
+                        break;
+                r = virDomainGetJobInfo(d, &info);
+                virDomainFree(d);
+                if (r < 0 || info.type == VIR_DOMAIN_JOB_NONE || info.type == VIR_DOMAIN_JOB_COMPLETED ||
+                    info.type == VIR_DOMAIN_JOB_FAILED || info.type == VIR_DOMAIN_JOB_CANCELLED)
+                        break;
+                if (now_usec() >= deadline)
+                        return result_fail(p, -ETIMEDOUT, "a libvirt job of the domain is still running");
+                (void) usleep(200 * USEC_PER_MSEC);
+        }
+
+        r = domain_is_active(j->local, q->domain, p);
+        if (r != 0)
+                return r < 0 ? r : 0;
+
+        r = dest_open(j, q->destination_uri, p);
+        if (r < 0)
+                return r;
+        r = domain_is_active(j->dest, q->domain, p);
+        if (r != 0)
+                return r < 0 ? r : 1;
+
+        return result_fail(p, -ENOENT, "the domain runs on neither host");
+}
+
 static void run_request(VirtJob *j, const Request *q, Post *p) {
         usec_t start = now_usec();
         int r = -EINVAL;
@@ -945,6 +1001,9 @@ static void run_request(VirtJob *j, const Request *q, Post *p) {
                 break;
         case ACTION_FAILBACK:
                 r = do_guest_enslave(j, q, "failback", p);
+                break;
+        case ACTION_LOCATE:
+                r = do_locate(j, q, p);
                 break;
         case _ACTION_MAX:
         case _ACTION_INVALID:

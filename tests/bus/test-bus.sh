@@ -84,7 +84,7 @@ stdout_has() {
 expect 3 "srvmctl without srvmd: unreachable" "$srvmctl" jobs
 stderr_has "cannot reach srvmd on the system bus (org.srvm.srvm1)"
 
-"$srvmd" --connect test:///default > "$dir/srvmd.log" 2>&1 &
+"$srvmd" --connect test:///default --state-dir "$dir/state" > "$dir/srvmd.log" 2>&1 &
 srvmd_pid=$!
 for _ in $(seq 50); do
         busctl --system status org.srvm.srvm1 >/dev/null 2>&1 && break

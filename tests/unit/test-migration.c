@@ -472,6 +472,125 @@ static void test_policy_progress_events(void) {
                       10 * USEC_PER_SEC + 5);
 }
 
+/* A job journaled in phase `at`, read back by a "restarted daemon" with a fresh backend. */
+static Migration *journal_roundtrip(Phase at, Fake *f2) {
+        Fake f;
+        _cleanup_(migration_freep) Migration *m = job_new(&f);
+        _cleanup_(json_object_putp) json_object *record = NULL, *reparsed = NULL;
+        _cleanup_free_ char *error = NULL;
+        Migration *n = NULL;
+
+        ASSERT_OK(migration_start(m));
+        while (migration_get_phase(m) != at)
+                step(&f, m);
+        ASSERT_OK(migration_build_journal(m, &record));
+        /* through text, as on disk */
+        reparsed = json_tokener_parse(json_object_to_json_string(record));
+        ASSERT_NOT_NULL(reparsed);
+
+        *f2 = (Fake) { .now = f.now + 5 * USEC_PER_SEC, .timer = USEC_INFINITY };
+        ASSERT_OK(migration_new_from_journal(reparsed, &fake_ops, f2, &n, &error));
+        ASSERT_NULL(error);
+        ASSERT_EQ_INT(migration_get_id(n), 7);
+        ASSERT_EQ_INT(migration_get_phase(n), at);
+        ASSERT_TRUE(!migration_is_finished(n));
+        if (at > PHASE_PREFLIGHT) { /* what preflight learned */
+                ASSERT_STREQ(migration_get_vf_alias(n), "ua-vf0");
+                ASSERT_STREQ(migration_get_vf_xml(n), "<interface/>");
+        }
+        ASSERT_STREQ(migration_get_migrate_uri(n), "tcp://127.0.0.1:49152");
+        ASSERT_TRUE(!f2->pending); /* nothing runs until recovered */
+        return n;
+}
+
+static void test_recover(void) {
+        static const struct {
+                Phase at;
+                int located; /* what LOCATE answers */
+                JobResult result;
+                const char *phases;
+                const char *error_has;
+        } table[] = {
+                { PHASE_MIGRATE, 1, JOB_SUCCEEDED,
+                  "preflight:ok failover:ok unplug:ok migrate:interrupted recover:ok plug:ok link:ok failback:ok", NULL },
+                { PHASE_MIGRATE, 0, JOB_ROLLED_BACK,
+                  "preflight:ok failover:ok unplug:ok migrate:interrupted recover:ok rollback-plug:ok rollback-link:ok rollback-failback:ok",
+                  "migrate failed: srvmd stopped during it. Rolled back" },
+                { PHASE_UNPLUG, 0, JOB_ROLLED_BACK,
+                  "preflight:ok failover:ok unplug:interrupted recover:ok rollback-plug:ok rollback-link:ok rollback-failback:ok",
+                  "unplug failed: srvmd stopped during it" },
+                /* plug and link run again on the destination: their records hold the new attempt */
+                { PHASE_LINK, 1, JOB_SUCCEEDED,
+                  "preflight:ok failover:ok unplug:ok migrate:ok plug:ok link:ok recover:ok failback:ok", NULL },
+                { PHASE_PREFLIGHT, 0, JOB_FAILED, "preflight:interrupted recover:ok",
+                  "srvmd stopped during preflight; nothing was changed." },
+                { PHASE_MIGRATE, -ENOENT, JOB_FAILED, "preflight:ok failover:ok unplug:ok migrate:interrupted recover:failed",
+                  "found the domain running on neither host" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+                Fake f;
+                _cleanup_(migration_freep) Migration *m = journal_roundtrip(table[i].at, &f);
+                char phases[512];
+
+                ASSERT_OK(migration_recover(m));
+                ASSERT_ERR(migration_recover(m), EALREADY);
+                ASSERT_TRUE(f.pending);
+                ASSERT_EQ_INT(f.action, ACTION_LOCATE);
+                ASSERT_EQ_INT(f.side, SIDE_SOURCE);
+                f.pending = false;
+                f.now += USEC_PER_SEC;
+                migration_action_done(m, ACTION_LOCATE, table[i].located, NULL);
+                while (!migration_is_finished(m))
+                        step(&f, m);
+
+                ASSERT_EQ_INT(migration_get_result(m), table[i].result);
+                phases_string(m, phases, sizeof phases);
+                ASSERT_STREQ(phases, table[i].phases);
+                if (table[i].error_has)
+                        ASSERT_NOT_NULL(strstr(strna(migration_get_error(m)), table[i].error_has));
+                else
+                        ASSERT_NULL(migration_get_error(m));
+                if (table[i].located == 1)
+                        ASSERT_EQ_INT(migration_get_domain_side(m), SIDE_DESTINATION);
+                if (table[i].at == PHASE_LINK)
+                        ASSERT_EQ_INT(migration_get_phase_attempts(m, PHASE_LINK), 2);
+        }
+}
+
+/* A finished job reads back as it was written; broken records are refused with the key. */
+static void test_journal_records(void) {
+        Fake f, g;
+        _cleanup_(migration_freep) Migration *m = job_new(&f), *n = NULL;
+        _cleanup_(json_object_putp) json_object *record = NULL, *a = NULL, *b = NULL, *broken = NULL;
+        _cleanup_free_ char *error = NULL;
+        Migration *x = NULL;
+
+        f.script[PHASE_MIGRATE] = OUT_FAIL;
+        run(&f, m);
+        ASSERT_OK(migration_add_event(m, "an event"));
+        migration_set_vm_downtime(m, 12);
+        ASSERT_OK(migration_build_journal(m, &record));
+        g = (Fake) { .now = f.now, .timer = USEC_INFINITY };
+        ASSERT_OK(migration_new_from_journal(record, &fake_ops, &g, &n, NULL));
+        ASSERT_TRUE(migration_is_finished(n));
+        ASSERT_ERR(migration_recover(n), EALREADY);
+        ASSERT_OK(migration_build_json(m, &a));
+        ASSERT_OK(migration_build_json(n, &b));
+        ASSERT_STREQ(json_object_to_json_string(a), json_object_to_json_string(b));
+
+        broken = json_tokener_parse("{\"id\": 3, \"domain\": \"vm1\", \"source_uri\": \"a\"}");
+        ASSERT_ERR(migration_new_from_journal(broken, &fake_ops, &g, &x, &error), EBADMSG);
+        ASSERT_NULL(x);
+        ASSERT_STREQ(error, "missing \"destination_uri\"");
+        free(error);
+        error = NULL;
+
+        json_object_object_add(record, "result", json_object_new_string("teleported"));
+        ASSERT_ERR(migration_new_from_journal(record, &fake_ops, &g, &x, &error), EBADMSG);
+        ASSERT_STREQ(error, "\"result\" has an unknown value \"teleported\"");
+}
+
 static void test_rollback_fails(void) {
         Fake f;
         _cleanup_(migration_freep) Migration *m = job_new(&f);
@@ -664,6 +783,8 @@ int main(void) {
         test_degraded_retries();
         test_check_only();
         test_policy_progress_events();
+        test_recover();
+        test_journal_records();
         test_rollback_fails();
         test_cancel();
         test_late_answers_ignored();
