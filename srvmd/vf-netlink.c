@@ -86,9 +86,12 @@ static int vf_read(struct rtnl_link_vf *lv, Vf *ret) {
                         return r;
         }
         /* The first VLAN is the one VST tags with; 802.1ad lists are rare for VFs. */
-        if (rtnl_link_vf_get_vlans(lv, &vlans) >= 0 && vlans && vlans->size > 0) {
-                vf.vlan = vlans->vlans[0].vf_vlan;
-                vf.qos = vlans->vlans[0].vf_vlan_qos;
+        if (rtnl_link_vf_get_vlans(lv, &vlans) >= 0 && vlans) {
+                if (vlans->size > 0) {
+                        vf.vlan = vlans->vlans[0].vf_vlan;
+                        vf.qos = vlans->vlans[0].vf_vlan_qos;
+                }
+                rtnl_link_vf_vlan_put(vlans); /* the getter took a reference */
         }
         r = rtnl_link_vf_get_spoofchk(lv, &v);
         vf.spoof_check = flag_from(r, v);
