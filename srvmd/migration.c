@@ -1445,12 +1445,14 @@ int migration_recover(Migration *m) {
         if (m->finished || m->phase < 0 || m->action_running)
                 return -EALREADY;
 
-        /* The phase srvmd stopped in ran into the void: say so, then find the domain. */
+        /* The phase srvmd stopped in ran into the void: say so, then find the domain. Its
+         * duration runs to now, so the timeline has no hole: whatever happened meanwhile (a
+         * migration libvirt finished on its own, the VM pause in it) happened in it. */
         m->interrupted = m->phase;
         rec = &m->records[m->phase];
         if (rec->result == PHASE_RESULT_RUNNING) {
                 rec->result = PHASE_RESULT_INTERRUPTED;
-                rec->duration = 0;
+                rec->duration = now(m) - rec->start;
         }
         m->next_retry = USEC_INFINITY;
         migration_set_phase(m, PHASE_RECOVER);

@@ -1,0 +1,213 @@
+"""What the lab tests share: running the lab command, the 1 ms probe, srvmctl migrations, the
+guest's bond as srvm-guest reports it, and the frame every test runs in (root, one lab test at
+a time, lab up, logs saved, lab down)."""
+import fcntl
+import json
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+LAB = HERE / "lab"
+PHASES = ("preflight", "failover", "unplug", "migrate", "plug", "link", "failback")
+MIGRATION_TIMEOUT_S = 300
+
+
+def lab(*args, **kwargs):
+    return subprocess.run([str(LAB), *args], **kwargs)
+
+
+def lab_env():
+    out = lab("env", check=True, capture_output=True, text=True).stdout
+    env = {}
+    for line in out.splitlines():
+        key, _, value = line.removeprefix("export ").partition("=")
+        env[key] = shlex.split(value)[0]
+    return env
+
+
+def other(host):
+    return "B" if host == "A" else "A"
+
+
+def start_probe(env):
+    state = Path(env["SRVM_LAB_STATE"])
+    output = state / "probe.json"
+    output.unlink(missing_ok=True)
+    probe = subprocess.Popen(["nsenter", f"--net={env['SRVM_LAB_NETNS']}", "python3",
+                              str(HERE / "probe.py"), env["SRVM_LAB_GUEST_IP"],
+                              "--output", str(output)])
+    # nsenter execs the probe: the same pid, which `lab down` stops if the test dies.
+    (state / "probe.pid").write_text(f"{probe.pid}\n")
+    return probe, output
+
+
+def stop_probe(probe, output):
+    probe.send_signal(signal.SIGTERM)
+    probe.wait(timeout=30)
+    return json.loads(output.read_text())
+
+
+def migrate_command(src, dst, env):
+    return ["ctl", src, "migrate", env["SRVM_LAB_DOMAIN"], env[f"SRVM_LAB_URI_{dst}"],
+            "--migrate-uri", env[f"SRVM_LAB_MIGRATE_URI_{dst}"], "--wait", "--json"]
+
+
+def migrate(src, dst, env, name="test"):
+    """Run one srvmctl migration; return (job JSON or None, error text)."""
+    cmd = migrate_command(src, dst, env)
+    print(f"{name}: lab {' '.join(cmd)}", flush=True)
+    try:
+        run = lab(*cmd, capture_output=True, text=True, timeout=MIGRATION_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return None, f"srvmctl did not return within {MIGRATION_TIMEOUT_S} s"
+    sys.stderr.write(run.stderr)
+    try:
+        return json.loads(run.stdout), ""
+    except ValueError:
+        return None, f"srvmctl exited {run.returncode} without job JSON: {run.stdout.strip()}"
+
+
+def show_job(host, job_id):
+    """The job's JSON as the host's srvmd tells it, or None if it does not answer."""
+    run = lab("ctl", host, "show", str(job_id), "--json", capture_output=True, text=True)
+    try:
+        return json.loads(run.stdout)
+    except ValueError:
+        return None
+
+
+def wait_job(host, job_id, until, timeout_s=MIGRATION_TIMEOUT_S, poll_s=0.05):
+    """Poll the job until until(job) holds; return the job, or None after timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        job = show_job(host, job_id)
+        if job is not None and until(job):
+            return job
+        time.sleep(poll_s)
+    return None
+
+
+def bond_status(host, env):
+    """srvm-guest's view of bond0, asked through the guest agent on the given host."""
+    run = subprocess.run([str(HERE / "guest-exec"), env[f"SRVM_LAB_URI_{host}"],
+                          env["SRVM_LAB_DOMAIN"], "/usr/sbin/srvm-guest", "status",
+                          "--bond", "bond0"], capture_output=True, text=True, timeout=60)
+    try:
+        return json.loads(run.stdout.splitlines()[0])
+    except (ValueError, IndexError):
+        return {"error": (run.stdout + run.stderr).strip()}
+
+
+def active_driver(status):
+    for slave in status.get("slaves", []):
+        if slave.get("active"):
+            return slave.get("driver")
+    return None
+
+
+def check_vf_active(host, env, failures, after):
+    status = bond_status(host, env)
+    driver = active_driver(status)
+    print(f"bond0 on {host}: active {status.get('active_slave')} ({driver})")
+    if driver != "e1000e":
+        failures.append(f"after {after}: bond0's active slave on {host} is not the e1000e: "
+                        f"{json.dumps(status)}")
+
+
+def print_job(name, job):
+    print(f"{name}: {job.get('result')}, vm_downtime_ms {job.get('vm_downtime_ms')}, "
+          f"standby_ms {job.get('standby_ms')}")
+    for p in job.get("phases", []):
+        print(f"    {p.get('name'):<18} {p.get('duration_us', 0) / 1000:>9.1f} ms  {p.get('result')}")
+
+
+def phase_windows(jobs, names):
+    return [(p["start_us"], p["start_us"] + p["duration_us"])
+            for job in jobs for p in job.get("phases", [])
+            if p.get("name") in names and "start_us" in p and "duration_us" in p]
+
+
+def lost_by_phase(report, jobs):
+    """How many lost probes fell into each phase (or between jobs)."""
+    counts = {}
+    for probe in report["lost_probes"]:
+        where = "between jobs"
+        for job in jobs:
+            for p in job.get("phases", []):
+                if p.get("start_us", 0) <= probe["send_us"] <= p.get("start_us", 0) + p.get("duration_us", 0):
+                    where = p["name"]
+        counts[where] = counts.get(where, 0) + 1
+    return counts
+
+
+def check_probe(report, jobs, failures, max_lost_outside, pause_phases=("migrate",)):
+    """At most max_lost_outside probes lost outside the phases that hold the VM pause."""
+    windows = phase_windows(jobs, pause_phases)
+    outside = [p for p in report["lost_probes"]
+               if not any(lo <= p["send_us"] <= hi for lo, hi in windows)]
+    print(f"probe: sent {report['sent']}, lost {report['lost']}, lost outside "
+          f"{'/'.join(pause_phases)} {len(outside)}, longest gap {report['longest_gap_ms']} ms")
+    print("probe: lost by phase: " + ", ".join(
+        f"{name} {n}" for name, n in sorted(lost_by_phase(report, jobs).items())))
+    if len(outside) > max_lost_outside:
+        failures.append(f"probe: {len(outside)} probes lost outside the {'/'.join(pause_phases)} "
+                        f"phases (at most {max_lost_outside} allowed)")
+    if report["sent"] == 0:
+        failures.append("probe: sent nothing")
+
+
+def domain_host(env):
+    """The host the domain runs on: A on a fresh lab, B if a kept lab was left there."""
+    for host in ("A", "B"):
+        run = subprocess.run(["virsh", "-c", env[f"SRVM_LAB_URI_{host}"], "domstate",
+                              env["SRVM_LAB_DOMAIN"]], capture_output=True, text=True)
+        if run.stdout.strip() == "running":
+            return host
+    return None
+
+
+def save_artifacts(env, dest, name):
+    state = Path(env["SRVM_LAB_STATE"])
+    for path in state.rglob("*"):
+        rel = path.relative_to(state)
+        if path.is_file() and path.suffix in (".log", ".json") and rel.parts[1:2] != ("run",):
+            (dest / name / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, dest / name / rel)
+    print(f"{name}: logs in {dest / name}")
+
+
+def run(name, body):
+    """Run body(env, failures) in a lab of its own: root, the lab's test lock, lab up; then the
+    logs saved (SRVM_LAB_ARTIFACTS=DIR) and the lab down (unless SRVM_LAB_KEEP=1). Returns
+    the exit code: 0 pass, 1 fail, 77 skip."""
+    if os.geteuid() != 0:
+        print(f"{name}: SKIP: the lab needs root")
+        return 77
+    failures = []
+    env = lab_env()
+    # Two runs of lab tests (two build dirs' `meson test`) would fight over the one lab.
+    lock = open(env["SRVM_LAB_STATE"] + ".test.lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        if lab("up").returncode != 0:
+            print(f"{name}: FAIL: lab up failed", file=sys.stderr)
+            return 1
+        if domain_host(env) is None:
+            failures.append(f"{env['SRVM_LAB_DOMAIN']} runs on neither host")
+        else:
+            body(env, failures)
+    finally:
+        if os.environ.get("SRVM_LAB_ARTIFACTS"):
+            save_artifacts(env, Path(os.environ["SRVM_LAB_ARTIFACTS"]), name)
+        if os.environ.get("SRVM_LAB_KEEP") != "1":
+            lab("down")
+    for failure in failures:
+        print(f"{name}: FAIL: {failure}", file=sys.stderr)
+    print(f"{name}: " + ("FAIL" if failures else "PASS"))
+    return 1 if failures else 0
