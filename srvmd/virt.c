@@ -796,12 +796,28 @@ static int do_unplug(VirtJob *j, const Request *q, Post *p) {
         return r == 0; /* 1: verified gone; 0: DEVICE_REMOVED will tell */
 }
 
+/* The VM pause of the migration that brought dom here, from the destination's completed job
+ * stats, for when the JOB_COMPLETED event does not bring it (or came while srvmd was down). */
+static void read_completed_downtime(virDomainPtr dom, Post *p) {
+        virTypedParameterPtr stats = NULL;
+        unsigned long long downtime;
+        int type, n_stats = 0;
+
+        /* KEEP_COMPLETED: reading them would otherwise take them from `virsh domjobinfo --completed`. */
+        if (virDomainGetJobStats(dom, &type, &stats, &n_stats,
+                                 VIR_DOMAIN_JOB_STATS_COMPLETED | VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED) == 0 &&
+            virTypedParamsGetULLong(stats, n_stats, VIR_DOMAIN_JOB_DOWNTIME, &downtime) == 1) {
+                p->downtime_ms = downtime;
+                p->have_downtime = true;
+        }
+        virTypedParamsFree(stats, n_stats);
+}
+
 static int do_migrate(VirtJob *j, const Request *q, Post *p) {
         _cleanup_free_ char *persist_xml = NULL;
-        virTypedParameterPtr params = NULL, stats = NULL;
-        int n_params = 0, max_params = 0, n_stats = 0, type, persistent, r = 0;
+        virTypedParameterPtr params = NULL;
+        int n_params = 0, max_params = 0, persistent, r = 0;
         unsigned flags = VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER | VIR_MIGRATE_ABORT_ON_ERROR;
-        unsigned long long downtime;
         virDomainPtr dom, there;
 
         r = job_get_domain(j, q, SIDE_SOURCE, &dom, p);
@@ -851,14 +867,7 @@ static int do_migrate(VirtJob *j, const Request *q, Post *p) {
                 p->r = 0;
                 goto finish;
         }
-        /* KEEP_COMPLETED: reading them would otherwise take them from `virsh domjobinfo --completed`. */
-        if (virDomainGetJobStats(there, &type, &stats, &n_stats,
-                                 VIR_DOMAIN_JOB_STATS_COMPLETED | VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED) == 0 &&
-            virTypedParamsGetULLong(stats, n_stats, VIR_DOMAIN_JOB_DOWNTIME, &downtime) == 1) {
-                p->downtime_ms = downtime;
-                p->have_downtime = true;
-        }
-        virTypedParamsFree(stats, n_stats);
+        read_completed_downtime(there, p);
 
 finish:
         virTypedParamsFree(params, n_params);
@@ -970,8 +979,18 @@ static int do_locate(VirtJob *j, const Request *q, Post *p) {
         if (r < 0)
                 return r;
         r = domain_is_active(j->dest, q->domain, p);
-        if (r != 0)
-                return r < 0 ? r : 1;
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                virDomainPtr there;
+
+                /* The move completed while srvmd was away: its JOB_COMPLETED event is lost. */
+                if (job_get_domain(j, q, SIDE_DESTINATION, &there, p) >= 0)
+                        read_completed_downtime(there, p);
+                free(p->message);
+                p->message = NULL;
+                return 1;
+        }
 
         return result_fail(p, -ENOENT, "the domain runs on neither host");
 }
@@ -1293,7 +1312,8 @@ static void virt_dispatch_result(Virt *v, Post *p) {
                 }
         }
 
-        if (p->action == ACTION_MIGRATE && p->r >= 0 && p->have_downtime && !j->downtime_seen) {
+        if ((p->action == ACTION_MIGRATE || p->action == ACTION_LOCATE) && p->r >= 0 && p->have_downtime &&
+            !j->downtime_seen) {
                 log_debug("%s: no JOB_COMPLETED event yet; the destination's job stats say the pause took %llu ms",
                           j->domain, (unsigned long long) p->downtime_ms);
                 j->downtime_seen = true;
