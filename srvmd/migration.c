@@ -48,6 +48,7 @@ struct Migration {
         unsigned retries[_PHASE_MAX];
         usec_t retry_backoff[_PHASE_MAX];
         bool check_only;
+        bool arrival;
 
         const MigrationBackendOps *ops;
         void *userdata;
@@ -164,8 +165,8 @@ usec_t phase_default_budget(Phase p) {
         return 0;
 }
 
-/* The action each phase runs, and where. */
-static Action phase_action(Phase p, Side *ret_side) {
+/* The action each phase runs, and where: after the move, where the domain runs now. */
+static Action phase_action(const Migration *m, Phase p, Side *ret_side) {
         switch (p) {
         case PHASE_PREFLIGHT:
                 *ret_side = SIDE_SOURCE;
@@ -180,13 +181,13 @@ static Action phase_action(Phase p, Side *ret_side) {
                 *ret_side = SIDE_SOURCE;
                 return ACTION_MIGRATE;
         case PHASE_PLUG:
-                *ret_side = SIDE_DESTINATION;
+                *ret_side = m->domain_side;
                 return ACTION_PLUG;
         case PHASE_LINK:
-                *ret_side = SIDE_DESTINATION;
+                *ret_side = m->domain_side;
                 return ACTION_LINK;
         case PHASE_FAILBACK:
-                *ret_side = SIDE_DESTINATION;
+                *ret_side = m->domain_side;
                 return ACTION_FAILBACK;
         case PHASE_ROLLBACK_PLUG:
                 *ret_side = SIDE_SOURCE;
@@ -259,6 +260,7 @@ int migration_new(uint32_t id, const MigrationParams *p, const MigrationBackendO
         m->standby_start = m->standby_end = USEC_INFINITY;
         m->next_retry = USEC_INFINITY;
         m->check_only = p->check_only;
+        m->arrival = p->arrival;
 
         r = strdup_or_null(p->domain, &m->domain);
         if (r < 0)
@@ -280,6 +282,13 @@ int migration_new(uint32_t id, const MigrationParams *p, const MigrationBackendO
         r = strdup_or_null(p->vf && *p->vf ? p->vf : NULL, &m->vf_spec);
         if (r < 0)
                 return r;
+        if (p->arrival) {
+                if (!p->vf || !p->vf_mac || !p->vf_xml)
+                        return -EINVAL;
+                r = migration_set_vf(m, p->vf, p->vf_mac, p->vf_xml);
+                if (r < 0)
+                        return r;
+        }
 
         for (Phase i = 0; i < _PHASE_MAX; i++) {
                 m->budget[i] = p->phase_budget[i] > 0 ? p->phase_budget[i] : phase_default_budget(i);
@@ -409,7 +418,7 @@ static void migration_set_phase(Migration *m, Phase p) {
 
         notify_changed(m);
 
-        a = phase_action(p, &side);
+        a = phase_action(m, p, &side);
         m->action = a;
         m->action_running = true;
         r = m->ops->start_action(m->userdata, m, a, side);
@@ -611,6 +620,12 @@ int migration_start(Migration *m) {
         if (m->phase != _PHASE_INVALID)
                 return -EALREADY;
 
+        if (m->arrival) {
+                /* The domain is here already, on its standby: what is left is the VF. */
+                m->standby_start = now(m);
+                migration_set_phase(m, PHASE_PLUG);
+                return 0;
+        }
         migration_set_phase(m, PHASE_PREFLIGHT);
         return 0;
 }
@@ -628,6 +643,11 @@ static void recover_located(Migration *m, int r) {
         }
 
         end_phase(m, PHASE_RESULT_OK);
+        if (m->arrival) { /* the domain is here, where it arrived: finish the VF */
+                (void) migration_add_event(m, "srvmd restarted in phase %s; finishing the arrival", was);
+                migration_set_phase(m, PHASE_PLUG);
+                return;
+        }
         if (r > 0) {
                 m->domain_side = SIDE_DESTINATION;
                 (void) migration_add_event(m, "srvmd restarted in phase %s; the domain runs on the destination: finishing there", was);
@@ -750,7 +770,7 @@ int migration_cancel(Migration *m) {
                 finish(m, JOB_DEGRADED, NULL);
                 return 0;
         }
-        if (m->domain_side == SIDE_DESTINATION)
+        if (m->domain_side == SIDE_DESTINATION || m->arrival)
                 return -EBUSY; /* past the point of no return: it finishes forward */
         if (phase_is_rollback(m->phase) || m->cancel_requested)
                 return -EALREADY;
@@ -922,6 +942,10 @@ bool migration_is_check_only(const Migration *m) {
         return m->check_only;
 }
 
+bool migration_is_arrival(const Migration *m) {
+        return m->arrival;
+}
+
 const char *migration_get_policy_name(const Migration *m) {
         return m->policy_name;
 }
@@ -1082,7 +1106,8 @@ int migration_build_json(const Migration *m, json_object **ret) {
         if (r >= 0)
                 r = json_add_string_or_null(o, "phase", m->phase >= 0 ? phase_to_string(m->phase) : NULL);
         if (r >= 0)
-                r = json_add(o, "kind", json_object_new_string(m->check_only ? "check" : "migrate"));
+                r = json_add(o, "kind", json_object_new_string(m->check_only ? "check" :
+                                                               m->arrival ? "arrival" : "migrate"));
         if (r >= 0)
                 r = json_add(o, "bond", json_object_new_string(m->bond));
         if (r >= 0)
@@ -1380,8 +1405,8 @@ int migration_new_from_journal(json_object *record, const MigrationBackendOps *o
         m->vf_alias = reader_string(&rd, record, "vf_alias", true);
         m->vf_mac = reader_string(&rd, record, "vf_mac", true);
         m->vf_xml = reader_string(&rd, j, "vf_xml", true);
-        m->check_only = json_object_object_get_ex(record, "kind", NULL) &&
-                        streq_ptr(json_object_get_string(json_object_object_get(record, "kind")), "check");
+        m->check_only = streq_ptr(json_object_get_string(json_object_object_get(record, "kind")), "check");
+        m->arrival = streq_ptr(json_object_get_string(json_object_object_get(record, "kind")), "arrival");
         m->result = reader_enum(&rd, record, "result", false, job_result_from_string_int);
         m->error = reader_string(&rd, record, "error", true);
         m->finished = reader_bool(&rd, j, "finished");

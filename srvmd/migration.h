@@ -109,6 +109,12 @@ typedef struct MigrationParams {
         unsigned retries[_PHASE_MAX];
         usec_t retry_backoff[_PHASE_MAX];
         bool check_only; /* run preflight and stop: `srvmctl check` */
+        /* A domain that arrived here without its VF (a migration whose coordinator went away,
+         * or one made by another tool): plug, link and fail back on this host, from the plan
+         * the source wrote into the domain's metadata. vf is then the VF's alias. */
+        bool arrival;
+        const char *vf_mac;
+        const char *vf_xml;
 } MigrationParams;
 
 #define MIGRATION_RETRY_DELAY_MAX (600 * USEC_PER_SEC)
@@ -185,6 +191,7 @@ unsigned migration_get_phase_attempts(const Migration *m, Phase p);
 /* The absolute time of the next retry, USEC_INFINITY if none is scheduled. */
 usec_t migration_get_next_retry(const Migration *m);
 bool migration_is_check_only(const Migration *m);
+bool migration_is_arrival(const Migration *m);
 const char *migration_get_policy_name(const Migration *m);
 /* NULL until libvirt reported progress. */
 const MigrationProgress *migration_get_progress(const Migration *m);

@@ -591,6 +591,56 @@ static void test_journal_records(void) {
         ASSERT_STREQ(error, "\"result\" has an unknown value \"teleported\"");
 }
 
+/* A domain that arrived without its VF: plug, link, failback where it runs, from its plan. */
+static void test_arrival(void) {
+        Fake f = { .now = 50 * USEC_PER_SEC, .timer = USEC_INFINITY };
+        MigrationParams p = {
+                .domain = "vm1", .source_uri = "local", .destination_uri = "local", .arrival = true,
+                .vf = "ua-vf0", .vf_mac = "52:54:00:00:00:02", .vf_xml = "<interface/>",
+        };
+        _cleanup_(migration_freep) Migration *m = NULL;
+        _cleanup_(json_object_putp) json_object *record = NULL;
+        Migration *x = NULL;
+        char phases[512];
+        usec_t standby;
+
+        ASSERT_OK(migration_new(4, &p, &fake_ops, &f, &m));
+        ASSERT_OK(migration_start(m));
+        ASSERT_ERR(migration_cancel(m), EBUSY);
+        while (!migration_is_finished(m))
+                step(&f, m);
+        ASSERT_EQ_INT(migration_get_result(m), JOB_SUCCEEDED);
+        ASSERT_STREQ(f.log, "plug@source link@source failback@source ");
+        phases_string(m, phases, sizeof phases);
+        ASSERT_STREQ(phases, "plug:ok link:ok failback:ok");
+        ASSERT_OK(migration_get_standby_usec(m, &standby));
+        ASSERT_EQ_INT(standby, 300 * USEC_PER_MSEC);
+        ASSERT_STREQ(migration_get_vf_mac(m), "52:54:00:00:00:02");
+
+        /* Journaled in link, recovered: it goes on here, it never rolls back. */
+        Fake g;
+        _cleanup_(migration_freep) Migration *n = NULL;
+        ASSERT_OK(migration_new(5, &p, &fake_ops, &g, &n));
+        g = (Fake) { .now = 1, .timer = USEC_INFINITY };
+        ASSERT_OK(migration_start(n));
+        step(&g, n);
+        ASSERT_EQ_INT(migration_get_phase(n), PHASE_LINK);
+        ASSERT_OK(migration_build_journal(n, &record));
+        ASSERT_OK(migration_new_from_journal(record, &fake_ops, &g, &x, NULL));
+        ASSERT_TRUE(migration_is_arrival(x));
+        g.pending = false;
+        ASSERT_OK(migration_recover(x));
+        g.pending = false;
+        migration_action_done(x, ACTION_LOCATE, 0, NULL);
+        ASSERT_EQ_INT(migration_get_phase(x), PHASE_PLUG);
+        ASSERT_EQ_INT(g.side, SIDE_SOURCE);
+        migration_free(x);
+
+        /* An arrival needs what the plan holds. */
+        p.vf_xml = NULL;
+        ASSERT_ERR(migration_new(6, &p, &fake_ops, &f, &x), EINVAL);
+}
+
 static void test_rollback_fails(void) {
         Fake f;
         _cleanup_(migration_freep) Migration *m = job_new(&f);
@@ -785,6 +835,7 @@ int main(void) {
         test_policy_progress_events();
         test_recover();
         test_journal_records();
+        test_arrival();
         test_rollback_fails();
         test_cancel();
         test_late_answers_ignored();
