@@ -19,6 +19,10 @@ static void help(void) {
                "  -c, --connect=URI      libvirt URI of this host (default: qemu:///system)\n"
                "      --state-dir=DIR    where job state is kept (default: /var/lib/srvm)\n"
                "      --user             use the user bus instead of the system bus\n"
+               "      --arrival-grace=SEC\n"
+               "                         after a domain arrives by migration without its VF, wait\n"
+               "                         SEC seconds for its coordinator, then plug it here\n"
+               "                         (default: 120)\n"
                "      --policy-dir=DIR   read policies from DIR only (default: /etc/srvm/policies.d,\n"
                "                         then " SRVM_POLICY_DATA_DIR ")\n"
                "      --metrics-listen=ADDR:PORT\n"
@@ -32,12 +36,13 @@ static void help(void) {
 }
 
 int main(int argc, char *argv[]) {
-        enum { ARG_STATE_DIR = 0x100, ARG_USER, ARG_POLICY_DIR, ARG_METRICS_LISTEN, ARG_NO_METRICS, ARG_VERSION };
+        enum { ARG_STATE_DIR = 0x100, ARG_USER, ARG_POLICY_DIR, ARG_ARRIVAL_GRACE, ARG_METRICS_LISTEN, ARG_NO_METRICS, ARG_VERSION };
         static const struct option options[] = {
                 { "connect", required_argument, NULL, 'c' },
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
                 { "user", no_argument, NULL, ARG_USER },
                 { "policy-dir", required_argument, NULL, ARG_POLICY_DIR },
+                { "arrival-grace", required_argument, NULL, ARG_ARRIVAL_GRACE },
                 { "metrics-listen", required_argument, NULL, ARG_METRICS_LISTEN },
                 { "no-metrics", no_argument, NULL, ARG_NO_METRICS },
                 { "verbose", no_argument, NULL, 'v' },
@@ -64,6 +69,20 @@ int main(int argc, char *argv[]) {
                 case ARG_POLICY_DIR:
                         config.policy_dir = optarg;
                         break;
+                case ARG_ARRIVAL_GRACE: {
+                        char *end;
+                        unsigned long s;
+
+                        errno = 0;
+                        s = strtoul(optarg, &end, 10);
+                        if (errno != 0 || end == optarg || *end || s < 1 || s > 86400) {
+                                fprintf(stderr, "srvmd: --arrival-grace=%s: expected whole seconds from 1 to 86400.\n",
+                                        optarg);
+                                return 2;
+                        }
+                        config.arrival_grace = s * USEC_PER_SEC;
+                        break;
+                }
                 case ARG_METRICS_LISTEN:
                         free(metrics_address);
                         metrics_address = NULL;

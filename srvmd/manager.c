@@ -31,6 +31,14 @@ typedef struct Job {
         bool journal_failed; /* said once, not at every phase */
 } Job;
 
+/* A domain that arrived by migration, to look at when its grace period is over. */
+typedef struct Arrival {
+        struct Arrival *next;
+        Manager *manager;
+        char *domain;
+        sd_event_source *timer; /* owned */
+} Arrival;
+
 struct Manager {
         char *local_uri;
         char *state_dir;
@@ -47,6 +55,9 @@ struct Manager {
 
         bool stopping; /* asked to exit: waiting for the running jobs to wind down */
 
+        usec_t arrival_grace;
+        Arrival *arrivals; /* owned: domains that arrived, waiting out the grace period */
+
         char *policy_dir; /* NULL: the default directories */
         PolicySet *policies; /* owned; replaced whole on reload */
 
@@ -56,6 +67,15 @@ struct Manager {
         uint16_t metrics_port;
         bool no_metrics;
 };
+
+static Arrival *arrival_free(Arrival *a) {
+        if (!a)
+                return NULL;
+        sd_event_source_disable_unref(a->timer);
+        free(a->domain);
+        free(a);
+        return NULL;
+}
 
 static Job *job_free(Job *j) {
         if (!j)
@@ -85,6 +105,7 @@ int manager_new(const ManagerConfig *config, Manager **ret) {
         if (asprintf(&mgr->journal_dir, "%s/jobs", mgr->state_dir) < 0)
                 return -ENOMEM;
         mgr->user_bus = config && config->user_bus;
+        mgr->arrival_grace = config && config->arrival_grace ? config->arrival_grace : MANAGER_ARRIVAL_GRACE_DEFAULT;
         if (config && config->policy_dir) {
                 mgr->policy_dir = strdup(config->policy_dir);
                 if (!mgr->policy_dir)
@@ -119,6 +140,12 @@ Manager *manager_free(Manager *mgr) {
                 job_free(mgr->jobs[i]);
         }
         free(mgr->jobs);
+        while (mgr->arrivals) {
+                Arrival *a = mgr->arrivals;
+
+                mgr->arrivals = a->next;
+                arrival_free(a);
+        }
         virt_free(mgr->virt);
         metrics_http_free(mgr->metrics_http); /* before the registry it renders */
         metrics_free(mgr->metrics);
@@ -396,7 +423,8 @@ int manager_migrate(Manager *mgr, const MigrationParams *p, Migration **ret, cha
         mgr->next_id++;
 
         log_info("%s: job %u: %s %s%s%s", p->domain, migration_get_id(j->migration),
-                 p->check_only ? "checking a migration to" : "migrating to",
+                 p->check_only ? "checking a migration to" : p->arrival ? "plugging the VF of an arrival on" :
+                                                                         "migrating to",
                  p->destination_uri, p->migrate_uri ? " over " : "", p->migrate_uri ? p->migrate_uri : "");
         bus_job_new(mgr, j->migration);
 
@@ -409,6 +437,90 @@ int manager_migrate(Manager *mgr, const MigrationParams *p, Migration **ret, cha
         if (ret)
                 *ret = j->migration;
         return 0;
+}
+
+static int arrival_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Arrival *a = userdata;
+        Manager *mgr = a->manager;
+        int r;
+
+        for (Arrival **k = &mgr->arrivals; *k; k = &(*k)->next)
+                if (*k == a) {
+                        *k = a->next;
+                        break;
+                }
+        r = virt_inspect_domain(mgr->virt, a->domain);
+        if (r < 0)
+                log_warning_errno(r, "%s: cannot look at the domain that arrived: %m", a->domain);
+        arrival_free(a);
+        return 0;
+}
+
+void manager_on_domain_arrived(Manager *mgr, const char *domain) {
+        uint64_t now;
+        Arrival *a;
+        int r;
+
+        for (a = mgr->arrivals; a; a = a->next)
+                if (streq(a->domain, domain))
+                        return; /* already waiting */
+
+        a = calloc(1, sizeof(*a));
+        if (!a || !(a->domain = strdup(domain))) {
+                arrival_free(a);
+                log_warning("%s: arrived by migration, but out of memory to look after it", domain);
+                return;
+        }
+        a->manager = mgr;
+        r = sd_event_now(mgr->event, CLOCK_MONOTONIC, &now);
+        if (r >= 0)
+                r = sd_event_add_time(mgr->event, &a->timer, CLOCK_MONOTONIC, now + mgr->arrival_grace,
+                                      USEC_PER_SEC, arrival_on_timer, a);
+        if (r < 0) {
+                log_warning_errno(r, "%s: arrived by migration, but cannot wait to look after it: %m", domain);
+                arrival_free(a);
+                return;
+        }
+        a->next = mgr->arrivals;
+        mgr->arrivals = a;
+        log_debug("%s: arrived by migration; looking at its VF in %llu s", domain,
+                  (unsigned long long) (mgr->arrival_grace / USEC_PER_SEC));
+}
+
+void manager_on_domain_inspected(Manager *mgr, const char *domain, const VirtXmlPlan *plan, bool vf_present,
+                                 const char *error) {
+        _cleanup_free_ char *why = NULL;
+        MigrationParams p;
+        Migration *m;
+        int r;
+
+        if (error) {
+                log_warning("%s: cannot look at the domain that arrived: %s", domain, error);
+                return;
+        }
+        if (!plan || vf_present || manager_find_running(mgr, domain))
+                return; /* not srvm's, or its VF is back, or a job of ours sees to it */
+        if (!plan->vf_alias || !plan->vf_mac || !plan->device_xml) {
+                log_warning("%s: arrived without its VF, and its srvm plan does not say enough to plug one.", domain);
+                return;
+        }
+
+        p = (MigrationParams) {
+                .domain = domain,
+                .destination_uri = mgr->local_uri,
+                .bond = plan->bond,
+                .vf = plan->vf_alias,
+                .vf_mac = plan->vf_mac,
+                .vf_xml = plan->device_xml,
+                .arrival = true,
+        };
+        log_notice("%s: arrived without its VF %s (job %u of %s did not plug it); plugging it here.",
+                   domain, plan->vf_alias, plan->job, strna(plan->source));
+        r = manager_migrate(mgr, &p, &m, &why);
+        if (r < 0 && why)
+                log_warning("%s: cannot start the job that plugs its VF: %s", domain, why);
+        else if (r < 0)
+                log_warning_errno(r, "%s: cannot start the job that plugs its VF: %m", domain);
 }
 
 int manager_check(Manager *mgr, const MigrationParams *p, Migration **ret, char **ret_error) {

@@ -10,6 +10,7 @@
 
 #include "metrics.h"
 #include "policy.h"
+#include "virt-xml.h"
 #include "migration.h"
 
 typedef struct Manager Manager;
@@ -23,7 +24,12 @@ typedef struct ManagerConfig {
         uint16_t metrics_port;       /* 0: METRICS_HTTP_PORT_DEFAULT (9709) */
         bool no_metrics;             /* serve no metrics endpoint */
         const char *policy_dir;      /* NULL: /etc/srvm/policies.d, then the shipped ones */
+        usec_t arrival_grace;        /* 0: MANAGER_ARRIVAL_GRACE_DEFAULT */
 } ManagerConfig;
+
+/* How long after a domain arrived by migration its coordinator has to plug the VF before this
+ * host's srvmd does it itself (plug, link and failback budgets, with room to spare). */
+#define MANAGER_ARRIVAL_GRACE_DEFAULT (120 * USEC_PER_SEC)
 
 int manager_new(const ManagerConfig *config, Manager **ret);
 Manager *manager_free(Manager *mgr);
@@ -61,3 +67,8 @@ unsigned manager_n_active_jobs(Manager *mgr);
 void manager_on_device_removed(Manager *mgr, const char *domain, const char *alias);
 void manager_on_device_removal_failed(Manager *mgr, const char *domain, const char *alias);
 void manager_on_job_completed(Manager *mgr, const char *domain, uint64_t downtime_ms);
+/* A domain arrived here by migration: look at it once the grace period is over. */
+void manager_on_domain_arrived(Manager *mgr, const char *domain);
+/* What that look found: the plan in its metadata (NULL if none) and whether its VF is there. */
+void manager_on_domain_inspected(Manager *mgr, const char *domain, const VirtXmlPlan *plan, bool vf_present,
+                                 const char *error);

@@ -15,6 +15,8 @@
 #define SRVM_PLAN_BOND "bond"
 #define SRVM_PLAN_JOB "job"
 #define SRVM_PLAN_SOURCE "source"
+/* <srvm:device>: the VF's recorded <interface> element, as escaped text. */
+#define SRVM_PLAN_DEVICE "device"
 
 /* org.srvm.srvm1.Manager.DomainEvent(s domain, s operation, s sub_operation) on
  * /org/srvm/srvm1, sent by the hook with NO_REPLY_EXPECTED and without auto-start: the

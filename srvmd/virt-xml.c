@@ -6,6 +6,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "srvm-hook.h"
 #include "virt-xml.h"
 
 static inline void xml_doc_freep(xmlDocPtr *d) {
@@ -327,4 +328,99 @@ int virt_xml_make_plug_xml(const char *interface_xml, char **ret) {
         }
 
         return node_dump(doc, iface, ret);
+}
+
+void virt_xml_plan_done(VirtXmlPlan *p) {
+        if (!p)
+                return;
+        free(p->vf_alias);
+        free(p->vf_mac);
+        free(p->bond);
+        free(p->source);
+        free(p->device_xml);
+        *p = (VirtXmlPlan) {};
+}
+
+int virt_xml_make_plan(const VirtXmlPlan *p, char **ret) {
+        _cleanup_(xml_doc_freep) xmlDocPtr doc = NULL;
+        xmlNodePtr root;
+        char job[16];
+
+        doc = xmlNewDoc((const xmlChar *) "1.0");
+        if (!doc)
+                return -ENOMEM;
+        root = xmlNewDocNode(doc, NULL, (const xmlChar *) SRVM_PLAN_ELEMENT, NULL);
+        if (!root)
+                return -ENOMEM;
+        xmlDocSetRootElement(doc, root);
+
+        snprintf(job, sizeof job, "%u", p->job);
+        if ((p->vf_alias && !xmlNewProp(root, (const xmlChar *) SRVM_PLAN_VF_ALIAS, (const xmlChar *) p->vf_alias)) ||
+            (p->vf_mac && !xmlNewProp(root, (const xmlChar *) SRVM_PLAN_VF_MAC, (const xmlChar *) p->vf_mac)) ||
+            (p->bond && !xmlNewProp(root, (const xmlChar *) SRVM_PLAN_BOND, (const xmlChar *) p->bond)) ||
+            (p->job && !xmlNewProp(root, (const xmlChar *) SRVM_PLAN_JOB, (const xmlChar *) job)) ||
+            (p->source && !xmlNewProp(root, (const xmlChar *) SRVM_PLAN_SOURCE, (const xmlChar *) p->source)))
+                return -ENOMEM;
+        /* xmlNewTextChild escapes the recorded element: it travels as text. */
+        if (p->device_xml &&
+            !xmlNewTextChild(root, NULL, (const xmlChar *) SRVM_PLAN_DEVICE, (const xmlChar *) p->device_xml))
+                return -ENOMEM;
+
+        return node_dump(doc, root, ret);
+}
+
+static int plan_attr(xmlNodePtr n, const char *name, char **ret) {
+        _cleanup_xml_ xmlChar *v = xmlGetProp(n, (const xmlChar *) name);
+
+        return dup_xml_string(v, ret);
+}
+
+int virt_xml_parse_plan(const char *xml, VirtXmlPlan *ret) {
+        _cleanup_(xml_doc_freep) xmlDocPtr doc = NULL;
+        _cleanup_(virt_xml_plan_done) VirtXmlPlan p = {};
+        _cleanup_free_ char *job = NULL;
+        xmlNodePtr root, device;
+        int r;
+
+        r = parse(xml, &doc);
+        if (r < 0)
+                return r;
+        root = xmlDocGetRootElement(doc);
+        if (!node_is(root, SRVM_PLAN_ELEMENT))
+                return -EBADMSG;
+
+        r = plan_attr(root, SRVM_PLAN_VF_ALIAS, &p.vf_alias);
+        if (r >= 0)
+                r = plan_attr(root, SRVM_PLAN_VF_MAC, &p.vf_mac);
+        if (r >= 0)
+                r = plan_attr(root, SRVM_PLAN_BOND, &p.bond);
+        if (r >= 0)
+                r = plan_attr(root, SRVM_PLAN_SOURCE, &p.source);
+        if (r >= 0)
+                r = plan_attr(root, SRVM_PLAN_JOB, &job);
+        if (r < 0)
+                return r;
+        if (job) {
+                char *end;
+                unsigned long v = strtoul(job, &end, 10);
+
+                if (*end || v > UINT32_MAX)
+                        return -EBADMSG;
+                p.job = (unsigned) v;
+        }
+        if (p.vf_mac && !virt_xml_is_mac(p.vf_mac))
+                return -EBADMSG;
+
+        device = child_element(root, SRVM_PLAN_DEVICE);
+        if (device) {
+                _cleanup_xml_ xmlChar *text = xmlNodeGetContent(device);
+
+                r = dup_xml_string(text, &p.device_xml);
+                if (r < 0)
+                        return r;
+        }
+
+        *ret = p;
+        p = (VirtXmlPlan) {};
+        return 0;
 }

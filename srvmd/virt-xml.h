@@ -37,3 +37,23 @@ int virt_xml_make_plug_xml(const char *interface_xml, char **ret);
 
 /* True if s looks like a MAC address (six hex pairs separated by ':'). */
 bool virt_xml_is_mac(const char *s);
+
+/* The job plan srvmd writes into a domain's <metadata> (namespace SRVM_XMLNS, see
+ * srvm-hook.h) before it unplugs the VF, so it travels with the domain: the VF, its recorded
+ * <interface> element, the bond and the job. A destination srvmd that sees the domain arrive
+ * without that VF plugs it from here. */
+typedef struct VirtXmlPlan {
+        char *vf_alias;
+        char *vf_mac;
+        char *bond;
+        char *source;     /* the coordinator's libvirt URI */
+        char *device_xml; /* the recorded <interface>, as text */
+        unsigned job;
+} VirtXmlPlan;
+
+void virt_xml_plan_done(VirtXmlPlan *p);
+/* The element for virDomainSetMetadata(VIR_DOMAIN_METADATA_ELEMENT): <plan .../>, with no
+ * namespace of its own (libvirt gives it SRVM_XMLNS). */
+int virt_xml_make_plan(const VirtXmlPlan *p, char **ret);
+/* The element as virDomainGetMetadata() gives it back. -EBADMSG if it is not a plan. */
+int virt_xml_parse_plan(const char *xml, VirtXmlPlan *ret);

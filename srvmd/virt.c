@@ -30,6 +30,7 @@
 #include "config.h"
 #include "json-util.h"
 #include "log.h"
+#include "srvm-hook.h"
 #include "metrics.h"
 #include "virt-xml.h"
 #include "virt.h"
@@ -50,6 +51,7 @@ typedef enum PostType {
         POST_CONNECTION_CLOSED,
         POST_RESULT,
         POST_WORKER_EXITED,
+        POST_INSPECTED,
         _POST_TYPE_MAX,
         _POST_TYPE_INVALID = -EINVAL,
 } PostType;
@@ -78,7 +80,21 @@ typedef struct Post {
         usec_t duration;       /* how long the action took on the worker */
 
         VirtJob *job;          /* WORKER_EXITED: the job to join and free */
+
+        /* INSPECTED: an arrived domain's plan (if any) and whether its VF is there. */
+        VirtXmlPlan plan;
+        bool have_plan;
+        bool vf_present;
+        struct Inspection *inspection; /* to join */
 } Post;
+
+/* A look at a domain that arrived by migration, on a short thread of its own. */
+typedef struct Inspection {
+        struct Inspection *next;
+        Virt *virt;
+        char *domain;
+        pthread_t thread;
+} Inspection;
 
 /* What one action needs, copied on the loop when it is started. Owned by the worker once
  * queued. */
@@ -154,6 +170,7 @@ struct Virt {
 
         VirtJob *jobs;         /* owned; released ones stay until their worker exited */
         uint64_t next_generation;
+        Inspection *inspections; /* owned; until their thread is joined */
 };
 
 static usec_t now_usec(void) {
@@ -184,6 +201,7 @@ static Post *post_free(Post *p) {
         free(p->alias);
         free(p->message);
         virt_xml_interface_done(&p->vf);
+        virt_xml_plan_done(&p->plan);
         free(p);
         return NULL;
 }
@@ -768,6 +786,26 @@ static int vf_present(virDomainPtr dom, const Request *q) {
         return virt_xml_has_vf(xml, q->vf_alias, q->vf_alias ? NULL : q->vf_mac);
 }
 
+/* The plan travels with the domain in its live <metadata>: a destination srvmd that sees the
+ * domain arrive without its VF plugs it from there. Best effort: without it, only the
+ * coordinator can finish the job. */
+static void write_plan(VirtJob *j, const Request *q, virDomainPtr dom) {
+        VirtXmlPlan plan = {
+                .vf_alias = q->vf_alias,
+                .vf_mac = q->vf_mac,
+                .bond = q->bond,
+                .source = j->virt->local_uri,
+                .device_xml = q->vf_xml,
+                .job = j->id,
+        };
+        _cleanup_free_ char *xml = NULL;
+
+        if (virt_xml_make_plan(&plan, &xml) < 0)
+                return;
+        (void) virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, xml, SRVM_XMLNS_PREFIX, SRVM_XMLNS,
+                                    VIR_DOMAIN_AFFECT_LIVE);
+}
+
 static int do_unplug(VirtJob *j, const Request *q, Post *p) {
         virDomainPtr dom;
         int r;
@@ -777,6 +815,8 @@ static int do_unplug(VirtJob *j, const Request *q, Post *p) {
         r = job_get_domain(j, q, q->side, &dom, p);
         if (r < 0)
                 return r;
+
+        write_plan(j, q, dom);
 
         /* libvirt waits a few seconds for the guest to let go; DEVICE_REMOVED tells the rest. */
         if (virDomainDetachDeviceFlags(dom, q->vf_xml, VIR_DOMAIN_AFFECT_LIVE) < 0) {
@@ -1324,6 +1364,78 @@ static void virt_dispatch_result(Virt *v, Post *p) {
         migration_action_done(m, p->action, p->r, p->message);
 }
 
+static Inspection *inspection_free(Inspection *i) {
+        if (!i)
+                return NULL;
+        free(i->domain);
+        free(i);
+        return NULL;
+}
+
+static void inspection_join(Virt *v, Inspection *i) {
+        for (Inspection **k = &v->inspections; *k; k = &(*k)->next)
+                if (*k == i) {
+                        *k = i->next;
+                        (void) pthread_join(i->thread, NULL);
+                        inspection_free(i);
+                        return;
+                }
+}
+
+/* Inspection thread: the domain's plan and whether the VF it names is plugged. */
+static void *inspection_main(void *userdata) {
+        Inspection *i = userdata;
+        Virt *v = i->virt;
+        Post *p = post_new(POST_INSPECTED, 0, i->domain, NULL);
+        virDomainPtr dom;
+        char *metadata, *xml;
+        int r;
+
+        if (!p)
+                return NULL; /* the thread stays unjoined until virt_free() */
+        p->inspection = i;
+
+        dom = virDomainLookupByName(v->conn, i->domain);
+        if (!dom) {
+                p->r = result_fail_libvirt(p, "cannot look the domain up");
+                goto post;
+        }
+        metadata = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, SRVM_XMLNS, VIR_DOMAIN_AFFECT_LIVE);
+        if (metadata) {
+                p->have_plan = virt_xml_parse_plan(metadata, &p->plan) >= 0;
+                free(metadata);
+        }
+        xml = p->have_plan ? virDomainGetXMLDesc(dom, 0) : NULL;
+        if (xml) {
+                r = virt_xml_has_vf(xml, p->plan.vf_alias, p->plan.vf_mac);
+                p->vf_present = r != 0; /* unreadable XML: do not plug on a guess */
+                free(xml);
+        }
+        virDomainFree(dom);
+post:
+        virt_post(v, p);
+        return NULL;
+}
+
+int virt_inspect_domain(Virt *v, const char *domain) {
+        Inspection *i;
+        int r;
+
+        i = calloc(1, sizeof(*i));
+        if (!i)
+                return -ENOMEM;
+        i->virt = v;
+        i->domain = strdup(domain);
+        if (!i->domain)
+                return inspection_free(i), -ENOMEM;
+        r = -pthread_create(&i->thread, NULL, inspection_main, i);
+        if (r < 0)
+                return inspection_free(i), r;
+        i->next = v->inspections;
+        v->inspections = i;
+        return 0;
+}
+
 static void virt_dispatch(Virt *v, Post *p) {
         switch (p->type) {
         case POST_DEVICE_REMOVED:
@@ -1345,6 +1457,10 @@ static void virt_dispatch(Virt *v, Post *p) {
                           p->event >= 0 && (size_t) p->event < ELEMENTSOF(lifecycle_table) &&
                           lifecycle_table[p->event] ? lifecycle_table[p->event] : "unknown event",
                           p->detail);
+                /* An incoming migration completed here. */
+                if (p->job_id == 0 && p->event == VIR_DOMAIN_EVENT_RESUMED &&
+                    p->detail == VIR_DOMAIN_EVENT_RESUMED_MIGRATED)
+                        manager_on_domain_arrived(v->manager, p->domain);
                 break;
         case POST_CONNECTION_CLOSED:
                 if (p->job_id == 0)
@@ -1361,6 +1477,11 @@ static void virt_dispatch(Virt *v, Post *p) {
                 (void) pthread_join(p->job->thread, NULL);
                 virt_unlink_job(v, p->job);
                 virt_job_free(p->job);
+                break;
+        case POST_INSPECTED:
+                inspection_join(v, p->inspection);
+                manager_on_domain_inspected(v->manager, p->domain, p->have_plan ? &p->plan : NULL,
+                                            p->vf_present, p->r < 0 ? p->message : NULL);
                 break;
         case _POST_TYPE_MAX:
         case _POST_TYPE_INVALID:
@@ -1473,6 +1594,14 @@ int virt_new(Manager *mgr, sd_event *e, const char *local_uri, Virt **ret) {
 Virt *virt_free(Virt *v) {
         if (!v)
                 return NULL;
+
+        while (v->inspections) {
+                Inspection *i = v->inspections;
+
+                v->inspections = i->next;
+                (void) pthread_join(i->thread, NULL);
+                inspection_free(i);
+        }
 
         /* Workers first: they finish the call in flight (a migration may take a while),
          * and drop their destination connections and registrations. */

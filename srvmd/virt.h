@@ -19,6 +19,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Virt *, virt_free);
 int virt_start_action(Virt *v, Migration *m, Action a, Side side);
 void virt_cancel_action(Virt *v, Migration *m, Action a);
 
+/* Read an arrived domain's plan (from its metadata) and whether its VF is plugged, off the
+ * loop; the answer comes through manager_on_domain_inspected(). */
+int virt_inspect_domain(Virt *v, const char *domain);
+
 /* The job ended: stop its worker once idle and drop its connections. Safe to call while an
  * action is still in flight (its result is then discarded). */
 void virt_release_job(Virt *v, Migration *m);

@@ -176,6 +176,45 @@ static void test_is_mac(void) {
         ASSERT_TRUE(!virt_xml_is_mac(NULL));
 }
 
+/* The plan round trip: the recorded element travels as text and comes back the same. */
+static void test_plan(void) {
+        static const char device[] = "<interface type='bridge'><mac address='52:54:00:77:00:11'/>"
+                                     "<source bridge='br0'/><model type='e1000e'/><alias name='ua-vf0'/></interface>";
+        VirtXmlPlan p = {
+                .vf_alias = (char *) "ua-vf0", .vf_mac = (char *) "52:54:00:77:00:11", .bond = (char *) "bond0",
+                .source = (char *) "qemu+ssh://a/system?x=1&y=2", .device_xml = (char *) device, .job = 42,
+        };
+        _cleanup_(virt_xml_plan_done) VirtXmlPlan back = {};
+        _cleanup_free_ char *xml = NULL, *with_ns = NULL;
+        VirtXmlPlan none = {};
+
+        ASSERT_OK(virt_xml_make_plan(&p, &xml));
+        ASSERT_NOT_NULL(strstr(xml, "<plan "));
+        ASSERT_NOT_NULL(strstr(xml, "&lt;interface")); /* text, not an element */
+        ASSERT_NOT_NULL(strstr(xml, "x=1&amp;y=2"));
+        ASSERT_OK(virt_xml_parse_plan(xml, &back));
+        ASSERT_STREQ(back.vf_alias, "ua-vf0");
+        ASSERT_STREQ(back.vf_mac, "52:54:00:77:00:11");
+        ASSERT_STREQ(back.bond, "bond0");
+        ASSERT_STREQ(back.source, "qemu+ssh://a/system?x=1&y=2");
+        ASSERT_STREQ(back.device_xml, device);
+        ASSERT_EQ_INT(back.job, 42);
+
+        /* As libvirt gives it back: in srvm's namespace. */
+        virt_xml_plan_done(&back);
+        with_ns = strdup("<srvm:plan xmlns:srvm='https://srvm.dev/xmlns/srvm/1' vf-alias='ua-vf0' job='3'/>");
+        ASSERT_OK(virt_xml_parse_plan(with_ns, &back));
+        ASSERT_STREQ(back.vf_alias, "ua-vf0");
+        ASSERT_NULL(back.device_xml);
+        ASSERT_EQ_INT(back.job, 3);
+
+        ASSERT_ERR(virt_xml_parse_plan("<other/>", &none), EBADMSG);
+        ASSERT_ERR(virt_xml_parse_plan("<plan job='x'/>", &none), EBADMSG);
+        ASSERT_ERR(virt_xml_parse_plan("<plan vf-mac='nope'/>", &none), EBADMSG);
+        ASSERT_ERR(virt_xml_parse_plan("<plan", &none), EBADMSG);
+        ASSERT_NULL(none.vf_alias);
+}
+
 int main(void) {
         test_find_default();
         test_find_spec();
@@ -183,6 +222,7 @@ int main(void) {
         test_has_vf();
         test_plug_xml();
         test_is_mac();
+        test_plan();
         printf("ok\n");
         return 0;
 }
