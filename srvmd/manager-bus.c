@@ -53,7 +53,64 @@ void bus_set_admin_group(const char *name) {
         admin_group = name ? name : SRVM_ADMIN_GROUP;
 }
 
-static bool creds_in_admin_group(sd_bus_creds *creds) {
+/* The caller's groups as the bus daemon itself vouches for them: dbus-daemon reads them
+ * from the socket (SO_PEERGROUPS) and answers them in GetConnectionCredentials'
+ * UnixGroupIDs. sd-bus may not ask for them and fill them in from /proc, which is not to be
+ * trusted, so they are asked for here. 1 if the caller is in gid, 0 if not or unknown. */
+static int bus_sender_in_group(sd_bus_message *message, gid_t gid) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *sender = sd_bus_message_get_sender(message);
+        int r;
+
+        if (!sender)
+                return 0;
+
+        r = sd_bus_call_method(sd_bus_message_get_bus(message), "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                               "org.freedesktop.DBus", "GetConnectionCredentials", NULL, &reply, "s", sender);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        if (r < 0)
+                return r;
+
+        for (;;) {
+                const char *key;
+
+                r = sd_bus_message_enter_container(reply, 'e', "sv");
+                if (r <= 0)
+                        return r;
+
+                r = sd_bus_message_read(reply, "s", &key);
+                if (r < 0)
+                        return r;
+
+                if (streq(key, "UnixGroupIDs")) {
+                        const void *a;
+                        size_t size;
+
+                        r = sd_bus_message_enter_container(reply, 'v', "au");
+                        if (r < 0)
+                                return r;
+                        r = sd_bus_message_read_array(reply, 'u', &a, &size);
+                        if (r < 0)
+                                return r;
+                        for (size_t i = 0; i < size / sizeof(uint32_t); i++)
+                                if (((const uint32_t *) a)[i] == (uint32_t) gid)
+                                        return 1;
+                        return 0;
+                }
+
+                r = sd_bus_message_skip(reply, "v");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(reply);
+                if (r < 0)
+                        return r;
+        }
+}
+
+static bool creds_in_admin_group(sd_bus_message *message, sd_bus_creds *creds) {
         uint64_t augmented = sd_bus_creds_get_augmented_mask(creds);
         const gid_t *gids;
         gid_t egid;
@@ -65,9 +122,12 @@ static bool creds_in_admin_group(sd_bus_creds *creds) {
         if (!(augmented & SD_BUS_CREDS_EGID) && sd_bus_creds_get_egid(creds, &egid) >= 0 && egid == admin_gid)
                 return true;
 
-        if (augmented & SD_BUS_CREDS_SUPPLEMENTARY_GIDS)
-                return false;
+        /* dbus-daemon's answer carries no groups for sd-bus, which then has none or only
+         * those it read from /proc. */
         n = sd_bus_creds_get_supplementary_gids(creds, &gids);
+        if (n < 0 || (augmented & SD_BUS_CREDS_SUPPLEMENTARY_GIDS))
+                return bus_sender_in_group(message, admin_gid) > 0;
+
         for (int i = 0; i < n; i++)
                 if (gids[i] == admin_gid)
                         return true;
@@ -93,7 +153,7 @@ int bus_verify_admin(sd_bus_message *message, sd_bus_error *error) {
                                          "Only root and members of group '%s' may start, check or cancel migrations and reload policies; the caller's user could not be verified.",
                                          admin_group);
 
-        if (euid == 0 || creds_in_admin_group(creds))
+        if (euid == 0 || creds_in_admin_group(message, creds))
                 return 0;
 
         return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # srvmd's D-Bus API end to end, without a guest: a private system-like bus with srvmd's own
-# policy, srvmd against libvirt's test driver, and every method called by root and by
-# nobody, through busctl and srvmctl. A migration there fails in preflight, which is enough
-# to see a job object appear, change and finish.
+# policy, srvmd against libvirt's test driver, and every method called by root, by nobody and
+# by a member of the admin group (created for the test if missing), through busctl and
+# srvmctl. A migration there fails in preflight, which is enough to see a job object appear,
+# change and finish, and to see how srvmctl follows it, piped and on a terminal.
 #
 # Usage: test-bus.sh SRVMD SRVMCTL POLICY_CONF   (exit 77: skipped)
 set -euo pipefail
@@ -12,7 +13,7 @@ srvmctl=$(realpath "$2")
 policy=$(realpath "$3")
 
 [ "$(id -u)" -eq 0 ] || { echo "test-bus: needs root (to call as nobody); skipped"; exit 77; }
-for tool in dbus-daemon busctl setpriv; do
+for tool in dbus-daemon dbus-monitor busctl setpriv script groupadd groupdel; do
         command -v "$tool" >/dev/null || { echo "test-bus: no $tool; skipped"; exit 77; }
 done
 
@@ -20,12 +21,24 @@ dir=$(mktemp -d /tmp/srvm-test-bus.XXXXXX)
 chmod 755 "$dir"
 bus_pid=
 srvmd_pid=
+monitor_pid=
+made_group=
 cleanup() {
+        [ -n "$monitor_pid" ] && kill "$monitor_pid" 2>/dev/null
         [ -n "$srvmd_pid" ] && kill "$srvmd_pid" 2>/dev/null && wait "$srvmd_pid" 2>/dev/null
         [ -n "$bus_pid" ] && kill "$bus_pid" 2>/dev/null
+        [ -n "$made_group" ] && groupdel "$made_group"
         rm -rf "$dir"
 }
 trap cleanup EXIT
+
+# The admin group srvmd and the bus policy name (srvm unless built with -Dadmin_group=).
+admin_group=$(sed -n 's/.*<policy group="\([^"]*\)">.*/\1/p' "$policy")
+[ -n "$admin_group" ] || { echo "test-bus: no admin group in $policy"; exit 1; }
+if ! getent group "$admin_group" >/dev/null; then
+        groupadd --system "$admin_group"
+        made_group=$admin_group
+fi
 
 # The stock system bus rules, then srvmd's policy as installed.
 cat > "$dir/bus.conf" <<EOF
@@ -59,6 +72,7 @@ failures=0
 pass() { echo "ok: $*"; }
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+as_admin() { setpriv --reuid=nobody --regid=nogroup --groups="$admin_group" "$@"; }
 
 # expect CODE DESCRIPTION COMMAND...: the exit code, and stderr kept for the next check.
 expect() {
@@ -83,13 +97,31 @@ stdout_has() {
 
 expect 3 "srvmctl without srvmd: unreachable" "$srvmctl" jobs
 stderr_has "cannot reach srvmd on the system bus (org.srvm.srvm1)"
+expect 3 "version without srvmd" "$srvmctl" version
+stdout_has "srvmctl "
 
-"$srvmd" --connect test:///default --state-dir "$dir/state" > "$dir/srvmd.log" 2>&1 &
+# Checking a policy file needs no daemon.
+mkdir "$dir/policies"
+echo '{ "match": { "names": ["web-*"] }, "guest": { "bond": "bond1" } }' > "$dir/good.json"
+echo '{ "guest": { "bond": 7 } }' > "$dir/bad.json"
+expect 0 "policy check of a good file, without srvmd" "$srvmctl" policy check "$dir/good.json"
+stdout_has "valid policy 'good'"
+expect 1 "policy check of a bad file" "$srvmctl" policy check "$dir/bad.json"
+stderr_has "bad.json"
+expect 0 "policy check --json" "$srvmctl" policy check --json "$dir/good.json"
+stdout_has '"bond": "bond1"'
+cp "$dir/good.json" "$dir/policies/web.json"
+
+"$srvmd" --connect test:///default --state-dir "$dir/state" --policy-dir "$dir/policies" --no-metrics > "$dir/srvmd.log" 2>&1 &
 srvmd_pid=$!
 for _ in $(seq 50); do
         busctl --system status org.srvm.srvm1 >/dev/null 2>&1 && break
         sleep 0.1
 done
+
+# Every signal srvmd sends, for the check of JobPhaseChanged below.
+dbus-monitor --system "type='signal',sender='org.srvm.srvm1'" > "$dir/signals" 2>&1 &
+monitor_pid=$!
 
 expect 0 "introspect the manager" busctl --system introspect org.srvm.srvm1 /org/srvm/srvm1
 stdout_has "org.srvm.srvm1.Manager"
@@ -117,6 +149,49 @@ expect_error org.srvm.srvm1.Error.NoSuchJob "There is no job 42" "Cancel of an u
 
 expect 4 "nobody may not migrate" as_nobody "$srvmctl" migrate test test:///default
 stderr_has "only root"
+expect 4 "nobody may not check" as_nobody "$srvmctl" check test test:///default
+expect 4 "nobody may not reload" as_nobody "$srvmctl" reload
+expect 1 "nobody may not call Reload" as_nobody busctl --system call org.srvm.srvm1 /org/srvm/srvm1 org.srvm.srvm1.Manager Reload
+stderr_has "Access denied"
+
+# Check takes the arguments of Migrate, validated the same way.
+check=(busctl --system call org.srvm.srvm1 /org/srvm/srvm1 org.srvm.srvm1.Manager Check 'ssa{sv}')
+expect 1 "Check with no domain" "${check[@]}" "" test:///default 0
+stderr_has "domain name must not be empty"
+expect 1 "Check with an unknown option" "${check[@]}" test test:///default 1 colour s red
+stderr_has "Unknown option 'colour'"
+
+# Policies: list, show, reload; a bad file keeps the set in force.
+expect 0 "ListPolicies" busctl --system call org.srvm.srvm1 /org/srvm/srvm1 org.srvm.srvm1.Manager ListPolicies
+stdout_has '"web"'
+stdout_has 'names web-\*'
+expect 0 "nobody may list policies" as_nobody "$srvmctl" policy list
+stdout_has "match: every domain no other policy matches"
+expect 0 "policy list --json" "$srvmctl" policy list --json
+stdout_has '"name":"web"'
+expect 0 "nobody may show a policy" as_nobody "$srvmctl" policy show web
+stdout_has '"bond": "bond1"'
+expect_error org.srvm.srvm1.Error.NoSuchPolicy "There is no policy 'nope'" "GetPolicy of an unknown policy" \
+        "${send[@]}" org.srvm.srvm1.Manager.GetPolicy string:nope
+expect_error org.freedesktop.DBus.Error.InvalidArgs "policy name must not be empty" "GetPolicy with no name" \
+        "${send[@]}" org.srvm.srvm1.Manager.GetPolicy string:
+expect 1 "policy show of an unknown policy" "$srvmctl" policy show nope
+cp "$dir/bad.json" "$dir/policies/bad.json"
+expect_error org.srvm.srvm1.Error.InvalidPolicy "the ones in force stay: .*bad.json" "Reload with a bad file" \
+        "${send[@]}" org.srvm.srvm1.Manager.Reload
+expect 1 "srvmctl reload with a bad file" "$srvmctl" reload
+stderr_has "bad.json"
+expect 0 "the old set stays" "$srvmctl" policy show web
+rm "$dir/policies/bad.json"
+cp "$dir/good.json" "$dir/policies/web2.json"
+expect 0 "the admin group may reload" as_admin "$srvmctl" reload
+expect 0 "  and the new set is in force" "$srvmctl" policy show web2
+expect 0 "Policies property" busctl --system get-property org.srvm.srvm1 /org/srvm/srvm1 org.srvm.srvm1.Manager Policies
+stdout_has '"web2"'
+expect 0 "version shows both" as_nobody "$srvmctl" version
+stdout_has "srvmd "
+expect 0 "version --json" "$srvmctl" version --json
+stdout_has '"srvmd":"'
 
 # test:///default has no guest agent and is its own destination: preflight refuses.
 expect 1 "migrate --wait: a job that fails in preflight" "$srvmctl" migrate test test:///default --wait
@@ -136,6 +211,71 @@ stdout_has "preflight         failed"
 expect 1 "cancel a finished job" "$srvmctl" cancel 1
 stderr_has "already finished"
 expect 4 "nobody may not cancel" as_nobody "$srvmctl" cancel 1
+expect 0 "the job object introspects" busctl --system introspect org.srvm.srvm1 /org/srvm/srvm1/job/1
+stdout_has '^\.Progress  *property  *(uttt)'
+stdout_has '^\.Kind  *property  *s  *"migrate"'
+expect 0 "Progress before any pre-copy" busctl --system get-property org.srvm.srvm1 /org/srvm/srvm1/job/1 org.srvm.srvm1.Job Progress
+stdout_has "(uttt) 0 0 0 0"
+
+# The admin group may check; the check fails in preflight and says why.
+expect 1 "the admin group may check" as_admin "$srvmctl" check test test:///default
+stdout_has "cannot be migrated to test:///default"
+stdout_has "  FAILED  "
+job=$(busctl --system call org.srvm.srvm1 /org/srvm/srvm1 org.srvm.srvm1.Manager ListJobs | grep -o '/org/srvm/srvm1/job/[0-9]*' | tail -n 1)
+expect 0 "a check job is a check" busctl --system get-property org.srvm.srvm1 "$job" org.srvm.srvm1.Job Kind
+stdout_has '"check"'
+expect 1 "check --json" "$srvmctl" check --json test test:///default
+stdout_has '"kind":"check"'
+
+# What a watcher prints: plain lines when piped; on a terminal a status line redrawn in place
+# that is cleared before every other line and at the end.
+expect 1 "migrate --wait, piped" "$srvmctl" migrate test test:///default --wait
+if grep -q $'\e' "$dir/out"; then fail "  piped output has escape sequences"; else pass "  no escape sequences when piped"; fi
+TERM=xterm script -qec "$srvmctl migrate test test:///default --wait" /dev/null > "$dir/tty" 2>&1 || true
+if grep -q "preflight         started" "$dir/tty" && grep -q "Result:    failed" "$dir/tty"; then
+        pass "migrate --wait on a terminal"
+else
+        fail "migrate --wait on a terminal: $(cat -v "$dir/tty")"
+fi
+# What stays on the screen of each line: the text after its last carriage return (the pty
+# ends lines with CR LF), with the clear-to-end-of-line dropped. No status line
+# ("preflight   0.012s ...") may be left there.
+sed -e 's/\r$//' -e 's/.*\r//' -e 's/\x1b\[K//g' "$dir/tty" > "$dir/screen"
+if grep -qE '^[a-z-]+ +[0-9]+\.[0-9]{3}s($|  iteration)' "$dir/screen"; then
+        fail "  a status line was left behind: $(cat -v "$dir/tty")"
+else
+        pass "  no status line left behind"
+fi
+TERM=xterm script -qec "$srvmctl watch 1" /dev/null > "$dir/tty" 2>&1 || true
+if grep -q "preflight         failed" "$dir/tty"; then pass "watch on a terminal"; else fail "watch on a terminal: $(cat -v "$dir/tty")"; fi
+
+# JobPhaseChanged went out for the jobs above, with the phase.
+kill "$monitor_pid" 2>/dev/null
+monitor_pid=
+if grep -A3 "member=JobPhaseChanged" "$dir/signals" | grep -q 'string "preflight"'; then
+        pass "JobPhaseChanged signals"
+else
+        fail "no JobPhaseChanged signal: $(head -c 2000 "$dir/signals")"
+fi
+
+# srvmd answers within a bound while jobs come and go: checks back to back, and a property
+# read timed meanwhile.
+checkers=()
+for _ in $(seq 8); do
+        "$srvmctl" check test test:///default > /dev/null 2>&1 &
+        checkers+=($!)
+done
+slow=0
+for _ in $(seq 20); do
+        start=$(date +%s%N)
+        timeout 5 busctl --system get-property org.srvm.srvm1 /org/srvm/srvm1 org.srvm.srvm1.Manager ActiveJobs > /dev/null ||
+                slow=$((slow + 1))
+        end=$(date +%s%N)
+        [ $(( (end - start) / 1000000 )) -lt 1000 ] || slow=$((slow + 1))
+done
+wait "${checkers[@]}" 2>/dev/null || true
+if [ "$slow" -eq 0 ]; then pass "srvmd answers within a second while jobs run"; else fail "$slow slow or missing answers while jobs ran"; fi
+
 expect 0 "ActiveJobs back to 0" busctl --system get-property org.srvm.srvm1 /org/srvm/srvm1 org.srvm.srvm1.Manager ActiveJobs
 stdout_has "u 0"
 expect 2 "usage error" "$srvmctl" show not-a-job
