@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# meson install with DESTDIR: everything lands under DESTDIR, where it belongs, and the
+# installed unit starts the installed srvmd. Needs no root.
+#
+# Usage: test-install.sh BUILD_DIR PREFIX FILE...
+# A FILE is absolute, or relative to PREFIX; each must be installed.
+set -euo pipefail
+
+build=$1
+prefix=$2
+shift 2
+
+destdir=$(mktemp -d /tmp/srvm-test-install.XXXXXX)
+trap 'rm -rf "$destdir"' EXIT
+
+meson install -C "$build" --no-rebuild --quiet --destdir "$destdir" > "$destdir.log" 2>&1 ||
+        { cat "$destdir.log"; rm -f "$destdir.log"; echo "test-install: meson install failed"; exit 1; }
+rm -f "$destdir.log"
+
+failures=0
+for f in "$@"; do
+        case $f in
+                /*) path=$destdir$f ;;
+                *) path=$destdir$prefix/$f ;;
+        esac
+        if [ -s "$path" ]; then echo "ok: ${path#"$destdir"}"; else echo "FAIL: ${path#"$destdir"} is missing"; failures=$((failures + 1)); fi
+done
+
+# Nothing may escape DESTDIR: meson would have written outside it only by an absolute path
+# that ignores DESTDIR, which shows as an installed file missing from DESTDIR above.
+unit=$(find "$destdir" -name srvmd.service -path '*/system/*' | head -n 1)
+srvmd=$(find "$destdir" -name srvmd -type f | head -n 1)
+if [ -n "$unit" ] && [ -n "$srvmd" ] && grep -qx "ExecStart=${srvmd#"$destdir"}" "$unit"; then
+        echo "ok: the unit starts the installed srvmd"
+else
+        echo "FAIL: the unit's ExecStart is not the installed srvmd (${srvmd#"$destdir"}): $(grep ExecStart "$unit" 2>&1)"
+        failures=$((failures + 1))
+fi
+
+if [ "$failures" -ne 0 ]; then
+        echo "test-install: $failures failed"
+        exit 1
+fi
+echo "test-install: all passed"
