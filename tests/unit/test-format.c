@@ -202,9 +202,41 @@ static void test_jobs(void) {
         ASSERT_STREQ(empty, "[]");
 }
 
+static void test_status_line(void) {
+        static const struct {
+                const char *json;
+                int64_t elapsed_us;
+                unsigned bar;
+                const char *text;
+        } cases[] = {
+                /* Before pre-copy: the phase and the time only. */
+                { "{\"phase\":\"preflight\",\"progress\":null}", 12345, 20,
+                  "preflight            0.012s" },
+                /* Unknown elapsed time: left out. */
+                { "{\"phase\":\"failover\"}", -1, 0, "failover         " },
+                /* Pre-copy on a terminal: a bar of 10 cells, 75 % sent. */
+                { "{\"phase\":\"migrate\",\"progress\":{\"iteration\":3,\"data_total_bytes\":4294967296,"
+                  "\"data_remaining_bytes\":1073741824,\"dirty_rate_bytes_s\":12582912}}", 2500000, 10,
+                  "migrate              2.500s  iteration 3  [#######---]  75%  1.0 GiB of 4.0 GiB left  dirty 12.0 MiB/s" },
+                /* Piped: no bar. */
+                { "{\"phase\":\"migrate\",\"progress\":{\"iteration\":1,\"data_total_bytes\":1000,"
+                  "\"data_remaining_bytes\":1000}}", 0, 0,
+                  "migrate              0.000s  iteration 1   0%  1000 B of 1000 B left" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_(json_object_putp) json_object *j = parse(cases[i].json);
+                _cleanup_free_ char *text = NULL;
+
+                ASSERT_OK(format_status_line(j, cases[i].elapsed_us, cases[i].bar, &text));
+                ASSERT_STREQ(text, cases[i].text);
+        }
+}
+
 int main(void) {
         test_timeline();
         test_progress();
         test_jobs();
+        test_status_line();
         return 0;
 }
