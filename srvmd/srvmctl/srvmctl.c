@@ -1076,7 +1076,7 @@ int main(int argc, char *argv[]) {
         r = arg_user ? sd_bus_open_user(&bus) : sd_bus_open_system(&bus);
         if (r < 0) {
                 if (streq(verb, "version"))
-                        printf("srvmctl %s\n", SRVM_VERSION);
+                        printf(arg_json ? "{\"srvmctl\":\"%s\",\"srvmd\":null}\n" : "srvmctl %s\n", SRVM_VERSION);
                 return fail(EXIT_UNREACHABLE, "cannot reach srvmd on the %s bus (%s): cannot connect to the bus: %s",
                             bus_kind(), SRVM_BUS_NAME, strerror(-r));
         }
