@@ -498,8 +498,18 @@ void manager_on_domain_inspected(Manager *mgr, const char *domain, const VirtXml
                 log_warning("%s: cannot look at the domain that arrived: %s", domain, error);
                 return;
         }
-        if (!plan || vf_present || manager_find_running(mgr, domain))
-                return; /* not srvm's, or its VF is back, or a job of ours sees to it */
+        if (!plan) {
+                log_debug("%s: arrived with no srvm plan: not ours to look after", domain);
+                return;
+        }
+        if (vf_present) {
+                log_debug("%s: arrived, and its VF %s is plugged", domain, strna(plan->vf_alias));
+                return;
+        }
+        if (manager_find_running(mgr, domain)) {
+                log_debug("%s: arrived without its VF, which a job of ours is seeing to", domain);
+                return;
+        }
         if (!plan->vf_alias || !plan->vf_mac || !plan->device_xml) {
                 log_warning("%s: arrived without its VF, and its srvm plan does not say enough to plug one.", domain);
                 return;
