@@ -4,6 +4,10 @@
 
 #include "manager.h"
 
+/* The group whose members may change things besides root, SRVM_ADMIN_GROUP if NULL. Call
+ * before bus_setup(); the name is borrowed and must outlive the bus objects. */
+void bus_set_admin_group(const char *name);
+
 /* Add the object vtables and enumerators to the manager's bus and request the well-known
  * name. Called once at startup, after the bus is attached to the loop. */
 int bus_setup(Manager *mgr);

@@ -26,6 +26,3 @@ int bus_job_method_cancel(sd_bus_message *message, Migration *m, sd_bus_error *e
  * else. */
 int bus_verify_admin(sd_bus_message *message, sd_bus_error *error);
 
-/* The group whose members may change things besides root, SRVM_ADMIN_GROUP if NULL. Call
- * before bus_setup(); the name is borrowed and must outlive the bus objects. */
-void bus_set_admin_group(const char *name);

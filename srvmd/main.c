@@ -2,8 +2,10 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "config.h"
+#include "bus.h"
 #include "log.h"
 #include "manager.h"
 #include "metrics-http.h"
@@ -23,6 +25,8 @@ static void help(void) {
                "                         after a domain arrives by migration without its VF, wait\n"
                "                         SEC seconds for its coordinator, then plug it here\n"
                "                         (default: 120)\n"
+               "      --admin-group=NAME members of NAME may start, check and cancel migrations\n"
+               "                         and reload policies, besides root (default: " SRVM_ADMIN_GROUP ")\n"
                "      --policy-dir=DIR   read policies from DIR only (default: /etc/srvm/policies.d,\n"
                "                         then " SRVM_POLICY_DATA_DIR ")\n"
                "      --metrics-listen=ADDR:PORT\n"
@@ -36,13 +40,14 @@ static void help(void) {
 }
 
 int main(int argc, char *argv[]) {
-        enum { ARG_STATE_DIR = 0x100, ARG_USER, ARG_POLICY_DIR, ARG_ARRIVAL_GRACE, ARG_METRICS_LISTEN, ARG_NO_METRICS, ARG_VERSION };
+        enum { ARG_STATE_DIR = 0x100, ARG_USER, ARG_POLICY_DIR, ARG_ARRIVAL_GRACE, ARG_ADMIN_GROUP, ARG_METRICS_LISTEN, ARG_NO_METRICS, ARG_VERSION };
         static const struct option options[] = {
                 { "connect", required_argument, NULL, 'c' },
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
                 { "user", no_argument, NULL, ARG_USER },
                 { "policy-dir", required_argument, NULL, ARG_POLICY_DIR },
                 { "arrival-grace", required_argument, NULL, ARG_ARRIVAL_GRACE },
+                { "admin-group", required_argument, NULL, ARG_ADMIN_GROUP },
                 { "metrics-listen", required_argument, NULL, ARG_METRICS_LISTEN },
                 { "no-metrics", no_argument, NULL, ARG_NO_METRICS },
                 { "verbose", no_argument, NULL, 'v' },
@@ -68,6 +73,13 @@ int main(int argc, char *argv[]) {
                         break;
                 case ARG_POLICY_DIR:
                         config.policy_dir = optarg;
+                        break;
+                case ARG_ADMIN_GROUP:
+                        if (optarg[0] == '\0' || strlen(optarg) > 32 || strpbrk(optarg, ": \t\n/")) {
+                                fprintf(stderr, "srvmd: --admin-group=%s: expected a group name.\n", optarg);
+                                return 2;
+                        }
+                        bus_set_admin_group(optarg);
                         break;
                 case ARG_ARRIVAL_GRACE: {
                         char *end;
