@@ -600,6 +600,52 @@ static int property_get_active_jobs(sd_bus *bus, const char *path, const char *i
         return sd_bus_message_append(reply, "u", (uint32_t) manager_n_active_jobs(mgr));
 }
 
+static void on_vf_list(void *userdata, const char *json, const char *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *message = userdata;
+        int r;
+
+        if (!json)
+                r = sd_bus_reply_method_errorf(message, SD_BUS_ERROR_FAILED, "Cannot list the VFs: %s.",
+                                               strna(error));
+        else
+                r = sd_bus_reply_method_return(message, "s", json);
+        if (r < 0)
+                log_warning_errno(r, "Failed to answer ListVFs: %m");
+}
+
+/* The inventory needs every domain's XML from libvirt: it is put together off the loop and
+ * the answer goes out when it is there. */
+static int method_list_vfs(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *mgr = userdata;
+        int r;
+
+        r = manager_list_vfs(mgr, on_vf_list, sd_bus_message_ref(message));
+        if (r < 0) {
+                sd_bus_message_unref(message);
+                return sd_bus_error_set_errnof(error, r, "Cannot list the VFs: %m");
+        }
+        return 1;
+}
+
+/* srvm-hook tells what libvirt did to a domain. No reply: the hook does not wait. */
+static int method_domain_event(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        const char *domain, *operation, *sub_operation;
+        Manager *mgr = userdata;
+        int r;
+
+        r = sd_bus_message_read(message, "sss", &domain, &operation, &sub_operation);
+        if (r < 0)
+                return r;
+        if (!*domain || !*operation)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "The domain and the operation must not be empty.");
+        r = bus_verify_admin(message, error);
+        if (r < 0)
+                return r;
+
+        manager_on_hook_event(mgr, domain, operation, sub_operation);
+        return sd_bus_reply_method_return(message, NULL); /* dropped by sd-bus when no reply is expected */
+}
+
 /* Every method is marked unprivileged so that sd-bus lets the call through to the handler,
  * which answers a refused caller with a sentence; Migrate, Check, Cancel and Reload check the
  * caller there. */
@@ -650,6 +696,16 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_NO_RESULT,
                                 method_reload,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListVFs",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("s", json),
+                                method_list_vfs,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DomainEvent",
+                                SD_BUS_ARGS("s", domain, "s", operation, "s", sub_operation),
+                                SD_BUS_NO_RESULT,
+                                method_domain_event,
+                                SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_METHOD_NO_REPLY),
         SD_BUS_SIGNAL_WITH_ARGS("JobNew",
                                 SD_BUS_ARGS("u", id, "o", job), 0),
         SD_BUS_SIGNAL_WITH_ARGS("JobPhaseChanged",

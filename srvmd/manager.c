@@ -456,6 +456,14 @@ static int arrival_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+void manager_on_hook_event(Manager *mgr, const char *domain, const char *operation, const char *sub_operation) {
+        log_info("%s: libvirt hook: %s %s", domain, operation, sub_operation);
+}
+
+int manager_list_vfs(Manager *mgr, VirtVfListFn cb, void *userdata) {
+        return virt_list_vfs(mgr->virt, cb, userdata);
+}
+
 void manager_on_domain_arrived(Manager *mgr, const char *domain) {
         uint64_t now;
         Arrival *a;

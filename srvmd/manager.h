@@ -15,6 +15,7 @@
 
 typedef struct Manager Manager;
 typedef struct Virt Virt;
+typedef void (*VirtVfListFn)(void *userdata, const char *json, const char *error);
 
 typedef struct ManagerConfig {
         const char *local_uri;   /* libvirt URI of this host, default "qemu:///system" */
@@ -67,6 +68,11 @@ unsigned manager_n_active_jobs(Manager *mgr);
 void manager_on_device_removed(Manager *mgr, const char *domain, const char *alias);
 void manager_on_device_removal_failed(Manager *mgr, const char *domain, const char *alias);
 void manager_on_job_completed(Manager *mgr, const char *domain, uint64_t downtime_ms);
+/* What srvm-hook says libvirt did to a domain (its hook arguments). Logged: arrivals are
+ * taken from libvirt's own RESUMED/MIGRATED event, which comes when the memory is here. */
+void manager_on_hook_event(Manager *mgr, const char *domain, const char *operation, const char *sub_operation);
+/* The VF inventory as JSON, put together off the loop. */
+int manager_list_vfs(Manager *mgr, VirtVfListFn cb, void *userdata);
 /* A domain arrived here by migration: look at it once the grace period is over. */
 void manager_on_domain_arrived(Manager *mgr, const char *domain);
 /* What that look found: the plan in its metadata (NULL if none) and whether its VF is there. */

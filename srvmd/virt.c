@@ -32,6 +32,8 @@
 #include "log.h"
 #include "srvm-hook.h"
 #include "metrics.h"
+#include "vf-netlink.h"
+#include "vf-xml.h"
 #include "virt-xml.h"
 #include "virt.h"
 
@@ -52,6 +54,7 @@ typedef enum PostType {
         POST_RESULT,
         POST_WORKER_EXITED,
         POST_INSPECTED,
+        POST_VF_LIST,
         _POST_TYPE_MAX,
         _POST_TYPE_INVALID = -EINVAL,
 } PostType;
@@ -86,13 +89,18 @@ typedef struct Post {
         bool have_plan;
         bool vf_present;
         struct Inspection *inspection; /* to join */
+
+        char *vf_json;                 /* VF_LIST: the inventory, or NULL and message */
 } Post;
 
-/* A look at a domain that arrived by migration, on a short thread of its own. */
+/* A short errand off the loop, on a thread of its own: a look at a domain that arrived by
+ * migration (domain set), or the VF inventory (vf_cb set). */
 typedef struct Inspection {
         struct Inspection *next;
         Virt *virt;
         char *domain;
+        VirtVfListFn vf_cb;
+        void *vf_userdata;
         pthread_t thread;
 } Inspection;
 
@@ -202,6 +210,7 @@ static Post *post_free(Post *p) {
         free(p->message);
         virt_xml_interface_done(&p->vf);
         virt_xml_plan_done(&p->plan);
+        free(p->vf_json);
         free(p);
         return NULL;
 }
@@ -1417,23 +1426,88 @@ post:
         return NULL;
 }
 
-int virt_inspect_domain(Virt *v, const char *domain) {
+/* Errand thread: the host's VFs, and which domain uses each (from every domain's XML). */
+static void *vf_list_main(void *userdata) {
+        _cleanup_(vf_inventory_freep) VfInventory *inv = NULL;
+        _cleanup_(vf_users_freep) VfUsers *users = NULL;
+        _cleanup_(json_object_putp) json_object *json = NULL;
+        Inspection *i = userdata;
+        Post *p = post_new(POST_VF_LIST, 0, NULL, NULL);
+        virDomainPtr *domains = NULL;
+        const VfUser *list;
+        size_t n_users;
+        int n, r;
+
+        if (!p)
+                return NULL;
+        p->inspection = i;
+
+        r = vf_inventory_collect(NULL, &inv);
+        if (r < 0) {
+                p->r = result_fail(p, r, "cannot read the host's links: %s", strerror(-r));
+                goto post;
+        }
+        r = vf_users_new(&users);
+        if (r < 0) {
+                p->r = result_fail(p, r, "out of memory");
+                goto post;
+        }
+        n = virConnectListAllDomains(i->virt->conn, &domains, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+        if (n < 0) {
+                p->r = result_fail_libvirt(p, "cannot list the domains");
+                goto post;
+        }
+        for (int k = 0; k < n; k++) {
+                char *xml = virDomainGetXMLDesc(domains[k], 0);
+
+                if (xml)
+                        (void) vf_users_add_domain_xml(users, xml);
+                free(xml);
+                virDomainFree(domains[k]);
+        }
+        free(domains);
+
+        list = vf_users_get(users, &n_users);
+        r = vf_inventory_assign(inv, list, n_users);
+        if (r >= 0)
+                r = vf_inventory_to_json(inv, &json);
+        if (r >= 0 && !(p->vf_json = strdup(json_object_to_json_string_ext(json, JSON_C_TO_STRING_PLAIN))))
+                r = -ENOMEM;
+        if (r < 0)
+                p->r = result_fail(p, r, "cannot put the inventory together: %s", strerror(-r));
+post:
+        virt_post(i->virt, p);
+        return NULL;
+}
+
+static int errand_start(Virt *v, const char *domain, VirtVfListFn vf_cb, void *vf_userdata) {
         Inspection *i;
         int r;
 
         i = calloc(1, sizeof(*i));
         if (!i)
                 return -ENOMEM;
-        i->virt = v;
-        i->domain = strdup(domain);
-        if (!i->domain)
-                return inspection_free(i), -ENOMEM;
-        r = -pthread_create(&i->thread, NULL, inspection_main, i);
-        if (r < 0)
-                return inspection_free(i), r;
+        *i = (Inspection) { .virt = v, .vf_cb = vf_cb, .vf_userdata = vf_userdata };
+        if (domain && !(i->domain = strdup(domain))) {
+                inspection_free(i);
+                return -ENOMEM;
+        }
+        r = -pthread_create(&i->thread, NULL, vf_cb ? vf_list_main : inspection_main, i);
+        if (r < 0) {
+                inspection_free(i);
+                return r;
+        }
         i->next = v->inspections;
         v->inspections = i;
         return 0;
+}
+
+int virt_inspect_domain(Virt *v, const char *domain) {
+        return errand_start(v, domain, NULL, NULL);
+}
+
+int virt_list_vfs(Virt *v, VirtVfListFn cb, void *userdata) {
+        return cb ? errand_start(v, NULL, cb, userdata) : -EINVAL;
 }
 
 static void virt_dispatch(Virt *v, Post *p) {
@@ -1478,6 +1552,14 @@ static void virt_dispatch(Virt *v, Post *p) {
                 virt_unlink_job(v, p->job);
                 virt_job_free(p->job);
                 break;
+        case POST_VF_LIST: {
+                VirtVfListFn cb = p->inspection->vf_cb;
+                void *userdata = p->inspection->vf_userdata;
+
+                inspection_join(v, p->inspection);
+                cb(userdata, p->vf_json, p->r < 0 ? p->message : NULL);
+                break;
+        }
         case POST_INSPECTED:
                 inspection_join(v, p->inspection);
                 manager_on_domain_inspected(v->manager, p->domain, p->have_plan ? &p->plan : NULL,

@@ -23,6 +23,10 @@ void virt_cancel_action(Virt *v, Migration *m, Action a);
  * loop; the answer comes through manager_on_domain_inspected(). */
 int virt_inspect_domain(Virt *v, const char *domain);
 
+/* The host's SR-IOV inventory and which domain uses each VF, as JSON (vf_inventory_to_json()),
+ * put together off the loop; cb runs on the loop with the JSON or an error sentence. */
+int virt_list_vfs(Virt *v, VirtVfListFn cb, void *userdata);
+
 /* The job ended: stop its worker once idle and drop its connections. Safe to call while an
  * action is still in flight (its result is then discarded). */
 void virt_release_job(Virt *v, Migration *m);

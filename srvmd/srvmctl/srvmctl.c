@@ -17,6 +17,7 @@
 #include "json-util.h"
 #include "macro.h"
 #include "policy.h"
+#include "vf.h"
 
 enum {
         EXIT_FAILED = 1,      /* the job failed, or the operation did */
@@ -740,6 +741,39 @@ static int verb_reload(sd_bus *bus, int argc, char *argv[]) {
         return 0;
 }
 
+static int verb_vf(sd_bus *bus, int argc, char *argv[]) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(json_object_putp) json_object *json = NULL;
+        _cleanup_free_ char *table = NULL;
+        const char *text;
+        int r;
+
+        if (argc != 2 || !streq(argv[1], "list"))
+                return usage_error("vf takes one subcommand: list.");
+
+        r = sd_bus_call_method(bus, SRVM_BUS_NAME, SRVM_BUS_PATH, SRVM_MANAGER_INTERFACE, "ListVFs",
+                               &error, &reply, NULL);
+        if (r < 0)
+                return fail_bus(&error, r, "cannot list the VFs");
+        r = sd_bus_message_read(reply, "s", &text);
+        if (r < 0)
+                return fail(EXIT_FAILED, "srvmd's answer to ListVFs is not a string");
+
+        if (arg_json) {
+                printf("%s\n", text);
+                return 0;
+        }
+        json = json_tokener_parse(text);
+        if (!json)
+                return fail(EXIT_FAILED, "srvmd's VF inventory is not JSON");
+        r = vf_format_table(json, &table);
+        if (r < 0)
+                return fail(EXIT_FAILED, "cannot lay out the VF inventory: %s", strerror(-r));
+        fputs(table, stdout);
+        return 0;
+}
+
 static int verb_version(sd_bus *bus, int argc, char *argv[]) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *daemon = NULL;
@@ -931,6 +965,7 @@ static void help(void) {
                "  policy show NAME          Show a policy in force, every default filled in\n"
                "  policy check FILE...      Check policy files, without srvmd\n"
                "  reload                    Load the policies anew; a bad file keeps the old set\n"
+               "  vf list                   List the host's SR-IOV PFs and VFs, and who uses each\n"
                "  version                   Show the versions of srvmctl and srvmd\n"
                "\n"
                "JOB is a job id (3) or a job object path (" JOB_PREFIX "3).\n"
@@ -1042,6 +1077,7 @@ int main(int argc, char *argv[]) {
                 { "cancel",  verb_cancel,  false, false },
                 { "policy",  verb_policy,  false, true  },
                 { "reload",  verb_reload,  false, false },
+                { "vf",      verb_vf,      false, true  },
                 { "version", verb_version, false, true  },
         };
         const char *verb;

@@ -193,6 +193,19 @@ stdout_has "srvmd "
 expect 0 "version --json" "$srvmctl" version --json
 stdout_has '"srvmd":"'
 
+# The VF inventory: this machine has no SR-IOV, so an empty list, not an error; anyone may read.
+expect 0 "vf list --json, as nobody" as_nobody "$srvmctl" vf list --json
+stdout_has '{"pfs":\[\]}'
+expect 0 "vf list" "$srvmctl" vf list
+stdout_has "No SR-IOV physical function on this host."
+expect 2 "vf with no subcommand: usage" "$srvmctl" vf
+# The hook's call: no reply, logged; refused to others than root and the admin group.
+expect 0 "DomainEvent from root" busctl --system --expect-reply=no call org.srvm.srvm1 /org/srvm/srvm1 \
+        org.srvm.srvm1.Manager DomainEvent sss test migrate begin
+expect_error org.freedesktop.DBus.Error.InvalidArgs "must not be empty" "DomainEvent with an empty domain" \
+        dbus-send --system --print-reply --dest=org.srvm.srvm1 /org/srvm/srvm1 org.srvm.srvm1.Manager.DomainEvent \
+        string: string:migrate string:begin
+
 # test:///default has no guest agent and is its own destination: preflight refuses.
 expect 1 "migrate --wait: a job that fails in preflight" "$srvmctl" migrate test test:///default --wait
 stdout_has "preflight         started"
