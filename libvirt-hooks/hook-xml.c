@@ -9,6 +9,7 @@
 #include "hook-xml.h"
 #include "srvm-hook.h"
 #include "virt-xml.h"
+#include "xml-util.h"
 
 static const char *const hook_xml_verdict_table[_HOOK_XML_VERDICT_MAX] = {
         [HOOK_XML_UNMANAGED] = "unmanaged",
@@ -17,39 +18,6 @@ static const char *const hook_xml_verdict_table[_HOOK_XML_VERDICT_MAX] = {
 };
 DEFINE_STRING_TABLE_LOOKUP(hook_xml_verdict, HookXmlVerdict);
 
-static inline void xml_doc_freep(xmlDocPtr *d) {
-        if (*d)
-                xmlFreeDoc(*d);
-}
-
-static inline void xml_charp_freep(xmlChar **s) {
-        if (*s)
-                xmlFree(*s);
-}
-#define _cleanup_xml_ _cleanup_(xml_charp_freep)
-
-static bool node_is(xmlNodePtr n, const char *name) {
-        return n && n->type == XML_ELEMENT_NODE && streq((const char *) n->name, name);
-}
-
-static xmlNodePtr child_element(xmlNodePtr parent, const char *name) {
-        for (xmlNodePtr c = parent ? parent->children : NULL; c; c = c->next)
-                if (node_is(c, name))
-                        return c;
-        return NULL;
-}
-
-static xmlChar *child_attr(xmlNodePtr parent, const char *child, const char *attr) {
-        xmlNodePtr c = child_element(parent, child);
-
-        return c ? xmlGetProp(c, (const xmlChar *) attr) : NULL;
-}
-
-static bool attr_is(xmlNodePtr n, const char *attr, const char *value) {
-        _cleanup_xml_ xmlChar *v = xmlGetProp(n, (const xmlChar *) attr);
-
-        return v && streq((const char *) v, value);
-}
 
 /* What the plan says about the VF; both NULL if the plan names none. */
 typedef struct Plan {
@@ -316,10 +284,9 @@ int hook_xml_filter_incoming(const char *domain_xml, const PolicySet *policies,
 
         if (!domain_xml || !ret_xml)
                 return -EINVAL;
-        doc = xmlReadMemory(domain_xml, (int) strnlen(domain_xml, INT32_MAX), NULL, NULL,
-                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-        if (!doc)
-                return -EBADMSG;
+        r = xml_parse(domain_xml, 0, &doc);
+        if (r < 0)
+                return r;
         root = xmlDocGetRootElement(doc);
         if (!node_is(root, "domain"))
                 return -EBADMSG;

@@ -5,6 +5,7 @@
 #include <libxml/tree.h>
 
 #include "vf-xml.h"
+#include "xml-util.h"
 
 struct VfUsers {
         VfUser *users; /* the strings in each are owned */
@@ -44,34 +45,6 @@ const VfUser *vf_users_get(const VfUsers *u, size_t *ret_n) {
         if (ret_n)
                 *ret_n = u ? u->n : 0;
         return u ? u->users : NULL;
-}
-
-static inline void xml_doc_freep(xmlDocPtr *d) {
-        if (*d)
-                xmlFreeDoc(*d);
-}
-
-static inline void xml_charp_freep(xmlChar **s) {
-        if (*s)
-                xmlFree(*s);
-}
-#define _cleanup_xml_ _cleanup_(xml_charp_freep)
-
-static bool node_is(xmlNodePtr n, const char *name) {
-        return n && n->type == XML_ELEMENT_NODE && streq((const char *) n->name, name);
-}
-
-static xmlNodePtr child_element(xmlNodePtr parent, const char *name) {
-        for (xmlNodePtr c = parent ? parent->children : NULL; c; c = c->next)
-                if (node_is(c, name))
-                        return c;
-        return NULL;
-}
-
-static bool attr_is(xmlNodePtr n, const char *attr, const char *value) {
-        _cleanup_xml_ xmlChar *v = xmlGetProp(n, (const xmlChar *) attr);
-
-        return v && streq((const char *) v, value);
 }
 
 static bool device_is_passthrough(xmlNodePtr n) {
@@ -137,10 +110,9 @@ int vf_users_add_domain_xml(VfUsers *u, const char *domain_xml) {
 
         if (!u || !domain_xml)
                 return -EINVAL;
-        doc = xmlReadMemory(domain_xml, (int) strnlen(domain_xml, INT32_MAX), NULL, NULL,
-                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-        if (!doc)
-                return -EBADMSG;
+        r = xml_parse(domain_xml, 0, &doc);
+        if (r < 0)
+                return r;
         root = xmlDocGetRootElement(doc);
         if (!node_is(root, "domain"))
                 return -EBADMSG;

@@ -8,54 +8,10 @@
 
 #include "srvm-hook.h"
 #include "virt-xml.h"
-
-static inline void xml_doc_freep(xmlDocPtr *d) {
-        if (*d)
-                xmlFreeDoc(*d);
-}
-
-static inline void xml_charp_freep(xmlChar **s) {
-        if (*s)
-                xmlFree(*s);
-}
-#define _cleanup_xml_ _cleanup_(xml_charp_freep)
-
-static bool node_is(xmlNodePtr n, const char *name) {
-        return n && n->type == XML_ELEMENT_NODE && streq((const char *) n->name, name);
-}
-
-static xmlNodePtr child_element(xmlNodePtr parent, const char *name) {
-        for (xmlNodePtr c = parent ? parent->children : NULL; c; c = c->next)
-                if (node_is(c, name))
-                        return c;
-        return NULL;
-}
-
-/* The attribute of a child element, e.g. <model type='virtio'/>; NULL if absent. */
-static xmlChar *child_attr(xmlNodePtr parent, const char *child, const char *attr) {
-        xmlNodePtr c = child_element(parent, child);
-
-        return c ? xmlGetProp(c, (const xmlChar *) attr) : NULL;
-}
-
-static bool attr_is(xmlNodePtr n, const char *attr, const char *value) {
-        _cleanup_xml_ xmlChar *v = xmlGetProp(n, (const xmlChar *) attr);
-
-        return v && streq((const char *) v, value);
-}
+#include "xml-util.h"
 
 static int parse(const char *xml, xmlDocPtr *ret) {
-        xmlDocPtr doc;
-
-        if (!xml)
-                return -EINVAL;
-        doc = xmlReadMemory(xml, (int) strlen(xml), NULL, NULL,
-                            XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR |
-                            XML_PARSE_NOWARNING);
-        if (!doc)
-                return -EBADMSG;
-        *ret = doc;
-        return 0;
+        return xml_parse(xml, XML_PARSE_NOBLANKS, ret);
 }
 
 static int parse_devices(const char *domain_xml, xmlDocPtr *ret_doc, xmlNodePtr *ret_devices) {
