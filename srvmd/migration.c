@@ -86,6 +86,8 @@ struct Migration {
         bool have_progress;
         Event *events; /* owned, in order */
         size_t n_events;
+        AgentStats *agent; /* owned, n_agent of them, in the order first seen */
+        size_t n_agent;
 };
 
 static const char *const phase_table[_PHASE_MAX] = {
@@ -319,6 +321,9 @@ Migration *migration_free(Migration *m) {
         for (size_t i = 0; i < m->n_events; i++)
                 free(m->events[i].message);
         free(m->events);
+        for (size_t i = 0; i < m->n_agent; i++)
+                free(m->agent[i].command);
+        free(m->agent);
         free(m);
         return NULL;
 }
@@ -1056,6 +1061,70 @@ static json_object *progress_to_json(const MigrationProgress *p) {
         return r < 0 ? NULL : TAKE_PTR(o);
 }
 
+int migration_add_agent_sample(Migration *m, const char *command, usec_t usec) {
+        AgentStats *a = NULL, *grown;
+
+        if (!m || !command || usec == USEC_INFINITY)
+                return -EINVAL;
+        for (size_t i = 0; i < m->n_agent && !a; i++)
+                if (streq(m->agent[i].command, command))
+                        a = &m->agent[i];
+        if (!a) {
+                char *c = strdup(command);
+
+                if (!c)
+                        return -ENOMEM;
+                grown = realloc(m->agent, (m->n_agent + 1) * sizeof(AgentStats));
+                if (!grown) {
+                        free(c);
+                        return -ENOMEM;
+                }
+                m->agent = grown;
+                a = &m->agent[m->n_agent++];
+                *a = (AgentStats) { .command = c };
+        }
+        a->count++;
+        a->total += usec;
+        if (usec > a->max)
+                a->max = usec;
+        return 0;
+}
+
+const AgentStats *migration_get_agent_stats(const Migration *m, const char *command) {
+        for (size_t i = 0; m && command && i < m->n_agent; i++)
+                if (streq(m->agent[i].command, command))
+                        return &m->agent[i];
+        return NULL;
+}
+
+static json_object *json_new_ms(usec_t usec) {
+        return json_object_new_double((double) usec / USEC_PER_MSEC);
+}
+
+static int agent_to_json(const Migration *m, json_object *o) {
+        json_object *agent = json_object_new_object();
+        int r;
+
+        r = json_add(o, "agent", agent);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < m->n_agent; i++) {
+                const AgentStats *a = &m->agent[i];
+                json_object *c = json_object_new_object();
+
+                r = json_add(agent, a->command, c);
+                if (r >= 0)
+                        r = json_add(c, "count", json_object_new_int64((int64_t) a->count));
+                if (r >= 0)
+                        r = json_add(c, "total_ms", json_new_ms(a->total));
+                if (r >= 0)
+                        r = json_add(c, "max_ms", json_new_ms(a->max));
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int events_to_json(const Migration *m, json_object *o) {
         json_object *events = json_object_new_array();
         int r;
@@ -1165,6 +1234,8 @@ int migration_build_json(const Migration *m, json_object **ret) {
         }
         if (r >= 0)
                 r = events_to_json(m, o);
+        if (r >= 0)
+                r = agent_to_json(m, o);
         if (r < 0)
                 return r;
 

@@ -156,6 +156,18 @@ int migration_set_progress(Migration *m, const MigrationProgress *p);
 /* Something the job decided or saw that the timeline alone does not say ("raised the max
  * downtime to 400 ms after 5 iterations"); kept in order in the job's JSON "events". */
 int migration_add_event(Migration *m, const char *fmt, ...) _printf_(2, 3);
+/* The guest agent's latency as this job saw it, per agent command ("guest-exec",
+ * "guest-exec-status", "guest-ping"): one sample per command that answered. The job's JSON
+ * gives "agent": {COMMAND: {"count", "total_ms", "max_ms"}}. */
+typedef struct AgentStats {
+        char *command; /* owned */
+        uint64_t count;
+        usec_t total;
+        usec_t max;
+} AgentStats;
+int migration_add_agent_sample(Migration *m, const char *command, usec_t usec);
+/* NULL when the job has no sample of command. */
+const AgentStats *migration_get_agent_stats(const Migration *m, const char *command);
 /* What preflight learned of the VF: alias, MAC, and its device XML to re-plug. */
 int migration_set_vf(Migration *m, const char *alias, const char *mac, const char *xml);
 

@@ -641,6 +641,50 @@ static void test_arrival(void) {
         ASSERT_ERR(migration_new(6, &p, &fake_ops, &f, &x), EINVAL);
 }
 
+/* Agent samples add up per command, and the JSON has each command's count, total and max. */
+static void test_agent_samples(void) {
+        Fake f;
+        _cleanup_(migration_freep) Migration *m = job_new(&f);
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        const AgentStats *a;
+        json_object *agent, *exec, *status;
+
+        o = job_json(m);
+        agent = json_object_object_get(o, "agent");
+        ASSERT_TRUE(json_object_is_type(agent, json_type_object));
+        ASSERT_EQ_INT(json_object_object_length(agent), 0);
+        json_object_put(TAKE_PTR(o));
+
+        ASSERT_NULL(migration_get_agent_stats(m, "guest-exec"));
+        ASSERT_OK(migration_add_agent_sample(m, "guest-exec", 2500));
+        ASSERT_OK(migration_add_agent_sample(m, "guest-exec-status", 1000));
+        ASSERT_OK(migration_add_agent_sample(m, "guest-exec", 7000));
+        ASSERT_OK(migration_add_agent_sample(m, "guest-exec-status", 0));
+        ASSERT_OK(migration_add_agent_sample(m, "guest-exec-status", 3000));
+        ASSERT_ERR(migration_add_agent_sample(m, NULL, 1), EINVAL);
+        ASSERT_ERR(migration_add_agent_sample(NULL, "guest-ping", 1), EINVAL);
+        ASSERT_ERR(migration_add_agent_sample(m, "guest-ping", USEC_INFINITY), EINVAL);
+
+        a = migration_get_agent_stats(m, "guest-exec");
+        ASSERT_NOT_NULL(a);
+        ASSERT_EQ_INT(a->count, 2);
+        ASSERT_EQ_INT(a->total, 9500);
+        ASSERT_EQ_INT(a->max, 7000);
+        ASSERT_NULL(migration_get_agent_stats(m, "guest-ping"));
+
+        o = job_json(m);
+        agent = json_object_object_get(o, "agent");
+        ASSERT_EQ_INT(json_object_object_length(agent), 2);
+        exec = json_object_object_get(agent, "guest-exec");
+        ASSERT_EQ_INT(json_object_get_int64(json_object_object_get(exec, "count")), 2);
+        ASSERT_TRUE(json_object_get_double(json_object_object_get(exec, "total_ms")) == 9.5);
+        ASSERT_TRUE(json_object_get_double(json_object_object_get(exec, "max_ms")) == 7.0);
+        status = json_object_object_get(agent, "guest-exec-status");
+        ASSERT_EQ_INT(json_object_get_int64(json_object_object_get(status, "count")), 3);
+        ASSERT_TRUE(json_object_get_double(json_object_object_get(status, "total_ms")) == 4.0);
+        ASSERT_TRUE(json_object_get_double(json_object_object_get(status, "max_ms")) == 3.0);
+}
+
 static void test_rollback_fails(void) {
         Fake f;
         _cleanup_(migration_freep) Migration *m = job_new(&f);
@@ -836,6 +880,7 @@ int main(void) {
         test_recover();
         test_journal_records();
         test_arrival();
+        test_agent_samples();
         test_rollback_fails();
         test_cancel();
         test_late_answers_ignored();
