@@ -18,9 +18,8 @@ static int hexval(char c) {
         return -EINVAL;
 }
 
-/* Six pairs of hex digits separated by colons, either case. A MAC that no NIC can carry
- * (all zeros, or a multicast address) is refused: it can only be a typo. */
-int hwaddr_parse(const char *s, struct hwaddr *ret) {
+/* Six pairs of hex digits separated by colons, either case; any address. */
+int hwaddr_parse_any(const char *s, struct hwaddr *ret) {
         struct hwaddr a;
 
         if (!s || strlen(s) != HWADDR_STR_MAX - 1)
@@ -36,6 +35,20 @@ int hwaddr_parse(const char *s, struct hwaddr *ret) {
                         return -EINVAL;
                 a.bytes[i] = (uint8_t) (hi << 4 | lo);
         }
+
+        *ret = a;
+        return 0;
+}
+
+/* As hwaddr_parse_any(), but a MAC that no NIC can carry (all zeros, or a multicast
+ * address) is refused: it can only be a typo. */
+int hwaddr_parse(const char *s, struct hwaddr *ret) {
+        struct hwaddr a;
+        int r;
+
+        r = hwaddr_parse_any(s, &a);
+        if (r < 0)
+                return r;
 
         if (a.bytes[0] & 0x01)
                 return -EINVAL;
@@ -77,6 +90,25 @@ bool ifname_valid(const char *s) {
 
 /* Seconds as a plain decimal ("10", "2.5", "0.05"), to the microsecond. No sign, no
  * exponent, no unit: a value the daemon computes from its phase budget and passes on. */
+/* A decimal number from 0 to max, digits only: no sign, no spaces, no leading "+". */
+int uint_parse(const char *s, unsigned max, unsigned *ret) {
+        unsigned long long v = 0;
+        const char *p = s;
+
+        if (!s || !isdigit((unsigned char) *p))
+                return -EINVAL;
+        for (; isdigit((unsigned char) *p); p++) {
+                v = v * 10 + (unsigned long long) (*p - '0');
+                if (v > max)
+                        return -ERANGE;
+        }
+        if (*p != '\0')
+                return -EINVAL;
+
+        *ret = (unsigned) v;
+        return 0;
+}
+
 int timeout_parse(const char *s, usec_t *ret) {
         usec_t sec = 0, frac = 0, scale = USEC_PER_SEC;
         const char *p = s;
@@ -305,6 +337,8 @@ enum guest_option {
         GUEST_OPTION_BOND,
         GUEST_OPTION_MAC,
         GUEST_OPTION_TIMEOUT,
+        GUEST_OPTION_ANNOUNCE_COUNT,
+        GUEST_OPTION_ANNOUNCE_INTERVAL,
         _GUEST_OPTION_MAX,
         _GUEST_OPTION_INVALID = -EINVAL,
 };
@@ -313,6 +347,8 @@ static const char *const guest_option_table[_GUEST_OPTION_MAX] = {
         [GUEST_OPTION_BOND] = "--bond",
         [GUEST_OPTION_MAC] = "--mac",
         [GUEST_OPTION_TIMEOUT] = "--timeout",
+        [GUEST_OPTION_ANNOUNCE_COUNT] = "--announce-count",
+        [GUEST_OPTION_ANNOUNCE_INTERVAL] = "--announce-interval-ms",
 };
 
 static enum guest_option guest_option_from_string(const char *s) {
@@ -323,9 +359,13 @@ static enum guest_option guest_option_from_string(const char *s) {
 static bool command_takes_option(enum guest_command c, enum guest_option o) {
         switch (c) {
         case GUEST_COMMAND_STATUS:
-        case GUEST_COMMAND_FAILOVER:
                 return o == GUEST_OPTION_BOND;
+        case GUEST_COMMAND_FAILOVER:
+                return o == GUEST_OPTION_BOND || o == GUEST_OPTION_ANNOUNCE_COUNT ||
+                       o == GUEST_OPTION_ANNOUNCE_INTERVAL;
         case GUEST_COMMAND_ENSLAVE:
+                return o == GUEST_OPTION_BOND || o == GUEST_OPTION_MAC ||
+                       o == GUEST_OPTION_TIMEOUT;
         case GUEST_COMMAND_FAILBACK:
                 return true;
         case GUEST_COMMAND_HELP:
@@ -354,6 +394,8 @@ int args_parse(int argc, char *const *argv, struct guest_args *ret,
                char error[static ARGS_ERROR_MAX]) {
         struct guest_args a = {
                 .timeout = TIMEOUT_DEFAULT_USEC,
+                .announce_count = ANNOUNCE_COUNT_DEFAULT,
+                .announce_interval_ms = ANNOUNCE_INTERVAL_MS_DEFAULT,
         };
         bool seen[_GUEST_OPTION_MAX] = {};
         const char *cmd;
@@ -427,6 +469,21 @@ int args_parse(int argc, char *const *argv, struct guest_args *ret,
                                                   "Invalid timeout '%s': expected seconds "
                                                   "between 0 and %d, such as 10 or 2.5.",
                                                   value, TIMEOUT_MAX_SEC);
+                        break;
+                case GUEST_OPTION_ANNOUNCE_COUNT:
+                        if (uint_parse(value, ANNOUNCE_COUNT_MAX, &a.announce_count) < 0)
+                                return args_error(error,
+                                                  "Invalid announce count '%s': expected a "
+                                                  "whole number between 0 and %d.",
+                                                  value, ANNOUNCE_COUNT_MAX);
+                        break;
+                case GUEST_OPTION_ANNOUNCE_INTERVAL:
+                        if (uint_parse(value, ANNOUNCE_INTERVAL_MS_MAX,
+                                       &a.announce_interval_ms) < 0)
+                                return args_error(error,
+                                                  "Invalid announce interval '%s': expected "
+                                                  "milliseconds between 0 and %d.",
+                                                  value, ANNOUNCE_INTERVAL_MS_MAX);
                         break;
                 case _GUEST_OPTION_MAX:
                 case _GUEST_OPTION_INVALID:

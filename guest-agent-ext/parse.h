@@ -25,12 +25,21 @@ struct hwaddr {
 };
 
 int hwaddr_parse(const char *s, struct hwaddr *ret);
+int hwaddr_parse_any(const char *s, struct hwaddr *ret);
 const char *hwaddr_format(const struct hwaddr *a, char buf[static HWADDR_STR_MAX]);
 bool hwaddr_equal(const struct hwaddr *a, const struct hwaddr *b);
 
 bool ifname_valid(const char *s);
 
 int timeout_parse(const char *s, usec_t *ret);
+int uint_parse(const char *s, unsigned max, unsigned *ret);
+
+/* Gratuitous ARPs / unsolicited neighbour advertisements sent after each switch: how many
+ * of each, and how far apart. */
+#define ANNOUNCE_COUNT_DEFAULT 3
+#define ANNOUNCE_COUNT_MAX 100
+#define ANNOUNCE_INTERVAL_MS_DEFAULT 20
+#define ANNOUNCE_INTERVAL_MS_MAX 10000
 
 /* The bonding modes, named and numbered as the kernel's bonding/mode file shows them. */
 enum bond_mode {
@@ -93,6 +102,8 @@ struct guest_args {
         struct hwaddr mac;
         bool have_mac;
         usec_t timeout;
+        unsigned announce_count;
+        unsigned announce_interval_ms;
 };
 
 int args_parse(int argc, char *const *argv, struct guest_args *ret,

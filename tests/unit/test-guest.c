@@ -269,6 +269,51 @@ static void test_sysfs_hwaddr(void) {
 #define ARGV(...) ((char *const[]) { "srvm-guest", __VA_ARGS__, NULL })
 #define ARGC(...) ((int) ELEMENTSOF(((char *const[]) { "srvm-guest", __VA_ARGS__ })))
 
+static void test_uint(void) {
+        static const struct {
+                const char *in;
+                unsigned max;
+                int ret;
+                unsigned out;
+        } cases[] = {
+                { "0", 10, 0, 0 },
+                { "10", 10, 0, 10 },
+                { "007", 10, 0, 7 },
+                { "11", 10, -ERANGE, 0 },
+                { "99999999999999999999999", 10, -ERANGE, 0 },
+                { "", 10, -EINVAL, 0 },
+                { "-1", 10, -EINVAL, 0 },
+                { "+1", 10, -EINVAL, 0 },
+                { " 1", 10, -EINVAL, 0 },
+                { "1 ", 10, -EINVAL, 0 },
+                { "1x", 10, -EINVAL, 0 },
+                { NULL, 10, -EINVAL, 0 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                unsigned v = 12345;
+                int r = uint_parse(cases[i].in, cases[i].max, &v);
+
+                ASSERT_EQ_INT(r, cases[i].ret);
+                ASSERT_EQ_INT(v, r >= 0 ? cases[i].out : 12345);
+        }
+}
+
+static void test_hwaddr_any(void) {
+        struct hwaddr a;
+        char buf[HWADDR_STR_MAX];
+
+        /* What hwaddr_parse() refuses as a NIC's MAC is a fine multicast record. */
+        ASSERT_OK(hwaddr_parse_any("01:00:5E:00:00:01", &a));
+        ASSERT_STREQ(hwaddr_format(&a, buf), "01:00:5e:00:00:01");
+        ASSERT_OK(hwaddr_parse_any("33:33:00:00:00:01", &a));
+        ASSERT_OK(hwaddr_parse_any("00:00:00:00:00:00", &a));
+        ASSERT_ERR(hwaddr_parse("33:33:00:00:00:01", &a), EINVAL);
+        ASSERT_ERR(hwaddr_parse_any("33:33:00:00:00", &a), EINVAL);
+        ASSERT_ERR(hwaddr_parse_any("33-33-00-00-00-01", &a), EINVAL);
+        ASSERT_ERR(hwaddr_parse_any(NULL, &a), EINVAL);
+}
+
 static void test_args(void) {
         /* Not static: the argv arrays are compound literals. */
         const struct {
@@ -333,6 +378,17 @@ static void test_args(void) {
                     "2.5.",
                     "failback", "--bond", "b", "--mac", "52:54:00:00:00:02", "--timeout=10s"),
                 BAD("--version takes no arguments.", "--version", "x"),
+                BAD("Option --announce-count does not apply to status.", "status", "--bond", "b",
+                    "--announce-count", "1"),
+                BAD("Option --announce-count does not apply to enslave.", "enslave", "--bond",
+                    "b", "--mac", "52:54:00:00:00:02", "--announce-count", "1"),
+                BAD("Invalid announce count '101': expected a whole number between 0 and 100.",
+                    "failover", "--bond", "b", "--announce-count", "101"),
+                BAD("Invalid announce count '-1': expected a whole number between 0 and 100.",
+                    "failover", "--bond", "b", "--announce-count=-1"),
+                BAD("Invalid announce interval '2.5': expected milliseconds between 0 and "
+                    "10000.",
+                    "failover", "--bond", "b", "--announce-interval-ms", "2.5"),
 #undef OK
 #undef BAD
         };
@@ -358,6 +414,21 @@ static void test_args(void) {
                         ASSERT_STREQ(hwaddr_format(&a.mac, buf), cases[i].mac);
                 ASSERT_EQ_INT(a.timeout, cases[i].timeout);
         }
+
+        /* The announce options, and their defaults. */
+        struct guest_args an;
+        char err[ARGS_ERROR_MAX] = "";
+        ASSERT_OK(args_parse(ARGC("failover", "--bond", "b"), ARGV("failover", "--bond", "b"),
+                             &an, err));
+        ASSERT_EQ_INT(an.announce_count, ANNOUNCE_COUNT_DEFAULT);
+        ASSERT_EQ_INT(an.announce_interval_ms, ANNOUNCE_INTERVAL_MS_DEFAULT);
+        ASSERT_OK(args_parse(ARGC("failback", "--bond", "b", "--mac", "52:54:00:00:00:02",
+                                  "--announce-count", "0", "--announce-interval-ms=10000"),
+                             ARGV("failback", "--bond", "b", "--mac", "52:54:00:00:00:02",
+                                  "--announce-count", "0", "--announce-interval-ms=10000"),
+                             &an, err));
+        ASSERT_EQ_INT(an.announce_count, 0);
+        ASSERT_EQ_INT(an.announce_interval_ms, 10000);
 
         /* No arguments at all. */
         char error[ARGS_ERROR_MAX] = "";
@@ -400,6 +471,8 @@ int main(void) {
         test_sysfs_ifname();
         test_sysfs_ifnames();
         test_sysfs_hwaddr();
+        test_uint();
+        test_hwaddr_any();
         test_args();
         test_exit_codes();
         return 0;
