@@ -10,8 +10,10 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "announce.h"
 #include "bond.h"
 #include "link.h"
+#include "replay.h"
 #include "sysfs.h"
 
 /* miimon in the guests is 100 ms; polling at half of it sees a change within a tick. */
@@ -26,6 +28,12 @@ struct bond {
         struct nl_sock *nl; /* owned */
         char *error;        /* owned: the first failure's sentence */
         usec_t start;
+        unsigned announce_count;
+        unsigned announce_interval_ms;
+        json_object *details; /* owned: "vf_record", "replay", "announce" for the answer */
+        struct vf_config *record; /* owned: the VF's record failback replays, once loaded */
+        char *record_path;  /* owned */
+        json_object *replay; /* the "replay" member of details, once a replay started */
 };
 
 static usec_t now_usec(void) {
@@ -69,15 +77,24 @@ void bond_report_done(struct bond_report *r) {
 
 int bond_new(const char *name, struct bond **ret) {
         _cleanup_(bond_freep) struct bond *b = NULL;
+        int r;
 
         b = calloc(1, sizeof(*b));
         if (!b)
                 return -ENOMEM;
 
         b->start = now_usec();
+        b->announce_count = ANNOUNCE_COUNT_DEFAULT;
+        b->announce_interval_ms = ANNOUNCE_INTERVAL_MS_DEFAULT;
         b->name = strdup(name);
         if (!b->name)
                 return -ENOMEM;
+        b->details = json_object_new_object();
+        if (!b->details)
+                return -ENOMEM;
+        r = replay_record_path(name, &b->record_path);
+        if (r < 0)
+                return r;
 
         *ret = TAKE_PTR(b);
         return 0;
@@ -87,6 +104,9 @@ struct bond *bond_free(struct bond *b) {
         if (!b)
                 return NULL;
         nl_socket_free(b->nl);
+        json_object_put(b->details);
+        vf_config_free(b->record);
+        free(b->record_path);
         free(b->error);
         free(b->name);
         free(b);
@@ -95,6 +115,25 @@ struct bond *bond_free(struct bond *b) {
 
 const char *bond_get_error(const struct bond *b) {
         return b->error;
+}
+
+json_object *bond_get_details(const struct bond *b) {
+        return b->details;
+}
+
+void bond_set_announce(struct bond *b, unsigned count, unsigned interval_ms) {
+        b->announce_count = count;
+        b->announce_interval_ms = interval_ms;
+}
+
+static int details_add(struct bond *b, const char *key, json_object *v) {
+        if (!v)
+                return -ENOMEM;
+        if (json_object_object_add(b->details, key, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
 }
 
 usec_t bond_elapsed(const struct bond *b) {
@@ -287,11 +326,89 @@ static int bond_try_set_active(struct bond *b, const char *slave) {
         return w < 0 ? w : -EAGAIN;
 }
 
+/* Record the VF's configuration (the bond's slave that is not virtio-net) in the guest's
+ * /run, for the failback after the move. Never fails the failover: a VF that cannot be
+ * recorded is one whose settings will not be replayed, and the answer says so. */
+static int bond_record_vf(struct bond *b, const struct bond_status *s) {
+        _cleanup_(vf_config_freep) struct vf_config *c = NULL;
+        const struct slave_status *vf = NULL;
+        json_object *o;
+        int r;
+
+        for (size_t i = 0; i < s->n_slaves && !vf; i++)
+                if (!streq_ptr(s->slaves[i].driver, VIRTIO_NET_DRIVER))
+                        vf = &s->slaves[i];
+
+        o = json_object_new_object();
+        r = details_add(b, "vf_record", o);
+        if (r < 0)
+                return r;
+        if (!vf)
+                return json_object_object_add(o, "error", json_object_new_string(
+                                              "no VF enslaved; nothing recorded")) < 0 ? -ENOMEM : 0;
+
+        r = replay_record_read(vf->name, b->name, &c);
+        if (r >= 0)
+                r = replay_record_save(c, b->record_path);
+        if (r == -ENOMEM)
+                return r;
+        if (json_object_object_add(o, "interface", json_object_new_string(vf->name)) < 0 ||
+            json_object_object_add(o, "path", json_object_new_string(b->record_path)) < 0 ||
+            json_object_object_add(o, "error", r < 0 ? json_object_new_string(strerror(-r)) : NULL) < 0)
+                return -ENOMEM;
+        if (r >= 0 && (json_object_object_add(o, "mtu", json_object_new_int64(c->mtu)) < 0 ||
+                       json_object_object_add(o, "features", json_object_new_int((int) c->n_features)) < 0 ||
+                       json_object_object_add(o, "multicast", json_object_new_int((int) c->n_multicast)) < 0))
+                return -ENOMEM;
+        return 0;
+}
+
+static int bond_read_all_slaves_active(struct bond *b, char **ret) {
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = sysfs_read_net_attr(b->name, "bonding/all_slaves_active", &text);
+        if (r < 0)
+                return r;
+        text[strcspn(text, "\n")] = '\0';
+        *ret = TAKE_PTR(text);
+        return 0;
+}
+
+/* Make slave the active one, with the least loss: while the switch's forwarding table still
+ * points at the old slave's port, frames keep arriving there, and an inactive slave drops
+ * them; so all_slaves_active is 1 from just before the switch until the announce has gone
+ * out (which moves the table to the new port), then back to what it was. */
+static int bond_switch(struct bond *b, const char *slave, usec_t *ret_switched) {
+        _cleanup_free_ char *saved = NULL;
+        int r, q;
+
+        if (bond_read_all_slaves_active(b, &saved) >= 0 && !streq(saved, "1") &&
+            sysfs_write_net_attr(b->name, "bonding/all_slaves_active", "1") < 0) {
+                free(saved);
+                saved = NULL;
+        }
+
+        r = bond_try_set_active(b, slave);
+        if (r >= 0) {
+                if (ret_switched)
+                        *ret_switched = bond_elapsed(b);
+                q = announce_send(b->nl, b->ifindex, b->name, b->announce_count,
+                                  b->announce_interval_ms, b->details);
+                if (q == -ENOMEM)
+                        r = q;
+        }
+
+        if (saved && !streq(saved, "1"))
+                (void) sysfs_write_net_attr(b->name, "bonding/all_slaves_active", saved);
+        return r;
+}
+
 int bond_failover(struct bond *b) {
         _cleanup_(bond_status_freep) struct bond_status *s = NULL;
         const struct slave_status *virtio = NULL;
         const char *previous;
-        int r;
+        int r, q;
 
         r = bond_read_status(b, &s);
         if (r < 0)
@@ -312,11 +429,15 @@ int bond_failover(struct bond *b) {
         }
         if (r < 0)
                 return r;
+
+        q = bond_record_vf(b, s);
+        if (q < 0)
+                return q;
         if (r > 0)
                 return 0; /* already active */
 
         previous = s->active_slave;
-        r = bond_try_set_active(b, virtio->name);
+        r = bond_switch(b, virtio->name, NULL);
         if (r >= 0)
                 return 0;
 
@@ -452,6 +573,54 @@ static int bond_wait_slave_up(struct bond *b, int ifindex, const char *name, use
         }
 }
 
+/* The record failover left, if any: its absence (a guest that was never failed over by
+ * srvm, or rebooted since) is said in "replay" and is no error. */
+static int bond_load_record(struct bond *b, const char *name) {
+        json_object *o;
+        int r;
+
+        if (b->replay)
+                return 0;
+
+        r = replay_record_load(b->record_path, &b->record);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                o = json_object_new_object();
+                r = details_add(b, "replay", o);
+                if (r < 0)
+                        return r;
+                b->replay = o;
+                if (json_object_object_add(o, "record", json_object_new_string(b->record_path)) < 0 ||
+                    json_object_object_add(o, "error", json_object_new_string(
+                            r == -ENOENT ? "no record (the VF was not failed over by srvm-guest)"
+                                         : "the record could not be read")) < 0)
+                        return -ENOMEM;
+                return 0;
+        }
+
+        r = replay_report_new(b->record_path, b->record, name, &o);
+        if (r < 0)
+                return r;
+        r = details_add(b, "replay", o);
+        if (r < 0)
+                return r;
+        b->replay = o;
+        return 0;
+}
+
+static int bond_replay(struct bond *b, const char *name, bool mtu) {
+        int r;
+
+        if (!b->record)
+                return 0;
+        r = replay_link_settings(b->record, name, mtu, b->replay);
+        if (r < 0)
+                return bond_fail(b, r, "Could not replay the VF's configuration on %s: %s.",
+                                 name, strerror(-r));
+        return 0;
+}
+
 static int bond_enslave_until(struct bond *b, const struct hwaddr *mac, usec_t deadline,
                               usec_t timeout, struct bond_report *report) {
         _cleanup_(rtnl_link_putp) struct rtnl_link *link = NULL;
@@ -486,12 +655,21 @@ static int bond_enslave_until(struct bond *b, const struct hwaddr *mac, usec_t d
                 return bond_fail(b, -EBUSY, "%s (MAC %s) is enslaved to another master.", name,
                                  hwaddr_format(mac, buf));
 
+        r = bond_load_record(b, name);
+        if (r < 0)
+                return r;
+
         if (master == 0) {
-                /* The kernel enslaves only a link that is down. */
+                /* The kernel enslaves only a link that is down; ring sizes and offloads set
+                 * while it is down cost no link reset. The MTU goes after, since enslaving
+                 * gives the slave the bond's. */
                 r = link_set_up(b->nl, ifindex, false);
                 if (r < 0)
                         return bond_fail(b, r, "Could not bring %s down: %s.", name,
                                          strerror(-r));
+                r = bond_replay(b, name, false);
+                if (r < 0)
+                        return r;
                 r = link_enslave(b->nl, b->ifindex, ifindex);
                 if (r < 0)
                         return bond_fail(b, r, "Could not enslave %s to %s: %s.", name, b->name,
@@ -501,6 +679,9 @@ static int bond_enslave_until(struct bond *b, const struct hwaddr *mac, usec_t d
                 if (r < 0)
                         return bond_fail(b, r, "Could not bring %s up: %s.", name, strerror(-r));
         }
+        r = bond_replay(b, name, true);
+        if (r < 0)
+                return r;
 
         r = bond_wait_slave_up(b, ifindex, name, deadline, timeout);
         if (r < 0)
@@ -543,7 +724,7 @@ int bond_failback(struct bond *b, const struct hwaddr *mac, usec_t timeout,
                         break;
 
                 report->attempts++;
-                r = bond_try_set_active(b, report->slave);
+                r = bond_switch(b, report->slave, &report->active_usec);
                 if (r >= 0)
                         break;
                 if (r != -EAGAIN && r != -EINVAL && r != -EBUSY)
@@ -559,6 +740,17 @@ int bond_failback(struct bond *b, const struct hwaddr *mac, usec_t timeout,
                 bond_pause(deadline);
         }
 
-        report->active_usec = bond_elapsed(b);
+        if (report->active_usec == USEC_INFINITY)
+                report->active_usec = bond_elapsed(b); /* it was active already */
+
+        if (b->record) {
+                r = replay_after_active(b->record, report->slave, b->name, b->replay);
+                if (r < 0)
+                        return bond_fail(b, r, "Could not replay the VF's configuration on %s: %s.",
+                                         report->slave, strerror(-r));
+                /* Done with: a later failback that no failover preceded must not undo what
+                 * the user set since. */
+                (void) unlink(b->record_path);
+        }
         return 0;
 }

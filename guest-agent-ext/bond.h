@@ -26,6 +26,10 @@ struct bond *bond_free(struct bond *b);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct bond *, bond_free);
 
 const char *bond_get_error(const struct bond *b);
+/* What the command did besides the switch, as JSON members for the answer: "vf_record"
+ * (failover), "replay" (enslave, failback), "announce" (after a switch). Owned by b. */
+json_object *bond_get_details(const struct bond *b);
+void bond_set_announce(struct bond *b, unsigned count, unsigned interval_ms);
 usec_t bond_elapsed(const struct bond *b);
 
 int bond_open(struct bond *b);

@@ -25,22 +25,32 @@ static void help(void) {
                "\n"
                "Commands:\n"
                "  status   --bond B                  Show the bond and its slaves\n"
-               "  failover --bond B                  Make the virtio-net slave active\n"
+               "  failover --bond B [ANNOUNCE]       Record the VF's configuration, make the\n"
+               "                                     virtio-net slave active, announce\n"
                "  enslave  --bond B --mac MAC [--timeout S]\n"
-               "                                     Wait for the NIC with MAC, enslave it,\n"
+               "                                     Wait for the NIC with MAC, replay the\n"
+               "                                     recorded configuration, enslave it,\n"
                "                                     wait for its link\n"
-               "  failback --bond B --mac MAC [--timeout S]\n"
-               "                                     Enslave if needed, make it active\n"
+               "  failback --bond B --mac MAC [--timeout S] [ANNOUNCE]\n"
+               "                                     Enslave if needed, make it active,\n"
+               "                                     announce, replay the rest\n"
                "\n"
                "Options:\n"
                "  --bond B        The bond interface\n"
                "  --mac MAC       The NIC's permanent MAC (aa:bb:cc:dd:ee:ff)\n"
                "  --timeout S     Seconds to wait, decimals allowed (default 10)\n"
+               "  --announce-count N        ANNOUNCE: gratuitous ARPs / unsolicited NAs\n"
+               "                            per address after a switch (default 3, 0: none)\n"
+               "  --announce-interval-ms MS ANNOUNCE: milliseconds between them (default 20)\n"
                "  -h --help       Show this help\n"
                "  --version       Show the version\n"
                "\n"
                "--mac matches an enslaved NIC by its permanent MAC. When the virtio-net NIC\n"
                "carries the same MAC, the other NIC is the one meant.\n"
+               "\n"
+               "The VF's configuration (MTU, offloads, rings, coalescing, multicast list,\n"
+               "stacked devices) is recorded in /run/srvm/BOND.vf.json by failover and\n"
+               "replayed from there by enslave and failback.\n"
                "\n"
                "Prints one JSON object with \"ok\" and \"error\", then the bond's status.\n"
                "\n"
@@ -124,6 +134,11 @@ static int print_result(const char *error, const struct bond_status *status,
                         return r;
         }
         if (b) {
+                json_object_object_foreach(bond_get_details(b), key, v)
+                        if (json_object_object_add(obj, key, json_object_get(v)) < 0) {
+                                json_object_put(v);
+                                return -ENOMEM;
+                        }
                 r = json_add_ms(obj, "elapsed_ms", bond_elapsed(b));
                 if (r < 0)
                         return r;
@@ -149,6 +164,7 @@ static int run(const struct guest_args *args) {
                 return r;
         }
 
+        bond_set_announce(b, args->announce_count, args->announce_interval_ms);
         r = bond_open(b);
         opened = r >= 0;
         if (opened)
