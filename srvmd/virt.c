@@ -1322,9 +1322,11 @@ static void virt_note_downtime(Virt *v, const char *domain) {
                         j->downtime_seen = true;
 }
 
-/* The guest agent's latency, one sample per command that answered. */
-static void virt_report_agent_latency(Virt *v, const Post *p) {
+/* The guest agent's latency, one sample per command that answered: into the metrics and
+ * the job's JSON. */
+static void virt_report_agent_latency(Virt *v, const Post *p, Migration *m) {
         for (size_t i = 0; i < p->n_agent_samples; i++) {
+                (void) migration_add_agent_sample(m, p->agent_samples[i].command, p->agent_samples[i].rtt);
                 log_debug("%s: guest agent %s answered in %.1f ms", p->domain, p->agent_samples[i].command,
                           (double) p->agent_samples[i].rtt / USEC_PER_MSEC);
                 (void) metrics_observe_agent(manager_get_metrics(v->manager), p->agent_samples[i].command,
@@ -1350,7 +1352,7 @@ static void virt_dispatch_result(Virt *v, Post *p) {
         log_debug("%s: job %u: %s ended after %llu ms: %d%s%s",
                   j->domain, j->id, action_to_string(p->action), p->duration / USEC_PER_MSEC, p->r,
                   p->message ? ", " : "", p->message ? p->message : "");
-        virt_report_agent_latency(v, p);
+        virt_report_agent_latency(v, p, m);
 
         if (p->action == ACTION_PREFLIGHT && p->r >= 0) {
                 r = migration_set_vf(m, p->vf.alias, p->vf.mac, p->vf.xml);
