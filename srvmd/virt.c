@@ -28,6 +28,7 @@
 
 #include "agent.h"
 #include "config.h"
+#include "guest-reply.h"
 #include "json-util.h"
 #include "log.h"
 #include "srvm-hook.h"
@@ -44,6 +45,10 @@
 /* srvm-guest gets the phase's time left as --timeout; the agent waits this much longer so
  * the program's own timeout answer (exit status 3) arrives rather than ours. */
 #define AGENT_EXEC_MARGIN_USEC (2 * USEC_PER_SEC)
+/* srvm-guest's announce after each switch: gratuitous ARPs / unsolicited NAs per address,
+ * and the milliseconds between them. Fixed until the policy has a key for them. */
+#define GUEST_ANNOUNCE_COUNT "3"
+#define GUEST_ANNOUNCE_INTERVAL_MS "20"
 
 typedef enum PostType {
         POST_DEVICE_REMOVED,
@@ -81,6 +86,7 @@ typedef struct Post {
         AgentSample agent_samples[AGENT_SAMPLES_MAX]; /* agent commands that answered */
         size_t n_agent_samples;
         usec_t duration;       /* how long the action took on the worker */
+        char *guest_note;      /* LINK, FAILBACK: what srvm-guest said of its replay, for the job's events */
 
         VirtJob *job;          /* WORKER_EXITED: the job to join and free */
 
@@ -208,6 +214,7 @@ static Post *post_free(Post *p) {
         free(p->domain);
         free(p->alias);
         free(p->message);
+        free(p->guest_note);
         virt_xml_interface_done(&p->vf);
         virt_xml_plan_done(&p->plan);
         free(p->vf_json);
@@ -780,7 +787,10 @@ static int do_failover(VirtJob *j, const Request *q, Post *p) {
         if (r < 0)
                 return r;
 
-        return guest_run(dom, (char *const[]) { (char *) "failover", (char *) "--bond", q->bond, NULL },
+        return guest_run(dom, (char *const[]) { (char *) "failover", (char *) "--bond", q->bond,
+                                                (char *) "--announce-count", (char *) GUEST_ANNOUNCE_COUNT,
+                                                (char *) "--announce-interval-ms",
+                                                (char *) GUEST_ANNOUNCE_INTERVAL_MS, NULL },
                          agent_timeout(q->time_left, USEC_INFINITY), p, NULL);
 }
 
@@ -958,6 +968,8 @@ static int do_plug(VirtJob *j, const Request *q, Post *p) {
 }
 
 static int do_guest_enslave(VirtJob *j, const Request *q, const char *verb, Post *p) {
+        _cleanup_(json_object_putp) json_object *answer = NULL;
+        bool failback = streq(verb, "failback");
         char seconds[32];
         usec_t s;
         virDomainPtr dom;
@@ -972,10 +984,17 @@ static int do_guest_enslave(VirtJob *j, const Request *q, const char *verb, Post
         s = agent_timeout(q->time_left, USEC_INFINITY);
         snprintf(seconds, sizeof(seconds), "%llu.%llu", s / USEC_PER_SEC, s % USEC_PER_SEC / (USEC_PER_SEC / 10));
 
-        return guest_run(dom,
-                         (char *const[]) { (char *) verb, (char *) "--bond", q->bond, (char *) "--mac",
-                                           q->vf_mac, (char *) "--timeout", seconds, NULL },
-                         s + AGENT_EXEC_MARGIN_USEC, p, NULL);
+        r = guest_run(dom,
+                      (char *const[]) { (char *) verb, (char *) "--bond", q->bond, (char *) "--mac",
+                                        q->vf_mac, (char *) "--timeout", seconds,
+                                        /* enslave switches nothing: its list ends here */
+                                        failback ? (char *) "--announce-count" : NULL,
+                                        (char *) GUEST_ANNOUNCE_COUNT, (char *) "--announce-interval-ms",
+                                        (char *) GUEST_ANNOUNCE_INTERVAL_MS, NULL },
+                      s + AGENT_EXEC_MARGIN_USEC, p, &answer);
+        if (r >= 0)
+                (void) guest_reply_replay_note(answer, &p->guest_note);
+        return r;
 }
 
 /* Whether the named domain is active on conn: 1 yes, 0 no (absent or shut off). */
@@ -1353,6 +1372,8 @@ static void virt_dispatch_result(Virt *v, Post *p) {
                   j->domain, j->id, action_to_string(p->action), p->duration / USEC_PER_MSEC, p->r,
                   p->message ? ", " : "", p->message ? p->message : "");
         virt_report_agent_latency(v, p, m);
+        if (p->guest_note)
+                (void) migration_add_event(m, "%s", p->guest_note);
 
         if (p->action == ACTION_PREFLIGHT && p->r >= 0) {
                 r = migration_set_vf(m, p->vf.alias, p->vf.mac, p->vf.xml);

@@ -1,0 +1,75 @@
+/* srvm-guest's answers, read for the job's events. The replay report is
+ *   "replay": {"record", "from", "to", "applied": ["mtu 1400", ...],
+ *              "failed": [{"setting", "error"}]}
+ * or "replay": {"record", "error"} when there was nothing to replay. */
+
+#include <stdio.h>
+
+#include "guest-reply.h"
+#include "macro.h"
+
+static const char *get_string(json_object *o, const char *key) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+                return NULL;
+        return json_object_get_string(v);
+}
+
+static size_t array_length(json_object *o, const char *key, json_object **ret) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_array)) {
+                *ret = NULL;
+                return 0;
+        }
+        *ret = v;
+        return json_object_array_length(v);
+}
+
+int guest_reply_replay_note(json_object *answer, char **ret) {
+        json_object *replay, *applied, *failed;
+        _cleanup_free_ char *s = NULL;
+        size_t n_applied, n_failed, size = 0;
+        const char *error;
+        FILE *f;
+
+        *ret = NULL;
+        if (!answer || !json_object_object_get_ex(answer, "replay", &replay) ||
+            !json_object_is_type(replay, json_type_object))
+                return 0;
+
+        error = get_string(replay, "error");
+        if (error)
+                return asprintf(ret, "guest: VF configuration not replayed: %s", error) < 0 ? -ENOMEM : 0;
+
+        n_applied = array_length(replay, "applied", &applied);
+        n_failed = array_length(replay, "failed", &failed);
+        if (n_applied == 0 && n_failed == 0)
+                return 0;
+
+        f = open_memstream(&s, &size);
+        if (!f)
+                return -ENOMEM;
+        fprintf(f, "guest: VF configuration of %s replayed on %s: ", strna(get_string(replay, "from")),
+                strna(get_string(replay, "to")));
+        if (n_applied == 0)
+                fputs("nothing to change", f);
+        for (size_t i = 0; i < n_applied; i++)
+                fprintf(f, "%s%s", i > 0 ? ", " : "",
+                        strna(json_object_get_string(json_object_array_get_idx(applied, i))));
+        if (n_failed > 0)
+                fputs("; not applied: ", f);
+        for (size_t i = 0; i < n_failed; i++) {
+                json_object *e = json_object_array_get_idx(failed, i);
+                const char *why = get_string(e, "error");
+
+                fprintf(f, "%s%s%s%s%s", i > 0 ? ", " : "", strna(get_string(e, "setting")),
+                        why ? " (" : "", why ? why : "", why ? ")" : "");
+        }
+        if (fclose(f) != 0)
+                return -ENOMEM;
+
+        *ret = TAKE_PTR(s);
+        return 0;
+}

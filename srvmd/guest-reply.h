@@ -1,0 +1,10 @@
+/* What srvmd makes of srvm-guest's JSON answers beyond ok/error: pure, so the unit tests
+ * feed it answers as srvm-guest prints them. */
+#pragma once
+
+#include <json-c/json.h>
+
+/* The answer's "replay" member in one sentence for the job's events: what was carried over
+ * onto the new VF and what was not. *ret is NULL when there is nothing to say (no "replay",
+ * or nothing applied and nothing failed). 0 or -ENOMEM. */
+int guest_reply_replay_note(json_object *answer, char **ret);

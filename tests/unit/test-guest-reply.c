@@ -1,0 +1,54 @@
+/* Unit tests for srvmd's reading of srvm-guest's answers (srvmd/guest-reply.c): the replay
+ * report as one sentence for the job's events. */
+
+#include "assert.h"
+#include "guest-reply.h"
+#include "macro.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
+
+static void test_replay_note(void) {
+        static const struct {
+                const char *answer;
+                const char *note;
+        } cases[] = {
+                { "{\"ok\":true}", NULL },
+                { "{\"ok\":true,\"replay\":[]}", NULL },
+                { "{\"replay\":{\"record\":\"/run/srvm/bond0.vf.json\",\"applied\":[],\"failed\":[]}}", NULL },
+                { "{\"replay\":{\"record\":\"/run/srvm/bond0.vf.json\",\"error\":\"no record\"}}",
+                  "guest: VF configuration not replayed: no record" },
+                { "{\"replay\":{\"from\":\"eth1 (e1000e)\",\"to\":\"eth2 (e1000)\","
+                  "\"applied\":[\"mtu 1400\",\"rx-checksum off\"],\"failed\":[]}}",
+                  "guest: VF configuration of eth1 (e1000e) replayed on eth2 (e1000): mtu 1400, "
+                  "rx-checksum off" },
+                { "{\"replay\":{\"from\":\"eth1 (e1000e)\",\"to\":\"eth2 (e1000)\",\"applied\":[\"mtu 1400\"],"
+                  "\"failed\":[{\"setting\":\"rx-hashing on\",\"error\":\"not supported by the driver\"},"
+                  "{\"setting\":\"ring rx 4096\"}]}}",
+                  "guest: VF configuration of eth1 (e1000e) replayed on eth2 (e1000): mtu 1400; not "
+                  "applied: rx-hashing on (not supported by the driver), ring rx 4096" },
+                { "{\"replay\":{\"failed\":[{\"setting\":\"mtu 9000\",\"error\":\"Invalid argument\"}]}}",
+                  "guest: VF configuration of n/a replayed on n/a: nothing to change; not applied: "
+                  "mtu 9000 (Invalid argument)" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_(json_object_putp) json_object *o = json_tokener_parse(cases[i].answer);
+                _cleanup_free_ char *note = (char *) 0x1;
+
+                ASSERT_NOT_NULL(o);
+                ASSERT_OK(guest_reply_replay_note(o, &note));
+                if (cases[i].note)
+                        ASSERT_STREQ(note, cases[i].note);
+                else
+                        ASSERT_NULL(note);
+        }
+
+        char *note = (char *) 0x1;
+        ASSERT_OK(guest_reply_replay_note(NULL, &note));
+        ASSERT_NULL(note);
+}
+
+int main(void) {
+        test_replay_note();
+        return 0;
+}
