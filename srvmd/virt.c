@@ -1149,6 +1149,30 @@ static void *worker_main(void *userdata) {
 
 /* Loop: start, cancel, release */
 
+/* What the destination plugs: what the domain's policy says (the recorded VF unless its
+ * plug source is network or template). The policy is found by the domain's name only: the
+ * job does not resolve its policy yet. A rollback re-plugs the recorded VF on the source. */
+static int plug_xml_from_policy(Virt *v, Migration *m, char **ret) {
+        const PolicySet *set = manager_get_policies(v->manager);
+        const PolicyDomainInfo info = { .name = migration_get_domain(m) };
+        const Policy *policy;
+        char *xml = NULL;
+        int r;
+
+        policy = set ? policy_set_resolve(set, &info, NULL) : NULL;
+        if (!policy || policy_get_plug_source(policy) == POLICY_PLUG_RECORDED)
+                return 0;
+        r = policy_make_plug_xml(policy, migration_get_vf_xml(m), migration_get_vf_mac(m),
+                                 migration_get_vf_alias(m), &xml);
+        if (r < 0)
+                return r;
+        (void) migration_add_event(m, "plugging the VF as policy %s says (%s)", policy_get_name(policy),
+                                   policy_plug_source_to_string(policy_get_plug_source(policy)));
+        free(*ret);
+        *ret = xml;
+        return 0;
+}
+
 static int request_new(Virt *v, Migration *m, Action a, Side side, Request **ret) {
         _cleanup_(request_freep) Request *q = NULL;
         const char *bond = migration_get_bond(m);
@@ -1174,6 +1198,12 @@ static int request_new(Virt *v, Migration *m, Action a, Side side, Request **ret
             strdup_or_null(migration_get_vf_mac(m), &q->vf_mac) < 0 ||
             strdup_or_null(migration_get_vf_xml(m), &q->vf_xml) < 0)
                 return -ENOMEM;
+        if (a == ACTION_PLUG && side == SIDE_DESTINATION) {
+                int r = plug_xml_from_policy(v, m, &q->vf_xml);
+
+                if (r < 0)
+                        return r;
+        }
 
         *ret = TAKE_PTR(q);
         return 0;
