@@ -112,11 +112,14 @@ def active_driver(status):
 
 
 def check_vf_active(host, env, failures, after):
+    """The bond's active slave on host is that host's VF model (e1000e, or on B the model of
+    `lab up --vf-model-b`)."""
     status = bond_status(host, env)
     driver = active_driver(status)
+    model = env.get(f"SRVM_LAB_VF_MODEL_{host}", "e1000e")
     print(f"bond0 on {host}: active {status.get('active_slave')} ({driver})")
-    if driver != "e1000e":
-        failures.append(f"after {after}: bond0's active slave on {host} is not the e1000e: "
+    if driver != model:
+        failures.append(f"after {after}: bond0's active slave on {host} is not the {model}: "
                         f"{json.dumps(status)}")
 
 
@@ -125,6 +128,12 @@ def print_job(name, job):
           f"standby_ms {job.get('standby_ms')}")
     for p in job.get("phases", []):
         print(f"    {p.get('name'):<18} {p.get('duration_us', 0) / 1000:>9.1f} ms  {p.get('result')}")
+    for command, a in job.get("agent", {}).items():
+        count = a.get("count", 0)
+        print(f"    agent {command:<18} {count:>3} x, mean {a.get('total_ms', 0) / max(count, 1):.1f} ms, "
+              f"max {a.get('max_ms', 0):.1f} ms")
+    for e in job.get("events", []):
+        print(f"    event: {e.get('message')}")
 
 
 def phase_windows(jobs, names):
@@ -182,8 +191,9 @@ def save_artifacts(env, dest, name):
     print(f"{name}: logs in {dest / name}")
 
 
-def run(name, body):
-    """Run body(env, failures) in a lab of its own: root, the lab's test lock, lab up; then the
+def run(name, body, up_args=()):
+    """Run body(env, failures) in a lab of its own: root, the lab's test lock, lab up (with
+    up_args); then the
     logs saved (SRVM_LAB_ARTIFACTS=DIR) and the lab down (unless SRVM_LAB_KEEP=1). Returns
     the exit code: 0 pass, 1 fail, 77 skip."""
     if os.geteuid() != 0:
@@ -195,9 +205,10 @@ def run(name, body):
     lock = open(env["SRVM_LAB_STATE"] + ".test.lock", "w")
     fcntl.flock(lock, fcntl.LOCK_EX)
     try:
-        if lab("up").returncode != 0:
+        if lab("up", *up_args).returncode != 0:
             print(f"{name}: FAIL: lab up failed", file=sys.stderr)
             return 1
+        env = lab_env()  # up may have changed it (--vf-model-b)
         if domain_host(env) is None:
             failures.append(f"{env['SRVM_LAB_DOMAIN']} runs on neither host")
         else:
