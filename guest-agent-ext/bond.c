@@ -408,7 +408,7 @@ int bond_failover(struct bond *b) {
         _cleanup_(bond_status_freep) struct bond_status *s = NULL;
         const struct slave_status *virtio = NULL;
         const char *previous;
-        int r, q;
+        int r;
 
         r = bond_read_status(b, &s);
         if (r < 0)
@@ -430,16 +430,15 @@ int bond_failover(struct bond *b) {
         if (r < 0)
                 return r;
 
-        q = bond_record_vf(b, s);
-        if (q < 0)
-                return q;
         if (r > 0)
-                return 0; /* already active */
+                return bond_record_vf(b, s); /* already active */
 
+        /* Switch first, record after: the VF stays plugged until srvmd unplugs it, and the
+         * switch is what the traffic waits for. */
         previous = s->active_slave;
         r = bond_switch(b, virtio->name, NULL);
         if (r >= 0)
-                return 0;
+                return bond_record_vf(b, s);
 
         /* Leave the guest on what it had: a bond with no verified active slave is the one
          * outcome a failed step must not produce. */
