@@ -585,6 +585,8 @@ static int bond_load_record(struct bond *b, const char *name) {
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
+                bool missing = r == -ENOENT;
+
                 o = json_object_new_object();
                 r = details_add(b, "replay", o);
                 if (r < 0)
@@ -592,8 +594,8 @@ static int bond_load_record(struct bond *b, const char *name) {
                 b->replay = o;
                 if (json_object_object_add(o, "record", json_object_new_string(b->record_path)) < 0 ||
                     json_object_object_add(o, "error", json_object_new_string(
-                            r == -ENOENT ? "no record (the VF was not failed over by srvm-guest)"
-                                         : "the record could not be read")) < 0)
+                            missing ? "no record (the VF was not failed over by srvm-guest)"
+                                    : "the record could not be read")) < 0)
                         return -ENOMEM;
                 return 0;
         }
