@@ -35,6 +35,8 @@
 #include "metrics.h"
 #include "vf-netlink.h"
 #include "vf-xml.h"
+#include "policy.h"
+#include "virt-monitor.h"
 #include "virt-xml.h"
 #include "virt.h"
 
@@ -60,6 +62,10 @@ typedef enum PostType {
         POST_WORKER_EXITED,
         POST_INSPECTED,
         POST_VF_LIST,
+        POST_DOMAIN_INFO,  /* preflight read the domain: the loop resolves its policy */
+        POST_PROGRESS,     /* the monitor read the migration's job stats */
+        POST_ITERATION,    /* libvirt's MIGRATION_ITERATION event */
+        POST_NOTE,         /* a convergence step libvirt refused: message says why */
         _POST_TYPE_MAX,
         _POST_TYPE_INVALID = -EINVAL,
 } PostType;
@@ -82,7 +88,9 @@ typedef struct Post {
         Action action;
         int r;
         char *message;
-        VirtXmlInterface vf;   /* PREFLIGHT: what was learned of the VF */
+        char *xml;             /* DOMAIN_INFO: the live domain XML */
+        VirtXmlDomainInfo info; /* DOMAIN_INFO: name, UUID, metadata */
+        MigrationProgress progress; /* PROGRESS; ITERATION sets only its iteration */
         AgentSample agent_samples[AGENT_SAMPLES_MAX]; /* agent commands that answered */
         size_t n_agent_samples;
         usec_t duration;       /* how long the action took on the worker */
@@ -126,6 +134,15 @@ typedef struct Request {
         char *vf_alias;
         char *vf_mac;
         char *vf_xml;
+
+        /* From the job's policy, copied when preflight resolved it. */
+        unsigned stage;        /* PREFLIGHT: 0 reads the domain, 1 runs the checks */
+        usec_t agent_timeout;
+        PolicyMigrationSettings migration;
+        PolicyPlugSource plug_source;
+        char *plug_network;    /* NETWORK: the destination's pool */
+        char *plug_xml;        /* what to attach on the destination */
+        char *check_error;     /* PREFLIGHT stage 1: what the loop found wrong already */
 } Request;
 
 /* The opaque of an event registration: which connection an event came through. Those of
@@ -149,6 +166,25 @@ struct VirtJob {
         bool thread_started;
         pthread_t thread;
 
+        /* Loop only: what the job keeps of its policy, copied at preflight (a reload may
+         * free the set while the job runs), and of the VF. Owned. */
+        bool have_policy;
+        usec_t agent_timeout;
+        PolicyMigrationSettings migration;
+        PolicyConvergence convergence;
+        PolicyPlugSource plug_source;
+        char *plug_network;
+        char *plug_xml;
+        char *check_error;
+        VirtXmlInterface vf;
+
+        /* Loop only: the migration in progress, as the monitor and the events tell it. */
+        MigrationProgress progress;
+        unsigned decided_iteration; /* the convergence rule has seen iterations up to this */
+        uint64_t max_downtime_ms;   /* in force now */
+        bool convergence_done;      /* post-copy or abort asked for: nothing more to decide */
+        bool aborted_by_policy;
+
         /* Shared between the loop and the worker, under lock. */
         pthread_mutex_t lock;
         pthread_cond_t cond;
@@ -161,6 +197,7 @@ struct VirtJob {
         int dest_callbacks[2];
         virDomainPtr source_dom;
         virDomainPtr dest_dom;
+        VirtMonitor *monitor;  /* while migrate runs */
 };
 
 struct Virt {
@@ -169,7 +206,7 @@ struct Virt {
         char *local_uri;
         virConnectPtr conn;    /* the local connection */
         EventOrigin local_origin;
-        int callbacks[5];
+        int callbacks[6];
         size_t n_callbacks;
 
         pthread_t event_thread;
@@ -215,9 +252,10 @@ static Post *post_free(Post *p) {
         free(p->alias);
         free(p->message);
         free(p->guest_note);
-        virt_xml_interface_done(&p->vf);
         virt_xml_plan_done(&p->plan);
         free(p->vf_json);
+        free(p->xml);
+        virt_xml_domain_info_done(&p->info);
         free(p);
         return NULL;
 }
@@ -299,6 +337,16 @@ static void on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int de
         virt_post(o->virt, p);
 }
 
+static void on_migration_iteration(virConnectPtr conn, virDomainPtr dom, int iteration, void *opaque) {
+        EventOrigin *o = opaque;
+        Post *p;
+
+        p = post_new(POST_ITERATION, o->job_id, virDomainGetName(dom), NULL);
+        if (p)
+                p->progress.iteration = iteration > 0 ? (unsigned) iteration : 0;
+        virt_post(o->virt, p);
+}
+
 static void on_connection_closed(virConnectPtr conn, int reason, void *opaque) {
         EventOrigin *o = opaque;
         Post *p;
@@ -352,6 +400,9 @@ static Request *request_free(Request *q) {
         free(q->vf_alias);
         free(q->vf_mac);
         free(q->vf_xml);
+        free(q->plug_network);
+        free(q->plug_xml);
+        free(q->check_error);
         free(q);
         return NULL;
 }
@@ -374,8 +425,13 @@ static VirtJob *virt_job_free(VirtJob *j) {
                 virConnectClose(j->dest);
         if (j->local)
                 virConnectClose(j->local);
+        virt_monitor_stop(j->monitor);
         pthread_cond_destroy(&j->cond);
         pthread_mutex_destroy(&j->lock);
+        free(j->plug_network);
+        free(j->plug_xml);
+        free(j->check_error);
+        virt_xml_interface_done(&j->vf);
         free(j->domain);
         free(j);
         return NULL;
@@ -706,23 +762,96 @@ static int check_not_on_destination(VirtJob *j, const Request *q, virDomainPtr s
         return r;
 }
 
-static int do_preflight(VirtJob *j, const Request *q, Post *p) {
-        _cleanup_(json_object_putp) json_object *status = NULL;
-        _cleanup_free_ char *xml = NULL;
+/* Preflight, first stage: what the loop needs to resolve the domain's policy. */
+static int do_preflight_read(VirtJob *j, const Request *q, Post *p) {
         virDomainPtr dom;
-        usec_t rtt = 0, timeout;
-        int state, reason, r;
+        int r;
 
         r = job_get_domain(j, q, SIDE_SOURCE, &dom, p);
         if (r < 0)
                 return r;
 
-        if (virDomainGetState(dom, &state, &reason, 0) < 0)
-                return result_fail_libvirt(p, "cannot read the domain's state");
-        if (state != VIR_DOMAIN_RUNNING)
-                return result_fail(p, -ESRCH, "the domain is not running (it is %s)",
-                                   state >= 0 && (size_t) state < ELEMENTSOF(domain_state_table) &&
-                                   domain_state_table[state] ? domain_state_table[state] : "in an unknown state");
+        p->xml = virDomainGetXMLDesc(dom, 0);
+        if (!p->xml)
+                return result_fail_libvirt(p, "cannot read the domain's XML");
+        r = virt_xml_read_domain_info(p->xml, &p->info);
+        if (r < 0)
+                return result_fail(p, r, "cannot understand the domain's XML");
+        return 0;
+}
+
+/* The failed checks of a preflight, in the order they ran. */
+typedef struct Checks {
+        char *list;  /* "cause; cause; ..." */
+        unsigned n_failed;
+        int first_error;
+} Checks;
+
+/* Take the failure a check left in p (r < 0) into c. */
+static void checks_take(Checks *c, Post *p, int r) {
+        char *joined;
+
+        if (r >= 0)
+                return;
+        if (c->n_failed++ == 0)
+                c->first_error = r;
+        if (asprintf(&joined, "%s%s%s", c->list ? c->list : "", c->list ? "; " : "",
+                     p->message ? p->message : "unknown error") >= 0) {
+                free(c->list);
+                c->list = joined;
+        }
+        free(p->message);
+        p->message = NULL;
+        p->r = 0;
+}
+
+/* The pool the destination plugs the VF from must exist, run, and have a VF free. */
+static int check_pool(VirtJob *j, const Request *q, Post *p) {
+        _cleanup_(virt_xml_network_pool_done) VirtXmlNetworkPool pool = {};
+        _cleanup_free_ char *xml = NULL;
+        virNetworkPtr net;
+        int active, r;
+
+        net = virNetworkLookupByName(j->dest, q->plug_network);
+        if (!net) {
+                virErrorPtr e = virGetLastError();
+
+                if (e && e->code == VIR_ERR_NO_NETWORK)
+                        return result_fail(p, -ENODEV, "the destination has no network %s to take a VF from",
+                                           q->plug_network);
+                return result_fail(p, -EIO, "cannot look up the destination's network %s: %s",
+                                   q->plug_network, virGetLastErrorMessage());
+        }
+
+        active = virNetworkIsActive(net);
+        if (active == 0) {
+                r = result_fail(p, -ENODEV, "the destination's VF pool %s is not active", q->plug_network);
+                goto finish;
+        }
+        xml = active > 0 ? virNetworkGetXMLDesc(net, 0) : NULL;
+        if (!xml) {
+                r = result_fail(p, -EIO, "cannot read the destination's network %s: %s", q->plug_network,
+                                virGetLastErrorMessage());
+                goto finish;
+        }
+        r = virt_xml_read_network_pool(xml, &pool);
+        if (r < 0) {
+                r = result_fail(p, r, "cannot understand the destination's network %s", q->plug_network);
+                goto finish;
+        }
+        /* A bridge network hands out as many ports as asked; a hostdev pool runs dry. */
+        if (pool.n_free == 0)
+                r = result_fail(p, -ENOSPC, "the destination's VF pool %s has no free VF (all %d in use)",
+                                q->plug_network, pool.n_devices);
+        else
+                r = 0;
+finish:
+        virNetworkFree(net);
+        return r;
+}
+
+static int check_destination(VirtJob *j, const Request *q, virDomainPtr dom, Post *p) {
+        int r;
 
         r = dest_open(j, q->destination_uri, p);
         if (r < 0)
@@ -730,15 +859,30 @@ static int do_preflight(VirtJob *j, const Request *q, Post *p) {
         if (virConnectIsAlive(j->dest) != 1)
                 return result_fail(p, -EHOSTUNREACH, "the destination's libvirt at %s does not answer",
                                    q->destination_uri);
-        r = check_not_on_destination(j, q, dom, p);
-        if (r < 0)
-                return r;
+        return check_not_on_destination(j, q, dom, p);
+}
 
-        timeout = agent_timeout(q->time_left, AGENT_PING_TIMEOUT_USEC);
-        r = agent_ping(dom, timeout, &rtt);
+static int check_srvm_guest(virDomainPtr dom, usec_t timeout, Post *p) {
+        _cleanup_(agent_exec_result_done) AgentExecResult res = {};
+        int r;
+
+        r = agent_exec(dom, SRVM_GUEST_PATH, (char *const[]) { (char *) "--version", NULL }, timeout, &res);
+        if (r == -EIO)
+                return result_fail(p, -ENOPKG, "srvm-guest is not installed in the guest as %s (%s)",
+                                   SRVM_GUEST_PATH, virGetLastErrorMessage());
         if (r < 0)
-                return result_fail_agent(p, r, timeout, NULL);
-        record_sample(p, "guest-ping", rtt);
+                return result_fail_agent(p, r, timeout, "cannot run srvm-guest --version");
+        for (size_t i = 0; i < res.n_samples; i++)
+                record_sample(p, res.samples[i].command, res.samples[i].rtt);
+        if (res.exit_code != 0)
+                return result_fail(p, -ENOPKG, "srvm-guest --version exited with status %d in the guest",
+                                   res.exit_code);
+        return 0;
+}
+
+static int check_bond(virDomainPtr dom, const Request *q, Post *p) {
+        _cleanup_(json_object_putp) json_object *status = NULL;
+        int r;
 
         r = guest_run(dom, (char *const[]) { (char *) "status", (char *) "--bond", q->bond, NULL },
                       agent_timeout(q->time_left, USEC_INFINITY), p, &status);
@@ -746,37 +890,70 @@ static int do_preflight(VirtJob *j, const Request *q, Post *p) {
                 return result_fail(p, r, "the guest has no bond %s", q->bond);
         if (r < 0)
                 return r;
-        r = check_bond_status(status, q->bond, p);
+        return check_bond_status(status, q->bond, p);
+}
+
+/* Preflight, second stage, once the policy is known: every check runs (those that need the
+ * guest agent only if it answers), and a refusal names every check that failed. */
+static int do_preflight_checks(VirtJob *j, const Request *q, Post *p) {
+        _cleanup_free_ char *list = NULL;
+        Checks c = {};
+        virDomainPtr dom;
+        int state, reason, r;
+        bool running = false, agent = false;
+        usec_t rtt = 0, timeout;
+
+        r = job_get_domain(j, q, SIDE_SOURCE, &dom, p);
         if (r < 0)
                 return r;
 
-        xml = virDomainGetXMLDesc(dom, 0);
-        if (!xml)
-                return result_fail_libvirt(p, "cannot read the domain's XML");
+        if (virDomainGetState(dom, &state, &reason, 0) < 0)
+                checks_take(&c, p, result_fail_libvirt(p, "cannot read the domain's state"));
+        else if (state != VIR_DOMAIN_RUNNING)
+                checks_take(&c, p, result_fail(p, -ESRCH, "the domain is not running (it is %s)",
+                                               state >= 0 && (size_t) state < ELEMENTSOF(domain_state_table) &&
+                                               domain_state_table[state] ? domain_state_table[state] : "in an unknown state"));
+        else
+                running = true;
 
-        r = virt_xml_find_vf(xml, q->vf_spec, &p->vf);
-        switch (r) {
-        case -ENOENT:
-                if (q->vf_spec)
-                        return result_fail(p, r, "the domain has no interface %s", q->vf_spec);
-                return result_fail(p, r, "the domain has no VF interface (type 'hostdev' or a model other than virtio)");
-        case -EMEDIUMTYPE:
-                return result_fail(p, r, "%s is the domain's virtio-net interface, not its VF", q->vf_spec);
-        case -ENOTUNIQ: {
-                _cleanup_free_ char *list = NULL;
+        if (running) {
+                timeout = agent_timeout(q->time_left, q->agent_timeout);
+                r = agent_ping(dom, timeout, &rtt);
+                if (r < 0) {
+                        _cleanup_free_ char *why = NULL;
 
-                (void) virt_xml_list_vf_candidates(xml, &list);
-                return result_fail(p, r, "the domain has several interfaces that could be the VF (%s); name one",
-                                   strna(list));
+                        (void) agent_describe_error(r, timeout, &why);
+                        checks_take(&c, p, result_fail(p, r, "%s, so srvm-guest and the guest's bond could not be checked",
+                                                       why ? why : "the guest agent did not answer"));
+                } else {
+                        record_sample(p, "guest-ping", rtt);
+                        agent = true;
+                }
         }
-        default:
-                if (r < 0)
-                        return result_fail(p, r, "cannot understand the domain's XML");
+        if (agent) {
+                r = check_srvm_guest(dom, agent_timeout(q->time_left, q->agent_timeout), p);
+                checks_take(&c, p, r);
+                if (r >= 0)
+                        checks_take(&c, p, check_bond(dom, q, p));
         }
-        if (!p->vf.alias && !p->vf.mac)
-                return result_fail(p, -EBADMSG, "the domain's VF interface has neither an alias nor a MAC");
 
-        return 0;
+        r = check_destination(j, q, dom, p);
+        checks_take(&c, p, r);
+        if (r >= 0 && q->plug_source == POLICY_PLUG_NETWORK && q->plug_network)
+                checks_take(&c, p, check_pool(j, q, p));
+
+        /* The VF and the policy, which the loop checked on the domain's XML. */
+        if (q->check_error) {
+                free(p->message);
+                p->message = strdup(q->check_error);
+                checks_take(&c, p, -EINVAL);
+        }
+
+        list = c.list;
+        if (c.n_failed == 0)
+                return 0;
+        return result_fail(p, c.first_error, "%u check%s failed: %s", c.n_failed, c.n_failed == 1 ? "" : "s",
+                           strna(list));
 }
 
 static int do_failover(VirtJob *j, const Request *q, Post *p) {
@@ -872,6 +1049,17 @@ static void read_completed_downtime(virDomainPtr dom, Post *p) {
         virTypedParamsFree(stats, n_stats);
 }
 
+/* Monitor thread: queue what the job stats say. */
+static void on_progress(const MigrationProgress *progress, void *userdata) {
+        VirtJob *j = userdata;
+        Post *p;
+
+        p = post_new(POST_PROGRESS, j->id, j->domain, NULL);
+        if (p)
+                p->progress = *progress;
+        virt_post(j->virt, p);
+}
+
 static int do_migrate(VirtJob *j, const Request *q, Post *p) {
         _cleanup_free_ char *persist_xml = NULL;
         virTypedParameterPtr params = NULL;
@@ -889,6 +1077,24 @@ static int do_migrate(VirtJob *j, const Request *q, Post *p) {
         if (q->migrate_uri &&
             virTypedParamsAddString(&params, &n_params, &max_params, VIR_MIGRATE_PARAM_URI, q->migrate_uri) < 0) {
                 r = result_fail(p, -ENOMEM, "out of memory");
+                goto finish;
+        }
+
+        /* The policy's settings. The max downtime is a migration parameter of QEMU's that
+         * libvirt sets outside a migration job too: set it before the start. */
+        if (q->migration.bandwidth_mib_s > 0 &&
+            virTypedParamsAddULLong(&params, &n_params, &max_params, VIR_MIGRATE_PARAM_BANDWIDTH,
+                                    q->migration.bandwidth_mib_s) < 0) {
+                r = result_fail(p, -ENOMEM, "out of memory");
+                goto finish;
+        }
+        if (q->migration.auto_converge)
+                flags |= VIR_MIGRATE_AUTO_CONVERGE;
+        if (q->migration.allow_postcopy)
+                flags |= VIR_MIGRATE_POSTCOPY;
+        if (q->migration.max_downtime_ms > 0 &&
+            virDomainMigrateSetMaxDowntime(dom, q->migration.max_downtime_ms, 0) < 0) {
+                r = result_fail_libvirt(p, "cannot set the max downtime");
                 goto finish;
         }
 
@@ -913,7 +1119,11 @@ static int do_migrate(VirtJob *j, const Request *q, Post *p) {
                 flags |= VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_UNDEFINE_SOURCE;
         }
 
-        if (virDomainMigrateToURI3(dom, q->destination_uri, params, (unsigned) n_params, flags) < 0) {
+        /* Without the monitor the migration still runs; only its progress goes unseen. */
+        (void) virt_monitor_start(dom, VIRT_MONITOR_INTERVAL_USEC, on_progress, j, &j->monitor);
+        r = virDomainMigrateToURI3(dom, q->destination_uri, params, (unsigned) n_params, flags);
+        j->monitor = virt_monitor_stop(j->monitor);
+        if (r < 0) {
                 r = result_fail_libvirt(p, "libvirt could not migrate the domain");
                 goto finish;
         }
@@ -945,9 +1155,16 @@ static int do_plug(VirtJob *j, const Request *q, Post *p) {
         if (r < 0)
                 return r;
 
-        r = virt_xml_make_plug_xml(q->vf_xml, &plug_xml);
-        if (r < 0)
-                return result_fail(p, r, "cannot rewrite the recorded VF XML");
+        /* The destination plugs what the policy says; the source takes its own VF back. */
+        if (q->side == SIDE_DESTINATION && q->plug_xml) {
+                plug_xml = strdup(q->plug_xml);
+                if (!plug_xml)
+                        return result_fail(p, -ENOMEM, "out of memory");
+        } else {
+                r = virt_xml_make_plug_xml(q->vf_xml, &plug_xml);
+                if (r < 0)
+                        return result_fail(p, r, "cannot rewrite the recorded VF XML");
+        }
 
         /* Present already (by its user alias, or a VF with its MAC): nothing to attach.
          * libvirt's own aliases ("net1") are not kept across a re-plug, so only user ones
@@ -1069,7 +1286,7 @@ static void run_request(VirtJob *j, const Request *q, Post *p) {
 
         switch (q->action) {
         case ACTION_PREFLIGHT:
-                r = do_preflight(j, q, p);
+                r = q->stage == 0 ? do_preflight_read(j, q, p) : do_preflight_checks(j, q, p);
                 break;
         case ACTION_FAILOVER:
                 r = do_failover(j, q, p);
@@ -1129,6 +1346,9 @@ static void *worker_main(void *userdata) {
                 p->action = q->action;
                 p->generation = q->generation;
                 run_request(j, q, p);
+                /* The loop resolves the policy and sends the checks back to us. */
+                if (q->action == ACTION_PREFLIGHT && q->stage == 0 && p->r >= 0)
+                        p->type = POST_DOMAIN_INFO;
                 virt_post(v, p);
         }
 
@@ -1149,31 +1369,7 @@ static void *worker_main(void *userdata) {
 
 /* Loop: start, cancel, release */
 
-/* What the destination plugs: what the domain's policy says (the recorded VF unless its
- * plug source is network or template). The policy is found by the domain's name only: the
- * job does not resolve its policy yet. A rollback re-plugs the recorded VF on the source. */
-static int plug_xml_from_policy(Virt *v, Migration *m, char **ret) {
-        const PolicySet *set = manager_get_policies(v->manager);
-        const PolicyDomainInfo info = { .name = migration_get_domain(m) };
-        const Policy *policy;
-        char *xml = NULL;
-        int r;
-
-        policy = set ? policy_set_resolve(set, &info, NULL) : NULL;
-        if (!policy || policy_get_plug_source(policy) == POLICY_PLUG_RECORDED)
-                return 0;
-        r = policy_make_plug_xml(policy, migration_get_vf_xml(m), migration_get_vf_mac(m),
-                                 migration_get_vf_alias(m), &xml);
-        if (r < 0)
-                return r;
-        (void) migration_add_event(m, "plugging the VF as policy %s says (%s)", policy_get_name(policy),
-                                   policy_plug_source_to_string(policy_get_plug_source(policy)));
-        free(*ret);
-        *ret = xml;
-        return 0;
-}
-
-static int request_new(Virt *v, Migration *m, Action a, Side side, Request **ret) {
+static int request_new(Virt *v, VirtJob *j, Migration *m, Action a, Side side, Request **ret) {
         _cleanup_(request_freep) Request *q = NULL;
         const char *bond = migration_get_bond(m);
         usec_t deadline = migration_get_phase_deadline(m);
@@ -1198,15 +1394,27 @@ static int request_new(Virt *v, Migration *m, Action a, Side side, Request **ret
             strdup_or_null(migration_get_vf_mac(m), &q->vf_mac) < 0 ||
             strdup_or_null(migration_get_vf_xml(m), &q->vf_xml) < 0)
                 return -ENOMEM;
-        if (a == ACTION_PLUG && side == SIDE_DESTINATION) {
-                int r = plug_xml_from_policy(v, m, &q->vf_xml);
 
-                if (r < 0)
-                        return r;
+        q->agent_timeout = AGENT_PING_TIMEOUT_USEC;
+        if (j->have_policy) {
+                q->agent_timeout = j->agent_timeout;
+                q->migration = j->migration;
+                q->plug_source = j->plug_source;
+                if (strdup_or_null(j->plug_network, &q->plug_network) < 0 ||
+                    strdup_or_null(j->plug_xml, &q->plug_xml) < 0)
+                        return -ENOMEM;
         }
 
         *ret = TAKE_PTR(q);
         return 0;
+}
+
+static void virt_job_queue(VirtJob *j, Request *q) {
+        pthread_mutex_lock(&j->lock);
+        *j->requests_tail = q;
+        j->requests_tail = &q->next;
+        pthread_cond_signal(&j->cond);
+        pthread_mutex_unlock(&j->lock);
 }
 
 int virt_start_action(Virt *v, Migration *m, Action a, Side side) {
@@ -1217,16 +1425,16 @@ int virt_start_action(Virt *v, Migration *m, Action a, Side side) {
         if (!v || !m)
                 return -EINVAL;
 
-        r = request_new(v, m, a, side, &q);
-        if (r < 0)
-                return r;
-
         j = virt_find_job(v, migration_get_id(m));
         if (!j) {
                 r = virt_job_new(v, m, &j);
                 if (r < 0)
                         return r;
         }
+
+        r = request_new(v, j, m, a, side, &q);
+        if (r < 0)
+                return r;
 
         if (!j->thread_started) {
                 r = -pthread_create(&j->thread, NULL, worker_main, j);
@@ -1236,78 +1444,43 @@ int virt_start_action(Virt *v, Migration *m, Action a, Side side) {
         }
 
         q->generation = j->generation = ++v->next_generation;
-
-        pthread_mutex_lock(&j->lock);
-        *j->requests_tail = q;
-        j->requests_tail = &q->next;
-        TAKE_PTR(q);
-        pthread_cond_signal(&j->cond);
-        pthread_mutex_unlock(&j->lock);
+        virt_job_queue(j, TAKE_PTR(q));
 
         log_debug("%s: job %u: %s on the %s", j->domain, j->id, action_to_string(a), side_to_string(side));
         return 0;
 }
 
-typedef struct AbortRequest {
-        virConnectPtr conn; /* ref */
-        char *domain;
-} AbortRequest;
+static const char *const control_table[] = {
+        [VIRT_CONTROL_SET_MAX_DOWNTIME] = "set the max downtime",
+        [VIRT_CONTROL_POSTCOPY] = "switch to post-copy",
+        [VIRT_CONTROL_ABORT] = "abort the migration",
+};
 
-static void *abort_main(void *userdata) {
-        AbortRequest *a = userdata;
-        virDomainPtr dom;
+/* A control thread: libvirt refused a step. */
+static void on_control_failed(VirtControl c, const char *domain, const char *message, void *userdata) {
+        Post *p;
 
-        /* Best effort: if this fails the migration ends by itself, and the job's timer
-         * gives up on it. */
-        dom = virDomainLookupByName(a->conn, a->domain);
-        if (dom) {
-                (void) virDomainAbortJob(dom);
-                virDomainFree(dom);
-        }
-        virConnectClose(a->conn);
-        free(a->domain);
-        free(a);
-        return NULL;
+        p = post_new(POST_NOTE, 0, domain, NULL);
+        if (p && asprintf(&p->message, "could not %s: %s", control_table[c], message) < 0)
+                p->message = NULL;
+        virt_post(userdata, p);
 }
 
 void virt_cancel_action(Virt *v, Migration *m, Action a) {
-        AbortRequest *req;
-        pthread_attr_t attr;
-        pthread_t t;
         int r;
 
         if (!v || !m)
                 return;
 
         /* Guest agent commands and detaches are bounded by their own timeouts; only a
-         * migration can be asked to stop, and that call blocks too: do it on a thread of
+         * migration can be asked to stop, and that call blocks too: it runs on a thread of
          * its own. */
         if (a != ACTION_MIGRATE)
                 return;
 
-        req = calloc(1, sizeof(*req));
-        if (!req) {
-                log_warning_errno(ENOMEM, "%s: cannot abort the migration: %m", migration_get_domain(m));
-                return;
-        }
-        req->domain = strdup(migration_get_domain(m));
-        if (!req->domain || virConnectRef(v->conn) < 0) {
-                log_warning_errno(ENOMEM, "%s: cannot abort the migration: %m", migration_get_domain(m));
-                free(req->domain);
-                free(req);
-                return;
-        }
-        req->conn = v->conn;
-
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        r = -pthread_create(&t, &attr, abort_main, req);
-        pthread_attr_destroy(&attr);
+        r = virt_control_start(v->conn, migration_get_domain(m), VIRT_CONTROL_ABORT, 0, on_control_failed, v);
         if (r < 0) {
-                log_warning_errno(r, "%s: cannot start a thread to abort the migration: %m", req->domain);
-                virConnectClose(req->conn);
-                free(req->domain);
-                free(req);
+                log_warning_errno(r, "%s: cannot abort the migration: %m", migration_get_domain(m));
                 return;
         }
         log_info("%s: asked libvirt to abort the migration", migration_get_domain(m));
@@ -1406,12 +1579,19 @@ static void virt_dispatch_result(Virt *v, Post *p) {
                 (void) migration_add_event(m, "%s", p->guest_note);
 
         if (p->action == ACTION_PREFLIGHT && p->r >= 0) {
-                r = migration_set_vf(m, p->vf.alias, p->vf.mac, p->vf.xml);
+                r = migration_set_vf(m, j->vf.alias, j->vf.mac, j->vf.xml);
                 if (r < 0) {
                         p->r = r;
                         free(p->message);
                         p->message = strdup("out of memory");
                 }
+        }
+
+        if (p->action == ACTION_MIGRATE && p->r < 0 && j->aborted_by_policy) {
+                free(p->message);
+                if (asprintf(&p->message, "the policy %s aborted it after %u pre-copy iterations without convergence",
+                             strna(migration_get_policy_name(m)), j->decided_iteration) < 0)
+                        p->message = NULL;
         }
 
         if ((p->action == ACTION_MIGRATE || p->action == ACTION_LOCATE) && p->r >= 0 && p->have_downtime &&
@@ -1563,6 +1743,247 @@ int virt_list_vfs(Virt *v, VirtVfListFn cb, void *userdata) {
         return cb ? errand_start(v, NULL, cb, userdata) : -EINVAL;
 }
 
+/* Loop: preflight's policy. The first stage read the domain; resolve its policy (pure, at
+ * once), let the job take it, copy what the backend needs later, find the VF the policy
+ * names and make the XML the destination will plug, then send the checks to the worker. */
+static int virt_job_take_policy(VirtJob *j, Migration *m, const Policy *pol, const char *domain_xml) {
+        _cleanup_free_ char *network = NULL, *made = NULL, *plug = NULL, *error = NULL;
+        const char *spec;
+        int r;
+
+        r = strdup_or_null(policy_get_plug_network(pol), &network);
+        if (r < 0)
+                return r;
+        j->have_policy = true;
+        j->agent_timeout = policy_get_agent_timeout(pol);
+        j->migration = *policy_get_migration(pol);
+        j->convergence = *policy_get_convergence(pol);
+        j->plug_source = policy_get_plug_source(pol);
+        free(j->plug_network);
+        j->plug_network = TAKE_PTR(network);
+        j->max_downtime_ms = j->migration.max_downtime_ms;
+
+        /* What preflight's checks report for the VF and the policy, if anything is wrong. */
+        spec = migration_get_vf_spec(m);
+        virt_xml_interface_done(&j->vf);
+        r = virt_xml_find_vf(domain_xml, spec, &j->vf);
+        switch (r) {
+        case -ENOENT:
+                r = spec ? asprintf(&error, "the domain has no interface %s", spec)
+                         : asprintf(&error, "the domain has no VF interface (type 'hostdev' or a model other than virtio)");
+                break;
+        case -EMEDIUMTYPE:
+                r = asprintf(&error, "%s is the domain's virtio-net interface, not its VF", spec);
+                break;
+        case -ENOTUNIQ: {
+                _cleanup_free_ char *list = NULL;
+
+                (void) virt_xml_list_vf_candidates(domain_xml, &list);
+                r = asprintf(&error, "the domain has several interfaces that could be the VF (%s); name one",
+                             strna(list));
+                break;
+        }
+        default:
+                if (r < 0)
+                        r = asprintf(&error, "cannot understand the domain's XML");
+                else if (!j->vf.alias && !j->vf.mac)
+                        r = asprintf(&error, "the domain's VF interface has neither an alias nor a MAC");
+                else {
+                        r = policy_make_plug_xml(pol, j->vf.xml, j->vf.mac, j->vf.alias, &made);
+                        if (r >= 0 && j->plug_source == POLICY_PLUG_RECORDED)
+                                r = virt_xml_make_plug_xml(made, &plug);
+                        else if (r >= 0)
+                                plug = TAKE_PTR(made);
+                        if (r == -ENOMEM)
+                                return r;
+                        if (r < 0)
+                                r = asprintf(&error, "the policy %s cannot make the VF's XML for the destination (%s)",
+                                             policy_get_name(pol),
+                                             r == -ENODATA ? "the VF has no alias or MAC to fill in" :
+                                             r == -EINVAL ? "the VF's MAC or alias does not fit its template" :
+                                             strerror(-r));
+                }
+        }
+        if (r < 0)
+                return -ENOMEM;
+
+        free(j->plug_xml);
+        j->plug_xml = TAKE_PTR(plug);
+        free(j->check_error);
+        j->check_error = TAKE_PTR(error);
+        return 0;
+}
+
+static void virt_dispatch_domain_info(Virt *v, Post *p) {
+        _cleanup_free_ PolicyMetadata *md = NULL;
+        _cleanup_(request_freep) Request *q = NULL;
+        VirtJob *j = virt_find_job(v, p->job_id);
+        MigrationParams params = {};
+        PolicyDomainInfo d;
+        PolicyMatchKind kind;
+        const Policy *pol;
+        Migration *m;
+        int r;
+
+        if (!j || j->generation != p->generation)
+                return;
+        m = manager_get_job(v->manager, p->job_id);
+        if (!m)
+                return;
+        virt_report_agent_latency(v, p, m);
+
+        md = calloc(p->info.n_metadata ? p->info.n_metadata : 1, sizeof(*md));
+        if (!md) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        for (size_t i = 0; i < p->info.n_metadata; i++)
+                md[i] = (PolicyMetadata) {
+                        .namespace_uri = p->info.metadata[i].namespace_uri,
+                        .element = p->info.metadata[i].element,
+                        .value = p->info.metadata[i].value,
+                };
+        d = (PolicyDomainInfo) {
+                .name = p->info.name ? p->info.name : j->domain,
+                .uuid = p->info.uuid,
+                .metadata = md,
+                .n_metadata = p->info.n_metadata,
+        };
+        pol = policy_set_resolve(manager_get_policies(v->manager), &d, &kind);
+        if (!pol) {
+                r = -ENOENT;
+                goto fail;
+        }
+
+        policy_apply_to_params(pol, &params);
+        r = migration_apply_policy(m, policy_get_name(pol), &params);
+        if (r < 0)
+                goto fail;
+        r = virt_job_take_policy(j, m, pol, p->xml);
+        if (r < 0)
+                goto fail;
+        log_info("%s: job %u: policy %s (matched by %s)", j->domain, j->id, policy_get_name(pol),
+                 policy_match_kind_to_string(kind));
+
+        r = request_new(v, j, m, ACTION_PREFLIGHT, SIDE_SOURCE, &q);
+        if (r < 0)
+                goto fail;
+        q->stage = 1;
+        r = strdup_or_null(j->check_error, &q->check_error);
+        if (r < 0)
+                goto fail;
+        q->generation = j->generation;
+        virt_job_queue(j, TAKE_PTR(q));
+        return;
+
+fail:
+        j->generation = 0;
+        migration_action_done(m, ACTION_PREFLIGHT, r,
+                              r == -ENOENT ? "no policy applies to the domain" : "out of memory resolving its policy");
+}
+
+/* Loop: pre-copy progress, and what the convergence rule makes of it. */
+static VirtJob *virt_find_job_by_domain(Virt *v, const char *domain) {
+        for (VirtJob *j = v->jobs; j; j = j->next)
+                if (!j->released && streq_ptr(j->domain, domain))
+                        return j;
+        return NULL;
+}
+
+static void virt_converge(Virt *v, VirtJob *j, Migration *m) {
+        unsigned iteration = j->progress.iteration;
+
+        if (!j->have_policy)
+                return;
+        while (!j->convergence_done && j->decided_iteration < iteration) {
+                uint64_t downtime = 0;
+                PolicyConvergenceStep step;
+                unsigned it = ++j->decided_iteration;
+                int r = 0;
+
+                step = policy_convergence_decide(&j->convergence, it, j->max_downtime_ms, &downtime);
+                switch (step) {
+                case POLICY_STEP_NONE:
+                        break;
+                case POLICY_STEP_RAISE_DOWNTIME:
+                        r = virt_control_start(v->conn, j->domain, VIRT_CONTROL_SET_MAX_DOWNTIME, downtime,
+                                               on_control_failed, v);
+                        if (r >= 0) {
+                                (void) migration_add_event(m, "raised the max downtime from %llu to %llu ms after %u pre-copy iterations",
+                                                           (unsigned long long) j->max_downtime_ms,
+                                                           (unsigned long long) downtime, it);
+                                j->max_downtime_ms = downtime;
+                        }
+                        break;
+                case POLICY_STEP_POSTCOPY:
+                        j->convergence_done = true;
+                        if (!j->migration.allow_postcopy) {
+                                (void) migration_add_event(m, "pre-copy did not converge after %u iterations; the policy does not allow post-copy, so it goes on",
+                                                           it);
+                                break;
+                        }
+                        r = virt_control_start(v->conn, j->domain, VIRT_CONTROL_POSTCOPY, 0, on_control_failed, v);
+                        if (r >= 0) {
+                                (void) migration_add_event(m, "switched to post-copy after %u pre-copy iterations", it);
+                                j->progress.postcopy = true;
+                        }
+                        break;
+                case POLICY_STEP_ABORT:
+                        j->convergence_done = true;
+                        r = virt_control_start(v->conn, j->domain, VIRT_CONTROL_ABORT, 0, on_control_failed, v);
+                        if (r >= 0) {
+                                (void) migration_add_event(m, "aborted the migration after %u pre-copy iterations without convergence",
+                                                           it);
+                                j->aborted_by_policy = true;
+                        }
+                        break;
+                case _POLICY_STEP_MAX:
+                case _POLICY_STEP_INVALID:
+                        break;
+                }
+                if (r < 0)
+                        (void) migration_add_event(m, "could not act on the convergence rule (%s): %s",
+                                                   policy_convergence_step_to_string(step), strerror(-r));
+        }
+}
+
+static void virt_dispatch_progress(Virt *v, Post *p) {
+        VirtJob *j = p->type == POST_ITERATION ? virt_find_job_by_domain(v, p->domain) : virt_find_job(v, p->job_id);
+        Migration *m;
+
+        if (!j)
+                return;
+        m = manager_get_job(v->manager, j->id);
+        if (!m || migration_is_finished(m) || migration_get_phase(m) != PHASE_MIGRATE)
+                return;
+
+        if (p->type == POST_ITERATION) {
+                if (p->progress.iteration > j->progress.iteration)
+                        j->progress.iteration = p->progress.iteration;
+        } else {
+                unsigned iteration = j->progress.iteration;
+                bool postcopy = j->progress.postcopy;
+
+                j->progress = p->progress;
+                if (iteration > j->progress.iteration)
+                        j->progress.iteration = iteration;
+                j->progress.postcopy = postcopy;
+        }
+        j->progress.max_downtime_ms = j->max_downtime_ms;
+        (void) migration_set_progress(m, &j->progress);
+        virt_converge(v, j, m);
+        j->progress.max_downtime_ms = j->max_downtime_ms;
+}
+
+static void virt_dispatch_note(Virt *v, Post *p) {
+        VirtJob *j = virt_find_job_by_domain(v, p->domain);
+        Migration *m = j ? manager_get_job(v->manager, j->id) : NULL;
+
+        log_warning("%s: %s", strna(p->domain), strna(p->message));
+        if (m)
+                (void) migration_add_event(m, "%s", strna(p->message));
+}
+
 static void virt_dispatch(Virt *v, Post *p) {
         switch (p->type) {
         case POST_DEVICE_REMOVED:
@@ -1599,6 +2020,16 @@ static void virt_dispatch(Virt *v, Post *p) {
                 break;
         case POST_RESULT:
                 virt_dispatch_result(v, p);
+                break;
+        case POST_DOMAIN_INFO:
+                virt_dispatch_domain_info(v, p);
+                break;
+        case POST_PROGRESS:
+        case POST_ITERATION:
+                virt_dispatch_progress(v, p);
+                break;
+        case POST_NOTE:
+                virt_dispatch_note(v, p);
                 break;
         case POST_WORKER_EXITED:
                 (void) pthread_join(p->job->thread, NULL);
@@ -1657,6 +2088,7 @@ static int virt_register_local(Virt *v) {
                 { VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED, VIR_DOMAIN_EVENT_CALLBACK(on_device_removal_failed) },
                 { VIR_DOMAIN_EVENT_ID_JOB_COMPLETED, VIR_DOMAIN_EVENT_CALLBACK(on_job_completed) },
                 { VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle) },
+                { VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION, VIR_DOMAIN_EVENT_CALLBACK(on_migration_iteration) },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(events); i++) {
