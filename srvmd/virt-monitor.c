@@ -27,11 +27,10 @@ int virt_monitor_parse_stats(virTypedParameterPtr params, int n_params, Migratio
         unsigned long long v, page_size = 0;
         bool any = false;
 
-        if (virTypedParamsGetULLong(params, n_params, VIR_DOMAIN_JOB_MEMORY_ITERATION, &v) == 1) {
+        if (virTypedParamsGetULLong(params, n_params, VIR_DOMAIN_JOB_MEMORY_ITERATION, &v) == 1)
                 p.iteration = (unsigned) v;
-                any = true;
-        }
-        if (virTypedParamsGetULLong(params, n_params, VIR_DOMAIN_JOB_DATA_TOTAL, &v) == 1) {
+        /* Between QEMU's answers libvirt may give a job without figures: not progress. */
+        if (virTypedParamsGetULLong(params, n_params, VIR_DOMAIN_JOB_DATA_TOTAL, &v) == 1 && v > 0) {
                 p.data_total_bytes = v;
                 any = true;
         }

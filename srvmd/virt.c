@@ -1122,11 +1122,12 @@ static int do_migrate(VirtJob *j, const Request *q, Post *p) {
         /* Without the monitor the migration still runs; only its progress goes unseen. */
         (void) virt_monitor_start(dom, VIRT_MONITOR_INTERVAL_USEC, on_progress, j, &j->monitor);
         r = virDomainMigrateToURI3(dom, q->destination_uri, params, (unsigned) n_params, flags);
-        j->monitor = virt_monitor_stop(j->monitor);
-        if (r < 0) {
+        /* libvirt's error first: stopping the monitor calls into libvirt, which resets it. */
+        if (r < 0)
                 r = result_fail_libvirt(p, "libvirt could not migrate the domain");
+        j->monitor = virt_monitor_stop(j->monitor);
+        if (r < 0)
                 goto finish;
-        }
 
         /* It runs there now. The pause as libvirt measured it, unless the event brings it. */
         if (job_get_domain(j, q, SIDE_DESTINATION, &there, p) < 0) {
@@ -1970,6 +1971,12 @@ static void virt_dispatch_progress(Virt *v, Post *p) {
                 j->progress.postcopy = postcopy;
         }
         j->progress.max_downtime_ms = j->max_downtime_ms;
+        log_debug("%s: job %u: pre-copy iteration %u, %llu of %llu bytes left, %llu B/s, dirtying %llu B/s",
+                  j->domain, j->id, j->progress.iteration,
+                  (unsigned long long) j->progress.data_remaining_bytes,
+                  (unsigned long long) j->progress.data_total_bytes,
+                  (unsigned long long) j->progress.bandwidth_bytes_s,
+                  (unsigned long long) j->progress.dirty_rate_bytes_s);
         (void) migration_set_progress(m, &j->progress);
         virt_converge(v, j, m);
         j->progress.max_downtime_ms = j->max_downtime_ms;
