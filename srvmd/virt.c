@@ -95,6 +95,7 @@ typedef struct Post {
         size_t n_agent_samples;
         usec_t duration;       /* how long the action took on the worker */
         char *guest_note;      /* LINK, FAILBACK: what srvm-guest said of its replay, for the job's events */
+        bool late_removal;     /* PLUG: the VF went only while rollback waited for it */
 
         VirtJob *job;          /* WORKER_EXITED: the job to join and free */
 
@@ -143,6 +144,7 @@ typedef struct Request {
         char *plug_network;    /* NETWORK: the destination's pool */
         char *plug_xml;        /* what to attach on the destination */
         char *check_error;     /* PREFLIGHT stage 1: what the loop found wrong already */
+        bool removal_pending;  /* PLUG on the source: a detach the guest never confirmed */
 } Request;
 
 /* The opaque of an event registration: which connection an event came through. Those of
@@ -184,6 +186,7 @@ struct VirtJob {
         uint64_t max_downtime_ms;   /* in force now */
         bool convergence_done;      /* post-copy or abort asked for: nothing more to decide */
         bool aborted_by_policy;
+        bool removal_pending;       /* the VF's detach returned unconfirmed, no DEVICE_REMOVED yet */
 
         /* Shared between the loop and the worker, under lock. */
         pthread_mutex_t lock;
@@ -1144,6 +1147,33 @@ finish:
         return r;
 }
 
+#define LATE_REMOVAL_WAIT_USEC (5 * USEC_PER_SEC)
+#define LATE_REMOVAL_POLL_USEC (100 * USEC_PER_MSEC)
+
+/* 1 if the VF is still there after the wait (bounded by the phase's time left), 0 if it
+ * went, -EIO if libvirt failed. */
+static int await_late_removal(virDomainPtr dom, const Request *q, const char *alias) {
+        usec_t wait = LATE_REMOVAL_WAIT_USEC, end;
+
+        if (q->time_left != USEC_INFINITY && wait > q->time_left / 2)
+                wait = q->time_left / 2;
+        end = now_usec() + wait;
+        for (;;) {
+                _cleanup_free_ char *xml = NULL;
+                int r;
+
+                xml = virDomainGetXMLDesc(dom, 0);
+                if (!xml)
+                        return -EIO;
+                r = virt_xml_has_vf(xml, alias, q->vf_mac);
+                if (r <= 0)
+                        return r < 0 ? -EIO : 0;
+                if (now_usec() >= end)
+                        return 1;
+                (void) usleep(LATE_REMOVAL_POLL_USEC);
+        }
+}
+
 static int do_plug(VirtJob *j, const Request *q, Post *p) {
         _cleanup_free_ char *plug_xml = NULL, *xml = NULL;
         const char *alias;
@@ -1177,6 +1207,15 @@ static int do_plug(VirtJob *j, const Request *q, Post *p) {
         r = virt_xml_has_vf(xml, alias, q->vf_mac);
         if (r < 0)
                 return result_fail(p, r, "cannot understand the domain's XML");
+        if (r > 0 && q->removal_pending) {
+                /* The guest was asked to let the VF go and had not when unplug gave up: QEMU
+                 * keeps the eject request, so it may still go. Give the guest a moment to do
+                 * it, then plug the VF back, rather than trust a VF on its way out. */
+                r = await_late_removal(dom, q, alias);
+                if (r < 0)
+                        return result_fail_libvirt(p, "cannot read the domain's XML");
+                p->late_removal = r == 0;
+        }
         if (r > 0)
                 return 1;
 
@@ -1405,6 +1444,7 @@ static int request_new(Virt *v, VirtJob *j, Migration *m, Action a, Side side, R
                     strdup_or_null(j->plug_xml, &q->plug_xml) < 0)
                         return -ENOMEM;
         }
+        q->removal_pending = a == ACTION_PLUG && side == SIDE_SOURCE && j->removal_pending;
 
         *ret = TAKE_PTR(q);
         return 0;
@@ -1539,6 +1579,12 @@ static bool event_is_for_us(Virt *v, const Post *p) {
         return j && streq_ptr(j->domain, p->domain);
 }
 
+static void virt_note_removed(Virt *v, const char *domain) {
+        for (VirtJob *j = v->jobs; j; j = j->next)
+                if (!j->released && streq_ptr(j->domain, domain))
+                        j->removal_pending = false;
+}
+
 static void virt_note_downtime(Virt *v, const char *domain) {
         for (VirtJob *j = v->jobs; j; j = j->next)
                 if (!j->released && streq_ptr(j->domain, domain))
@@ -1586,6 +1632,13 @@ static void virt_dispatch_result(Virt *v, Post *p) {
                         free(p->message);
                         p->message = strdup("out of memory");
                 }
+        }
+
+        if (p->action == ACTION_UNPLUG)
+                j->removal_pending = p->r == 0;
+        if (p->action == ACTION_PLUG && p->late_removal) {
+                j->removal_pending = false;
+                (void) migration_add_event(m, "the guest released the VF late, while rollback waited for it; plugging it back");
         }
 
         if (p->action == ACTION_MIGRATE && p->r < 0 && j->aborted_by_policy) {
@@ -1994,6 +2047,8 @@ static void virt_dispatch_note(Virt *v, Post *p) {
 static void virt_dispatch(Virt *v, Post *p) {
         switch (p->type) {
         case POST_DEVICE_REMOVED:
+                if (event_is_for_us(v, p))
+                        virt_note_removed(v, p->domain);
                 if (event_is_for_us(v, p))
                         manager_on_device_removed(v->manager, p->domain, p->alias);
                 break;
