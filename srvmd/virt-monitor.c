@@ -8,6 +8,8 @@
 
 #include <libvirt/virterror.h>
 
+#include "log.h"
+#include "virt-internal.h"
 #include "virt-monitor.h"
 
 struct VirtMonitor {
@@ -217,4 +219,125 @@ int virt_control_start(virConnectPtr conn, const char *domain, VirtControl contr
                 return r;
         }
         return 0;
+}
+
+/* The loop's side: what the monitor and the events say, and the convergence rule. */
+
+/* Monitor thread: queue what the job stats say. */
+void on_progress(const MigrationProgress *progress, void *userdata) {
+        VirtJob *j = userdata;
+        Post *p;
+
+        p = post_new(POST_PROGRESS, j->id, j->domain, NULL);
+        if (p)
+                p->progress = *progress;
+        virt_post(j->virt, p);
+}
+
+/* Loop: pre-copy progress, and what the convergence rule makes of it. */
+static VirtJob *virt_find_job_by_domain(Virt *v, const char *domain) {
+        for (VirtJob *j = v->jobs; j; j = j->next)
+                if (!j->released && streq_ptr(j->domain, domain))
+                        return j;
+        return NULL;
+}
+
+static void virt_converge(Virt *v, VirtJob *j, Migration *m) {
+        unsigned iteration = j->progress.iteration;
+
+        if (!j->have_policy)
+                return;
+        while (!j->convergence_done && j->decided_iteration < iteration) {
+                uint64_t downtime = 0;
+                PolicyConvergenceStep step;
+                unsigned it = ++j->decided_iteration;
+                int r = 0;
+
+                step = policy_convergence_decide(&j->convergence, it, j->max_downtime_ms, &downtime);
+                switch (step) {
+                case POLICY_STEP_NONE:
+                        break;
+                case POLICY_STEP_RAISE_DOWNTIME:
+                        r = virt_control_start(v->conn, j->domain, VIRT_CONTROL_SET_MAX_DOWNTIME, downtime,
+                                               on_control_failed, v);
+                        if (r >= 0) {
+                                (void) migration_add_event(m, "raised the max downtime from %llu to %llu ms after %u pre-copy iterations",
+                                                           (unsigned long long) j->max_downtime_ms,
+                                                           (unsigned long long) downtime, it);
+                                j->max_downtime_ms = downtime;
+                        }
+                        break;
+                case POLICY_STEP_POSTCOPY:
+                        j->convergence_done = true;
+                        if (!j->migration.allow_postcopy) {
+                                (void) migration_add_event(m, "pre-copy did not converge after %u iterations; the policy does not allow post-copy, so it goes on",
+                                                           it);
+                                break;
+                        }
+                        r = virt_control_start(v->conn, j->domain, VIRT_CONTROL_POSTCOPY, 0, on_control_failed, v);
+                        if (r >= 0) {
+                                (void) migration_add_event(m, "switched to post-copy after %u pre-copy iterations", it);
+                                j->progress.postcopy = true;
+                        }
+                        break;
+                case POLICY_STEP_ABORT:
+                        j->convergence_done = true;
+                        r = virt_control_start(v->conn, j->domain, VIRT_CONTROL_ABORT, 0, on_control_failed, v);
+                        if (r >= 0) {
+                                (void) migration_add_event(m, "aborted the migration after %u pre-copy iterations without convergence",
+                                                           it);
+                                j->aborted_by_policy = true;
+                        }
+                        break;
+                case _POLICY_STEP_MAX:
+                case _POLICY_STEP_INVALID:
+                        break;
+                }
+                if (r < 0)
+                        (void) migration_add_event(m, "could not act on the convergence rule (%s): %s",
+                                                   policy_convergence_step_to_string(step), strerror(-r));
+        }
+}
+
+void virt_dispatch_progress(Virt *v, Post *p) {
+        VirtJob *j = p->type == POST_ITERATION ? virt_find_job_by_domain(v, p->domain) : virt_find_job(v, p->job_id);
+        Migration *m;
+
+        if (!j)
+                return;
+        m = manager_get_job(v->manager, j->id);
+        if (!m || migration_is_finished(m) || migration_get_phase(m) != PHASE_MIGRATE)
+                return;
+
+        if (p->type == POST_ITERATION) {
+                if (p->progress.iteration > j->progress.iteration)
+                        j->progress.iteration = p->progress.iteration;
+        } else {
+                unsigned iteration = j->progress.iteration;
+                bool postcopy = j->progress.postcopy;
+
+                j->progress = p->progress;
+                if (iteration > j->progress.iteration)
+                        j->progress.iteration = iteration;
+                j->progress.postcopy = postcopy;
+        }
+        j->progress.max_downtime_ms = j->max_downtime_ms;
+        log_debug("%s: job %u: pre-copy iteration %u, %llu of %llu bytes left, %llu B/s, dirtying %llu B/s",
+                  j->domain, j->id, j->progress.iteration,
+                  (unsigned long long) j->progress.data_remaining_bytes,
+                  (unsigned long long) j->progress.data_total_bytes,
+                  (unsigned long long) j->progress.bandwidth_bytes_s,
+                  (unsigned long long) j->progress.dirty_rate_bytes_s);
+        (void) migration_set_progress(m, &j->progress);
+        virt_converge(v, j, m);
+        j->progress.max_downtime_ms = j->max_downtime_ms;
+}
+
+void virt_dispatch_note(Virt *v, Post *p) {
+        VirtJob *j = virt_find_job_by_domain(v, p->domain);
+        Migration *m = j ? manager_get_job(v->manager, j->id) : NULL;
+
+        log_warning("%s: %s", strna(p->domain), strna(p->message));
+        if (m)
+                (void) migration_add_event(m, "%s", strna(p->message));
 }

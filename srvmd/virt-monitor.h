@@ -2,7 +2,9 @@
  * reads libvirt's job stats every interval and hands them to a callback, and short-lived
  * control threads that carry out what the convergence rule decided (raise the max downtime,
  * switch to post-copy, abort). Both exist so that no libvirt call runs on the loop: the
- * callbacks run on these threads and must only queue what they are told. */
+ * callbacks run on these threads and must only queue what they are told. virt-monitor.c
+ * also holds the loop's side (the progress it records, the convergence rule it applies),
+ * declared in virt-internal.h. */
 #pragma once
 
 #include <libvirt/libvirt.h>

@@ -12,7 +12,10 @@
  *
  * The queue is a mutex-protected list plus an eventfd the loop watches. Results carry the
  * job id and the number of the action they answer, so the result of an action the loop no
- * longer waits for (its job was released) is dropped rather than delivered. */
+ * longer waits for (its job was released) is dropped rather than delivered.
+ *
+ * Preflight's checks and the job's policy are in virt-preflight.c, pre-copy progress and the
+ * convergence rule in virt-monitor.c; the types they share in virt-internal.h. */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -39,202 +42,16 @@
 #include "virt-monitor.h"
 #include "virt-xml.h"
 #include "virt.h"
+#include "virt-internal.h"
 
-#define KEEPALIVE_INTERVAL_SEC 5
-#define KEEPALIVE_COUNT 3
-#define AGENT_PING_TIMEOUT_USEC (5 * USEC_PER_SEC)
-#define AGENT_DEFAULT_TIMEOUT_USEC (30 * USEC_PER_SEC)
-/* srvm-guest gets the phase's time left as --timeout; the agent waits this much longer so
- * the program's own timeout answer (exit status 3) arrives rather than ours. */
-#define AGENT_EXEC_MARGIN_USEC (2 * USEC_PER_SEC)
-/* srvm-guest's announce after each switch: gratuitous ARPs / unsolicited NAs per address,
- * and the milliseconds between them. Fixed until the policy has a key for them. */
-#define GUEST_ANNOUNCE_COUNT "3"
-#define GUEST_ANNOUNCE_INTERVAL_MS "20"
-
-typedef enum PostType {
-        POST_DEVICE_REMOVED,
-        POST_DEVICE_REMOVAL_FAILED,
-        POST_JOB_COMPLETED,
-        POST_LIFECYCLE,
-        POST_CONNECTION_CLOSED,
-        POST_RESULT,
-        POST_WORKER_EXITED,
-        POST_INSPECTED,
-        POST_VF_LIST,
-        POST_DOMAIN_INFO,  /* preflight read the domain: the loop resolves its policy */
-        POST_PROGRESS,     /* the monitor read the migration's job stats */
-        POST_ITERATION,    /* libvirt's MIGRATION_ITERATION event */
-        POST_NOTE,         /* a convergence step libvirt refused: message says why */
-        _POST_TYPE_MAX,
-        _POST_TYPE_INVALID = -EINVAL,
-} PostType;
-
-typedef struct VirtJob VirtJob;
-
-/* One message from the event thread or a worker to the loop. Owns its strings. */
-typedef struct Post {
-        struct Post *next;
-        PostType type;
-        uint32_t job_id;       /* 0: an event from the local connection */
-        char *domain;
-        char *alias;           /* device events */
-        uint64_t downtime_ms;  /* JOB_COMPLETED, and MIGRATE results when have_downtime */
-        bool have_downtime;
-        int event, detail;     /* LIFECYCLE; CONNECTION_CLOSED uses event for the reason */
-
-        /* RESULT */
-        uint64_t generation;
-        Action action;
-        int r;
-        char *message;
-        char *xml;             /* DOMAIN_INFO: the live domain XML */
-        VirtXmlDomainInfo info; /* DOMAIN_INFO: name, UUID, metadata */
-        MigrationProgress progress; /* PROGRESS; ITERATION sets only its iteration */
-        AgentSample agent_samples[AGENT_SAMPLES_MAX]; /* agent commands that answered */
-        size_t n_agent_samples;
-        usec_t duration;       /* how long the action took on the worker */
-        char *guest_note;      /* LINK, FAILBACK: what srvm-guest said of its replay, for the job's events */
-        bool late_removal;     /* PLUG: the VF went only while rollback waited for it */
-
-        VirtJob *job;          /* WORKER_EXITED: the job to join and free */
-
-        /* INSPECTED: an arrived domain's plan (if any) and whether its VF is there. */
-        VirtXmlPlan plan;
-        bool have_plan;
-        bool vf_present;
-        struct Inspection *inspection; /* to join */
-
-        char *vf_json;                 /* VF_LIST: the inventory, or NULL and message */
-} Post;
-
-/* A short errand off the loop, on a thread of its own: a look at a domain that arrived by
- * migration (domain set), or the VF inventory (vf_cb set). */
-typedef struct Inspection {
-        struct Inspection *next;
-        Virt *virt;
-        char *domain;
-        VirtVfListFn vf_cb;
-        void *vf_userdata;
-        pthread_t thread;
-} Inspection;
-
-/* What one action needs, copied on the loop when it is started. Owned by the worker once
- * queued. */
-typedef struct Request {
-        struct Request *next;
-        Action action;
-        Side side;
-        uint64_t generation;
-        usec_t time_left;      /* of the phase's budget, USEC_INFINITY if none */
-        char *domain;
-        char *destination_uri;
-        char *migrate_uri;
-        char *bond;
-        char *vf_spec;
-        char *vf_alias;
-        char *vf_mac;
-        char *vf_xml;
-
-        /* From the job's policy, copied when preflight resolved it. */
-        unsigned stage;        /* PREFLIGHT: 0 reads the domain, 1 runs the checks */
-        usec_t agent_timeout;
-        PolicyMigrationSettings migration;
-        PolicyPlugSource plug_source;
-        char *plug_network;    /* NETWORK: the destination's pool */
-        char *plug_xml;        /* what to attach on the destination */
-        char *check_error;     /* PREFLIGHT stage 1: what the loop found wrong already */
-        bool removal_pending;  /* PLUG on the source: a detach the guest never confirmed */
-} Request;
-
-/* The opaque of an event registration: which connection an event came through. Those of
- * destination connections are heap-allocated and freed by libvirt (through free()) when the
- * registration goes. */
-typedef struct EventOrigin {
-        Virt *virt;
-        uint32_t job_id; /* 0: the local connection */
-} EventOrigin;
-
-struct VirtJob {
-        VirtJob *next;
-        Virt *virt;
-        uint32_t id;
-        char *domain;
-
-        /* Loop only. */
-        uint64_t generation;   /* of the action in flight, 0 if none */
-        bool released;         /* the job ended; waiting for the worker to exit */
-        bool downtime_seen;    /* a JOB_COMPLETED event gave the downtime already */
-        bool thread_started;
-        pthread_t thread;
-
-        /* Loop only: what the job keeps of its policy, copied at preflight (a reload may
-         * free the set while the job runs), and of the VF. Owned. */
-        bool have_policy;
-        usec_t agent_timeout;
-        PolicyMigrationSettings migration;
-        PolicyConvergence convergence;
-        PolicyPlugSource plug_source;
-        char *plug_network;
-        char *plug_xml;
-        char *check_error;
-        VirtXmlInterface vf;
-
-        /* Loop only: the migration in progress, as the monitor and the events tell it. */
-        MigrationProgress progress;
-        unsigned decided_iteration; /* the convergence rule has seen iterations up to this */
-        uint64_t max_downtime_ms;   /* in force now */
-        bool convergence_done;      /* post-copy or abort asked for: nothing more to decide */
-        bool aborted_by_policy;
-        bool removal_pending;       /* the VF's detach returned unconfirmed, no DEVICE_REMOVED yet */
-
-        /* Shared between the loop and the worker, under lock. */
-        pthread_mutex_t lock;
-        pthread_cond_t cond;
-        Request *requests, **requests_tail;
-        bool quit;
-
-        /* The worker's own, once the thread runs. References, released by the worker. */
-        virConnectPtr local;
-        virConnectPtr dest;
-        int dest_callbacks[2];
-        virDomainPtr source_dom;
-        virDomainPtr dest_dom;
-        VirtMonitor *monitor;  /* while migrate runs */
-};
-
-struct Virt {
-        Manager *manager;      /* not owned */
-        sd_event *event;       /* ref */
-        char *local_uri;
-        virConnectPtr conn;    /* the local connection */
-        EventOrigin local_origin;
-        int callbacks[6];
-        size_t n_callbacks;
-
-        pthread_t event_thread;
-        bool event_thread_started;
-        atomic_bool event_quit;
-
-        /* The queue into the loop. lock guards posts; the fd is written after each post. */
-        pthread_mutex_t lock;
-        Post *posts, **posts_tail;
-        int fd;
-        sd_event_source *fd_source;
-
-        VirtJob *jobs;         /* owned; released ones stay until their worker exited */
-        uint64_t next_generation;
-        Inspection *inspections; /* owned; until their thread is joined */
-};
-
-static usec_t now_usec(void) {
+usec_t now_usec(void) {
         struct timespec ts;
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
 }
 
-static int strdup_or_null(const char *s, char **ret) {
+int strdup_or_null(const char *s, char **ret) {
         char *d = NULL;
 
         if (s) {
@@ -264,7 +81,7 @@ static Post *post_free(Post *p) {
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(Post *, post_free);
 
-static Post *post_new(PostType type, uint32_t job_id, const char *domain, const char *alias) {
+Post *post_new(PostType type, uint32_t job_id, const char *domain, const char *alias) {
         Post *p = calloc(1, sizeof(*p));
 
         if (!p)
@@ -277,7 +94,7 @@ static Post *post_new(PostType type, uint32_t job_id, const char *domain, const 
 }
 
 /* Any thread. Takes p. */
-static void virt_post(Virt *v, Post *p) {
+void virt_post(Virt *v, Post *p) {
         uint64_t one = 1;
 
         if (!p)
@@ -392,7 +209,7 @@ static int libvirt_init(void) {
 
 /* Jobs */
 
-static Request *request_free(Request *q) {
+Request *request_free(Request *q) {
         if (!q)
                 return NULL;
         free(q->domain);
@@ -409,7 +226,6 @@ static Request *request_free(Request *q) {
         free(q);
         return NULL;
 }
-DEFINE_TRIVIAL_CLEANUP_FUNC(Request *, request_free);
 
 static VirtJob *virt_job_free(VirtJob *j) {
         if (!j)
@@ -440,7 +256,7 @@ static VirtJob *virt_job_free(VirtJob *j) {
         return NULL;
 }
 
-static VirtJob *virt_find_job(Virt *v, uint32_t id) {
+VirtJob *virt_find_job(Virt *v, uint32_t id) {
         for (VirtJob *j = v->jobs; j; j = j->next)
                 if (j->id == id && !j->released)
                         return j;
@@ -483,8 +299,7 @@ static int virt_job_new(Virt *v, Migration *m, VirtJob **ret) {
 
 /* Worker: helpers that fill a result */
 
-static int result_fail(Post *p, int r, const char *fmt, ...) _printf_(3, 4);
-static int result_fail(Post *p, int r, const char *fmt, ...) {
+int result_fail(Post *p, int r, const char *fmt, ...) {
         va_list ap;
 
         p->r = r < 0 ? r : -EIO;
@@ -497,7 +312,7 @@ static int result_fail(Post *p, int r, const char *fmt, ...) {
 }
 
 /* "what: libvirt's message", for a libvirt call that just failed on this thread. */
-static int result_fail_libvirt(Post *p, const char *what) {
+int result_fail_libvirt(Post *p, const char *what) {
         virErrorPtr e = virGetLastError();
         int r = -EIO;
 
@@ -508,7 +323,7 @@ static int result_fail_libvirt(Post *p, const char *what) {
         return result_fail(p, r, "%s: %s", what, virGetLastErrorMessage());
 }
 
-static int result_fail_agent(Post *p, int r, usec_t timeout, const char *what) {
+int result_fail_agent(Post *p, int r, usec_t timeout, const char *what) {
         _cleanup_free_ char *why = NULL;
 
         if (agent_describe_error(r, timeout, &why) < 0)
@@ -518,12 +333,12 @@ static int result_fail_agent(Post *p, int r, usec_t timeout, const char *what) {
         return result_fail(p, r, "%s", why);
 }
 
-static void record_sample(Post *p, const char *command, usec_t rtt) {
+void record_sample(Post *p, const char *command, usec_t rtt) {
         if (p->n_agent_samples < AGENT_SAMPLES_MAX)
                 p->agent_samples[p->n_agent_samples++] = (AgentSample) { .command = command, .rtt = rtt };
 }
 
-static usec_t agent_timeout(usec_t time_left, usec_t cap) {
+usec_t agent_timeout(usec_t time_left, usec_t cap) {
         usec_t t = time_left == USEC_INFINITY ? AGENT_DEFAULT_TIMEOUT_USEC : time_left;
 
         if (cap != USEC_INFINITY && t > cap)
@@ -541,7 +356,7 @@ static void strip_period(char *s) {
 
 /* Run srvm-guest VERB ARGS... in the guest; succeed iff it exits 0 with "ok": true. Hands
  * back its JSON answer. */
-static int guest_run(virDomainPtr dom, char *const argv[], usec_t timeout, Post *p,
+int guest_run(virDomainPtr dom, char *const argv[], usec_t timeout, Post *p,
                      json_object **ret) {
         _cleanup_(agent_exec_result_done) AgentExecResult res = {};
         _cleanup_(json_object_putp) json_object *answer = NULL;
@@ -611,7 +426,7 @@ static const char *json_get_string(json_object *o, const char *key) {
 }
 
 /* The bond must be active-backup with a virtio-net slave that has carrier. */
-static int check_bond_status(json_object *status, const char *bond, Post *p) {
+int check_bond_status(json_object *status, const char *bond, Post *p) {
         json_object *slaves, *v;
         const char *mode = json_get_string(status, "mode");
         size_t n;
@@ -640,7 +455,7 @@ static int check_bond_status(json_object *status, const char *bond, Post *p) {
 
 /* Worker: connections and domains */
 
-static int dest_open(VirtJob *j, const char *uri, Post *p) {
+int dest_open(VirtJob *j, const char *uri, Post *p) {
         static const struct {
                 int id;
                 virConnectDomainEventGenericCallback cb;
@@ -694,7 +509,7 @@ static void dest_close(VirtJob *j) {
 }
 
 /* The job's domain on the given side, looked up once and kept. */
-static int job_get_domain(VirtJob *j, const Request *q, Side side, virDomainPtr *ret, Post *p) {
+int job_get_domain(VirtJob *j, const Request *q, Side side, virDomainPtr *ret, Post *p) {
         virDomainPtr *slot = side == SIDE_DESTINATION ? &j->dest_dom : &j->source_dom;
         virConnectPtr conn;
         int r;
@@ -726,238 +541,6 @@ static int job_get_domain(VirtJob *j, const Request *q, Side side, virDomainPtr 
 }
 
 /* Worker: the actions */
-
-static const char *const domain_state_table[] = {
-        [VIR_DOMAIN_NOSTATE] = "in no state",
-        [VIR_DOMAIN_RUNNING] = "running",
-        [VIR_DOMAIN_BLOCKED] = "blocked",
-        [VIR_DOMAIN_PAUSED] = "paused",
-        [VIR_DOMAIN_SHUTDOWN] = "shutting down",
-        [VIR_DOMAIN_SHUTOFF] = "shut off",
-        [VIR_DOMAIN_CRASHED] = "crashed",
-        [VIR_DOMAIN_PMSUSPENDED] = "suspended by the guest",
-};
-
-static int check_not_on_destination(VirtJob *j, const Request *q, virDomainPtr source, Post *p) {
-        char here[VIR_UUID_STRING_BUFLEN], there[VIR_UUID_STRING_BUFLEN];
-        virDomainPtr d;
-        int active, r = 0;
-
-        d = virDomainLookupByName(j->dest, q->domain);
-        if (!d) {
-                virErrorPtr e = virGetLastError();
-
-                if (e && e->code == VIR_ERR_NO_DOMAIN)
-                        return 0;
-                return result_fail_libvirt(p, "cannot ask the destination about the domain");
-        }
-
-        active = virDomainIsActive(d);
-        if (active != 0)
-                r = result_fail(p, -EEXIST, "the domain already %s on the destination",
-                                active > 0 ? "runs" : "exists");
-        else if (virDomainGetUUIDString(source, here) < 0 || virDomainGetUUIDString(d, there) < 0 ||
-                 !streq(here, there))
-                r = result_fail(p, -EEXIST, "the destination has another domain with the same name");
-        /* An inactive definition of this very domain is fine: the migration takes its place. */
-
-        virDomainFree(d);
-        return r;
-}
-
-/* Preflight, first stage: what the loop needs to resolve the domain's policy. */
-static int do_preflight_read(VirtJob *j, const Request *q, Post *p) {
-        virDomainPtr dom;
-        int r;
-
-        r = job_get_domain(j, q, SIDE_SOURCE, &dom, p);
-        if (r < 0)
-                return r;
-
-        p->xml = virDomainGetXMLDesc(dom, 0);
-        if (!p->xml)
-                return result_fail_libvirt(p, "cannot read the domain's XML");
-        r = virt_xml_read_domain_info(p->xml, &p->info);
-        if (r < 0)
-                return result_fail(p, r, "cannot understand the domain's XML");
-        return 0;
-}
-
-/* The failed checks of a preflight, in the order they ran. */
-typedef struct Checks {
-        char *list;  /* "cause; cause; ..." */
-        unsigned n_failed;
-        int first_error;
-} Checks;
-
-/* Take the failure a check left in p (r < 0) into c. */
-static void checks_take(Checks *c, Post *p, int r) {
-        char *joined;
-
-        if (r >= 0)
-                return;
-        if (c->n_failed++ == 0)
-                c->first_error = r;
-        if (asprintf(&joined, "%s%s%s", c->list ? c->list : "", c->list ? "; " : "",
-                     p->message ? p->message : "unknown error") >= 0) {
-                free(c->list);
-                c->list = joined;
-        }
-        free(p->message);
-        p->message = NULL;
-        p->r = 0;
-}
-
-/* The pool the destination plugs the VF from must exist, run, and have a VF free. */
-static int check_pool(VirtJob *j, const Request *q, Post *p) {
-        _cleanup_(virt_xml_network_pool_done) VirtXmlNetworkPool pool = {};
-        _cleanup_free_ char *xml = NULL;
-        virNetworkPtr net;
-        int active, r;
-
-        net = virNetworkLookupByName(j->dest, q->plug_network);
-        if (!net) {
-                virErrorPtr e = virGetLastError();
-
-                if (e && e->code == VIR_ERR_NO_NETWORK)
-                        return result_fail(p, -ENODEV, "the destination has no network %s to take a VF from",
-                                           q->plug_network);
-                return result_fail(p, -EIO, "cannot look up the destination's network %s: %s",
-                                   q->plug_network, virGetLastErrorMessage());
-        }
-
-        active = virNetworkIsActive(net);
-        if (active == 0) {
-                r = result_fail(p, -ENODEV, "the destination's VF pool %s is not active", q->plug_network);
-                goto finish;
-        }
-        xml = active > 0 ? virNetworkGetXMLDesc(net, 0) : NULL;
-        if (!xml) {
-                r = result_fail(p, -EIO, "cannot read the destination's network %s: %s", q->plug_network,
-                                virGetLastErrorMessage());
-                goto finish;
-        }
-        r = virt_xml_read_network_pool(xml, &pool);
-        if (r < 0) {
-                r = result_fail(p, r, "cannot understand the destination's network %s", q->plug_network);
-                goto finish;
-        }
-        /* A bridge network hands out as many ports as asked; a hostdev pool runs dry. */
-        if (pool.n_free == 0)
-                r = result_fail(p, -ENOSPC, "the destination's VF pool %s has no free VF (all %d in use)",
-                                q->plug_network, pool.n_devices);
-        else
-                r = 0;
-finish:
-        virNetworkFree(net);
-        return r;
-}
-
-static int check_destination(VirtJob *j, const Request *q, virDomainPtr dom, Post *p) {
-        int r;
-
-        r = dest_open(j, q->destination_uri, p);
-        if (r < 0)
-                return r;
-        if (virConnectIsAlive(j->dest) != 1)
-                return result_fail(p, -EHOSTUNREACH, "the destination's libvirt at %s does not answer",
-                                   q->destination_uri);
-        return check_not_on_destination(j, q, dom, p);
-}
-
-static int check_srvm_guest(virDomainPtr dom, usec_t timeout, Post *p) {
-        _cleanup_(agent_exec_result_done) AgentExecResult res = {};
-        int r;
-
-        r = agent_exec(dom, SRVM_GUEST_PATH, (char *const[]) { (char *) "--version", NULL }, timeout, &res);
-        if (r == -EIO)
-                return result_fail(p, -ENOPKG, "srvm-guest is not installed in the guest as %s (%s)",
-                                   SRVM_GUEST_PATH, virGetLastErrorMessage());
-        if (r < 0)
-                return result_fail_agent(p, r, timeout, "cannot run srvm-guest --version");
-        for (size_t i = 0; i < res.n_samples; i++)
-                record_sample(p, res.samples[i].command, res.samples[i].rtt);
-        if (res.exit_code != 0)
-                return result_fail(p, -ENOPKG, "srvm-guest --version exited with status %d in the guest",
-                                   res.exit_code);
-        return 0;
-}
-
-static int check_bond(virDomainPtr dom, const Request *q, Post *p) {
-        _cleanup_(json_object_putp) json_object *status = NULL;
-        int r;
-
-        r = guest_run(dom, (char *const[]) { (char *) "status", (char *) "--bond", q->bond, NULL },
-                      agent_timeout(q->time_left, USEC_INFINITY), p, &status);
-        if (r == -ENODEV)
-                return result_fail(p, r, "the guest has no bond %s", q->bond);
-        if (r < 0)
-                return r;
-        return check_bond_status(status, q->bond, p);
-}
-
-/* Preflight, second stage, once the policy is known: every check runs (those that need the
- * guest agent only if it answers), and a refusal names every check that failed. */
-static int do_preflight_checks(VirtJob *j, const Request *q, Post *p) {
-        _cleanup_free_ char *list = NULL;
-        Checks c = {};
-        virDomainPtr dom;
-        int state, reason, r;
-        bool running = false, agent = false;
-        usec_t rtt = 0, timeout;
-
-        r = job_get_domain(j, q, SIDE_SOURCE, &dom, p);
-        if (r < 0)
-                return r;
-
-        if (virDomainGetState(dom, &state, &reason, 0) < 0)
-                checks_take(&c, p, result_fail_libvirt(p, "cannot read the domain's state"));
-        else if (state != VIR_DOMAIN_RUNNING)
-                checks_take(&c, p, result_fail(p, -ESRCH, "the domain is not running (it is %s)",
-                                               state >= 0 && (size_t) state < ELEMENTSOF(domain_state_table) &&
-                                               domain_state_table[state] ? domain_state_table[state] : "in an unknown state"));
-        else
-                running = true;
-
-        if (running) {
-                timeout = agent_timeout(q->time_left, q->agent_timeout);
-                r = agent_ping(dom, timeout, &rtt);
-                if (r < 0) {
-                        _cleanup_free_ char *why = NULL;
-
-                        (void) agent_describe_error(r, timeout, &why);
-                        checks_take(&c, p, result_fail(p, r, "%s, so srvm-guest and the guest's bond could not be checked",
-                                                       why ? why : "the guest agent did not answer"));
-                } else {
-                        record_sample(p, "guest-ping", rtt);
-                        agent = true;
-                }
-        }
-        if (agent) {
-                r = check_srvm_guest(dom, agent_timeout(q->time_left, q->agent_timeout), p);
-                checks_take(&c, p, r);
-                if (r >= 0)
-                        checks_take(&c, p, check_bond(dom, q, p));
-        }
-
-        r = check_destination(j, q, dom, p);
-        checks_take(&c, p, r);
-        if (r >= 0 && q->plug_source == POLICY_PLUG_NETWORK && q->plug_network)
-                checks_take(&c, p, check_pool(j, q, p));
-
-        /* The VF and the policy, which the loop checked on the domain's XML. */
-        if (q->check_error) {
-                free(p->message);
-                p->message = strdup(q->check_error);
-                checks_take(&c, p, -EINVAL);
-        }
-
-        list = c.list;
-        if (c.n_failed == 0)
-                return 0;
-        return result_fail(p, c.first_error, "%u check%s failed: %s", c.n_failed, c.n_failed == 1 ? "" : "s",
-                           strna(list));
-}
 
 static int do_failover(VirtJob *j, const Request *q, Post *p) {
         virDomainPtr dom;
@@ -1050,17 +633,6 @@ static void read_completed_downtime(virDomainPtr dom, Post *p) {
                 p->have_downtime = true;
         }
         virTypedParamsFree(stats, n_stats);
-}
-
-/* Monitor thread: queue what the job stats say. */
-static void on_progress(const MigrationProgress *progress, void *userdata) {
-        VirtJob *j = userdata;
-        Post *p;
-
-        p = post_new(POST_PROGRESS, j->id, j->domain, NULL);
-        if (p)
-                p->progress = *progress;
-        virt_post(j->virt, p);
 }
 
 static int do_migrate(VirtJob *j, const Request *q, Post *p) {
@@ -1409,7 +981,7 @@ static void *worker_main(void *userdata) {
 
 /* Loop: start, cancel, release */
 
-static int request_new(Virt *v, VirtJob *j, Migration *m, Action a, Side side, Request **ret) {
+int request_new(Virt *v, VirtJob *j, Migration *m, Action a, Side side, Request **ret) {
         _cleanup_(request_freep) Request *q = NULL;
         const char *bond = migration_get_bond(m);
         usec_t deadline = migration_get_phase_deadline(m);
@@ -1450,7 +1022,7 @@ static int request_new(Virt *v, VirtJob *j, Migration *m, Action a, Side side, R
         return 0;
 }
 
-static void virt_job_queue(VirtJob *j, Request *q) {
+void virt_job_queue(VirtJob *j, Request *q) {
         pthread_mutex_lock(&j->lock);
         *j->requests_tail = q;
         j->requests_tail = &q->next;
@@ -1498,7 +1070,7 @@ static const char *const control_table[] = {
 };
 
 /* A control thread: libvirt refused a step. */
-static void on_control_failed(VirtControl c, const char *domain, const char *message, void *userdata) {
+void on_control_failed(VirtControl c, const char *domain, const char *message, void *userdata) {
         Post *p;
 
         p = post_new(POST_NOTE, 0, domain, NULL);
@@ -1593,7 +1165,7 @@ static void virt_note_downtime(Virt *v, const char *domain) {
 
 /* The guest agent's latency, one sample per command that answered: into the metrics and
  * the job's JSON. */
-static void virt_report_agent_latency(Virt *v, const Post *p, Migration *m) {
+void virt_report_agent_latency(Virt *v, const Post *p, Migration *m) {
         for (size_t i = 0; i < p->n_agent_samples; i++) {
                 (void) migration_add_agent_sample(m, p->agent_samples[i].command, p->agent_samples[i].rtt);
                 log_debug("%s: guest agent %s answered in %.1f ms", p->domain, p->agent_samples[i].command,
@@ -1795,253 +1367,6 @@ int virt_inspect_domain(Virt *v, const char *domain) {
 
 int virt_list_vfs(Virt *v, VirtVfListFn cb, void *userdata) {
         return cb ? errand_start(v, NULL, cb, userdata) : -EINVAL;
-}
-
-/* Loop: preflight's policy. The first stage read the domain; resolve its policy (pure, at
- * once), let the job take it, copy what the backend needs later, find the VF the policy
- * names and make the XML the destination will plug, then send the checks to the worker. */
-static int virt_job_take_policy(VirtJob *j, Migration *m, const Policy *pol, const char *domain_xml) {
-        _cleanup_free_ char *network = NULL, *made = NULL, *plug = NULL, *error = NULL;
-        const char *spec;
-        int r;
-
-        r = strdup_or_null(policy_get_plug_network(pol), &network);
-        if (r < 0)
-                return r;
-        j->have_policy = true;
-        j->agent_timeout = policy_get_agent_timeout(pol);
-        j->migration = *policy_get_migration(pol);
-        j->convergence = *policy_get_convergence(pol);
-        j->plug_source = policy_get_plug_source(pol);
-        free(j->plug_network);
-        j->plug_network = TAKE_PTR(network);
-        j->max_downtime_ms = j->migration.max_downtime_ms;
-
-        /* What preflight's checks report for the VF and the policy, if anything is wrong. */
-        spec = migration_get_vf_spec(m);
-        virt_xml_interface_done(&j->vf);
-        r = virt_xml_find_vf(domain_xml, spec, &j->vf);
-        switch (r) {
-        case -ENOENT:
-                r = spec ? asprintf(&error, "the domain has no interface %s", spec)
-                         : asprintf(&error, "the domain has no VF interface (type 'hostdev' or a model other than virtio)");
-                break;
-        case -EMEDIUMTYPE:
-                r = asprintf(&error, "%s is the domain's virtio-net interface, not its VF", spec);
-                break;
-        case -ENOTUNIQ: {
-                _cleanup_free_ char *list = NULL;
-
-                (void) virt_xml_list_vf_candidates(domain_xml, &list);
-                r = asprintf(&error, "the domain has several interfaces that could be the VF (%s); name one",
-                             strna(list));
-                break;
-        }
-        default:
-                if (r < 0)
-                        r = asprintf(&error, "cannot understand the domain's XML");
-                else if (!j->vf.alias && !j->vf.mac)
-                        r = asprintf(&error, "the domain's VF interface has neither an alias nor a MAC");
-                else {
-                        r = policy_make_plug_xml(pol, j->vf.xml, j->vf.mac, j->vf.alias, &made);
-                        if (r >= 0 && j->plug_source == POLICY_PLUG_RECORDED)
-                                r = virt_xml_make_plug_xml(made, &plug);
-                        else if (r >= 0)
-                                plug = TAKE_PTR(made);
-                        if (r == -ENOMEM)
-                                return r;
-                        if (r < 0)
-                                r = asprintf(&error, "the policy %s cannot make the VF's XML for the destination (%s)",
-                                             policy_get_name(pol),
-                                             r == -ENODATA ? "the VF has no alias or MAC to fill in" :
-                                             r == -EINVAL ? "the VF's MAC or alias does not fit its template" :
-                                             strerror(-r));
-                }
-        }
-        if (r < 0)
-                return -ENOMEM;
-
-        free(j->plug_xml);
-        j->plug_xml = TAKE_PTR(plug);
-        free(j->check_error);
-        j->check_error = TAKE_PTR(error);
-        return 0;
-}
-
-static void virt_dispatch_domain_info(Virt *v, Post *p) {
-        _cleanup_free_ PolicyMetadata *md = NULL;
-        _cleanup_(request_freep) Request *q = NULL;
-        VirtJob *j = virt_find_job(v, p->job_id);
-        MigrationParams params = {};
-        PolicyDomainInfo d;
-        PolicyMatchKind kind;
-        const Policy *pol;
-        Migration *m;
-        int r;
-
-        if (!j || j->generation != p->generation)
-                return;
-        m = manager_get_job(v->manager, p->job_id);
-        if (!m)
-                return;
-        virt_report_agent_latency(v, p, m);
-
-        md = calloc(p->info.n_metadata ? p->info.n_metadata : 1, sizeof(*md));
-        if (!md) {
-                r = -ENOMEM;
-                goto fail;
-        }
-        for (size_t i = 0; i < p->info.n_metadata; i++)
-                md[i] = (PolicyMetadata) {
-                        .namespace_uri = p->info.metadata[i].namespace_uri,
-                        .element = p->info.metadata[i].element,
-                        .value = p->info.metadata[i].value,
-                };
-        d = (PolicyDomainInfo) {
-                .name = p->info.name ? p->info.name : j->domain,
-                .uuid = p->info.uuid,
-                .metadata = md,
-                .n_metadata = p->info.n_metadata,
-        };
-        pol = policy_set_resolve(manager_get_policies(v->manager), &d, &kind);
-        if (!pol) {
-                r = -ENOENT;
-                goto fail;
-        }
-
-        policy_apply_to_params(pol, &params);
-        r = migration_apply_policy(m, policy_get_name(pol), &params);
-        if (r < 0)
-                goto fail;
-        r = virt_job_take_policy(j, m, pol, p->xml);
-        if (r < 0)
-                goto fail;
-        log_info("%s: job %u: policy %s (matched by %s)", j->domain, j->id, policy_get_name(pol),
-                 policy_match_kind_to_string(kind));
-
-        r = request_new(v, j, m, ACTION_PREFLIGHT, SIDE_SOURCE, &q);
-        if (r < 0)
-                goto fail;
-        q->stage = 1;
-        r = strdup_or_null(j->check_error, &q->check_error);
-        if (r < 0)
-                goto fail;
-        q->generation = j->generation;
-        virt_job_queue(j, TAKE_PTR(q));
-        return;
-
-fail:
-        j->generation = 0;
-        migration_action_done(m, ACTION_PREFLIGHT, r,
-                              r == -ENOENT ? "no policy applies to the domain" : "out of memory resolving its policy");
-}
-
-/* Loop: pre-copy progress, and what the convergence rule makes of it. */
-static VirtJob *virt_find_job_by_domain(Virt *v, const char *domain) {
-        for (VirtJob *j = v->jobs; j; j = j->next)
-                if (!j->released && streq_ptr(j->domain, domain))
-                        return j;
-        return NULL;
-}
-
-static void virt_converge(Virt *v, VirtJob *j, Migration *m) {
-        unsigned iteration = j->progress.iteration;
-
-        if (!j->have_policy)
-                return;
-        while (!j->convergence_done && j->decided_iteration < iteration) {
-                uint64_t downtime = 0;
-                PolicyConvergenceStep step;
-                unsigned it = ++j->decided_iteration;
-                int r = 0;
-
-                step = policy_convergence_decide(&j->convergence, it, j->max_downtime_ms, &downtime);
-                switch (step) {
-                case POLICY_STEP_NONE:
-                        break;
-                case POLICY_STEP_RAISE_DOWNTIME:
-                        r = virt_control_start(v->conn, j->domain, VIRT_CONTROL_SET_MAX_DOWNTIME, downtime,
-                                               on_control_failed, v);
-                        if (r >= 0) {
-                                (void) migration_add_event(m, "raised the max downtime from %llu to %llu ms after %u pre-copy iterations",
-                                                           (unsigned long long) j->max_downtime_ms,
-                                                           (unsigned long long) downtime, it);
-                                j->max_downtime_ms = downtime;
-                        }
-                        break;
-                case POLICY_STEP_POSTCOPY:
-                        j->convergence_done = true;
-                        if (!j->migration.allow_postcopy) {
-                                (void) migration_add_event(m, "pre-copy did not converge after %u iterations; the policy does not allow post-copy, so it goes on",
-                                                           it);
-                                break;
-                        }
-                        r = virt_control_start(v->conn, j->domain, VIRT_CONTROL_POSTCOPY, 0, on_control_failed, v);
-                        if (r >= 0) {
-                                (void) migration_add_event(m, "switched to post-copy after %u pre-copy iterations", it);
-                                j->progress.postcopy = true;
-                        }
-                        break;
-                case POLICY_STEP_ABORT:
-                        j->convergence_done = true;
-                        r = virt_control_start(v->conn, j->domain, VIRT_CONTROL_ABORT, 0, on_control_failed, v);
-                        if (r >= 0) {
-                                (void) migration_add_event(m, "aborted the migration after %u pre-copy iterations without convergence",
-                                                           it);
-                                j->aborted_by_policy = true;
-                        }
-                        break;
-                case _POLICY_STEP_MAX:
-                case _POLICY_STEP_INVALID:
-                        break;
-                }
-                if (r < 0)
-                        (void) migration_add_event(m, "could not act on the convergence rule (%s): %s",
-                                                   policy_convergence_step_to_string(step), strerror(-r));
-        }
-}
-
-static void virt_dispatch_progress(Virt *v, Post *p) {
-        VirtJob *j = p->type == POST_ITERATION ? virt_find_job_by_domain(v, p->domain) : virt_find_job(v, p->job_id);
-        Migration *m;
-
-        if (!j)
-                return;
-        m = manager_get_job(v->manager, j->id);
-        if (!m || migration_is_finished(m) || migration_get_phase(m) != PHASE_MIGRATE)
-                return;
-
-        if (p->type == POST_ITERATION) {
-                if (p->progress.iteration > j->progress.iteration)
-                        j->progress.iteration = p->progress.iteration;
-        } else {
-                unsigned iteration = j->progress.iteration;
-                bool postcopy = j->progress.postcopy;
-
-                j->progress = p->progress;
-                if (iteration > j->progress.iteration)
-                        j->progress.iteration = iteration;
-                j->progress.postcopy = postcopy;
-        }
-        j->progress.max_downtime_ms = j->max_downtime_ms;
-        log_debug("%s: job %u: pre-copy iteration %u, %llu of %llu bytes left, %llu B/s, dirtying %llu B/s",
-                  j->domain, j->id, j->progress.iteration,
-                  (unsigned long long) j->progress.data_remaining_bytes,
-                  (unsigned long long) j->progress.data_total_bytes,
-                  (unsigned long long) j->progress.bandwidth_bytes_s,
-                  (unsigned long long) j->progress.dirty_rate_bytes_s);
-        (void) migration_set_progress(m, &j->progress);
-        virt_converge(v, j, m);
-        j->progress.max_downtime_ms = j->max_downtime_ms;
-}
-
-static void virt_dispatch_note(Virt *v, Post *p) {
-        VirtJob *j = virt_find_job_by_domain(v, p->domain);
-        Migration *m = j ? manager_get_job(v->manager, j->id) : NULL;
-
-        log_warning("%s: %s", strna(p->domain), strna(p->message));
-        if (m)
-                (void) migration_add_event(m, "%s", strna(p->message));
 }
 
 static void virt_dispatch(Virt *v, Post *p) {
