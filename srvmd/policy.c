@@ -322,12 +322,18 @@ usec_t policy_retry_delay(const PolicyRetry *r, unsigned attempt) {
 PolicyConvergenceStep policy_decide_convergence(const Policy *p, unsigned iteration,
                                                 uint64_t current_downtime_ms,
                                                 uint64_t *ret_downtime_ms) {
-        const PolicyConvergence *c;
-        uint64_t next;
-
         if (!p)
                 return _POLICY_STEP_INVALID;
-        c = &p->convergence;
+        return policy_convergence_decide(&p->convergence, iteration, current_downtime_ms, ret_downtime_ms);
+}
+
+PolicyConvergenceStep policy_convergence_decide(const PolicyConvergence *c, unsigned iteration,
+                                                uint64_t current_downtime_ms,
+                                                uint64_t *ret_downtime_ms) {
+        uint64_t next;
+
+        if (!c)
+                return _POLICY_STEP_INVALID;
         if (iteration < c->after_iterations)
                 return POLICY_STEP_NONE;
 

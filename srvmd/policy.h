@@ -151,6 +151,11 @@ usec_t policy_retry_delay(const PolicyRetry *r, unsigned attempt);
 PolicyConvergenceStep policy_decide_convergence(const Policy *p, unsigned iteration,
                                                 uint64_t current_downtime_ms,
                                                 uint64_t *ret_downtime_ms);
+/* The same decision over a copy of the rule, for a job that must not depend on the policy
+ * set in force (a reload may replace it while the job runs). */
+PolicyConvergenceStep policy_convergence_decide(const PolicyConvergence *c, unsigned iteration,
+                                                uint64_t current_downtime_ms,
+                                                uint64_t *ret_downtime_ms);
 
 /* The <interface> XML to attach on the destination. recorded_xml is the VF's element as
  * preflight recorded it (needed for the recorded source, returned as is: the caller strips

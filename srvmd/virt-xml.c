@@ -1,5 +1,7 @@
 /* Reading and rewriting libvirt's domain XML for the VF. See virt-xml.h. */
 #include <ctype.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <strings.h>
 
@@ -378,5 +380,187 @@ int virt_xml_parse_plan(const char *xml, VirtXmlPlan *ret) {
 
         *ret = p;
         p = (VirtXmlPlan) {};
+        return 0;
+}
+
+void virt_xml_domain_info_done(VirtXmlDomainInfo *i) {
+        if (!i)
+                return;
+        free(i->name);
+        free(i->uuid);
+        for (size_t k = 0; k < i->n_metadata; k++) {
+                free(i->metadata[k].namespace_uri);
+                free(i->metadata[k].element);
+                free(i->metadata[k].value);
+        }
+        free(i->metadata);
+        *i = (VirtXmlDomainInfo) {};
+}
+
+/* The text of an element, white space around it removed; NULL if there is none. */
+static int node_text(xmlNodePtr n, char **ret) {
+        _cleanup_xml_ xmlChar *content = NULL;
+        const char *s, *e;
+        char *d = NULL;
+
+        /* Only the element's own text: the text of its children is theirs. */
+        for (xmlNodePtr c = n->children; c; c = c->next)
+                if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
+                        content = xmlNodeGetContent(c);
+                        if (!content)
+                                return -ENOMEM;
+                        break;
+                }
+
+        if (content) {
+                s = (const char *) content;
+                while (*s && isspace((unsigned char) *s))
+                        s++;
+                e = s + strlen(s);
+                while (e > s && isspace((unsigned char) e[-1]))
+                        e--;
+                if (e > s) {
+                        d = strndup(s, (size_t) (e - s));
+                        if (!d)
+                                return -ENOMEM;
+                }
+        }
+        *ret = d;
+        return 0;
+}
+
+static int metadata_collect(xmlNodePtr parent, VirtXmlDomainInfo *info) {
+        int r;
+
+        for (xmlNodePtr c = parent->children; c; c = c->next) {
+                VirtXmlMetadata *m, *a;
+
+                if (c->type != XML_ELEMENT_NODE)
+                        continue;
+
+                a = reallocarray(info->metadata, info->n_metadata + 1, sizeof(*a));
+                if (!a)
+                        return -ENOMEM;
+                info->metadata = a;
+                m = &a[info->n_metadata];
+                *m = (VirtXmlMetadata) {};
+                info->n_metadata++;
+
+                m->element = strdup((const char *) c->name);
+                if (!m->element)
+                        return -ENOMEM;
+                if (c->ns && c->ns->href) {
+                        m->namespace_uri = strdup((const char *) c->ns->href);
+                        if (!m->namespace_uri)
+                                return -ENOMEM;
+                }
+                r = node_text(c, &m->value);
+                if (r < 0)
+                        return r;
+
+                r = metadata_collect(c, info);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int virt_xml_read_domain_info(const char *domain_xml, VirtXmlDomainInfo *ret) {
+        _cleanup_(virt_xml_domain_info_done) VirtXmlDomainInfo info = {};
+        _cleanup_(xml_doc_freep) xmlDocPtr doc = NULL;
+        xmlNodePtr root, n;
+        int r;
+
+        r = parse(domain_xml, &doc);
+        if (r < 0)
+                return r;
+        root = xmlDocGetRootElement(doc);
+        if (!node_is(root, "domain"))
+                return -EBADMSG;
+
+        n = child_element(root, "name");
+        if (n) {
+                r = node_text(n, &info.name);
+                if (r < 0)
+                        return r;
+        }
+        n = child_element(root, "uuid");
+        if (n) {
+                r = node_text(n, &info.uuid);
+                if (r < 0)
+                        return r;
+        }
+        n = child_element(root, "metadata");
+        if (n) {
+                r = metadata_collect(n, &info);
+                if (r < 0)
+                        return r;
+        }
+
+        *ret = info;
+        info = (VirtXmlDomainInfo) {};
+        return 0;
+}
+
+void virt_xml_network_pool_done(VirtXmlNetworkPool *p) {
+        if (!p)
+                return;
+        free(p->forward_mode);
+        *p = (VirtXmlNetworkPool) {};
+}
+
+static int attr_int(xmlNodePtr n, const char *attr) {
+        _cleanup_xml_ xmlChar *v = xmlGetProp(n, (const xmlChar *) attr);
+        char *end;
+        long l;
+
+        if (!v)
+                return 0;
+        errno = 0;
+        l = strtol((const char *) v, &end, 10);
+        if (errno != 0 || *end || l < 0 || l > INT_MAX)
+                return 0;
+        return (int) l;
+}
+
+int virt_xml_read_network_pool(const char *network_xml, VirtXmlNetworkPool *ret) {
+        _cleanup_(virt_xml_network_pool_done) VirtXmlNetworkPool pool = { .n_devices = -1, .n_free = -1 };
+        _cleanup_(xml_doc_freep) xmlDocPtr doc = NULL;
+        _cleanup_xml_ xmlChar *mode = NULL;
+        xmlNodePtr root, forward;
+        int r, used, n = 0;
+
+        r = parse(network_xml, &doc);
+        if (r < 0)
+                return r;
+        root = xmlDocGetRootElement(doc);
+        if (!node_is(root, "network"))
+                return -EBADMSG;
+
+        forward = child_element(root, "forward");
+        if (forward) {
+                mode = xmlGetProp(forward, (const xmlChar *) "mode");
+                /* libvirt's default forward mode. */
+                pool.forward_mode = strdup(mode ? (const char *) mode : "nat");
+                if (!pool.forward_mode)
+                        return -ENOMEM;
+        }
+
+        if (forward && pool.forward_mode &&
+            (streq(pool.forward_mode, "hostdev") || streq(pool.forward_mode, "passthrough"))) {
+                /* A hostdev pool lists its VFs as <address>, a passthrough one as <interface>;
+                 * libvirt expands a <pf> into them when the network starts. */
+                for (xmlNodePtr c = forward->children; c; c = c->next)
+                        if (node_is(c, "address") || node_is(c, "interface"))
+                                n++;
+                used = attr_int(root, "connections");
+                if (n > 0) {
+                        pool.n_devices = n;
+                        pool.n_free = n > used ? n - used : 0;
+                }
+        }
+
+        *ret = pool;
+        pool = (VirtXmlNetworkPool) {};
         return 0;
 }

@@ -57,3 +57,38 @@ void virt_xml_plan_done(VirtXmlPlan *p);
 int virt_xml_make_plan(const VirtXmlPlan *p, char **ret);
 /* The element as virDomainGetMetadata() gives it back. -EBADMSG if it is not a plan. */
 int virt_xml_parse_plan(const char *xml, VirtXmlPlan *ret);
+
+/* What policy resolution needs of a domain: its name, UUID and every element under
+ * <metadata> at any depth, as (namespace URI, local name, text with surrounding white space
+ * removed; NULL if none). Owns its strings. */
+typedef struct VirtXmlMetadata {
+        char *namespace_uri; /* NULL if the element has no namespace */
+        char *element;
+        char *value;
+} VirtXmlMetadata;
+
+typedef struct VirtXmlDomainInfo {
+        char *name;
+        char *uuid;
+        VirtXmlMetadata *metadata;
+        size_t n_metadata;
+} VirtXmlDomainInfo;
+
+void virt_xml_domain_info_done(VirtXmlDomainInfo *i);
+
+/* -EBADMSG if domain_xml is not a domain's XML. */
+int virt_xml_read_domain_info(const char *domain_xml, VirtXmlDomainInfo *ret);
+
+/* What a libvirt network's live XML says of it as a VF pool: its <forward mode> ("bridge",
+ * "hostdev", ...; NULL if it has no <forward>), and for the modes that hand out devices
+ * (hostdev, passthrough), how many are free: the pool's <address>/<interface> entries less
+ * the `connections` libvirt counts; -1 if the XML lists none (the pool is not expanded
+ * yet, so it cannot be counted). -EBADMSG if it is not a network's XML. */
+typedef struct VirtXmlNetworkPool {
+        char *forward_mode;
+        int n_devices;
+        int n_free;
+} VirtXmlNetworkPool;
+
+void virt_xml_network_pool_done(VirtXmlNetworkPool *p);
+int virt_xml_read_network_pool(const char *network_xml, VirtXmlNetworkPool *ret);

@@ -12,7 +12,10 @@
  *
  * The queue is a mutex-protected list plus an eventfd the loop watches. Results carry the
  * job id and the number of the action they answer, so the result of an action the loop no
- * longer waits for (its job was released) is dropped rather than delivered. */
+ * longer waits for (its job was released) is dropped rather than delivered.
+ *
+ * Preflight's checks and the job's policy are in virt-preflight.c, pre-copy progress and the
+ * convergence rule in virt-monitor.c; the types they share in virt-internal.h. */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -35,166 +38,20 @@
 #include "metrics.h"
 #include "vf-netlink.h"
 #include "vf-xml.h"
+#include "policy.h"
+#include "virt-monitor.h"
 #include "virt-xml.h"
 #include "virt.h"
+#include "virt-internal.h"
 
-#define KEEPALIVE_INTERVAL_SEC 5
-#define KEEPALIVE_COUNT 3
-#define AGENT_PING_TIMEOUT_USEC (5 * USEC_PER_SEC)
-#define AGENT_DEFAULT_TIMEOUT_USEC (30 * USEC_PER_SEC)
-/* srvm-guest gets the phase's time left as --timeout; the agent waits this much longer so
- * the program's own timeout answer (exit status 3) arrives rather than ours. */
-#define AGENT_EXEC_MARGIN_USEC (2 * USEC_PER_SEC)
-/* srvm-guest's announce after each switch: gratuitous ARPs / unsolicited NAs per address,
- * and the milliseconds between them. Fixed until the policy has a key for them. */
-#define GUEST_ANNOUNCE_COUNT "3"
-#define GUEST_ANNOUNCE_INTERVAL_MS "20"
-
-typedef enum PostType {
-        POST_DEVICE_REMOVED,
-        POST_DEVICE_REMOVAL_FAILED,
-        POST_JOB_COMPLETED,
-        POST_LIFECYCLE,
-        POST_CONNECTION_CLOSED,
-        POST_RESULT,
-        POST_WORKER_EXITED,
-        POST_INSPECTED,
-        POST_VF_LIST,
-        _POST_TYPE_MAX,
-        _POST_TYPE_INVALID = -EINVAL,
-} PostType;
-
-typedef struct VirtJob VirtJob;
-
-/* One message from the event thread or a worker to the loop. Owns its strings. */
-typedef struct Post {
-        struct Post *next;
-        PostType type;
-        uint32_t job_id;       /* 0: an event from the local connection */
-        char *domain;
-        char *alias;           /* device events */
-        uint64_t downtime_ms;  /* JOB_COMPLETED, and MIGRATE results when have_downtime */
-        bool have_downtime;
-        int event, detail;     /* LIFECYCLE; CONNECTION_CLOSED uses event for the reason */
-
-        /* RESULT */
-        uint64_t generation;
-        Action action;
-        int r;
-        char *message;
-        VirtXmlInterface vf;   /* PREFLIGHT: what was learned of the VF */
-        AgentSample agent_samples[AGENT_SAMPLES_MAX]; /* agent commands that answered */
-        size_t n_agent_samples;
-        usec_t duration;       /* how long the action took on the worker */
-        char *guest_note;      /* LINK, FAILBACK: what srvm-guest said of its replay, for the job's events */
-
-        VirtJob *job;          /* WORKER_EXITED: the job to join and free */
-
-        /* INSPECTED: an arrived domain's plan (if any) and whether its VF is there. */
-        VirtXmlPlan plan;
-        bool have_plan;
-        bool vf_present;
-        struct Inspection *inspection; /* to join */
-
-        char *vf_json;                 /* VF_LIST: the inventory, or NULL and message */
-} Post;
-
-/* A short errand off the loop, on a thread of its own: a look at a domain that arrived by
- * migration (domain set), or the VF inventory (vf_cb set). */
-typedef struct Inspection {
-        struct Inspection *next;
-        Virt *virt;
-        char *domain;
-        VirtVfListFn vf_cb;
-        void *vf_userdata;
-        pthread_t thread;
-} Inspection;
-
-/* What one action needs, copied on the loop when it is started. Owned by the worker once
- * queued. */
-typedef struct Request {
-        struct Request *next;
-        Action action;
-        Side side;
-        uint64_t generation;
-        usec_t time_left;      /* of the phase's budget, USEC_INFINITY if none */
-        char *domain;
-        char *destination_uri;
-        char *migrate_uri;
-        char *bond;
-        char *vf_spec;
-        char *vf_alias;
-        char *vf_mac;
-        char *vf_xml;
-} Request;
-
-/* The opaque of an event registration: which connection an event came through. Those of
- * destination connections are heap-allocated and freed by libvirt (through free()) when the
- * registration goes. */
-typedef struct EventOrigin {
-        Virt *virt;
-        uint32_t job_id; /* 0: the local connection */
-} EventOrigin;
-
-struct VirtJob {
-        VirtJob *next;
-        Virt *virt;
-        uint32_t id;
-        char *domain;
-
-        /* Loop only. */
-        uint64_t generation;   /* of the action in flight, 0 if none */
-        bool released;         /* the job ended; waiting for the worker to exit */
-        bool downtime_seen;    /* a JOB_COMPLETED event gave the downtime already */
-        bool thread_started;
-        pthread_t thread;
-
-        /* Shared between the loop and the worker, under lock. */
-        pthread_mutex_t lock;
-        pthread_cond_t cond;
-        Request *requests, **requests_tail;
-        bool quit;
-
-        /* The worker's own, once the thread runs. References, released by the worker. */
-        virConnectPtr local;
-        virConnectPtr dest;
-        int dest_callbacks[2];
-        virDomainPtr source_dom;
-        virDomainPtr dest_dom;
-};
-
-struct Virt {
-        Manager *manager;      /* not owned */
-        sd_event *event;       /* ref */
-        char *local_uri;
-        virConnectPtr conn;    /* the local connection */
-        EventOrigin local_origin;
-        int callbacks[5];
-        size_t n_callbacks;
-
-        pthread_t event_thread;
-        bool event_thread_started;
-        atomic_bool event_quit;
-
-        /* The queue into the loop. lock guards posts; the fd is written after each post. */
-        pthread_mutex_t lock;
-        Post *posts, **posts_tail;
-        int fd;
-        sd_event_source *fd_source;
-
-        VirtJob *jobs;         /* owned; released ones stay until their worker exited */
-        uint64_t next_generation;
-        Inspection *inspections; /* owned; until their thread is joined */
-};
-
-static usec_t now_usec(void) {
+usec_t now_usec(void) {
         struct timespec ts;
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
 }
 
-static int strdup_or_null(const char *s, char **ret) {
+int strdup_or_null(const char *s, char **ret) {
         char *d = NULL;
 
         if (s) {
@@ -215,15 +72,16 @@ static Post *post_free(Post *p) {
         free(p->alias);
         free(p->message);
         free(p->guest_note);
-        virt_xml_interface_done(&p->vf);
         virt_xml_plan_done(&p->plan);
         free(p->vf_json);
+        free(p->xml);
+        virt_xml_domain_info_done(&p->info);
         free(p);
         return NULL;
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(Post *, post_free);
 
-static Post *post_new(PostType type, uint32_t job_id, const char *domain, const char *alias) {
+Post *post_new(PostType type, uint32_t job_id, const char *domain, const char *alias) {
         Post *p = calloc(1, sizeof(*p));
 
         if (!p)
@@ -236,7 +94,7 @@ static Post *post_new(PostType type, uint32_t job_id, const char *domain, const 
 }
 
 /* Any thread. Takes p. */
-static void virt_post(Virt *v, Post *p) {
+void virt_post(Virt *v, Post *p) {
         uint64_t one = 1;
 
         if (!p)
@@ -299,6 +157,16 @@ static void on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int de
         virt_post(o->virt, p);
 }
 
+static void on_migration_iteration(virConnectPtr conn, virDomainPtr dom, int iteration, void *opaque) {
+        EventOrigin *o = opaque;
+        Post *p;
+
+        p = post_new(POST_ITERATION, o->job_id, virDomainGetName(dom), NULL);
+        if (p)
+                p->progress.iteration = iteration > 0 ? (unsigned) iteration : 0;
+        virt_post(o->virt, p);
+}
+
 static void on_connection_closed(virConnectPtr conn, int reason, void *opaque) {
         EventOrigin *o = opaque;
         Post *p;
@@ -341,7 +209,7 @@ static int libvirt_init(void) {
 
 /* Jobs */
 
-static Request *request_free(Request *q) {
+Request *request_free(Request *q) {
         if (!q)
                 return NULL;
         free(q->domain);
@@ -352,10 +220,12 @@ static Request *request_free(Request *q) {
         free(q->vf_alias);
         free(q->vf_mac);
         free(q->vf_xml);
+        free(q->plug_network);
+        free(q->plug_xml);
+        free(q->check_error);
         free(q);
         return NULL;
 }
-DEFINE_TRIVIAL_CLEANUP_FUNC(Request *, request_free);
 
 static VirtJob *virt_job_free(VirtJob *j) {
         if (!j)
@@ -374,14 +244,19 @@ static VirtJob *virt_job_free(VirtJob *j) {
                 virConnectClose(j->dest);
         if (j->local)
                 virConnectClose(j->local);
+        virt_monitor_stop(j->monitor);
         pthread_cond_destroy(&j->cond);
         pthread_mutex_destroy(&j->lock);
+        free(j->plug_network);
+        free(j->plug_xml);
+        free(j->check_error);
+        virt_xml_interface_done(&j->vf);
         free(j->domain);
         free(j);
         return NULL;
 }
 
-static VirtJob *virt_find_job(Virt *v, uint32_t id) {
+VirtJob *virt_find_job(Virt *v, uint32_t id) {
         for (VirtJob *j = v->jobs; j; j = j->next)
                 if (j->id == id && !j->released)
                         return j;
@@ -424,8 +299,7 @@ static int virt_job_new(Virt *v, Migration *m, VirtJob **ret) {
 
 /* Worker: helpers that fill a result */
 
-static int result_fail(Post *p, int r, const char *fmt, ...) _printf_(3, 4);
-static int result_fail(Post *p, int r, const char *fmt, ...) {
+int result_fail(Post *p, int r, const char *fmt, ...) {
         va_list ap;
 
         p->r = r < 0 ? r : -EIO;
@@ -438,7 +312,7 @@ static int result_fail(Post *p, int r, const char *fmt, ...) {
 }
 
 /* "what: libvirt's message", for a libvirt call that just failed on this thread. */
-static int result_fail_libvirt(Post *p, const char *what) {
+int result_fail_libvirt(Post *p, const char *what) {
         virErrorPtr e = virGetLastError();
         int r = -EIO;
 
@@ -449,7 +323,7 @@ static int result_fail_libvirt(Post *p, const char *what) {
         return result_fail(p, r, "%s: %s", what, virGetLastErrorMessage());
 }
 
-static int result_fail_agent(Post *p, int r, usec_t timeout, const char *what) {
+int result_fail_agent(Post *p, int r, usec_t timeout, const char *what) {
         _cleanup_free_ char *why = NULL;
 
         if (agent_describe_error(r, timeout, &why) < 0)
@@ -459,12 +333,12 @@ static int result_fail_agent(Post *p, int r, usec_t timeout, const char *what) {
         return result_fail(p, r, "%s", why);
 }
 
-static void record_sample(Post *p, const char *command, usec_t rtt) {
+void record_sample(Post *p, const char *command, usec_t rtt) {
         if (p->n_agent_samples < AGENT_SAMPLES_MAX)
                 p->agent_samples[p->n_agent_samples++] = (AgentSample) { .command = command, .rtt = rtt };
 }
 
-static usec_t agent_timeout(usec_t time_left, usec_t cap) {
+usec_t agent_timeout(usec_t time_left, usec_t cap) {
         usec_t t = time_left == USEC_INFINITY ? AGENT_DEFAULT_TIMEOUT_USEC : time_left;
 
         if (cap != USEC_INFINITY && t > cap)
@@ -482,7 +356,7 @@ static void strip_period(char *s) {
 
 /* Run srvm-guest VERB ARGS... in the guest; succeed iff it exits 0 with "ok": true. Hands
  * back its JSON answer. */
-static int guest_run(virDomainPtr dom, char *const argv[], usec_t timeout, Post *p,
+int guest_run(virDomainPtr dom, char *const argv[], usec_t timeout, Post *p,
                      json_object **ret) {
         _cleanup_(agent_exec_result_done) AgentExecResult res = {};
         _cleanup_(json_object_putp) json_object *answer = NULL;
@@ -552,7 +426,7 @@ static const char *json_get_string(json_object *o, const char *key) {
 }
 
 /* The bond must be active-backup with a virtio-net slave that has carrier. */
-static int check_bond_status(json_object *status, const char *bond, Post *p) {
+int check_bond_status(json_object *status, const char *bond, Post *p) {
         json_object *slaves, *v;
         const char *mode = json_get_string(status, "mode");
         size_t n;
@@ -581,7 +455,7 @@ static int check_bond_status(json_object *status, const char *bond, Post *p) {
 
 /* Worker: connections and domains */
 
-static int dest_open(VirtJob *j, const char *uri, Post *p) {
+int dest_open(VirtJob *j, const char *uri, Post *p) {
         static const struct {
                 int id;
                 virConnectDomainEventGenericCallback cb;
@@ -635,7 +509,7 @@ static void dest_close(VirtJob *j) {
 }
 
 /* The job's domain on the given side, looked up once and kept. */
-static int job_get_domain(VirtJob *j, const Request *q, Side side, virDomainPtr *ret, Post *p) {
+int job_get_domain(VirtJob *j, const Request *q, Side side, virDomainPtr *ret, Post *p) {
         virDomainPtr *slot = side == SIDE_DESTINATION ? &j->dest_dom : &j->source_dom;
         virConnectPtr conn;
         int r;
@@ -667,117 +541,6 @@ static int job_get_domain(VirtJob *j, const Request *q, Side side, virDomainPtr 
 }
 
 /* Worker: the actions */
-
-static const char *const domain_state_table[] = {
-        [VIR_DOMAIN_NOSTATE] = "in no state",
-        [VIR_DOMAIN_RUNNING] = "running",
-        [VIR_DOMAIN_BLOCKED] = "blocked",
-        [VIR_DOMAIN_PAUSED] = "paused",
-        [VIR_DOMAIN_SHUTDOWN] = "shutting down",
-        [VIR_DOMAIN_SHUTOFF] = "shut off",
-        [VIR_DOMAIN_CRASHED] = "crashed",
-        [VIR_DOMAIN_PMSUSPENDED] = "suspended by the guest",
-};
-
-static int check_not_on_destination(VirtJob *j, const Request *q, virDomainPtr source, Post *p) {
-        char here[VIR_UUID_STRING_BUFLEN], there[VIR_UUID_STRING_BUFLEN];
-        virDomainPtr d;
-        int active, r = 0;
-
-        d = virDomainLookupByName(j->dest, q->domain);
-        if (!d) {
-                virErrorPtr e = virGetLastError();
-
-                if (e && e->code == VIR_ERR_NO_DOMAIN)
-                        return 0;
-                return result_fail_libvirt(p, "cannot ask the destination about the domain");
-        }
-
-        active = virDomainIsActive(d);
-        if (active != 0)
-                r = result_fail(p, -EEXIST, "the domain already %s on the destination",
-                                active > 0 ? "runs" : "exists");
-        else if (virDomainGetUUIDString(source, here) < 0 || virDomainGetUUIDString(d, there) < 0 ||
-                 !streq(here, there))
-                r = result_fail(p, -EEXIST, "the destination has another domain with the same name");
-        /* An inactive definition of this very domain is fine: the migration takes its place. */
-
-        virDomainFree(d);
-        return r;
-}
-
-static int do_preflight(VirtJob *j, const Request *q, Post *p) {
-        _cleanup_(json_object_putp) json_object *status = NULL;
-        _cleanup_free_ char *xml = NULL;
-        virDomainPtr dom;
-        usec_t rtt = 0, timeout;
-        int state, reason, r;
-
-        r = job_get_domain(j, q, SIDE_SOURCE, &dom, p);
-        if (r < 0)
-                return r;
-
-        if (virDomainGetState(dom, &state, &reason, 0) < 0)
-                return result_fail_libvirt(p, "cannot read the domain's state");
-        if (state != VIR_DOMAIN_RUNNING)
-                return result_fail(p, -ESRCH, "the domain is not running (it is %s)",
-                                   state >= 0 && (size_t) state < ELEMENTSOF(domain_state_table) &&
-                                   domain_state_table[state] ? domain_state_table[state] : "in an unknown state");
-
-        r = dest_open(j, q->destination_uri, p);
-        if (r < 0)
-                return r;
-        if (virConnectIsAlive(j->dest) != 1)
-                return result_fail(p, -EHOSTUNREACH, "the destination's libvirt at %s does not answer",
-                                   q->destination_uri);
-        r = check_not_on_destination(j, q, dom, p);
-        if (r < 0)
-                return r;
-
-        timeout = agent_timeout(q->time_left, AGENT_PING_TIMEOUT_USEC);
-        r = agent_ping(dom, timeout, &rtt);
-        if (r < 0)
-                return result_fail_agent(p, r, timeout, NULL);
-        record_sample(p, "guest-ping", rtt);
-
-        r = guest_run(dom, (char *const[]) { (char *) "status", (char *) "--bond", q->bond, NULL },
-                      agent_timeout(q->time_left, USEC_INFINITY), p, &status);
-        if (r == -ENODEV)
-                return result_fail(p, r, "the guest has no bond %s", q->bond);
-        if (r < 0)
-                return r;
-        r = check_bond_status(status, q->bond, p);
-        if (r < 0)
-                return r;
-
-        xml = virDomainGetXMLDesc(dom, 0);
-        if (!xml)
-                return result_fail_libvirt(p, "cannot read the domain's XML");
-
-        r = virt_xml_find_vf(xml, q->vf_spec, &p->vf);
-        switch (r) {
-        case -ENOENT:
-                if (q->vf_spec)
-                        return result_fail(p, r, "the domain has no interface %s", q->vf_spec);
-                return result_fail(p, r, "the domain has no VF interface (type 'hostdev' or a model other than virtio)");
-        case -EMEDIUMTYPE:
-                return result_fail(p, r, "%s is the domain's virtio-net interface, not its VF", q->vf_spec);
-        case -ENOTUNIQ: {
-                _cleanup_free_ char *list = NULL;
-
-                (void) virt_xml_list_vf_candidates(xml, &list);
-                return result_fail(p, r, "the domain has several interfaces that could be the VF (%s); name one",
-                                   strna(list));
-        }
-        default:
-                if (r < 0)
-                        return result_fail(p, r, "cannot understand the domain's XML");
-        }
-        if (!p->vf.alias && !p->vf.mac)
-                return result_fail(p, -EBADMSG, "the domain's VF interface has neither an alias nor a MAC");
-
-        return 0;
-}
 
 static int do_failover(VirtJob *j, const Request *q, Post *p) {
         virDomainPtr dom;
@@ -892,6 +655,24 @@ static int do_migrate(VirtJob *j, const Request *q, Post *p) {
                 goto finish;
         }
 
+        /* The policy's settings. The max downtime is a migration parameter of QEMU's that
+         * libvirt sets outside a migration job too: set it before the start. */
+        if (q->migration.bandwidth_mib_s > 0 &&
+            virTypedParamsAddULLong(&params, &n_params, &max_params, VIR_MIGRATE_PARAM_BANDWIDTH,
+                                    q->migration.bandwidth_mib_s) < 0) {
+                r = result_fail(p, -ENOMEM, "out of memory");
+                goto finish;
+        }
+        if (q->migration.auto_converge)
+                flags |= VIR_MIGRATE_AUTO_CONVERGE;
+        if (q->migration.allow_postcopy)
+                flags |= VIR_MIGRATE_POSTCOPY;
+        if (q->migration.max_downtime_ms > 0 &&
+            virDomainMigrateSetMaxDowntime(dom, q->migration.max_downtime_ms, 0) < 0) {
+                r = result_fail_libvirt(p, "cannot set the max downtime");
+                goto finish;
+        }
+
         persistent = virDomainIsPersistent(dom);
         if (persistent < 0) {
                 r = result_fail_libvirt(p, "cannot tell whether the domain is persistent");
@@ -913,10 +694,15 @@ static int do_migrate(VirtJob *j, const Request *q, Post *p) {
                 flags |= VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_UNDEFINE_SOURCE;
         }
 
-        if (virDomainMigrateToURI3(dom, q->destination_uri, params, (unsigned) n_params, flags) < 0) {
+        /* Without the monitor the migration still runs; only its progress goes unseen. */
+        (void) virt_monitor_start(dom, VIRT_MONITOR_INTERVAL_USEC, on_progress, j, &j->monitor);
+        r = virDomainMigrateToURI3(dom, q->destination_uri, params, (unsigned) n_params, flags);
+        /* libvirt's error first: stopping the monitor calls into libvirt, which resets it. */
+        if (r < 0)
                 r = result_fail_libvirt(p, "libvirt could not migrate the domain");
+        j->monitor = virt_monitor_stop(j->monitor);
+        if (r < 0)
                 goto finish;
-        }
 
         /* It runs there now. The pause as libvirt measured it, unless the event brings it. */
         if (job_get_domain(j, q, SIDE_DESTINATION, &there, p) < 0) {
@@ -933,6 +719,33 @@ finish:
         return r;
 }
 
+#define LATE_REMOVAL_WAIT_USEC (5 * USEC_PER_SEC)
+#define LATE_REMOVAL_POLL_USEC (100 * USEC_PER_MSEC)
+
+/* 1 if the VF is still there after the wait (bounded by the phase's time left), 0 if it
+ * went, -EIO if libvirt failed. */
+static int await_late_removal(virDomainPtr dom, const Request *q, const char *alias) {
+        usec_t wait = LATE_REMOVAL_WAIT_USEC, end;
+
+        if (q->time_left != USEC_INFINITY && wait > q->time_left / 2)
+                wait = q->time_left / 2;
+        end = now_usec() + wait;
+        for (;;) {
+                _cleanup_free_ char *xml = NULL;
+                int r;
+
+                xml = virDomainGetXMLDesc(dom, 0);
+                if (!xml)
+                        return -EIO;
+                r = virt_xml_has_vf(xml, alias, q->vf_mac);
+                if (r <= 0)
+                        return r < 0 ? -EIO : 0;
+                if (now_usec() >= end)
+                        return 1;
+                (void) usleep(LATE_REMOVAL_POLL_USEC);
+        }
+}
+
 static int do_plug(VirtJob *j, const Request *q, Post *p) {
         _cleanup_free_ char *plug_xml = NULL, *xml = NULL;
         const char *alias;
@@ -945,9 +758,16 @@ static int do_plug(VirtJob *j, const Request *q, Post *p) {
         if (r < 0)
                 return r;
 
-        r = virt_xml_make_plug_xml(q->vf_xml, &plug_xml);
-        if (r < 0)
-                return result_fail(p, r, "cannot rewrite the recorded VF XML");
+        /* The destination plugs what the policy says; the source takes its own VF back. */
+        if (q->side == SIDE_DESTINATION && q->plug_xml) {
+                plug_xml = strdup(q->plug_xml);
+                if (!plug_xml)
+                        return result_fail(p, -ENOMEM, "out of memory");
+        } else {
+                r = virt_xml_make_plug_xml(q->vf_xml, &plug_xml);
+                if (r < 0)
+                        return result_fail(p, r, "cannot rewrite the recorded VF XML");
+        }
 
         /* Present already (by its user alias, or a VF with its MAC): nothing to attach.
          * libvirt's own aliases ("net1") are not kept across a re-plug, so only user ones
@@ -959,6 +779,15 @@ static int do_plug(VirtJob *j, const Request *q, Post *p) {
         r = virt_xml_has_vf(xml, alias, q->vf_mac);
         if (r < 0)
                 return result_fail(p, r, "cannot understand the domain's XML");
+        if (r > 0 && q->removal_pending) {
+                /* The guest was asked to let the VF go and had not when unplug gave up: QEMU
+                 * keeps the eject request, so it may still go. Give the guest a moment to do
+                 * it, then plug the VF back, rather than trust a VF on its way out. */
+                r = await_late_removal(dom, q, alias);
+                if (r < 0)
+                        return result_fail_libvirt(p, "cannot read the domain's XML");
+                p->late_removal = r == 0;
+        }
         if (r > 0)
                 return 1;
 
@@ -1069,7 +898,7 @@ static void run_request(VirtJob *j, const Request *q, Post *p) {
 
         switch (q->action) {
         case ACTION_PREFLIGHT:
-                r = do_preflight(j, q, p);
+                r = q->stage == 0 ? do_preflight_read(j, q, p) : do_preflight_checks(j, q, p);
                 break;
         case ACTION_FAILOVER:
                 r = do_failover(j, q, p);
@@ -1129,6 +958,9 @@ static void *worker_main(void *userdata) {
                 p->action = q->action;
                 p->generation = q->generation;
                 run_request(j, q, p);
+                /* The loop resolves the policy and sends the checks back to us. */
+                if (q->action == ACTION_PREFLIGHT && q->stage == 0 && p->r >= 0)
+                        p->type = POST_DOMAIN_INFO;
                 virt_post(v, p);
         }
 
@@ -1149,31 +981,7 @@ static void *worker_main(void *userdata) {
 
 /* Loop: start, cancel, release */
 
-/* What the destination plugs: what the domain's policy says (the recorded VF unless its
- * plug source is network or template). The policy is found by the domain's name only: the
- * job does not resolve its policy yet. A rollback re-plugs the recorded VF on the source. */
-static int plug_xml_from_policy(Virt *v, Migration *m, char **ret) {
-        const PolicySet *set = manager_get_policies(v->manager);
-        const PolicyDomainInfo info = { .name = migration_get_domain(m) };
-        const Policy *policy;
-        char *xml = NULL;
-        int r;
-
-        policy = set ? policy_set_resolve(set, &info, NULL) : NULL;
-        if (!policy || policy_get_plug_source(policy) == POLICY_PLUG_RECORDED)
-                return 0;
-        r = policy_make_plug_xml(policy, migration_get_vf_xml(m), migration_get_vf_mac(m),
-                                 migration_get_vf_alias(m), &xml);
-        if (r < 0)
-                return r;
-        (void) migration_add_event(m, "plugging the VF as policy %s says (%s)", policy_get_name(policy),
-                                   policy_plug_source_to_string(policy_get_plug_source(policy)));
-        free(*ret);
-        *ret = xml;
-        return 0;
-}
-
-static int request_new(Virt *v, Migration *m, Action a, Side side, Request **ret) {
+int request_new(Virt *v, VirtJob *j, Migration *m, Action a, Side side, Request **ret) {
         _cleanup_(request_freep) Request *q = NULL;
         const char *bond = migration_get_bond(m);
         usec_t deadline = migration_get_phase_deadline(m);
@@ -1198,15 +1006,28 @@ static int request_new(Virt *v, Migration *m, Action a, Side side, Request **ret
             strdup_or_null(migration_get_vf_mac(m), &q->vf_mac) < 0 ||
             strdup_or_null(migration_get_vf_xml(m), &q->vf_xml) < 0)
                 return -ENOMEM;
-        if (a == ACTION_PLUG && side == SIDE_DESTINATION) {
-                int r = plug_xml_from_policy(v, m, &q->vf_xml);
 
-                if (r < 0)
-                        return r;
+        q->agent_timeout = AGENT_PING_TIMEOUT_USEC;
+        if (j->have_policy) {
+                q->agent_timeout = j->agent_timeout;
+                q->migration = j->migration;
+                q->plug_source = j->plug_source;
+                if (strdup_or_null(j->plug_network, &q->plug_network) < 0 ||
+                    strdup_or_null(j->plug_xml, &q->plug_xml) < 0)
+                        return -ENOMEM;
         }
+        q->removal_pending = a == ACTION_PLUG && side == SIDE_SOURCE && j->removal_pending;
 
         *ret = TAKE_PTR(q);
         return 0;
+}
+
+void virt_job_queue(VirtJob *j, Request *q) {
+        pthread_mutex_lock(&j->lock);
+        *j->requests_tail = q;
+        j->requests_tail = &q->next;
+        pthread_cond_signal(&j->cond);
+        pthread_mutex_unlock(&j->lock);
 }
 
 int virt_start_action(Virt *v, Migration *m, Action a, Side side) {
@@ -1217,16 +1038,16 @@ int virt_start_action(Virt *v, Migration *m, Action a, Side side) {
         if (!v || !m)
                 return -EINVAL;
 
-        r = request_new(v, m, a, side, &q);
-        if (r < 0)
-                return r;
-
         j = virt_find_job(v, migration_get_id(m));
         if (!j) {
                 r = virt_job_new(v, m, &j);
                 if (r < 0)
                         return r;
         }
+
+        r = request_new(v, j, m, a, side, &q);
+        if (r < 0)
+                return r;
 
         if (!j->thread_started) {
                 r = -pthread_create(&j->thread, NULL, worker_main, j);
@@ -1236,78 +1057,43 @@ int virt_start_action(Virt *v, Migration *m, Action a, Side side) {
         }
 
         q->generation = j->generation = ++v->next_generation;
-
-        pthread_mutex_lock(&j->lock);
-        *j->requests_tail = q;
-        j->requests_tail = &q->next;
-        TAKE_PTR(q);
-        pthread_cond_signal(&j->cond);
-        pthread_mutex_unlock(&j->lock);
+        virt_job_queue(j, TAKE_PTR(q));
 
         log_debug("%s: job %u: %s on the %s", j->domain, j->id, action_to_string(a), side_to_string(side));
         return 0;
 }
 
-typedef struct AbortRequest {
-        virConnectPtr conn; /* ref */
-        char *domain;
-} AbortRequest;
+static const char *const control_table[] = {
+        [VIRT_CONTROL_SET_MAX_DOWNTIME] = "set the max downtime",
+        [VIRT_CONTROL_POSTCOPY] = "switch to post-copy",
+        [VIRT_CONTROL_ABORT] = "abort the migration",
+};
 
-static void *abort_main(void *userdata) {
-        AbortRequest *a = userdata;
-        virDomainPtr dom;
+/* A control thread: libvirt refused a step. */
+void on_control_failed(VirtControl c, const char *domain, const char *message, void *userdata) {
+        Post *p;
 
-        /* Best effort: if this fails the migration ends by itself, and the job's timer
-         * gives up on it. */
-        dom = virDomainLookupByName(a->conn, a->domain);
-        if (dom) {
-                (void) virDomainAbortJob(dom);
-                virDomainFree(dom);
-        }
-        virConnectClose(a->conn);
-        free(a->domain);
-        free(a);
-        return NULL;
+        p = post_new(POST_NOTE, 0, domain, NULL);
+        if (p && asprintf(&p->message, "could not %s: %s", control_table[c], message) < 0)
+                p->message = NULL;
+        virt_post(userdata, p);
 }
 
 void virt_cancel_action(Virt *v, Migration *m, Action a) {
-        AbortRequest *req;
-        pthread_attr_t attr;
-        pthread_t t;
         int r;
 
         if (!v || !m)
                 return;
 
         /* Guest agent commands and detaches are bounded by their own timeouts; only a
-         * migration can be asked to stop, and that call blocks too: do it on a thread of
+         * migration can be asked to stop, and that call blocks too: it runs on a thread of
          * its own. */
         if (a != ACTION_MIGRATE)
                 return;
 
-        req = calloc(1, sizeof(*req));
-        if (!req) {
-                log_warning_errno(ENOMEM, "%s: cannot abort the migration: %m", migration_get_domain(m));
-                return;
-        }
-        req->domain = strdup(migration_get_domain(m));
-        if (!req->domain || virConnectRef(v->conn) < 0) {
-                log_warning_errno(ENOMEM, "%s: cannot abort the migration: %m", migration_get_domain(m));
-                free(req->domain);
-                free(req);
-                return;
-        }
-        req->conn = v->conn;
-
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        r = -pthread_create(&t, &attr, abort_main, req);
-        pthread_attr_destroy(&attr);
+        r = virt_control_start(v->conn, migration_get_domain(m), VIRT_CONTROL_ABORT, 0, on_control_failed, v);
         if (r < 0) {
-                log_warning_errno(r, "%s: cannot start a thread to abort the migration: %m", req->domain);
-                virConnectClose(req->conn);
-                free(req->domain);
-                free(req);
+                log_warning_errno(r, "%s: cannot abort the migration: %m", migration_get_domain(m));
                 return;
         }
         log_info("%s: asked libvirt to abort the migration", migration_get_domain(m));
@@ -1365,6 +1151,12 @@ static bool event_is_for_us(Virt *v, const Post *p) {
         return j && streq_ptr(j->domain, p->domain);
 }
 
+static void virt_note_removed(Virt *v, const char *domain) {
+        for (VirtJob *j = v->jobs; j; j = j->next)
+                if (!j->released && streq_ptr(j->domain, domain))
+                        j->removal_pending = false;
+}
+
 static void virt_note_downtime(Virt *v, const char *domain) {
         for (VirtJob *j = v->jobs; j; j = j->next)
                 if (!j->released && streq_ptr(j->domain, domain))
@@ -1373,7 +1165,7 @@ static void virt_note_downtime(Virt *v, const char *domain) {
 
 /* The guest agent's latency, one sample per command that answered: into the metrics and
  * the job's JSON. */
-static void virt_report_agent_latency(Virt *v, const Post *p, Migration *m) {
+void virt_report_agent_latency(Virt *v, const Post *p, Migration *m) {
         for (size_t i = 0; i < p->n_agent_samples; i++) {
                 (void) migration_add_agent_sample(m, p->agent_samples[i].command, p->agent_samples[i].rtt);
                 log_debug("%s: guest agent %s answered in %.1f ms", p->domain, p->agent_samples[i].command,
@@ -1406,12 +1198,26 @@ static void virt_dispatch_result(Virt *v, Post *p) {
                 (void) migration_add_event(m, "%s", p->guest_note);
 
         if (p->action == ACTION_PREFLIGHT && p->r >= 0) {
-                r = migration_set_vf(m, p->vf.alias, p->vf.mac, p->vf.xml);
+                r = migration_set_vf(m, j->vf.alias, j->vf.mac, j->vf.xml);
                 if (r < 0) {
                         p->r = r;
                         free(p->message);
                         p->message = strdup("out of memory");
                 }
+        }
+
+        if (p->action == ACTION_UNPLUG)
+                j->removal_pending = p->r == 0;
+        if (p->action == ACTION_PLUG && p->late_removal) {
+                j->removal_pending = false;
+                (void) migration_add_event(m, "the guest released the VF late, while rollback waited for it; plugging it back");
+        }
+
+        if (p->action == ACTION_MIGRATE && p->r < 0 && j->aborted_by_policy) {
+                free(p->message);
+                if (asprintf(&p->message, "the policy %s aborted it after %u pre-copy iterations without convergence",
+                             strna(migration_get_policy_name(m)), j->decided_iteration) < 0)
+                        p->message = NULL;
         }
 
         if ((p->action == ACTION_MIGRATE || p->action == ACTION_LOCATE) && p->r >= 0 && p->have_downtime &&
@@ -1567,6 +1373,8 @@ static void virt_dispatch(Virt *v, Post *p) {
         switch (p->type) {
         case POST_DEVICE_REMOVED:
                 if (event_is_for_us(v, p))
+                        virt_note_removed(v, p->domain);
+                if (event_is_for_us(v, p))
                         manager_on_device_removed(v->manager, p->domain, p->alias);
                 break;
         case POST_DEVICE_REMOVAL_FAILED:
@@ -1599,6 +1407,16 @@ static void virt_dispatch(Virt *v, Post *p) {
                 break;
         case POST_RESULT:
                 virt_dispatch_result(v, p);
+                break;
+        case POST_DOMAIN_INFO:
+                virt_dispatch_domain_info(v, p);
+                break;
+        case POST_PROGRESS:
+        case POST_ITERATION:
+                virt_dispatch_progress(v, p);
+                break;
+        case POST_NOTE:
+                virt_dispatch_note(v, p);
                 break;
         case POST_WORKER_EXITED:
                 (void) pthread_join(p->job->thread, NULL);
@@ -1657,6 +1475,7 @@ static int virt_register_local(Virt *v) {
                 { VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED, VIR_DOMAIN_EVENT_CALLBACK(on_device_removal_failed) },
                 { VIR_DOMAIN_EVENT_ID_JOB_COMPLETED, VIR_DOMAIN_EVENT_CALLBACK(on_job_completed) },
                 { VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle) },
+                { VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION, VIR_DOMAIN_EVENT_CALLBACK(on_migration_iteration) },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(events); i++) {

@@ -215,6 +215,93 @@ static void test_plan(void) {
         ASSERT_NULL(none.vf_alias);
 }
 
+static void test_domain_info(void) {
+        _cleanup_(virt_xml_domain_info_done) VirtXmlDomainInfo i = {};
+        static const char xml[] =
+                "<domain type='qemu' id='1'><name> g1 </name>"
+                "<uuid>5A1B0000-0000-4000-8000-00000000000a</uuid>"
+                "<metadata>"
+                "<srvm:policy xmlns:srvm='https://srvm.example/ns/1'> fast-lane\n</srvm:policy>"
+                "<app:tags xmlns:app='urn:app'><app:tier>gold</app:tier><app:empty/></app:tags>"
+                "<plain>text</plain>"
+                "</metadata><devices>" VIRTIO_NIC "</devices></domain>";
+
+        ASSERT_OK(virt_xml_read_domain_info(xml, &i));
+        ASSERT_STREQ(i.name, "g1");
+        ASSERT_STREQ(i.uuid, "5A1B0000-0000-4000-8000-00000000000a");
+        ASSERT_EQ_INT(i.n_metadata, 5);
+        ASSERT_STREQ(i.metadata[0].namespace_uri, "https://srvm.example/ns/1");
+        ASSERT_STREQ(i.metadata[0].element, "policy");
+        ASSERT_STREQ(i.metadata[0].value, "fast-lane");
+        ASSERT_STREQ(i.metadata[1].namespace_uri, "urn:app");
+        ASSERT_STREQ(i.metadata[1].element, "tags");
+        ASSERT_NULL(i.metadata[1].value); /* only children, no text of its own */
+        ASSERT_STREQ(i.metadata[2].element, "tier");
+        ASSERT_STREQ(i.metadata[2].value, "gold");
+        ASSERT_STREQ(i.metadata[3].element, "empty");
+        ASSERT_NULL(i.metadata[3].value);
+        ASSERT_NULL(i.metadata[4].namespace_uri);
+        ASSERT_STREQ(i.metadata[4].element, "plain");
+        ASSERT_STREQ(i.metadata[4].value, "text");
+}
+
+static void test_domain_info_plain(void) {
+        _cleanup_(virt_xml_domain_info_done) VirtXmlDomainInfo i = {};
+
+        ASSERT_OK(virt_xml_read_domain_info(DOMAIN(VIRTIO_NIC), &i));
+        ASSERT_STREQ(i.name, "g");
+        ASSERT_NULL(i.uuid);
+        ASSERT_EQ_INT(i.n_metadata, 0);
+        ASSERT_NULL(i.metadata);
+
+        ASSERT_EQ_INT(virt_xml_read_domain_info("<network/>", &i), -EBADMSG);
+        ASSERT_EQ_INT(virt_xml_read_domain_info("<domain", &i), -EBADMSG);
+}
+
+static void test_network_pool(void) {
+        static const struct {
+                const char *xml;
+                const char *mode;
+                int n_devices, n_free;
+        } cases[] = {
+                { "<network connections='2'><name>pool</name><forward mode='hostdev' managed='yes'>"
+                  "<pf dev='eth0'/>"
+                  "<address type='pci' domain='0x0000' bus='0x3b' slot='0x02' function='0x1'/>"
+                  "<address type='pci' domain='0x0000' bus='0x3b' slot='0x02' function='0x2'/>"
+                  "<address type='pci' domain='0x0000' bus='0x3b' slot='0x02' function='0x3'/>"
+                  "</forward></network>", "hostdev", 3, 1 },
+                { "<network connections='2'><name>pool</name><forward mode='hostdev'>"
+                  "<address type='pci' domain='0x0000' bus='0x3b' slot='0x02' function='0x1'/>"
+                  "<address type='pci' domain='0x0000' bus='0x3b' slot='0x02' function='0x2'/>"
+                  "</forward></network>", "hostdev", 2, 0 },
+                { "<network><name>pool</name><forward mode='hostdev'><pf dev='eth0'/></forward></network>",
+                  "hostdev", -1, -1 },
+                { "<network><name>pool</name><forward mode='passthrough'>"
+                  "<interface dev='eth1'/><interface dev='eth2'/></forward></network>", "passthrough", 2, 2 },
+                { "<network connections='5'><name>vf-pool</name><forward mode='bridge'/>"
+                  "<bridge name='br0'/></network>", "bridge", -1, -1 },
+                { "<network><name>default</name><forward/></network>", "nat", -1, -1 },
+                { "<network><name>isolated</name></network>", NULL, -1, -1 },
+        };
+
+        for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+                _cleanup_(virt_xml_network_pool_done) VirtXmlNetworkPool p = {};
+
+                ASSERT_OK(virt_xml_read_network_pool(cases[k].xml, &p));
+                if (cases[k].mode)
+                        ASSERT_STREQ(p.forward_mode, cases[k].mode);
+                else
+                        ASSERT_NULL(p.forward_mode);
+                ASSERT_EQ_INT(p.n_devices, cases[k].n_devices);
+                ASSERT_EQ_INT(p.n_free, cases[k].n_free);
+        }
+
+        {
+                _cleanup_(virt_xml_network_pool_done) VirtXmlNetworkPool p = {};
+                ASSERT_EQ_INT(virt_xml_read_network_pool(DOMAIN(""), &p), -EBADMSG);
+        }
+}
+
 int main(void) {
         test_find_default();
         test_find_spec();
@@ -223,6 +310,9 @@ int main(void) {
         test_plug_xml();
         test_is_mac();
         test_plan();
+        test_domain_info();
+        test_domain_info_plain();
+        test_network_pool();
         printf("ok\n");
         return 0;
 }

@@ -1,0 +1,247 @@
+/* The libvirt backend's own insides, shared by its files: virt.c (threads, queue, actions),
+ * virt-preflight.c (the checks and the policy) and virt-monitor.c (pre-copy progress and
+ * convergence). Nothing outside the backend includes this. See virt.c for who owns what. */
+#pragma once
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+#include <libvirt/libvirt.h>
+
+#include "agent.h"
+#include "json-util.h"
+#include "manager.h"
+#include "migration.h"
+#include "policy.h"
+#include "vf-netlink.h"
+#include "vf-xml.h"
+#include "virt-monitor.h"
+#include "virt-xml.h"
+#include "virt.h"
+
+#define KEEPALIVE_INTERVAL_SEC 5
+#define KEEPALIVE_COUNT 3
+#define AGENT_PING_TIMEOUT_USEC (5 * USEC_PER_SEC)
+#define AGENT_DEFAULT_TIMEOUT_USEC (30 * USEC_PER_SEC)
+/* srvm-guest gets the phase's time left as --timeout; the agent waits this much longer so
+ * the program's own timeout answer (exit status 3) arrives rather than ours. */
+#define AGENT_EXEC_MARGIN_USEC (2 * USEC_PER_SEC)
+/* srvm-guest's announce after each switch: gratuitous ARPs / unsolicited NAs per address,
+ * and the milliseconds between them. Fixed until the policy has a key for them. */
+#define GUEST_ANNOUNCE_COUNT "3"
+#define GUEST_ANNOUNCE_INTERVAL_MS "20"
+
+typedef enum PostType {
+        POST_DEVICE_REMOVED,
+        POST_DEVICE_REMOVAL_FAILED,
+        POST_JOB_COMPLETED,
+        POST_LIFECYCLE,
+        POST_CONNECTION_CLOSED,
+        POST_RESULT,
+        POST_WORKER_EXITED,
+        POST_INSPECTED,
+        POST_VF_LIST,
+        POST_DOMAIN_INFO,  /* preflight read the domain: the loop resolves its policy */
+        POST_PROGRESS,     /* the monitor read the migration's job stats */
+        POST_ITERATION,    /* libvirt's MIGRATION_ITERATION event */
+        POST_NOTE,         /* a convergence step libvirt refused: message says why */
+        _POST_TYPE_MAX,
+        _POST_TYPE_INVALID = -EINVAL,
+} PostType;
+
+typedef struct VirtJob VirtJob;
+
+/* One message from the event thread or a worker to the loop. Owns its strings. */
+typedef struct Post {
+        struct Post *next;
+        PostType type;
+        uint32_t job_id;       /* 0: an event from the local connection */
+        char *domain;
+        char *alias;           /* device events */
+        uint64_t downtime_ms;  /* JOB_COMPLETED, and MIGRATE results when have_downtime */
+        bool have_downtime;
+        int event, detail;     /* LIFECYCLE; CONNECTION_CLOSED uses event for the reason */
+
+        /* RESULT */
+        uint64_t generation;
+        Action action;
+        int r;
+        char *message;
+        char *xml;             /* DOMAIN_INFO: the live domain XML */
+        VirtXmlDomainInfo info; /* DOMAIN_INFO: name, UUID, metadata */
+        MigrationProgress progress; /* PROGRESS; ITERATION sets only its iteration */
+        AgentSample agent_samples[AGENT_SAMPLES_MAX]; /* agent commands that answered */
+        size_t n_agent_samples;
+        usec_t duration;       /* how long the action took on the worker */
+        char *guest_note;      /* LINK, FAILBACK: what srvm-guest said of its replay, for the job's events */
+        bool late_removal;     /* PLUG: the VF went only while rollback waited for it */
+
+        VirtJob *job;          /* WORKER_EXITED: the job to join and free */
+
+        /* INSPECTED: an arrived domain's plan (if any) and whether its VF is there. */
+        VirtXmlPlan plan;
+        bool have_plan;
+        bool vf_present;
+        struct Inspection *inspection; /* to join */
+
+        char *vf_json;                 /* VF_LIST: the inventory, or NULL and message */
+} Post;
+
+/* A short errand off the loop, on a thread of its own: a look at a domain that arrived by
+ * migration (domain set), or the VF inventory (vf_cb set). */
+typedef struct Inspection {
+        struct Inspection *next;
+        Virt *virt;
+        char *domain;
+        VirtVfListFn vf_cb;
+        void *vf_userdata;
+        pthread_t thread;
+} Inspection;
+
+/* What one action needs, copied on the loop when it is started. Owned by the worker once
+ * queued. */
+typedef struct Request {
+        struct Request *next;
+        Action action;
+        Side side;
+        uint64_t generation;
+        usec_t time_left;      /* of the phase's budget, USEC_INFINITY if none */
+        char *domain;
+        char *destination_uri;
+        char *migrate_uri;
+        char *bond;
+        char *vf_spec;
+        char *vf_alias;
+        char *vf_mac;
+        char *vf_xml;
+
+        /* From the job's policy, copied when preflight resolved it. */
+        unsigned stage;        /* PREFLIGHT: 0 reads the domain, 1 runs the checks */
+        usec_t agent_timeout;
+        PolicyMigrationSettings migration;
+        PolicyPlugSource plug_source;
+        char *plug_network;    /* NETWORK: the destination's pool */
+        char *plug_xml;        /* what to attach on the destination */
+        char *check_error;     /* PREFLIGHT stage 1: what the loop found wrong already */
+        bool removal_pending;  /* PLUG on the source: a detach the guest never confirmed */
+} Request;
+
+/* The opaque of an event registration: which connection an event came through. Those of
+ * destination connections are heap-allocated and freed by libvirt (through free()) when the
+ * registration goes. */
+typedef struct EventOrigin {
+        Virt *virt;
+        uint32_t job_id; /* 0: the local connection */
+} EventOrigin;
+
+struct VirtJob {
+        VirtJob *next;
+        Virt *virt;
+        uint32_t id;
+        char *domain;
+
+        /* Loop only. */
+        uint64_t generation;   /* of the action in flight, 0 if none */
+        bool released;         /* the job ended; waiting for the worker to exit */
+        bool downtime_seen;    /* a JOB_COMPLETED event gave the downtime already */
+        bool thread_started;
+        pthread_t thread;
+
+        /* Loop only: what the job keeps of its policy, copied at preflight (a reload may
+         * free the set while the job runs), and of the VF. Owned. */
+        bool have_policy;
+        usec_t agent_timeout;
+        PolicyMigrationSettings migration;
+        PolicyConvergence convergence;
+        PolicyPlugSource plug_source;
+        char *plug_network;
+        char *plug_xml;
+        char *check_error;
+        VirtXmlInterface vf;
+
+        /* Loop only: the migration in progress, as the monitor and the events tell it. */
+        MigrationProgress progress;
+        unsigned decided_iteration; /* the convergence rule has seen iterations up to this */
+        uint64_t max_downtime_ms;   /* in force now */
+        bool convergence_done;      /* post-copy or abort asked for: nothing more to decide */
+        bool aborted_by_policy;
+        bool removal_pending;       /* the VF's detach returned unconfirmed, no DEVICE_REMOVED yet */
+
+        /* Shared between the loop and the worker, under lock. */
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        Request *requests, **requests_tail;
+        bool quit;
+
+        /* The worker's own, once the thread runs. References, released by the worker. */
+        virConnectPtr local;
+        virConnectPtr dest;
+        int dest_callbacks[2];
+        virDomainPtr source_dom;
+        virDomainPtr dest_dom;
+        VirtMonitor *monitor;  /* while migrate runs */
+};
+
+struct Virt {
+        Manager *manager;      /* not owned */
+        sd_event *event;       /* ref */
+        char *local_uri;
+        virConnectPtr conn;    /* the local connection */
+        EventOrigin local_origin;
+        int callbacks[6];
+        size_t n_callbacks;
+
+        pthread_t event_thread;
+        bool event_thread_started;
+        atomic_bool event_quit;
+
+        /* The queue into the loop. lock guards posts; the fd is written after each post. */
+        pthread_mutex_t lock;
+        Post *posts, **posts_tail;
+        int fd;
+        sd_event_source *fd_source;
+
+        VirtJob *jobs;         /* owned; released ones stay until their worker exited */
+        uint64_t next_generation;
+        Inspection *inspections; /* owned; until their thread is joined */
+};
+
+usec_t now_usec(void);
+int strdup_or_null(const char *s, char **ret);
+
+/* Posts: any thread queues; the loop dispatches. */
+Post *post_new(PostType type, uint32_t job_id, const char *domain, const char *alias);
+void virt_post(Virt *v, Post *p);
+
+/* Worker: fill a result with a failure and its sentence; return the error. */
+int result_fail(Post *p, int r, const char *fmt, ...) _printf_(3, 4);
+int result_fail_libvirt(Post *p, const char *what);
+int result_fail_agent(Post *p, int r, usec_t timeout, const char *what);
+void record_sample(Post *p, const char *command, usec_t rtt);
+usec_t agent_timeout(usec_t time_left, usec_t cap);
+int guest_run(virDomainPtr dom, char *const argv[], usec_t timeout, Post *p, json_object **ret);
+int check_bond_status(json_object *status, const char *bond, Post *p);
+int dest_open(VirtJob *j, const char *uri, Post *p);
+int job_get_domain(VirtJob *j, const Request *q, Side side, virDomainPtr *ret, Post *p);
+
+/* Loop: jobs and their requests. */
+Request *request_free(Request *q);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Request *, request_free);
+int request_new(Virt *v, VirtJob *j, Migration *m, Action a, Side side, Request **ret);
+void virt_job_queue(VirtJob *j, Request *q);
+VirtJob *virt_find_job(Virt *v, uint32_t id);
+void virt_report_agent_latency(Virt *v, const Post *p, Migration *m);
+void on_control_failed(VirtControl c, const char *domain, const char *message, void *userdata);
+
+/* virt-preflight.c */
+int do_preflight_read(VirtJob *j, const Request *q, Post *p);
+int do_preflight_checks(VirtJob *j, const Request *q, Post *p);
+void virt_dispatch_domain_info(Virt *v, Post *p);
+
+/* virt-monitor.c: the loop's side of pre-copy. */
+void on_progress(const MigrationProgress *progress, void *userdata);
+void virt_dispatch_progress(Virt *v, Post *p);
+void virt_dispatch_note(Virt *v, Post *p);

@@ -1,0 +1,343 @@
+/* Pre-copy monitoring and convergence steering for the libvirt backend. See virt-monitor.h. */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libvirt/virterror.h>
+
+#include "log.h"
+#include "virt-internal.h"
+#include "virt-monitor.h"
+
+struct VirtMonitor {
+        virDomainPtr dom; /* ref */
+        usec_t interval;
+        VirtMonitorFunc func;
+        void *userdata;
+
+        pthread_t thread;
+        pthread_mutex_t lock;
+        pthread_cond_t cond; /* on CLOCK_MONOTONIC */
+        bool quit;           /* under lock */
+};
+
+int virt_monitor_parse_stats(virTypedParameterPtr params, int n_params, MigrationProgress *ret) {
+        MigrationProgress p = {};
+        unsigned long long v, page_size = 0;
+        bool any = false;
+
+        if (virTypedParamsGetULLong(params, n_params, VIR_DOMAIN_JOB_MEMORY_ITERATION, &v) == 1)
+                p.iteration = (unsigned) v;
+        /* Between QEMU's answers libvirt may give a job without figures: not progress. */
+        if (virTypedParamsGetULLong(params, n_params, VIR_DOMAIN_JOB_DATA_TOTAL, &v) == 1 && v > 0) {
+                p.data_total_bytes = v;
+                any = true;
+        }
+        if (virTypedParamsGetULLong(params, n_params, VIR_DOMAIN_JOB_DATA_PROCESSED, &v) == 1)
+                p.data_processed_bytes = v;
+        if (virTypedParamsGetULLong(params, n_params, VIR_DOMAIN_JOB_DATA_REMAINING, &v) == 1)
+                p.data_remaining_bytes = v;
+        if (virTypedParamsGetULLong(params, n_params, VIR_DOMAIN_JOB_MEMORY_BPS, &v) == 1)
+                p.bandwidth_bytes_s = v;
+        /* Dirty pages per second; libvirt gives the page size alongside. */
+        (void) virTypedParamsGetULLong(params, n_params, VIR_DOMAIN_JOB_MEMORY_PAGE_SIZE, &page_size);
+        if (virTypedParamsGetULLong(params, n_params, VIR_DOMAIN_JOB_MEMORY_DIRTY_RATE, &v) == 1)
+                p.dirty_rate_bytes_s = v * (page_size > 0 ? page_size : 4096);
+
+        if (!any)
+                return -ENODATA;
+        *ret = p;
+        return 0;
+}
+
+static void *monitor_main(void *userdata) {
+        VirtMonitor *mon = userdata;
+        struct timespec until;
+
+        pthread_mutex_lock(&mon->lock);
+        while (!mon->quit) {
+                virTypedParameterPtr params = NULL;
+                MigrationProgress progress;
+                int type, n = 0;
+
+                pthread_mutex_unlock(&mon->lock);
+                if (virDomainGetJobStats(mon->dom, &type, &params, &n, 0) == 0 &&
+                    type != VIR_DOMAIN_JOB_NONE &&
+                    virt_monitor_parse_stats(params, n, &progress) == 0)
+                        mon->func(&progress, mon->userdata);
+                virTypedParamsFree(params, n);
+                pthread_mutex_lock(&mon->lock);
+
+                clock_gettime(CLOCK_MONOTONIC, &until);
+                until.tv_sec += (time_t) (mon->interval / USEC_PER_SEC);
+                until.tv_nsec += (long) (mon->interval % USEC_PER_SEC * NSEC_PER_USEC);
+                if (until.tv_nsec >= 1000000000L) {
+                        until.tv_sec++;
+                        until.tv_nsec -= 1000000000L;
+                }
+                while (!mon->quit && pthread_cond_timedwait(&mon->cond, &mon->lock, &until) == 0)
+                        ;
+        }
+        pthread_mutex_unlock(&mon->lock);
+        return NULL;
+}
+
+static void monitor_free(VirtMonitor *mon) {
+        if (mon->dom)
+                virDomainFree(mon->dom);
+        pthread_cond_destroy(&mon->cond);
+        pthread_mutex_destroy(&mon->lock);
+        free(mon);
+}
+
+int virt_monitor_start(virDomainPtr dom, usec_t interval, VirtMonitorFunc func, void *userdata,
+                       VirtMonitor **ret) {
+        pthread_condattr_t attr;
+        VirtMonitor *mon;
+        int r;
+
+        if (!dom || !func || !ret)
+                return -EINVAL;
+
+        mon = calloc(1, sizeof(*mon));
+        if (!mon)
+                return -ENOMEM;
+        mon->interval = interval;
+        mon->func = func;
+        mon->userdata = userdata;
+        pthread_mutex_init(&mon->lock, NULL);
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_cond_init(&mon->cond, &attr);
+        pthread_condattr_destroy(&attr);
+        if (virDomainRef(dom) < 0) {
+                monitor_free(mon);
+                return -ENOMEM;
+        }
+        mon->dom = dom;
+
+        r = -pthread_create(&mon->thread, NULL, monitor_main, mon);
+        if (r < 0) {
+                monitor_free(mon);
+                return r;
+        }
+        *ret = mon;
+        return 0;
+}
+
+VirtMonitor *virt_monitor_stop(VirtMonitor *mon) {
+        if (!mon)
+                return NULL;
+        pthread_mutex_lock(&mon->lock);
+        mon->quit = true;
+        pthread_cond_signal(&mon->cond);
+        pthread_mutex_unlock(&mon->lock);
+        (void) pthread_join(mon->thread, NULL);
+        monitor_free(mon);
+        return NULL;
+}
+
+/* Control */
+
+typedef struct ControlRequest {
+        virConnectPtr conn; /* ref */
+        char *domain;
+        VirtControl control;
+        uint64_t value;
+        VirtControlFailedFunc failed;
+        void *userdata;
+} ControlRequest;
+
+static void control_request_free(ControlRequest *c) {
+        if (c->conn)
+                virConnectClose(c->conn);
+        free(c->domain);
+        free(c);
+}
+
+static void *control_main(void *userdata) {
+        ControlRequest *c = userdata;
+        virDomainPtr dom;
+        int r = -1;
+
+        dom = virDomainLookupByName(c->conn, c->domain);
+        if (dom) {
+                switch (c->control) {
+                case VIRT_CONTROL_SET_MAX_DOWNTIME:
+                        r = virDomainMigrateSetMaxDowntime(dom, c->value, 0);
+                        break;
+                case VIRT_CONTROL_POSTCOPY:
+                        r = virDomainMigrateStartPostCopy(dom, 0);
+                        break;
+                case VIRT_CONTROL_ABORT:
+                        r = virDomainAbortJob(dom);
+                        break;
+                case _VIRT_CONTROL_MAX:
+                case _VIRT_CONTROL_INVALID:
+                        break;
+                }
+        }
+        if (r < 0 && c->failed)
+                c->failed(c->control, c->domain, virGetLastErrorMessage(), c->userdata);
+        if (dom)
+                virDomainFree(dom);
+        control_request_free(c);
+        return NULL;
+}
+
+int virt_control_start(virConnectPtr conn, const char *domain, VirtControl control, uint64_t value,
+                       VirtControlFailedFunc failed, void *userdata) {
+        pthread_attr_t attr;
+        ControlRequest *c;
+        pthread_t t;
+        int r;
+
+        if (!conn || !domain)
+                return -EINVAL;
+
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        *c = (ControlRequest) { .control = control, .value = value, .failed = failed, .userdata = userdata };
+        c->domain = strdup(domain);
+        /* virConnectRef() only counts: fine on the loop. */
+        if (!c->domain || virConnectRef(conn) < 0) {
+                control_request_free(c);
+                return -ENOMEM;
+        }
+        c->conn = conn;
+
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        r = -pthread_create(&t, &attr, control_main, c);
+        pthread_attr_destroy(&attr);
+        if (r < 0) {
+                control_request_free(c);
+                return r;
+        }
+        return 0;
+}
+
+/* The loop's side: what the monitor and the events say, and the convergence rule. */
+
+/* Monitor thread: queue what the job stats say. */
+void on_progress(const MigrationProgress *progress, void *userdata) {
+        VirtJob *j = userdata;
+        Post *p;
+
+        p = post_new(POST_PROGRESS, j->id, j->domain, NULL);
+        if (p)
+                p->progress = *progress;
+        virt_post(j->virt, p);
+}
+
+/* Loop: pre-copy progress, and what the convergence rule makes of it. */
+static VirtJob *virt_find_job_by_domain(Virt *v, const char *domain) {
+        for (VirtJob *j = v->jobs; j; j = j->next)
+                if (!j->released && streq_ptr(j->domain, domain))
+                        return j;
+        return NULL;
+}
+
+static void virt_converge(Virt *v, VirtJob *j, Migration *m) {
+        unsigned iteration = j->progress.iteration;
+
+        if (!j->have_policy)
+                return;
+        while (!j->convergence_done && j->decided_iteration < iteration) {
+                uint64_t downtime = 0;
+                PolicyConvergenceStep step;
+                unsigned it = ++j->decided_iteration;
+                int r = 0;
+
+                step = policy_convergence_decide(&j->convergence, it, j->max_downtime_ms, &downtime);
+                switch (step) {
+                case POLICY_STEP_NONE:
+                        break;
+                case POLICY_STEP_RAISE_DOWNTIME:
+                        r = virt_control_start(v->conn, j->domain, VIRT_CONTROL_SET_MAX_DOWNTIME, downtime,
+                                               on_control_failed, v);
+                        if (r >= 0) {
+                                (void) migration_add_event(m, "raised the max downtime from %llu to %llu ms after %u pre-copy iterations",
+                                                           (unsigned long long) j->max_downtime_ms,
+                                                           (unsigned long long) downtime, it);
+                                j->max_downtime_ms = downtime;
+                        }
+                        break;
+                case POLICY_STEP_POSTCOPY:
+                        j->convergence_done = true;
+                        if (!j->migration.allow_postcopy) {
+                                (void) migration_add_event(m, "pre-copy did not converge after %u iterations; the policy does not allow post-copy, so it goes on",
+                                                           it);
+                                break;
+                        }
+                        r = virt_control_start(v->conn, j->domain, VIRT_CONTROL_POSTCOPY, 0, on_control_failed, v);
+                        if (r >= 0) {
+                                (void) migration_add_event(m, "switched to post-copy after %u pre-copy iterations", it);
+                                j->progress.postcopy = true;
+                        }
+                        break;
+                case POLICY_STEP_ABORT:
+                        j->convergence_done = true;
+                        r = virt_control_start(v->conn, j->domain, VIRT_CONTROL_ABORT, 0, on_control_failed, v);
+                        if (r >= 0) {
+                                (void) migration_add_event(m, "aborted the migration after %u pre-copy iterations without convergence",
+                                                           it);
+                                j->aborted_by_policy = true;
+                        }
+                        break;
+                case _POLICY_STEP_MAX:
+                case _POLICY_STEP_INVALID:
+                        break;
+                }
+                if (r < 0)
+                        (void) migration_add_event(m, "could not act on the convergence rule (%s): %s",
+                                                   policy_convergence_step_to_string(step), strerror(-r));
+        }
+}
+
+void virt_dispatch_progress(Virt *v, Post *p) {
+        VirtJob *j = p->type == POST_ITERATION ? virt_find_job_by_domain(v, p->domain) : virt_find_job(v, p->job_id);
+        Migration *m;
+
+        if (!j)
+                return;
+        m = manager_get_job(v->manager, j->id);
+        if (!m || migration_is_finished(m) || migration_get_phase(m) != PHASE_MIGRATE)
+                return;
+
+        if (p->type == POST_ITERATION) {
+                if (p->progress.iteration > j->progress.iteration)
+                        j->progress.iteration = p->progress.iteration;
+        } else {
+                unsigned iteration = j->progress.iteration;
+                bool postcopy = j->progress.postcopy;
+
+                j->progress = p->progress;
+                if (iteration > j->progress.iteration)
+                        j->progress.iteration = iteration;
+                j->progress.postcopy = postcopy;
+        }
+        j->progress.max_downtime_ms = j->max_downtime_ms;
+        log_debug("%s: job %u: pre-copy iteration %u, %llu of %llu bytes left, %llu B/s, dirtying %llu B/s",
+                  j->domain, j->id, j->progress.iteration,
+                  (unsigned long long) j->progress.data_remaining_bytes,
+                  (unsigned long long) j->progress.data_total_bytes,
+                  (unsigned long long) j->progress.bandwidth_bytes_s,
+                  (unsigned long long) j->progress.dirty_rate_bytes_s);
+        (void) migration_set_progress(m, &j->progress);
+        virt_converge(v, j, m);
+        j->progress.max_downtime_ms = j->max_downtime_ms;
+}
+
+void virt_dispatch_note(Virt *v, Post *p) {
+        VirtJob *j = virt_find_job_by_domain(v, p->domain);
+        Migration *m = j ? manager_get_job(v->manager, j->id) : NULL;
+
+        log_warning("%s: %s", strna(p->domain), strna(p->message));
+        if (m)
+                (void) migration_add_event(m, "%s", strna(p->message));
+}

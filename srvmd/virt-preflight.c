@@ -1,0 +1,383 @@
+/* Preflight in the libvirt backend: the worker reads the domain, the loop resolves its policy
+ * and copies what the job keeps of it, then the worker runs every check and a refusal names
+ * each one that failed. See virt-internal.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libvirt/virterror.h>
+
+#include "config.h"
+#include "log.h"
+#include "virt-internal.h"
+
+static const char *const domain_state_table[] = {
+        [VIR_DOMAIN_NOSTATE] = "in no state",
+        [VIR_DOMAIN_RUNNING] = "running",
+        [VIR_DOMAIN_BLOCKED] = "blocked",
+        [VIR_DOMAIN_PAUSED] = "paused",
+        [VIR_DOMAIN_SHUTDOWN] = "shutting down",
+        [VIR_DOMAIN_SHUTOFF] = "shut off",
+        [VIR_DOMAIN_CRASHED] = "crashed",
+        [VIR_DOMAIN_PMSUSPENDED] = "suspended by the guest",
+};
+
+static int check_not_on_destination(VirtJob *j, const Request *q, virDomainPtr source, Post *p) {
+        char here[VIR_UUID_STRING_BUFLEN], there[VIR_UUID_STRING_BUFLEN];
+        virDomainPtr d;
+        int active, r = 0;
+
+        d = virDomainLookupByName(j->dest, q->domain);
+        if (!d) {
+                virErrorPtr e = virGetLastError();
+
+                if (e && e->code == VIR_ERR_NO_DOMAIN)
+                        return 0;
+                return result_fail_libvirt(p, "cannot ask the destination about the domain");
+        }
+
+        active = virDomainIsActive(d);
+        if (active != 0)
+                r = result_fail(p, -EEXIST, "the domain already %s on the destination",
+                                active > 0 ? "runs" : "exists");
+        else if (virDomainGetUUIDString(source, here) < 0 || virDomainGetUUIDString(d, there) < 0 ||
+                 !streq(here, there))
+                r = result_fail(p, -EEXIST, "the destination has another domain with the same name");
+        /* An inactive definition of this very domain is fine: the migration takes its place. */
+
+        virDomainFree(d);
+        return r;
+}
+
+/* Preflight, first stage: what the loop needs to resolve the domain's policy. */
+int do_preflight_read(VirtJob *j, const Request *q, Post *p) {
+        virDomainPtr dom;
+        int r;
+
+        r = job_get_domain(j, q, SIDE_SOURCE, &dom, p);
+        if (r < 0)
+                return r;
+
+        p->xml = virDomainGetXMLDesc(dom, 0);
+        if (!p->xml)
+                return result_fail_libvirt(p, "cannot read the domain's XML");
+        r = virt_xml_read_domain_info(p->xml, &p->info);
+        if (r < 0)
+                return result_fail(p, r, "cannot understand the domain's XML");
+        return 0;
+}
+
+/* The failed checks of a preflight, in the order they ran. */
+typedef struct Checks {
+        char *list;  /* "cause; cause; ..." */
+        unsigned n_failed;
+        int first_error;
+} Checks;
+
+/* Take the failure a check left in p (r < 0) into c. */
+static void checks_take(Checks *c, Post *p, int r) {
+        char *joined;
+
+        if (r >= 0)
+                return;
+        if (c->n_failed++ == 0)
+                c->first_error = r;
+        if (asprintf(&joined, "%s%s%s", c->list ? c->list : "", c->list ? "; " : "",
+                     p->message ? p->message : "unknown error") >= 0) {
+                free(c->list);
+                c->list = joined;
+        }
+        free(p->message);
+        p->message = NULL;
+        p->r = 0;
+}
+
+/* The pool the destination plugs the VF from must exist, run, and have a VF free. */
+static int check_pool(VirtJob *j, const Request *q, Post *p) {
+        _cleanup_(virt_xml_network_pool_done) VirtXmlNetworkPool pool = {};
+        _cleanup_free_ char *xml = NULL;
+        virNetworkPtr net;
+        int active, r;
+
+        net = virNetworkLookupByName(j->dest, q->plug_network);
+        if (!net) {
+                virErrorPtr e = virGetLastError();
+
+                if (e && e->code == VIR_ERR_NO_NETWORK)
+                        return result_fail(p, -ENODEV, "the destination has no network %s to take a VF from",
+                                           q->plug_network);
+                return result_fail(p, -EIO, "cannot look up the destination's network %s: %s",
+                                   q->plug_network, virGetLastErrorMessage());
+        }
+
+        active = virNetworkIsActive(net);
+        if (active == 0) {
+                r = result_fail(p, -ENODEV, "the destination's VF pool %s is not active", q->plug_network);
+                goto finish;
+        }
+        xml = active > 0 ? virNetworkGetXMLDesc(net, 0) : NULL;
+        if (!xml) {
+                r = result_fail(p, -EIO, "cannot read the destination's network %s: %s", q->plug_network,
+                                virGetLastErrorMessage());
+                goto finish;
+        }
+        r = virt_xml_read_network_pool(xml, &pool);
+        if (r < 0) {
+                r = result_fail(p, r, "cannot understand the destination's network %s", q->plug_network);
+                goto finish;
+        }
+        /* A bridge network hands out as many ports as asked; a hostdev pool runs dry. */
+        if (pool.n_free == 0)
+                r = result_fail(p, -ENOSPC, "the destination's VF pool %s has no free VF (all %d in use)",
+                                q->plug_network, pool.n_devices);
+        else
+                r = 0;
+finish:
+        virNetworkFree(net);
+        return r;
+}
+
+static int check_destination(VirtJob *j, const Request *q, virDomainPtr dom, Post *p) {
+        int r;
+
+        r = dest_open(j, q->destination_uri, p);
+        if (r < 0)
+                return r;
+        if (virConnectIsAlive(j->dest) != 1)
+                return result_fail(p, -EHOSTUNREACH, "the destination's libvirt at %s does not answer",
+                                   q->destination_uri);
+        return check_not_on_destination(j, q, dom, p);
+}
+
+static int check_srvm_guest(virDomainPtr dom, usec_t timeout, Post *p) {
+        _cleanup_(agent_exec_result_done) AgentExecResult res = {};
+        int r;
+
+        r = agent_exec(dom, SRVM_GUEST_PATH, (char *const[]) { (char *) "--version", NULL }, timeout, &res);
+        if (r == -EIO)
+                return result_fail(p, -ENOPKG, "srvm-guest is not installed in the guest as %s (%s)",
+                                   SRVM_GUEST_PATH, virGetLastErrorMessage());
+        if (r < 0)
+                return result_fail_agent(p, r, timeout, "cannot run srvm-guest --version");
+        for (size_t i = 0; i < res.n_samples; i++)
+                record_sample(p, res.samples[i].command, res.samples[i].rtt);
+        if (res.exit_code != 0)
+                return result_fail(p, -ENOPKG, "srvm-guest --version exited with status %d in the guest",
+                                   res.exit_code);
+        return 0;
+}
+
+static int check_bond(virDomainPtr dom, const Request *q, Post *p) {
+        _cleanup_(json_object_putp) json_object *status = NULL;
+        int r;
+
+        r = guest_run(dom, (char *const[]) { (char *) "status", (char *) "--bond", q->bond, NULL },
+                      agent_timeout(q->time_left, USEC_INFINITY), p, &status);
+        if (r == -ENODEV)
+                return result_fail(p, r, "the guest has no bond %s", q->bond);
+        if (r < 0)
+                return r;
+        return check_bond_status(status, q->bond, p);
+}
+
+/* Preflight, second stage, once the policy is known: every check runs (those that need the
+ * guest agent only if it answers), and a refusal names every check that failed. */
+int do_preflight_checks(VirtJob *j, const Request *q, Post *p) {
+        _cleanup_free_ char *list = NULL;
+        Checks c = {};
+        virDomainPtr dom;
+        int state, reason, r;
+        bool running = false, agent = false;
+        usec_t rtt = 0, timeout;
+
+        r = job_get_domain(j, q, SIDE_SOURCE, &dom, p);
+        if (r < 0)
+                return r;
+
+        if (virDomainGetState(dom, &state, &reason, 0) < 0)
+                checks_take(&c, p, result_fail_libvirt(p, "cannot read the domain's state"));
+        else if (state != VIR_DOMAIN_RUNNING)
+                checks_take(&c, p, result_fail(p, -ESRCH, "the domain is not running (it is %s)",
+                                               state >= 0 && (size_t) state < ELEMENTSOF(domain_state_table) &&
+                                               domain_state_table[state] ? domain_state_table[state] : "in an unknown state"));
+        else
+                running = true;
+
+        if (running) {
+                timeout = agent_timeout(q->time_left, q->agent_timeout);
+                r = agent_ping(dom, timeout, &rtt);
+                if (r < 0) {
+                        _cleanup_free_ char *why = NULL;
+
+                        (void) agent_describe_error(r, timeout, &why);
+                        checks_take(&c, p, result_fail(p, r, "%s, so srvm-guest and the guest's bond could not be checked",
+                                                       why ? why : "the guest agent did not answer"));
+                } else {
+                        record_sample(p, "guest-ping", rtt);
+                        agent = true;
+                }
+        }
+        if (agent) {
+                r = check_srvm_guest(dom, agent_timeout(q->time_left, q->agent_timeout), p);
+                checks_take(&c, p, r);
+                if (r >= 0)
+                        checks_take(&c, p, check_bond(dom, q, p));
+        }
+
+        r = check_destination(j, q, dom, p);
+        checks_take(&c, p, r);
+        if (r >= 0 && q->plug_source == POLICY_PLUG_NETWORK && q->plug_network)
+                checks_take(&c, p, check_pool(j, q, p));
+
+        /* The VF and the policy, which the loop checked on the domain's XML. */
+        if (q->check_error) {
+                free(p->message);
+                p->message = strdup(q->check_error);
+                checks_take(&c, p, -EINVAL);
+        }
+
+        list = c.list;
+        if (c.n_failed == 0)
+                return 0;
+        return result_fail(p, c.first_error, "%u check%s failed: %s", c.n_failed, c.n_failed == 1 ? "" : "s",
+                           strna(list));
+}
+
+/* Loop: preflight's policy. The first stage read the domain; resolve its policy (pure, at
+ * once), let the job take it, copy what the backend needs later, find the VF the policy
+ * names and make the XML the destination will plug, then send the checks to the worker. */
+static int virt_job_take_policy(VirtJob *j, Migration *m, const Policy *pol, const char *domain_xml) {
+        _cleanup_free_ char *network = NULL, *made = NULL, *plug = NULL, *error = NULL;
+        const char *spec;
+        int r;
+
+        r = strdup_or_null(policy_get_plug_network(pol), &network);
+        if (r < 0)
+                return r;
+        j->have_policy = true;
+        j->agent_timeout = policy_get_agent_timeout(pol);
+        j->migration = *policy_get_migration(pol);
+        j->convergence = *policy_get_convergence(pol);
+        j->plug_source = policy_get_plug_source(pol);
+        free(j->plug_network);
+        j->plug_network = TAKE_PTR(network);
+        j->max_downtime_ms = j->migration.max_downtime_ms;
+
+        /* What preflight's checks report for the VF and the policy, if anything is wrong. */
+        spec = migration_get_vf_spec(m);
+        virt_xml_interface_done(&j->vf);
+        r = virt_xml_find_vf(domain_xml, spec, &j->vf);
+        switch (r) {
+        case -ENOENT:
+                r = spec ? asprintf(&error, "the domain has no interface %s", spec)
+                         : asprintf(&error, "the domain has no VF interface (type 'hostdev' or a model other than virtio)");
+                break;
+        case -EMEDIUMTYPE:
+                r = asprintf(&error, "%s is the domain's virtio-net interface, not its VF", spec);
+                break;
+        case -ENOTUNIQ: {
+                _cleanup_free_ char *list = NULL;
+
+                (void) virt_xml_list_vf_candidates(domain_xml, &list);
+                r = asprintf(&error, "the domain has several interfaces that could be the VF (%s); name one",
+                             strna(list));
+                break;
+        }
+        default:
+                if (r < 0)
+                        r = asprintf(&error, "cannot understand the domain's XML");
+                else if (!j->vf.alias && !j->vf.mac)
+                        r = asprintf(&error, "the domain's VF interface has neither an alias nor a MAC");
+                else {
+                        r = policy_make_plug_xml(pol, j->vf.xml, j->vf.mac, j->vf.alias, &made);
+                        if (r >= 0 && j->plug_source == POLICY_PLUG_RECORDED)
+                                r = virt_xml_make_plug_xml(made, &plug);
+                        else if (r >= 0)
+                                plug = TAKE_PTR(made);
+                        if (r == -ENOMEM)
+                                return r;
+                        if (r < 0)
+                                r = asprintf(&error, "the policy %s cannot make the VF's XML for the destination (%s)",
+                                             policy_get_name(pol),
+                                             r == -ENODATA ? "the VF has no alias or MAC to fill in" :
+                                             r == -EINVAL ? "the VF's MAC or alias does not fit its template" :
+                                             strerror(-r));
+                }
+        }
+        if (r < 0)
+                return -ENOMEM;
+
+        free(j->plug_xml);
+        j->plug_xml = TAKE_PTR(plug);
+        free(j->check_error);
+        j->check_error = TAKE_PTR(error);
+        return 0;
+}
+
+void virt_dispatch_domain_info(Virt *v, Post *p) {
+        _cleanup_free_ PolicyMetadata *md = NULL;
+        _cleanup_(request_freep) Request *q = NULL;
+        VirtJob *j = virt_find_job(v, p->job_id);
+        MigrationParams params = {};
+        PolicyDomainInfo d;
+        PolicyMatchKind kind;
+        const Policy *pol;
+        Migration *m;
+        int r;
+
+        if (!j || j->generation != p->generation)
+                return;
+        m = manager_get_job(v->manager, p->job_id);
+        if (!m)
+                return;
+        virt_report_agent_latency(v, p, m);
+
+        md = calloc(p->info.n_metadata ? p->info.n_metadata : 1, sizeof(*md));
+        if (!md) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        for (size_t i = 0; i < p->info.n_metadata; i++)
+                md[i] = (PolicyMetadata) {
+                        .namespace_uri = p->info.metadata[i].namespace_uri,
+                        .element = p->info.metadata[i].element,
+                        .value = p->info.metadata[i].value,
+                };
+        d = (PolicyDomainInfo) {
+                .name = p->info.name ? p->info.name : j->domain,
+                .uuid = p->info.uuid,
+                .metadata = md,
+                .n_metadata = p->info.n_metadata,
+        };
+        pol = policy_set_resolve(manager_get_policies(v->manager), &d, &kind);
+        if (!pol) {
+                r = -ENOENT;
+                goto fail;
+        }
+
+        policy_apply_to_params(pol, &params);
+        r = migration_apply_policy(m, policy_get_name(pol), &params);
+        if (r < 0)
+                goto fail;
+        r = virt_job_take_policy(j, m, pol, p->xml);
+        if (r < 0)
+                goto fail;
+        log_info("%s: job %u: policy %s (matched by %s)", j->domain, j->id, policy_get_name(pol),
+                 policy_match_kind_to_string(kind));
+
+        r = request_new(v, j, m, ACTION_PREFLIGHT, SIDE_SOURCE, &q);
+        if (r < 0)
+                goto fail;
+        q->stage = 1;
+        r = strdup_or_null(j->check_error, &q->check_error);
+        if (r < 0)
+                goto fail;
+        q->generation = j->generation;
+        virt_job_queue(j, TAKE_PTR(q));
+        return;
+
+fail:
+        j->generation = 0;
+        migration_action_done(m, ACTION_PREFLIGHT, r,
+                              r == -ENOENT ? "no policy applies to the domain" : "out of memory resolving its policy");
+}
