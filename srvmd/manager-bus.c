@@ -627,6 +627,40 @@ static int method_list_vfs(sd_bus_message *message, void *userdata, sd_bus_error
         return 1;
 }
 
+static void on_domain_policy(void *userdata, const char *json, const char *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *message = userdata;
+        int r;
+
+        if (!json)
+                r = sd_bus_reply_method_errorf(message, SRVM_ERROR_NO_SUCH_POLICY,
+                                               "No policy to show for the domain: %s.", strna(error));
+        else
+                r = sd_bus_reply_method_return(message, "s", json);
+        if (r < 0)
+                log_warning_errno(r, "Failed to answer GetDomainPolicy: %m");
+}
+
+/* The policy in force for a domain: resolving it needs the domain's XML from libvirt, read off
+ * the loop; the answer goes out when it is there. */
+static int method_get_domain_policy(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *mgr = userdata;
+        const char *domain;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &domain);
+        if (r < 0)
+                return r;
+        if (!*domain)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "No domain given.");
+
+        r = manager_show_domain_policy(mgr, domain, on_domain_policy, sd_bus_message_ref(message));
+        if (r < 0) {
+                sd_bus_message_unref(message);
+                return sd_bus_error_set_errnof(error, r, "Cannot resolve the policy of domain '%s': %m", domain);
+        }
+        return 1;
+}
+
 /* srvm-hook tells what libvirt did to a domain. No reply: the hook does not wait. */
 static int method_domain_event(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         const char *domain, *operation, *sub_operation;
@@ -695,6 +729,11 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_NO_ARGS,
                                 SD_BUS_NO_RESULT,
                                 method_reload,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetDomainPolicy",
+                                SD_BUS_ARGS("s", domain),
+                                SD_BUS_RESULT("s", json),
+                                method_get_domain_policy,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListVFs",
                                 SD_BUS_NO_ARGS,

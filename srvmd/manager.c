@@ -460,7 +460,74 @@ void manager_on_hook_event(Manager *mgr, const char *domain, const char *operati
         log_info("%s: libvirt hook: %s %s", domain, operation, sub_operation);
 }
 
-int manager_list_vfs(Manager *mgr, VirtVfListFn cb, void *userdata) {
+typedef struct PolicyShow {
+        Manager *manager;
+        VirtTextFn cb;
+        void *userdata;
+} PolicyShow;
+
+static int domain_policy_json(Manager *mgr, const char *xml, char **ret, char **ret_error) {
+        _cleanup_(virt_xml_domain_info_done) VirtXmlDomainInfo info = {};
+        _cleanup_(json_object_putp) json_object *o = NULL, *effective = NULL;
+        const Policy *p;
+        PolicyMatchKind kind;
+        const char *text;
+        int r;
+
+        r = virt_xml_read_domain_info(xml, &info);
+        if (r < 0)
+                return set_error(ret_error, r, "libvirt's XML of the domain cannot be read");
+        r = manager_resolve_policy(mgr, &info, &p, &kind);
+        if (r < 0)
+                return set_error(ret_error, r, "no policy resolves for it");
+        r = policy_to_json(p, &effective);
+        if (r < 0)
+                return set_error(ret_error, r, "out of memory");
+
+        o = json_object_new_object();
+        if (!o ||
+            json_object_object_add(o, "policy", json_object_new_string(policy_get_name(p))) < 0 ||
+            json_object_object_add(o, "matched_by", json_object_new_string(policy_match_kind_to_string(kind))) < 0 ||
+            json_object_object_add(o, "path", policy_get_path(p) ? json_object_new_string(policy_get_path(p)) : NULL) < 0 ||
+            json_object_object_add(o, "effective", TAKE_PTR(effective)) < 0)
+                return set_error(ret_error, -ENOMEM, "out of memory");
+        text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED);
+        *ret = text ? strdup(text) : NULL;
+        if (!*ret)
+                return set_error(ret_error, -ENOMEM, "out of memory");
+        return 0;
+}
+
+static void on_domain_xml_for_policy(void *userdata, const char *xml, const char *error) {
+        _cleanup_free_ PolicyShow *s = userdata;
+        _cleanup_free_ char *text = NULL, *why = NULL;
+
+        if (!xml) {
+                s->cb(s->userdata, NULL, error);
+                return;
+        }
+        if (domain_policy_json(s->manager, xml, &text, &why) < 0) {
+                s->cb(s->userdata, NULL, strna(why));
+                return;
+        }
+        s->cb(s->userdata, text, NULL);
+}
+
+int manager_show_domain_policy(Manager *mgr, const char *domain, VirtTextFn cb, void *userdata) {
+        PolicyShow *s;
+        int r;
+
+        s = malloc(sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        *s = (PolicyShow) { .manager = mgr, .cb = cb, .userdata = userdata };
+        r = virt_get_domain_xml(mgr->virt, domain, on_domain_xml_for_policy, s);
+        if (r < 0)
+                free(s);
+        return r;
+}
+
+int manager_list_vfs(Manager *mgr, VirtTextFn cb, void *userdata) {
         return virt_list_vfs(mgr->virt, cb, userdata);
 }
 
@@ -570,6 +637,36 @@ int manager_reload_policies(Manager *mgr, char **ret_error) {
         policy_set_free(mgr->policies);
         mgr->policies = set;
         log_info("Loaded %zu polic%s.", policy_set_size(set), policy_set_size(set) == 1 ? "y" : "ies");
+        return 0;
+}
+
+int manager_resolve_policy(Manager *mgr, const VirtXmlDomainInfo *info, const Policy **ret,
+                           PolicyMatchKind *ret_kind) {
+        _cleanup_free_ PolicyMetadata *md = NULL;
+        PolicyDomainInfo d;
+        const Policy *p;
+
+        if (!info->name)
+                return -EINVAL;
+        md = calloc(info->n_metadata ? info->n_metadata : 1, sizeof(*md));
+        if (!md)
+                return -ENOMEM;
+        for (size_t i = 0; i < info->n_metadata; i++)
+                md[i] = (PolicyMetadata) {
+                        .namespace_uri = info->metadata[i].namespace_uri,
+                        .element = info->metadata[i].element,
+                        .value = info->metadata[i].value,
+                };
+        d = (PolicyDomainInfo) {
+                .name = info->name,
+                .uuid = info->uuid,
+                .metadata = md,
+                .n_metadata = info->n_metadata,
+        };
+        p = policy_set_resolve(mgr->policies, &d, ret_kind);
+        if (!p)
+                return -ENOENT;
+        *ret = p;
         return 0;
 }
 

@@ -15,7 +15,8 @@
 
 typedef struct Manager Manager;
 typedef struct Virt Virt;
-typedef void (*VirtVfListFn)(void *userdata, const char *json, const char *error);
+/* An answer put together off the loop: text, or NULL and a sentence saying why not. */
+typedef void (*VirtTextFn)(void *userdata, const char *text, const char *error);
 
 typedef struct ManagerConfig {
         const char *local_uri;   /* libvirt URI of this host, default "qemu:///system" */
@@ -57,6 +58,9 @@ int manager_check(Manager *mgr, const MigrationParams *p, Migration **ret, char 
  * stays, and ret_error says why. Running jobs keep the policy they resolved. */
 int manager_reload_policies(Manager *mgr, char **ret_error);
 const PolicySet *manager_get_policies(Manager *mgr);
+/* The policy in force for a domain, from what its XML says (virt_xml_read_domain_info()). */
+int manager_resolve_policy(Manager *mgr, const VirtXmlDomainInfo *info, const Policy **ret,
+                           PolicyMatchKind *ret_kind);
 
 Migration *manager_get_job(Manager *mgr, uint32_t id);
 /* Jobs in creation order; i from 0 to manager_n_jobs() - 1. */
@@ -72,7 +76,9 @@ void manager_on_job_completed(Manager *mgr, const char *domain, uint64_t downtim
  * taken from libvirt's own RESUMED/MIGRATED event, which comes when the memory is here. */
 void manager_on_hook_event(Manager *mgr, const char *domain, const char *operation, const char *sub_operation);
 /* The VF inventory as JSON, put together off the loop. */
-int manager_list_vfs(Manager *mgr, VirtVfListFn cb, void *userdata);
+int manager_list_vfs(Manager *mgr, VirtTextFn cb, void *userdata);
+/* The policy in force for a domain, as {"policy", "matched_by", "path", "effective"}. */
+int manager_show_domain_policy(Manager *mgr, const char *domain, VirtTextFn cb, void *userdata);
 /* A domain arrived here by migration: look at it once the grace period is over. */
 void manager_on_domain_arrived(Manager *mgr, const char *domain);
 /* What that look found: the plan in its metadata (NULL if none) and whether its VF is there. */

@@ -91,13 +91,20 @@ typedef struct Post {
 } Post;
 
 /* A short errand off the loop, on a thread of its own: a look at a domain that arrived by
- * migration (domain set), or the VF inventory (vf_cb set). */
+ * migration, the VF inventory, or a domain's XML. */
+typedef enum ErrandKind {
+        ERRAND_INSPECT,
+        ERRAND_VF_LIST,
+        ERRAND_DOMAIN_XML,
+} ErrandKind;
+
 typedef struct Inspection {
         struct Inspection *next;
         Virt *virt;
+        ErrandKind kind;
         char *domain;
-        VirtVfListFn vf_cb;
-        void *vf_userdata;
+        VirtTextFn cb;      /* VF_LIST, DOMAIN_XML */
+        void *cb_userdata;
         pthread_t thread;
 } Inspection;
 

@@ -315,11 +315,9 @@ static int virt_job_take_policy(VirtJob *j, Migration *m, const Policy *pol, con
 }
 
 void virt_dispatch_domain_info(Virt *v, Post *p) {
-        _cleanup_free_ PolicyMetadata *md = NULL;
         _cleanup_(request_freep) Request *q = NULL;
         VirtJob *j = virt_find_job(v, p->job_id);
         MigrationParams params = {};
-        PolicyDomainInfo d;
         PolicyMatchKind kind;
         const Policy *pol;
         Migration *m;
@@ -332,28 +330,17 @@ void virt_dispatch_domain_info(Virt *v, Post *p) {
                 return;
         virt_report_agent_latency(v, p, m);
 
-        md = calloc(p->info.n_metadata ? p->info.n_metadata : 1, sizeof(*md));
-        if (!md) {
-                r = -ENOMEM;
-                goto fail;
+        if (!p->info.name) { /* libvirt's XML always names the domain; be safe */
+                free(p->info.name);
+                p->info.name = strdup(j->domain);
+                if (!p->info.name) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
         }
-        for (size_t i = 0; i < p->info.n_metadata; i++)
-                md[i] = (PolicyMetadata) {
-                        .namespace_uri = p->info.metadata[i].namespace_uri,
-                        .element = p->info.metadata[i].element,
-                        .value = p->info.metadata[i].value,
-                };
-        d = (PolicyDomainInfo) {
-                .name = p->info.name ? p->info.name : j->domain,
-                .uuid = p->info.uuid,
-                .metadata = md,
-                .n_metadata = p->info.n_metadata,
-        };
-        pol = policy_set_resolve(manager_get_policies(v->manager), &d, &kind);
-        if (!pol) {
-                r = -ENOENT;
+        r = manager_resolve_policy(v->manager, &p->info, &pol, &kind);
+        if (r < 0)
                 goto fail;
-        }
 
         policy_apply_to_params(pol, &params);
         r = migration_apply_policy(m, policy_get_name(pol), &params);

@@ -1339,19 +1339,46 @@ post:
         return NULL;
 }
 
-static int errand_start(Virt *v, const char *domain, VirtVfListFn vf_cb, void *vf_userdata) {
+/* Errand thread: a domain's live XML (posted like the VF list: text or a sentence). */
+static void *domain_xml_main(void *userdata) {
+        Inspection *i = userdata;
+        Post *p = post_new(POST_VF_LIST, 0, i->domain, NULL);
+        virDomainPtr dom;
+
+        if (!p)
+                return NULL;
+        p->inspection = i;
+        dom = virDomainLookupByName(i->virt->conn, i->domain);
+        if (!dom)
+                p->r = result_fail(p, -ENOENT, "there is no domain '%s' on this host", i->domain);
+        else {
+                p->vf_json = virDomainGetXMLDesc(dom, 0);
+                if (!p->vf_json)
+                        p->r = result_fail_libvirt(p, "cannot read the domain's XML");
+                virDomainFree(dom);
+        }
+        virt_post(i->virt, p);
+        return NULL;
+}
+
+static int errand_start(Virt *v, ErrandKind kind, const char *domain, VirtTextFn cb, void *cb_userdata) {
+        static void *(*const mains[])(void *) = {
+                [ERRAND_INSPECT] = inspection_main,
+                [ERRAND_VF_LIST] = vf_list_main,
+                [ERRAND_DOMAIN_XML] = domain_xml_main,
+        };
         Inspection *i;
         int r;
 
         i = calloc(1, sizeof(*i));
         if (!i)
                 return -ENOMEM;
-        *i = (Inspection) { .virt = v, .vf_cb = vf_cb, .vf_userdata = vf_userdata };
+        *i = (Inspection) { .virt = v, .kind = kind, .cb = cb, .cb_userdata = cb_userdata };
         if (domain && !(i->domain = strdup(domain))) {
                 inspection_free(i);
                 return -ENOMEM;
         }
-        r = -pthread_create(&i->thread, NULL, vf_cb ? vf_list_main : inspection_main, i);
+        r = -pthread_create(&i->thread, NULL, mains[kind], i);
         if (r < 0) {
                 inspection_free(i);
                 return r;
@@ -1362,11 +1389,15 @@ static int errand_start(Virt *v, const char *domain, VirtVfListFn vf_cb, void *v
 }
 
 int virt_inspect_domain(Virt *v, const char *domain) {
-        return errand_start(v, domain, NULL, NULL);
+        return errand_start(v, ERRAND_INSPECT, domain, NULL, NULL);
 }
 
-int virt_list_vfs(Virt *v, VirtVfListFn cb, void *userdata) {
-        return cb ? errand_start(v, NULL, cb, userdata) : -EINVAL;
+int virt_list_vfs(Virt *v, VirtTextFn cb, void *userdata) {
+        return cb ? errand_start(v, ERRAND_VF_LIST, NULL, cb, userdata) : -EINVAL;
+}
+
+int virt_get_domain_xml(Virt *v, const char *domain, VirtTextFn cb, void *userdata) {
+        return cb && domain ? errand_start(v, ERRAND_DOMAIN_XML, domain, cb, userdata) : -EINVAL;
 }
 
 static void virt_dispatch(Virt *v, Post *p) {
@@ -1424,8 +1455,8 @@ static void virt_dispatch(Virt *v, Post *p) {
                 virt_job_free(p->job);
                 break;
         case POST_VF_LIST: {
-                VirtVfListFn cb = p->inspection->vf_cb;
-                void *userdata = p->inspection->vf_userdata;
+                VirtTextFn cb = p->inspection->cb;
+                void *userdata = p->inspection->cb_userdata;
 
                 inspection_join(v, p->inspection);
                 cb(userdata, p->vf_json, p->r < 0 ? p->message : NULL);

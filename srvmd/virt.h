@@ -25,7 +25,9 @@ int virt_inspect_domain(Virt *v, const char *domain);
 
 /* The host's SR-IOV inventory and which domain uses each VF, as JSON (vf_inventory_to_json()),
  * put together off the loop; cb runs on the loop with the JSON or an error sentence. */
-int virt_list_vfs(Virt *v, VirtVfListFn cb, void *userdata);
+int virt_list_vfs(Virt *v, VirtTextFn cb, void *userdata);
+/* A local domain's live XML, read off the loop; cb runs on the loop. */
+int virt_get_domain_xml(Virt *v, const char *domain, VirtTextFn cb, void *userdata);
 
 /* The job ended: stop its worker once idle and drop its connections. Safe to call while an
  * action is still in flight (its result is then discarded). */

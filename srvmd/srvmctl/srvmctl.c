@@ -864,6 +864,8 @@ static int policy_list(sd_bus *bus) {
         return 0;
 }
 
+/* policy show DOMAIN: the policy in force for that domain (which one, how it matched, every
+ * value); policy show NAME: the policy of that name, when no domain is called so. */
 static int policy_show(sd_bus *bus, const char *name) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -871,11 +873,16 @@ static int policy_show(sd_bus *bus, const char *name) {
         const char *json;
         int r;
 
-        if (asprintf(&what, "cannot show policy '%s'", name) < 0)
+        if (asprintf(&what, "cannot show the policy of domain or policy '%s'", name) < 0)
                 return fail(EXIT_FAILED, "out of memory");
 
-        r = sd_bus_call_method(bus, SRVM_BUS_NAME, SRVM_BUS_PATH, SRVM_MANAGER_INTERFACE, "GetPolicy",
+        r = sd_bus_call_method(bus, SRVM_BUS_NAME, SRVM_BUS_PATH, SRVM_MANAGER_INTERFACE, "GetDomainPolicy",
                                &error, &reply, "s", name);
+        if (r < 0 && sd_bus_error_has_name(&error, SRVM_ERROR_NO_SUCH_POLICY)) {
+                sd_bus_error_free(&error);
+                r = sd_bus_call_method(bus, SRVM_BUS_NAME, SRVM_BUS_PATH, SRVM_MANAGER_INTERFACE, "GetPolicy",
+                                       &error, &reply, "s", name);
+        }
         if (r < 0)
                 return fail_bus(&error, r, what);
 
@@ -962,7 +969,8 @@ static void help(void) {
                "  jobs                      List the jobs srvmd knows of\n"
                "  cancel JOB                Cancel a running job; it rolls back to the source\n"
                "  policy list               List the policies in force and what they match\n"
-               "  policy show NAME          Show a policy in force, every default filled in\n"
+               "  policy show DOMAIN|NAME   Show the policy in force for a domain (which, how it\n"
+               "                            matched, every value), or the policy called NAME\n"
                "  policy check FILE...      Check policy files, without srvmd\n"
                "  reload                    Load the policies anew; a bad file keeps the old set\n"
                "  vf list                   List the host's SR-IOV PFs and VFs, and who uses each\n"

@@ -193,6 +193,13 @@ stdout_has "srvmd "
 expect 0 "version --json" "$srvmctl" version --json
 stdout_has '"srvmd":"'
 
+# The policy in force for a domain of the test driver: the default, every value in it.
+expect 0 "policy show DOMAIN, as nobody" as_nobody "$srvmctl" policy show test
+stdout_has '"matched_by": "default"'
+stdout_has '"effective"'
+expect 1 "policy show of neither a domain nor a policy" "$srvmctl" policy show no-such-thing
+stderr_has "no-such-thing"
+
 # The VF inventory: this machine has no SR-IOV, so an empty list, not an error; anyone may read.
 expect 0 "vf list --json, as nobody" as_nobody "$srvmctl" vf list --json
 stdout_has '{"pfs":\[\]}'
