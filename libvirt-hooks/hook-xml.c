@@ -251,25 +251,6 @@ static void device_remove(xmlNodePtr n) {
         xmlFreeNode(n);
 }
 
-static int node_dump(xmlDocPtr doc, xmlNodePtr n, char **ret) {
-        xmlBufferPtr buf;
-        char *s;
-
-        buf = xmlBufferCreate();
-        if (!buf)
-                return -ENOMEM;
-        if (xmlNodeDump(buf, doc, n, 0, 0) < 0) {
-                xmlBufferFree(buf);
-                return -ENOMEM;
-        }
-        if (asprintf(&s, "%s\n", (const char *) xmlBufferContent(buf)) < 0)
-                s = NULL;
-        xmlBufferFree(buf);
-        if (!s)
-                return -ENOMEM;
-        *ret = s;
-        return 0;
-}
 
 int hook_xml_filter_incoming(const char *domain_xml, const PolicySet *policies,
                              char **ret_xml, char **ret_removed) {
@@ -321,7 +302,7 @@ int hook_xml_filter_incoming(const char *domain_xml, const PolicySet *policies,
         if (fclose(f) != 0)
                 return -ENOMEM;
 
-        r = node_dump(doc, root, &xml);
+        r = node_dump(doc, root, true, &xml);
         if (r < 0)
                 return r;
 

@@ -65,24 +65,6 @@ static bool node_has_alias(xmlNodePtr n, const char *alias) {
         return a && streq((const char *) a, alias);
 }
 
-static int node_dump(xmlDocPtr doc, xmlNodePtr n, char **ret) {
-        xmlBufferPtr buf;
-        char *s;
-
-        buf = xmlBufferCreate();
-        if (!buf)
-                return -ENOMEM;
-        if (xmlNodeDump(buf, doc, n, 0, 0) < 0) {
-                xmlBufferFree(buf);
-                return -ENOMEM;
-        }
-        s = strdup((const char *) xmlBufferContent(buf));
-        xmlBufferFree(buf);
-        if (!s)
-                return -ENOMEM;
-        *ret = s;
-        return 0;
-}
 
 static int dup_xml_string(const xmlChar *s, char **ret) {
         char *d = NULL;
@@ -119,7 +101,7 @@ static int interface_record(xmlDocPtr doc, xmlNodePtr iface, VirtXmlInterface *r
                 return r;
         for (char *p = i.mac; p && *p; p++)
                 *p = (char) tolower((unsigned char) *p);
-        r = node_dump(doc, iface, &i.xml);
+        r = node_dump(doc, iface, false, &i.xml);
         if (r < 0)
                 return r;
 
@@ -285,7 +267,7 @@ int virt_xml_make_plug_xml(const char *interface_xml, char **ret) {
                 }
         }
 
-        return node_dump(doc, iface, ret);
+        return node_dump(doc, iface, false, ret);
 }
 
 void virt_xml_plan_done(VirtXmlPlan *p) {
@@ -324,7 +306,7 @@ int virt_xml_make_plan(const VirtXmlPlan *p, char **ret) {
             !xmlNewTextChild(root, NULL, (const xmlChar *) SRVM_PLAN_DEVICE, (const xmlChar *) p->device_xml))
                 return -ENOMEM;
 
-        return node_dump(doc, root, ret);
+        return node_dump(doc, root, false, ret);
 }
 
 static int plan_attr(xmlNodePtr n, const char *name, char **ret) {

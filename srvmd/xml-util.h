@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <libxml/parser.h>
@@ -59,4 +60,25 @@ static inline bool attr_is(xmlNodePtr n, const char *attr, const char *value) {
         _cleanup_xml_ xmlChar *v = xmlGetProp(n, (const xmlChar *) attr);
 
         return v && streq((const char *) v, value);
+}
+
+/* An element serialized, as a string of its own; with a newline at the end if newline. */
+static inline int node_dump(xmlDocPtr doc, xmlNodePtr n, bool newline, char **ret) {
+        xmlBufferPtr buf;
+        char *s;
+
+        buf = xmlBufferCreate();
+        if (!buf)
+                return -ENOMEM;
+        if (xmlNodeDump(buf, doc, n, 0, 0) < 0) {
+                xmlBufferFree(buf);
+                return -ENOMEM;
+        }
+        if (asprintf(&s, "%s%s", (const char *) xmlBufferContent(buf), newline ? "\n" : "") < 0)
+                s = NULL;
+        xmlBufferFree(buf);
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
 }
