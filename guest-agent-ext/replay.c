@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "ethtool.h"
+#include "json-util.h"
 #include "replay.h"
 #include "status.h"
 #include "sysfs.h"
@@ -214,26 +215,6 @@ int replay_record_load(const char *path, struct vf_config **ret) {
         if (!o)
                 return -EBADMSG;
         return vf_config_from_json(o, ret);
-}
-
-static int json_add(json_object *obj, const char *key, json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(obj, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-static int json_append(json_object *array, json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_array_add(array, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
 }
 
 static int describe(const char *ifname, const char *driver, json_object **ret) {

@@ -2,6 +2,7 @@
  * {"bond", "mode", "active_slave", "slaves": [{"name", "mac", "carrier", "mii_status",
  * "driver", "active"}]}. */
 
+#include "json-util.h"
 #include "status.h"
 
 struct bond_status *bond_status_free(struct bond_status *s) {
@@ -54,16 +55,6 @@ int bond_status_pick_failover(const struct bond_status *s, const struct slave_st
 
         *ret = virtio;
         return virtio->active ? 1 : 0;
-}
-
-static int json_add(json_object *obj, const char *key, json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(obj, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
 }
 
 /* json_object_new_null() is NULL itself, which json_add() would take for a failed

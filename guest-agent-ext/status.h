@@ -4,6 +4,7 @@
 
 #include <json-c/json.h>
 
+#include "json-util.h"
 #include "parse.h"
 
 /* What the device/driver link of a virtio-net NIC names. */
@@ -37,4 +38,3 @@ const struct slave_status *bond_status_find_driver(const struct bond_status *s,
 int bond_status_pick_failover(const struct bond_status *s, const struct slave_status **ret);
 int bond_status_to_json(const struct bond_status *s, json_object *obj);
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);

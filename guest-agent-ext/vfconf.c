@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <stdio.h>
 
+#include "json-util.h"
 #include "status.h"
 #include "vfconf.h"
 
@@ -107,26 +108,6 @@ int vf_config_add_multicast(struct vf_config *c, const struct hwaddr *a) {
                 return -ENOMEM;
         c->multicast = m;
         c->multicast[c->n_multicast++] = *a;
-        return 0;
-}
-
-static int json_add(json_object *obj, const char *key, json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(obj, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-static int json_append(json_object *array, json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_array_add(array, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
         return 0;
 }
 

@@ -1017,16 +1017,6 @@ usec_t migration_get_phase_deadline(const Migration *m) {
         return m->records[m->phase].start + m->budget[m->phase];
 }
 
-static int json_add(json_object *o, const char *key, json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 static json_object *json_string_or_null(const char *s) {
         return s ? json_object_new_string(s) : NULL;
 }

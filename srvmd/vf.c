@@ -135,13 +135,6 @@ int vf_inventory_assign(VfInventory *inv, const VfUser *users, size_t n_users) {
         return n;
 }
 
-static int json_add(json_object *o, const char *key, json_object *v) {
-        /* json_object_object_add() takes v even when it fails. */
-        if (!v && key)
-                return -ENOMEM;
-        return json_object_object_add(o, key, v) < 0 ? -ENOMEM : 0;
-}
-
 static int json_add_string(json_object *o, const char *key, const char *s) {
         json_object *v = NULL;
 
