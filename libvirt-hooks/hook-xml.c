@@ -1,5 +1,4 @@
 /* Filtering an incoming domain's XML for srvm. See hook-xml.h. */
-#include <ctype.h>
 #include <stdio.h>
 #include <strings.h>
 
@@ -73,79 +72,6 @@ static int plan_read(xmlNodePtr metadata, Plan *ret) {
 
 /* The metadata as policy resolution wants it: every element under <metadata>, any depth.
  * The strings are owned by the table (values) or by the document (names, namespaces). */
-typedef struct MetadataTable {
-        PolicyMetadata *items;
-        char **values; /* owned, one per item, may be NULL */
-        size_t n, allocated;
-} MetadataTable;
-
-static void metadata_table_done(MetadataTable *t) {
-        for (size_t i = 0; i < t->n; i++)
-                free(t->values[i]);
-        free(t->items);
-        free(t->values);
-        *t = (MetadataTable) {};
-}
-
-static char *text_trimmed(xmlNodePtr n) {
-        _cleanup_xml_ xmlChar *content = NULL;
-        const char *s, *e;
-
-        /* Only the element's own text, not its children's. */
-        for (xmlNodePtr c = n->children; c; c = c->next)
-                if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
-                        content = xmlNodeGetContent(c);
-                        break;
-                }
-        if (!content)
-                return strdup("");
-        s = (const char *) content;
-        while (*s && isspace((unsigned char) *s))
-                s++;
-        e = s + strlen(s);
-        while (e > s && isspace((unsigned char) e[-1]))
-                e--;
-        return strndup(s, (size_t) (e - s));
-}
-
-static int metadata_table_add(MetadataTable *t, xmlNodePtr parent) {
-        int r;
-
-        for (xmlNodePtr c = parent->children; c; c = c->next) {
-                if (c->type != XML_ELEMENT_NODE)
-                        continue;
-
-                if (t->n == t->allocated) {
-                        size_t a = t->allocated ? t->allocated * 2 : 8;
-                        PolicyMetadata *items = reallocarray(t->items, a, sizeof(*items));
-                        if (!items)
-                                return -ENOMEM;
-                        t->items = items;
-                        char **values = reallocarray(t->values, a, sizeof(*values));
-                        if (!values)
-                                return -ENOMEM;
-                        t->values = values;
-                        t->allocated = a;
-                }
-
-                char *value = text_trimmed(c);
-                if (!value)
-                        return -ENOMEM;
-                t->values[t->n] = value;
-                t->items[t->n] = (PolicyMetadata) {
-                        .namespace_uri = c->ns ? (const char *) c->ns->href : NULL,
-                        .element = (const char *) c->name,
-                        .value = value,
-                };
-                t->n++;
-
-                r = metadata_table_add(t, c);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
 static bool interface_is_virtio(xmlNodePtr iface) {
         _cleanup_xml_ xmlChar *model = child_attr(iface, "model", "type");
 
@@ -194,38 +120,23 @@ static bool devices_have_vf(xmlNodePtr devices, const Plan *plan) {
         return false;
 }
 
-static bool domain_matches_policy(xmlNodePtr root, xmlNodePtr metadata,
-                                  const PolicySet *policies, int *ret_error) {
-        _cleanup_(metadata_table_done) MetadataTable t = {};
-        _cleanup_xml_ xmlChar *name = NULL, *uuid = NULL;
+/* Whether a policy other than the default claims the domain: the same resolution srvmd makes. */
+static bool domain_matches_policy(const char *domain_xml, const PolicySet *policies, int *ret_error) {
+        _cleanup_(virt_xml_domain_info_done) VirtXmlDomainInfo info = {};
         PolicyMatchKind kind;
-        xmlNodePtr n;
+        const Policy *p;
         int r;
 
         *ret_error = 0;
         if (!policies)
                 return false;
-
-        n = child_element(root, "name");
-        name = n ? xmlNodeGetContent(n) : NULL;
-        n = child_element(root, "uuid");
-        uuid = n ? xmlNodeGetContent(n) : NULL;
-        if (metadata) {
-                r = metadata_table_add(&t, metadata);
-                if (r < 0) {
-                        *ret_error = r;
-                        return false;
-                }
+        r = virt_xml_read_domain_info(domain_xml, &info);
+        if (r < 0) {
+                *ret_error = r;
+                return false;
         }
-
-        (void) policy_set_resolve(policies,
-                                  &(PolicyDomainInfo) {
-                                          .name = name ? (const char *) name : "",
-                                          .uuid = (const char *) uuid,
-                                          .metadata = t.items,
-                                          .n_metadata = t.n,
-                                  },
-                                  &kind);
+        if (virt_xml_resolve_policy(policies, &info, &p, &kind) < 0)
+                return false; /* a domain without a name: no policy can claim it */
         return kind != POLICY_MATCH_DEFAULT;
 }
 
@@ -281,7 +192,7 @@ int hook_xml_filter_incoming(const char *domain_xml, const PolicySet *policies,
                 /* Nothing to remove either way; no need to ask the policies. */
                 return plan.present ? HOOK_XML_NO_VF : HOOK_XML_UNMANAGED;
         if (!plan.present) {
-                bool managed = domain_matches_policy(root, metadata, policies, &r);
+                bool managed = domain_matches_policy(domain_xml, policies, &r);
                 if (r < 0)
                         return r;
                 if (!managed)

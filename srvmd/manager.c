@@ -477,7 +477,7 @@ static int domain_policy_json(Manager *mgr, const char *xml, char **ret, char **
         r = virt_xml_read_domain_info(xml, &info);
         if (r < 0)
                 return set_error(ret_error, r, "libvirt's XML of the domain cannot be read");
-        r = manager_resolve_policy(mgr, &info, &p, &kind);
+        r = virt_xml_resolve_policy(mgr->policies, &info, &p, &kind);
         if (r < 0)
                 return set_error(ret_error, r, "no policy resolves for it");
         r = policy_to_json(p, &effective);
@@ -637,36 +637,6 @@ int manager_reload_policies(Manager *mgr, char **ret_error) {
         policy_set_free(mgr->policies);
         mgr->policies = set;
         log_info("Loaded %zu polic%s.", policy_set_size(set), policy_set_size(set) == 1 ? "y" : "ies");
-        return 0;
-}
-
-int manager_resolve_policy(Manager *mgr, const VirtXmlDomainInfo *info, const Policy **ret,
-                           PolicyMatchKind *ret_kind) {
-        _cleanup_free_ PolicyMetadata *md = NULL;
-        PolicyDomainInfo d;
-        const Policy *p;
-
-        if (!info->name)
-                return -EINVAL;
-        md = calloc(info->n_metadata ? info->n_metadata : 1, sizeof(*md));
-        if (!md)
-                return -ENOMEM;
-        for (size_t i = 0; i < info->n_metadata; i++)
-                md[i] = (PolicyMetadata) {
-                        .namespace_uri = info->metadata[i].namespace_uri,
-                        .element = info->metadata[i].element,
-                        .value = info->metadata[i].value,
-                };
-        d = (PolicyDomainInfo) {
-                .name = info->name,
-                .uuid = info->uuid,
-                .metadata = md,
-                .n_metadata = info->n_metadata,
-        };
-        p = policy_set_resolve(mgr->policies, &d, ret_kind);
-        if (!p)
-                return -ENOENT;
-        *ret = p;
         return 0;
 }
 

@@ -58,9 +58,6 @@ int manager_check(Manager *mgr, const MigrationParams *p, Migration **ret, char 
  * stays, and ret_error says why. Running jobs keep the policy they resolved. */
 int manager_reload_policies(Manager *mgr, char **ret_error);
 const PolicySet *manager_get_policies(Manager *mgr);
-/* The policy in force for a domain, from what its XML says (virt_xml_read_domain_info()). */
-int manager_resolve_policy(Manager *mgr, const VirtXmlDomainInfo *info, const Policy **ret,
-                           PolicyMatchKind *ret_kind);
 
 Migration *manager_get_job(Manager *mgr, uint32_t id);
 /* Jobs in creation order; i from 0 to manager_n_jobs() - 1. */

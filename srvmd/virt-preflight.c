@@ -338,7 +338,7 @@ void virt_dispatch_domain_info(Virt *v, Post *p) {
                         goto fail;
                 }
         }
-        r = manager_resolve_policy(v->manager, &p->info, &pol, &kind);
+        r = virt_xml_resolve_policy(manager_get_policies(v->manager), &p->info, &pol, &kind);
         if (r < 0)
                 goto fail;
 

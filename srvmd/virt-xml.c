@@ -484,6 +484,36 @@ int virt_xml_read_domain_info(const char *domain_xml, VirtXmlDomainInfo *ret) {
         return 0;
 }
 
+int virt_xml_resolve_policy(const PolicySet *set, const VirtXmlDomainInfo *info, const Policy **ret,
+                            PolicyMatchKind *ret_kind) {
+        _cleanup_free_ PolicyMetadata *md = NULL;
+        PolicyDomainInfo d;
+        const Policy *p;
+
+        if (!info->name)
+                return -EINVAL;
+        md = calloc(info->n_metadata ? info->n_metadata : 1, sizeof(*md));
+        if (!md)
+                return -ENOMEM;
+        for (size_t i = 0; i < info->n_metadata; i++)
+                md[i] = (PolicyMetadata) {
+                        .namespace_uri = info->metadata[i].namespace_uri,
+                        .element = info->metadata[i].element,
+                        .value = info->metadata[i].value,
+                };
+        d = (PolicyDomainInfo) {
+                .name = info->name,
+                .uuid = info->uuid,
+                .metadata = md,
+                .n_metadata = info->n_metadata,
+        };
+        p = policy_set_resolve(set, &d, ret_kind);
+        if (!p)
+                return -ENOENT;
+        *ret = p;
+        return 0;
+}
+
 void virt_xml_network_pool_done(VirtXmlNetworkPool *p) {
         if (!p)
                 return;

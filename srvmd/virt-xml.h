@@ -4,6 +4,7 @@
 #pragma once
 
 #include "macro.h"
+#include "policy.h"
 
 typedef struct VirtXmlInterface {
         char *alias; /* <alias name>, NULL if the element has none */
@@ -78,6 +79,11 @@ void virt_xml_domain_info_done(VirtXmlDomainInfo *i);
 
 /* -EBADMSG if domain_xml is not a domain's XML. */
 int virt_xml_read_domain_info(const char *domain_xml, VirtXmlDomainInfo *ret);
+
+/* The policy of set in force for the domain info describes (srvmd's preflight and
+ * GetDomainPolicy, and the hook, all decide by this). -EINVAL without a name. */
+int virt_xml_resolve_policy(const PolicySet *set, const VirtXmlDomainInfo *info, const Policy **ret,
+                            PolicyMatchKind *ret_kind);
 
 /* What a libvirt network's live XML says of it as a VF pool: its <forward mode> ("bridge",
  * "hostdev", ...; NULL if it has no <forward>), and for the modes that hand out devices
