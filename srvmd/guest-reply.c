@@ -3,7 +3,11 @@
  *              "failed": [{"setting", "error"}]}
  * or "replay": {"record", "error"} when there was nothing to replay. */
 
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "guest-reply.h"
 #include "macro.h"
@@ -71,5 +75,42 @@ int guest_reply_replay_note(json_object *answer, char **ret) {
                 return -ENOMEM;
 
         *ret = TAKE_PTR(s);
+        return 0;
+}
+
+int guest_reply_parse_version(const char *out, char **ret_version, unsigned *ret_protocol) {
+        static const char prefix[] = "srvm-guest ";
+        const char *line, *end;
+        unsigned protocol = 1;
+        char *version;
+
+        if (!out || strncmp(out, prefix, strlen(prefix)) != 0)
+                return -EBADMSG;
+        line = out + strlen(prefix);
+        end = strchrnul(line, '\n');
+        if (end == line)
+                return -EBADMSG;
+
+        for (const char *l = *end ? end + 1 : end; *l; ) {
+                const char *e = strchrnul(l, '\n');
+
+                if (strncmp(l, "protocol ", 9) == 0) {
+                        unsigned long n;
+                        char *p;
+
+                        errno = 0;
+                        n = strtoul(l + 9, &p, 10);
+                        if (errno != 0 || p == l + 9 || p != e || n == 0 || n > UINT_MAX)
+                                return -EBADMSG;
+                        protocol = n;
+                }
+                l = *e ? e + 1 : e;
+        }
+
+        version = strndup(line, end - line);
+        if (!version)
+                return -ENOMEM;
+        *ret_version = version;
+        *ret_protocol = protocol;
         return 0;
 }

@@ -8,3 +8,8 @@
  * onto the new VF and what was not. *ret is NULL when there is nothing to say (no "replay",
  * or nothing applied and nothing failed). 0 or -ENOMEM. */
 int guest_reply_replay_note(json_object *answer, char **ret);
+
+/* srvm-guest --version's output: "srvm-guest VERSION" and, since protocol 2, a line
+ * "protocol N" (an older srvm-guest speaks protocol 1). Fills *ret_version (owned) and
+ * *ret_protocol; -EBADMSG if the output is not srvm-guest's, -ENOMEM. */
+int guest_reply_parse_version(const char *out, char **ret_version, unsigned *ret_protocol);

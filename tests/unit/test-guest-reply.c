@@ -48,7 +48,47 @@ static void test_replay_note(void) {
         ASSERT_NULL(note);
 }
 
+static void test_parse_version(void) {
+        static const struct {
+                const char *out;
+                int r;
+                const char *version;
+                unsigned protocol;
+        } cases[] = {
+                { "srvm-guest 0.1.0\nprotocol 2\n", 0, "0.1.0", 2 },
+                { "srvm-guest 0.1.0\nprotocol 17", 0, "0.1.0", 17 },
+                /* Before protocol 2 srvm-guest printed its version only. */
+                { "srvm-guest 0.1.0\n", 0, "0.1.0", 1 },
+                { "srvm-guest 0.0.9", 0, "0.0.9", 1 },
+                { "srvm-guest 0.2.0\nbuilt by someone\nprotocol 3\n", 0, "0.2.0", 3 },
+                { "", -EBADMSG, NULL, 0 },
+                { "srvm-guest \n", -EBADMSG, NULL, 0 },
+                { "bash 5.2\n", -EBADMSG, NULL, 0 },
+                { "srvm-guest 0.1.0\nprotocol two\n", -EBADMSG, NULL, 0 },
+                { "srvm-guest 0.1.0\nprotocol 0\n", -EBADMSG, NULL, 0 },
+                { "srvm-guest 0.1.0\nprotocol 2x\n", -EBADMSG, NULL, 0 },
+                { "srvm-guest 0.1.0\nprotocol 99999999999\n", -EBADMSG, NULL, 0 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *version = NULL;
+                unsigned protocol = 0;
+
+                ASSERT_EQ_INT(guest_reply_parse_version(cases[i].out, &version, &protocol), cases[i].r);
+                if (cases[i].r < 0) {
+                        ASSERT_NULL(version);
+                        continue;
+                }
+                ASSERT_STREQ(version, cases[i].version);
+                ASSERT_EQ_INT(protocol, cases[i].protocol);
+        }
+        char *version = NULL;
+        unsigned protocol = 0;
+        ASSERT_EQ_INT(guest_reply_parse_version(NULL, &version, &protocol), -EBADMSG);
+}
+
 int main(void) {
         test_replay_note();
+        test_parse_version();
         return 0;
 }
