@@ -190,6 +190,7 @@ struct VirtJob {
         virDomainPtr source_dom;
         virDomainPtr dest_dom;
         VirtMonitor *monitor;  /* while migrate runs */
+        json_object *replay_said; /* srvm-guest's last replay report: the next note says what is new */
 };
 
 struct Virt {

@@ -240,6 +240,7 @@ static VirtJob *virt_job_free(VirtJob *j) {
                 virDomainFree(j->source_dom);
         if (j->dest_dom)
                 virDomainFree(j->dest_dom);
+        json_object_put(j->replay_said);
         if (j->dest)
                 virConnectClose(j->dest);
         if (j->local)
@@ -821,8 +822,15 @@ static int do_guest_enslave(VirtJob *j, const Request *q, const char *verb, Post
                                         (char *) GUEST_ANNOUNCE_COUNT, (char *) "--announce-interval-ms",
                                         (char *) GUEST_ANNOUNCE_INTERVAL_MS, NULL },
                       s + AGENT_EXEC_MARGIN_USEC, p, &answer);
-        if (r >= 0)
-                (void) guest_reply_replay_note(answer, &p->guest_note);
+        if (r >= 0) {
+                json_object *replay = guest_reply_replay(answer);
+
+                (void) guest_reply_replay_note(answer, j->replay_said, &p->guest_note);
+                if (replay) {
+                        json_object_put(j->replay_said);
+                        j->replay_said = json_object_get(replay);
+                }
+        }
         return r;
 }
 
