@@ -76,6 +76,7 @@ int evac_exit_code(const Evacuation *e);
 int evac_format_started(const EvacItem *i, char **ret);
 int evac_format_finished(const EvacItem *i, char **ret);
 int evac_format_summary(const Evacuation *e, char **ret);
-/* The final JSONs, as an array; a domain whose job never started gets
- * {"id": null, "domain", "result": "failed", "error"}. */
+/* The final JSONs of the finished jobs, as an array; a domain whose job never started gets
+ * {"id": null, "domain", "result": "failed", "error"}, one whose JSON could not be read
+ * {"id", "domain", "result", "error": null}. */
 int evac_to_json(const Evacuation *e, json_object **ret);
