@@ -1092,7 +1092,7 @@ static void evac_print(Evac *x, int (*format)(const EvacItem *i, char **ret), co
 
 /* Start jobs until the concurrency is reached or none is left. A domain srvmd refuses is
  * reported and counts as failed; a refusal that would hit every domain alike (access denied,
- * srvmd gone) ends the evacuation. */
+ * an option srvmd rejects, srvmd gone) ends the evacuation with that exit code. */
 static int evac_fill(Evac *x) {
         EvacItem *i;
         int r;
@@ -1115,8 +1115,9 @@ static int evac_fill(Evac *x) {
                 if (r < 0) {
                         char what[512];
 
-                        if (sd_bus_error_has_names(&error, SD_BUS_ERROR_ACCESS_DENIED, SD_BUS_ERROR_SERVICE_UNKNOWN,
-                                                   SD_BUS_ERROR_NAME_HAS_NO_OWNER, SD_BUS_ERROR_DISCONNECTED) ||
+                        if (sd_bus_error_has_names(&error, SD_BUS_ERROR_ACCESS_DENIED, SD_BUS_ERROR_INVALID_ARGS,
+                                                   SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER,
+                                                   SD_BUS_ERROR_DISCONNECTED) ||
                             (!sd_bus_error_is_set(&error) && errno_means_unreachable(r))) {
                                 snprintf(what, sizeof what, "cannot migrate domain '%s'", i->domain);
                                 return fail_bus(&error, r, what);

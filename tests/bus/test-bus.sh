@@ -352,6 +352,8 @@ expect 0 "reload without it" "$srvmctl" reload
 # agent, no destination), and says so.
 expect 4 "nobody may not evacuate" as_nobody "$srvmctl" evacuate test:///default "$nowhere"
 stderr_has "cannot migrate domain 'test'"
+expect 2 "evacuate: an option srvmd rejects is a usage error" "$srvmctl" evacuate test:///default "$nowhere" --bond a/b
+stderr_has "not a valid interface name"
 expect 1 "evacuate: the job fails" "$srvmctl" evacuate test:///default "$nowhere" --concurrency 2 \
         --migrate-uri tcp://127.0.0.1:1
 stdout_has "^Evacuating 1 domain from test:///default to $nowhere, at most 2 at a time.$"
