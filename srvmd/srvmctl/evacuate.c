@@ -9,7 +9,10 @@
 #include "macro.h"
 
 void evac_init(Evacuation *e, unsigned concurrency) {
-        *e = (Evacuation) { .concurrency = concurrency ? concurrency : EVAC_CONCURRENCY_DEFAULT };
+        *e = (Evacuation) {
+                .concurrency = concurrency ? concurrency : EVAC_CONCURRENCY_DEFAULT,
+                .elapsed_us = -1,
+        };
 }
 
 void evac_done(Evacuation *e) {
@@ -226,6 +229,8 @@ int evac_format_summary(const Evacuation *e, char **ret) {
         if (!f)
                 return -ENOMEM;
         fprintf(f, "%zu of %zu domain%s evacuated", ok, e->n_items, e->n_items == 1 ? "" : "s");
+        if (e->elapsed_us >= 0)
+                fprintf(f, " in %" PRId64 ".%03" PRId64 " s", e->elapsed_us / 1000000, e->elapsed_us / 1000 % 1000);
         if (done > ok) {
                 bool first = true;
 

@@ -37,6 +37,7 @@ typedef struct Evacuation {
         unsigned concurrency;  /* at most this many RUNNING at once */
         unsigned n_running;
         bool stopped;          /* start nothing more (SIGINT) */
+        int64_t elapsed_us;    /* from the first start to the end, for the summary; -1 if unknown */
 } Evacuation;
 
 void evac_init(Evacuation *e, unsigned concurrency);

@@ -236,6 +236,14 @@ static const char *json_get_result(json_object *j) {
         return json_object_get_string(v);
 }
 
+static int64_t monotonic_us(void) {
+        struct timespec ts;
+
+        if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+                return -1;
+        return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /* Microseconds since the job's first phase started, on this host's CLOCK_MONOTONIC, the
  * clock srvmd stamps the phases with; -1 if that cannot be told. */
 static int64_t job_elapsed_us(json_object *j) {
@@ -1215,6 +1223,7 @@ static int verb_evacuate(sd_bus *bus, int argc, char *argv[]) {
         _cleanup_free_ uint32_t *finished = NULL;
         Evac x = { .bus = bus, .out = arg_json ? stderr : stdout };
         const char *source, *destination;
+        int64_t begin_us;
         sigset_t mask;
         size_t n = 0;
         int r;
@@ -1305,7 +1314,10 @@ static int verb_evacuate(sd_bus *bus, int argc, char *argv[]) {
         x.work = work;
 
         /* The first jobs start from the loop, like the later ones. */
+        begin_us = monotonic_us();
         r = sd_event_loop(event);
+        if (begin_us >= 0 && monotonic_us() >= begin_us)
+                x.plan.elapsed_us = monotonic_us() - begin_us;
         (void) sd_bus_detach_event(bus);
         finished = x.finished;
         if (r < 0)

@@ -359,7 +359,7 @@ expect 1 "evacuate: the job fails" "$srvmctl" evacuate test:///default "$nowhere
 stdout_has "^Evacuating 1 domain from test:///default to $nowhere, at most 2 at a time.$"
 stdout_has "^test: job [0-9]* started$"
 stdout_has "^test: job [0-9]* failed, VM downtime n/a, wall time [0-9.]* s: Domain 'test': preflight failed: .*cannot connect to the destination's libvirt"
-stdout_has "^0 of 1 domain evacuated; 1 failed: test (job [0-9]*, failed).$"
+stdout_has "^0 of 1 domain evacuated in [0-9]*\.[0-9]\{3\} s; 1 failed: test (job [0-9]*, failed).$"
 job=$(sed -n 's/^test: job \([0-9]*\) started$/\1/p' "$dir/out")
 expect 0 "  the job went to the destination asked for" "$srvmctl" show "$job" --json
 stdout_has "\"destination_uri\":\"$nowhere\""

@@ -194,6 +194,10 @@ static void test_serial_and_stop(void) {
                 _cleanup_free_ char *text = NULL;
                 ASSERT_OK(evac_format_summary(&e, &text));
                 ASSERT_STREQ(text, "3 of 3 domains evacuated.\n");
+                e.elapsed_us = 61234567;
+                free(text);
+                ASSERT_OK(evac_format_summary(&e, &text));
+                ASSERT_STREQ(text, "3 of 3 domains evacuated in 61.234 s.\n");
         }
         evac_done(&e);
 
