@@ -19,6 +19,8 @@ MANAGER = "org.srvm.srvm1.Manager"
 JOB = "org.srvm.srvm1.Job"
 PROPERTIES = "org.freedesktop.DBus.Properties"
 PHASES = ["preflight", "failover", "unplug", "migrate", "plug", "link", "failback"]
+# srvmd answers scrapes within this long of a render with that render (METRICS_HTTP_CACHE_USEC).
+METRICS_CACHE_S = 1.0
 
 
 def free_port():
@@ -45,6 +47,7 @@ class SimDaemon:
         self.bus_pid = None
         self.proc = None
         self.monitor = None
+        self.last_scrape = 0.0
 
     @property
     def pid(self):
@@ -131,8 +134,16 @@ class SimDaemon:
         return dbus.bus.BusConnection(self.address)
 
     def scrape(self, timeout=10):
+        self.last_scrape = time.monotonic()
         with urllib.request.urlopen(self.metrics_url, timeout=timeout) as r:
             return r.read().decode()
+
+    def scrape_fresh(self):
+        """A scrape srvmd renders anew: past the time it answers with its last render."""
+        wait = self.last_scrape + METRICS_CACHE_S + 0.1 - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        return self.scrape()
 
     def cpu_seconds(self):
         """srvmd-sim's user + system CPU time so far."""
