@@ -1,4 +1,7 @@
-/* srvmd: the srvm host daemon. Parses the command line and hands over to the manager. */
+/* srvmd: the srvm host daemon. Parses the command line and hands over to the manager. The
+ * backend linked in (virt.h) names the program and adds its own options: the same main()
+ * makes srvmd (libvirt) and srvmd-sim (the simulated backend of the benchmarks). */
+#include <assert.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,12 +12,15 @@
 #include "log.h"
 #include "manager.h"
 #include "metrics-http.h"
+#include "virt.h"
+
+/* Room for the backend's options next to the daemon's own. */
+#define BACKEND_OPTIONS_MAX 16
 
 static void help(void) {
-        printf("Usage: srvmd [OPTIONS]\n"
+        printf("Usage: %s [OPTIONS]\n"
                "\n"
-               "Keep VMs with SR-IOV VFs live-migratable: fail their bond over to virtio-net,\n"
-               "unplug the VF, migrate, plug a VF on the destination and fail back.\n"
+               "%s"
                "Controlled over D-Bus (%s) with srvmctl.\n"
                "\n"
                "Options:\n"
@@ -33,14 +39,17 @@ static void help(void) {
                "                         serve Prometheus metrics on ADDR:PORT, [ADDR6]:PORT or\n"
                "                         PORT (default: 127.0.0.1:9709), path /metrics\n"
                "      --no-metrics       serve no metrics\n"
+               "%s"
                "  -v, --verbose          log debug messages too\n"
                "  -h, --help             show this help and exit\n"
                "      --version          show the version and exit\n",
-               SRVM_BUS_NAME);
+               virt_command_line.program, virt_command_line.about, SRVM_BUS_NAME,
+               virt_command_line.options_help);
 }
 
 int main(int argc, char *argv[]) {
-        enum { ARG_STATE_DIR = 0x100, ARG_USER, ARG_POLICY_DIR, ARG_ARRIVAL_GRACE, ARG_ADMIN_GROUP, ARG_METRICS_LISTEN, ARG_NO_METRICS, ARG_VERSION };
+        enum { ARG_STATE_DIR = 0x100, ARG_USER, ARG_POLICY_DIR, ARG_ARRIVAL_GRACE, ARG_ADMIN_GROUP, ARG_METRICS_LISTEN, ARG_NO_METRICS, ARG_VERSION,
+               ARG_BACKEND = 0x200 };
         static const struct option options[] = {
                 { "connect", required_argument, NULL, 'c' },
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
@@ -55,12 +64,23 @@ int main(int argc, char *argv[]) {
                 { "version", no_argument, NULL, ARG_VERSION },
                 {}
         };
+        struct option all[ELEMENTSOF(options) + BACKEND_OPTIONS_MAX] = {};
+        const char *program = virt_command_line.program;
+        size_t n = ELEMENTSOF(options) - 1;
         _cleanup_(manager_freep) Manager *mgr = NULL;
         ManagerConfig config = {};
         _cleanup_free_ char *metrics_address = NULL;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "c:vh", options, NULL)) >= 0)
+        memcpy(all, options, n * sizeof(struct option));
+        for (size_t i = 0; virt_command_line.options[i].name; i++) {
+                assert(i < BACKEND_OPTIONS_MAX);
+                all[n] = virt_command_line.options[i];
+                all[n].flag = NULL;
+                all[n++].val = ARG_BACKEND + (int) i;
+        }
+
+        while ((c = getopt_long(argc, argv, "c:vh", all, NULL)) >= 0)
                 switch (c) {
                 case 'c':
                         config.local_uri = optarg;
@@ -76,7 +96,7 @@ int main(int argc, char *argv[]) {
                         break;
                 case ARG_ADMIN_GROUP:
                         if (optarg[0] == '\0' || strlen(optarg) > 32 || strpbrk(optarg, ": \t\n/")) {
-                                fprintf(stderr, "srvmd: --admin-group=%s: expected a group name.\n", optarg);
+                                fprintf(stderr, "%s: --admin-group=%s: expected a group name.\n", program, optarg);
                                 return 2;
                         }
                         bus_set_admin_group(optarg);
@@ -88,8 +108,8 @@ int main(int argc, char *argv[]) {
                         errno = 0;
                         s = strtoul(optarg, &end, 10);
                         if (errno != 0 || end == optarg || *end || s < 1 || s > 86400) {
-                                fprintf(stderr, "srvmd: --arrival-grace=%s: expected whole seconds from 1 to 86400.\n",
-                                        optarg);
+                                fprintf(stderr, "%s: --arrival-grace=%s: expected whole seconds from 1 to 86400.\n",
+                                        program, optarg);
                                 return 2;
                         }
                         config.arrival_grace = s * USEC_PER_SEC;
@@ -99,8 +119,8 @@ int main(int argc, char *argv[]) {
                         free(metrics_address);
                         metrics_address = NULL;
                         if (metrics_http_parse_listen(optarg, &metrics_address, &config.metrics_port) < 0) {
-                                fprintf(stderr, "srvmd: --metrics-listen=%s: expected ADDR:PORT, [ADDR6]:PORT or PORT, "
-                                        "with a numeric address and a port from 1 to 65535.\n", optarg);
+                                fprintf(stderr, "%s: --metrics-listen=%s: expected ADDR:PORT, [ADDR6]:PORT or PORT, "
+                                        "with a numeric address and a port from 1 to 65535.\n", program, optarg);
                                 return 2;
                         }
                         config.metrics_address = metrics_address;
@@ -115,14 +135,19 @@ int main(int argc, char *argv[]) {
                         help();
                         return EXIT_SUCCESS;
                 case ARG_VERSION:
-                        printf("srvmd %s\n", SRVM_VERSION);
+                        printf("%s %s\n", program, SRVM_VERSION);
                         return EXIT_SUCCESS;
                 default:
-                        fprintf(stderr, "Try 'srvmd --help'.\n");
+                        if (c >= ARG_BACKEND && c < ARG_BACKEND + BACKEND_OPTIONS_MAX) {
+                                if (virt_command_line.parse_option(c - ARG_BACKEND, optarg) < 0)
+                                        return 2;
+                                break;
+                        }
+                        fprintf(stderr, "Try '%s --help'.\n", program);
                         return 2;
                 }
         if (optind < argc) {
-                fprintf(stderr, "srvmd: unexpected argument '%s'. Try 'srvmd --help'.\n", argv[optind]);
+                fprintf(stderr, "%s: unexpected argument '%s'. Try '%s --help'.\n", program, argv[optind], program);
                 return 2;
         }
 

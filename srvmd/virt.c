@@ -44,6 +44,16 @@
 #include "virt.h"
 #include "virt-internal.h"
 
+static const struct option no_options[] = { {} };
+
+const VirtCommandLine virt_command_line = {
+        .program = "srvmd",
+        .about = "Keep VMs with SR-IOV VFs live-migratable: fail their bond over to virtio-net,\n"
+                 "unplug the VF, migrate, plug a VF on the destination and fail back.\n",
+        .options_help = "",
+        .options = no_options,
+};
+
 usec_t now_usec(void) {
         struct timespec ts;
 

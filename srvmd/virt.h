@@ -4,10 +4,28 @@
  * libvirt's default event loop, run on one thread that only copies them into the loop. */
 #pragma once
 
+#include <getopt.h>
+#include <stddef.h>
+
 #include <systemd/sd-event.h>
 
 #include "manager.h"
 #include "migration.h"
+
+/* The backend's part of the daemon's command line, which main.c parses for every executable
+ * it is linked into: the program's name, what it is (for --help), the backend's own long
+ * options with their --help lines, and the function that takes one of them. The libvirt
+ * backend has no option of its own; the simulated one (virt-sim.c) has its timing. */
+typedef struct VirtCommandLine {
+        const char *program;
+        const char *about;            /* the paragraph --help starts with */
+        const char *options_help;     /* --help lines of options[], "" if none */
+        const struct option *options; /* ends with an all-zero entry */
+        /* Take the argument of options[index]; if it is bad, say why on stderr and return < 0. */
+        int (*parse_option)(size_t index, const char *arg);
+} VirtCommandLine;
+
+extern const VirtCommandLine virt_command_line;
 
 /* Connect to the local libvirt (blocking, at startup), register for domain events, start
  * the event thread. Events are delivered to mgr through manager_on_*(). */

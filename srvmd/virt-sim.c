@@ -1,0 +1,552 @@
+/* The simulated backend of srvmd-sim: the functions of virt.h without libvirt, a guest or a
+ * second host, so that the daemon's control plane (manager, bus, metrics, the state machine)
+ * can be driven at scale by the benchmarks and the bus tests. Every action of every job, for
+ * any domain name, succeeds on the loop after a delay close to what the lab measured for
+ * that phase, times --sim-scale. Preflight reads a made-up domain XML through the same
+ * readers and policy resolution as the libvirt backend; the migration reports pre-copy
+ * progress as it goes and a VM downtime at the end; a cancelled migration ends at once, as
+ * libvirt's abort makes it. srvmd itself never links this file. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json-util.h"
+#include "log.h"
+#include "manager.h"
+#include "metrics.h"
+#include "vf.h"
+#include "virt-xml.h"
+#include "virt.h"
+#include "xml-util.h"
+
+/* What each action takes at --sim-scale=1, in ms: the lab's figures, rounded. */
+static const unsigned sim_delay_ms[_ACTION_MAX] = {
+        [ACTION_PREFLIGHT] = 200,
+        [ACTION_FAILOVER] = 100,
+        [ACTION_UNPLUG] = 300,
+        [ACTION_MIGRATE] = 3000,
+        [ACTION_PLUG] = 200,
+        [ACTION_LINK] = 3000,
+        [ACTION_FAILBACK] = 80,
+        [ACTION_LOCATE] = 50,
+};
+
+/* The pre-copy the migration pretends to run: this much memory, reported in this many steps,
+ * with this VM pause at the end (the lab's 137-219 ms). */
+#define SIM_MEMORY_BYTES (256ULL << 20)
+#define SIM_DIRTY_RATE_BYTES_S (8ULL << 20)
+#define SIM_MIGRATE_STEPS 6
+#define SIM_VM_DOWNTIME_MS 170
+/* The SR-IOV inventory ListVFs shows: one PF with this many VFs. */
+#define SIM_N_VFS 8
+
+static double sim_scale = 1.0;
+
+typedef struct SimJob {
+        struct SimJob *next;
+        Virt *virt;
+        uint32_t id;
+        Action action;          /* in flight; _ACTION_INVALID if none */
+        Side side;
+        sd_event_source *timer; /* owned: the action's next step */
+        unsigned step;          /* migrate: progress reports so far */
+        bool aborted;           /* migrate: cancelled, ends at once */
+        uint64_t max_downtime_ms; /* of the job's policy, for the progress it reports */
+        char *domain;
+        char *vf_mac;           /* for ListVFs' "domain" of a VF */
+} SimJob;
+
+/* An answer for ListVFs, GetDomainPolicy or an arrival, given on the next loop iteration,
+ * as the libvirt backend gives it once its thread is done. */
+typedef struct SimErrand {
+        struct SimErrand *next;
+        Virt *virt;
+        sd_event_source *source; /* owned */
+        char *domain;            /* NULL for ListVFs */
+        VirtTextFn cb;           /* NULL: an arrival to inspect */
+        void *userdata;
+} SimErrand;
+
+struct Virt {
+        Manager *manager;     /* not owned */
+        sd_event *event;      /* ref */
+        SimJob *jobs;         /* owned */
+        SimErrand *errands;   /* owned */
+};
+
+static int parse_scale(size_t index, const char *arg) {
+        char *end;
+        double f;
+
+        errno = 0;
+        f = strtod(arg, &end);
+        if (errno != 0 || end == arg || *end || !(f > 0.0) || f > 100.0) {
+                fprintf(stderr, "srvmd-sim: --sim-scale=%s: expected a factor above 0 and up to 100.\n", arg);
+                return -EINVAL;
+        }
+        sim_scale = f;
+        return 0;
+}
+
+static const struct option sim_options[] = {
+        { "sim-scale", required_argument, NULL, 0 },
+        {}
+};
+
+const VirtCommandLine virt_command_line = {
+        .program = "srvmd-sim",
+        .about = "srvmd with a simulated backend in place of libvirt, for benchmarks and tests, never\n"
+                 "for a host: every action of every job succeeds after a set delay, for any domain\n"
+                 "name; nothing is migrated. --connect only names the source in the jobs.\n"
+                 "Delays at scale 1: preflight 200 ms, failover 100, unplug 300, migrate 3000 (with\n"
+                 "pre-copy progress and a VM downtime of 170 ms), plug 200, link 3000, failback 80.\n",
+        .options_help = "      --sim-scale=FACTOR multiply every simulated delay by FACTOR, above 0 and up\n"
+                        "                         to 100 (default: 1)\n",
+        .options = sim_options,
+        .parse_option = parse_scale,
+};
+
+static usec_t sim_delay(Action a) {
+        return (usec_t) (sim_delay_ms[a] * sim_scale * USEC_PER_MSEC);
+}
+
+/* Made-up but stable per domain: its MAC and UUID come from a hash of its name. */
+static uint64_t name_hash(const char *s, uint64_t seed) {
+        uint64_t h = 0xcbf29ce484222325ULL ^ seed;
+
+        for (; *s; s++)
+                h = (h ^ (uint8_t) *s) * 0x100000001b3ULL;
+        return h;
+}
+
+static void sim_mac(const char *domain, char ret[static 18]) {
+        uint64_t h = name_hash(domain, 0);
+
+        snprintf(ret, 18, "52:54:00:%02x:%02x:%02x", (unsigned) (h >> 16) & 0xff, (unsigned) (h >> 8) & 0xff,
+                 (unsigned) h & 0xff);
+}
+
+/* The live XML of a domain as libvirt would give it: a hostdev VF (alias ua-vf0) and a
+ * virtio-net standby with the same MAC, both in the guest's bond. */
+static int sim_domain_xml(const char *domain, char **ret) {
+        _cleanup_(xml_doc_freep) xmlDoc *doc = NULL;
+        xmlNode *root, *devices, *iface, *source, *n;
+        uint64_t a = name_hash(domain, 1), b = name_hash(domain, 2);
+        char uuid[37], mac[18];
+        _cleanup_xml_ xmlChar *text = NULL;
+        int size;
+
+        sim_mac(domain, mac);
+        snprintf(uuid, sizeof(uuid), "%08x-%04x-%04x-%04x-%012llx", (unsigned) (a >> 32), (unsigned) (a >> 16) & 0xffff,
+                 (unsigned) a & 0xffff, (unsigned) (b >> 48), (unsigned long long) (b & 0xffffffffffffULL));
+
+        doc = xmlNewDoc(BAD_CAST "1.0");
+        root = doc ? xmlNewNode(NULL, BAD_CAST "domain") : NULL;
+        if (!root)
+                return -ENOMEM;
+        xmlDocSetRootElement(doc, root);
+        if (!xmlNewProp(root, BAD_CAST "type", BAD_CAST "kvm") ||
+            !xmlNewTextChild(root, NULL, BAD_CAST "name", BAD_CAST domain) ||
+            !xmlNewTextChild(root, NULL, BAD_CAST "uuid", BAD_CAST uuid) ||
+            !xmlNewTextChild(root, NULL, BAD_CAST "memory", BAD_CAST "262144") ||
+            !(devices = xmlNewChild(root, NULL, BAD_CAST "devices", NULL)))
+                return -ENOMEM;
+
+        iface = xmlNewChild(devices, NULL, BAD_CAST "interface", NULL);
+        if (!iface || !xmlNewProp(iface, BAD_CAST "type", BAD_CAST "hostdev") ||
+            !xmlNewProp(iface, BAD_CAST "managed", BAD_CAST "yes") ||
+            !(n = xmlNewChild(iface, NULL, BAD_CAST "mac", NULL)) || !xmlNewProp(n, BAD_CAST "address", BAD_CAST mac) ||
+            !(source = xmlNewChild(iface, NULL, BAD_CAST "source", NULL)) ||
+            !(n = xmlNewChild(source, NULL, BAD_CAST "address", NULL)) ||
+            !xmlNewProp(n, BAD_CAST "type", BAD_CAST "pci") || !xmlNewProp(n, BAD_CAST "domain", BAD_CAST "0x0000") ||
+            !xmlNewProp(n, BAD_CAST "bus", BAD_CAST "0x3b") || !xmlNewProp(n, BAD_CAST "slot", BAD_CAST "0x02") ||
+            !xmlNewProp(n, BAD_CAST "function", BAD_CAST "0x1") ||
+            !(n = xmlNewChild(iface, NULL, BAD_CAST "alias", NULL)) || !xmlNewProp(n, BAD_CAST "name", BAD_CAST "ua-vf0"))
+                return -ENOMEM;
+
+        iface = xmlNewChild(devices, NULL, BAD_CAST "interface", NULL);
+        if (!iface || !xmlNewProp(iface, BAD_CAST "type", BAD_CAST "network") ||
+            !(n = xmlNewChild(iface, NULL, BAD_CAST "mac", NULL)) || !xmlNewProp(n, BAD_CAST "address", BAD_CAST mac) ||
+            !(n = xmlNewChild(iface, NULL, BAD_CAST "source", NULL)) || !xmlNewProp(n, BAD_CAST "network", BAD_CAST "default") ||
+            !(n = xmlNewChild(iface, NULL, BAD_CAST "model", NULL)) || !xmlNewProp(n, BAD_CAST "type", BAD_CAST "virtio") ||
+            !(n = xmlNewChild(iface, NULL, BAD_CAST "alias", NULL)) || !xmlNewProp(n, BAD_CAST "name", BAD_CAST "net0"))
+                return -ENOMEM;
+
+        xmlDocDumpMemory(doc, &text, &size);
+        if (!text)
+                return -ENOMEM;
+        *ret = strdup((const char *) text);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static SimJob *sim_job_free(SimJob *j) {
+        if (!j)
+                return NULL;
+        sd_event_source_disable_unref(j->timer);
+        free(j->domain);
+        free(j->vf_mac);
+        free(j);
+        return NULL;
+}
+
+static SimJob *sim_find_job(Virt *v, uint32_t id) {
+        for (SimJob *j = v->jobs; j; j = j->next)
+                if (j->id == id)
+                        return j;
+        return NULL;
+}
+
+/* Preflight as the libvirt backend ends it: the domain's policy resolved and applied, and
+ * the VF found in its XML. Returns the sentence of what is wrong, or NULL. */
+static const char *sim_preflight(SimJob *j, Migration *m, int *ret) {
+        _cleanup_(virt_xml_domain_info_done) VirtXmlDomainInfo info = {};
+        _cleanup_(virt_xml_interface_done) VirtXmlInterface vf = {};
+        _cleanup_free_ char *xml = NULL;
+        MigrationParams params = {};
+        PolicyMatchKind kind;
+        const Policy *pol;
+        int r;
+
+        r = sim_domain_xml(j->domain, &xml);
+        if (r < 0)
+                return *ret = r, "out of memory";
+        r = virt_xml_read_domain_info(xml, &info);
+        if (r < 0)
+                return *ret = r, "cannot read the domain's XML";
+        r = virt_xml_resolve_policy(manager_get_policies(j->virt->manager), &info, &pol, &kind);
+        if (r < 0)
+                return *ret = r, "no policy applies to the domain";
+        policy_apply_to_params(pol, &params);
+        r = migration_apply_policy(m, policy_get_name(pol), &params);
+        if (r < 0)
+                return *ret = r, "out of memory resolving its policy";
+        j->max_downtime_ms = policy_get_migration(pol)->max_downtime_ms;
+        log_info("%s: job %u: policy %s (matched by %s)", j->domain, j->id, policy_get_name(pol),
+                 policy_match_kind_to_string(kind));
+
+        r = virt_xml_find_vf(xml, migration_get_vf_spec(m), &vf);
+        if (r < 0)
+                return *ret = r, "the domain has no such VF interface";
+        r = migration_set_vf(m, vf.alias, vf.mac, vf.xml);
+        if (r >= 0) {
+                free(j->vf_mac);
+                j->vf_mac = vf.mac ? strdup(vf.mac) : NULL;
+        }
+        if (r < 0)
+                return *ret = r, "out of memory";
+        *ret = 0;
+        return NULL;
+}
+
+static void sim_report_progress(SimJob *j, Migration *m) {
+        uint64_t done = SIM_MEMORY_BYTES * j->step / SIM_MIGRATE_STEPS;
+        usec_t d = sim_delay(ACTION_MIGRATE);
+        MigrationProgress p = {
+                .iteration = j->step,
+                .data_total_bytes = SIM_MEMORY_BYTES,
+                .data_processed_bytes = done,
+                .data_remaining_bytes = SIM_MEMORY_BYTES - done,
+                .dirty_rate_bytes_s = SIM_DIRTY_RATE_BYTES_S,
+                .bandwidth_bytes_s = d > 0 ? SIM_MEMORY_BYTES * USEC_PER_SEC / d : 0,
+                .max_downtime_ms = j->max_downtime_ms,
+        };
+
+        (void) migration_set_progress(m, &p);
+}
+
+static int sim_arm(SimJob *j, usec_t delay) {
+        uint64_t now;
+        int r;
+
+        r = sd_event_now(j->virt->event, CLOCK_MONOTONIC, &now);
+        if (r < 0)
+                return r;
+        r = sd_event_source_set_time(j->timer, now + delay);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_enabled(j->timer, SD_EVENT_ONESHOT);
+}
+
+static int sim_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        SimJob *j = userdata;
+        Virt *v = j->virt;
+        const char *message = NULL;
+        Migration *m;
+        Action a = j->action;
+        int r = 0;
+
+        m = manager_get_job(v->manager, j->id);
+        if (!m || a < 0)
+                return 0;
+
+        switch (a) {
+        case ACTION_PREFLIGHT:
+                message = sim_preflight(j, m, &r);
+                break;
+        case ACTION_MIGRATE:
+                if (j->aborted) {
+                        r = -ECANCELED;
+                        message = "the migration was aborted on request";
+                        break;
+                }
+                if (++j->step < SIM_MIGRATE_STEPS) {
+                        sim_report_progress(j, m);
+                        r = sim_arm(j, sim_delay(a) / SIM_MIGRATE_STEPS);
+                        if (r >= 0)
+                                return 0;
+                        message = "cannot wait for the simulated pre-copy";
+                        break;
+                }
+                sim_report_progress(j, m);
+                manager_on_job_completed(v->manager, j->domain, SIM_VM_DOWNTIME_MS);
+                break;
+        case ACTION_UNPLUG:
+                r = 1; /* verified gone */
+                break;
+        case ACTION_LOCATE:
+                r = migration_get_domain_side(m) == SIDE_DESTINATION;
+                break;
+        case ACTION_FAILOVER:
+        case ACTION_PLUG:
+        case ACTION_LINK:
+        case ACTION_FAILBACK:
+                break;
+        case _ACTION_MAX:
+        case _ACTION_INVALID:
+                return 0;
+        }
+
+        j->action = _ACTION_INVALID;
+        log_debug("%s: job %u: simulated %s ended: %d", j->domain, j->id, action_to_string(a), r);
+        /* This may end the job and release j: touch neither afterwards. */
+        migration_action_done(m, a, r, message);
+        return 0;
+}
+
+int virt_start_action(Virt *v, Migration *m, Action a, Side side) {
+        SimJob *j;
+        int r;
+
+        if (!v || !m || a < 0 || a >= _ACTION_MAX)
+                return -EINVAL;
+
+        j = sim_find_job(v, migration_get_id(m));
+        if (!j) {
+                j = calloc(1, sizeof(*j));
+                if (!j)
+                        return -ENOMEM;
+                *j = (SimJob) { .virt = v, .id = migration_get_id(m), .action = _ACTION_INVALID };
+                j->domain = strdup(migration_get_domain(m));
+                if (!j->domain) {
+                        sim_job_free(j);
+                        return -ENOMEM;
+                }
+                r = sd_event_add_time(v->event, &j->timer, CLOCK_MONOTONIC, 0, 1, sim_on_timer, j);
+                if (r < 0) {
+                        sim_job_free(j);
+                        return r;
+                }
+                (void) sd_event_source_set_enabled(j->timer, SD_EVENT_OFF);
+                (void) sd_event_source_set_description(j->timer, "sim-action");
+                j->next = v->jobs;
+                v->jobs = j;
+        }
+
+        j->action = a;
+        j->side = side;
+        j->step = 0;
+        j->aborted = false;
+        r = sim_arm(j, a == ACTION_MIGRATE ? sim_delay(a) / SIM_MIGRATE_STEPS : sim_delay(a));
+        if (r < 0) {
+                j->action = _ACTION_INVALID;
+                return r;
+        }
+        log_debug("%s: job %u: %s on the %s (simulated)", j->domain, j->id, action_to_string(a), side_to_string(side));
+        return 0;
+}
+
+void virt_cancel_action(Virt *v, Migration *m, Action a) {
+        SimJob *j;
+
+        if (!v || !m)
+                return;
+        /* As with libvirt, only a migration can be stopped early; the rest run to their end. */
+        j = sim_find_job(v, migration_get_id(m));
+        if (!j || a != ACTION_MIGRATE || j->action != ACTION_MIGRATE)
+                return;
+        j->aborted = true;
+        (void) sim_arm(j, 0);
+        log_info("%s: asked the simulated migration to abort", j->domain);
+}
+
+void virt_release_job(Virt *v, Migration *m) {
+        if (!v || !m)
+                return;
+        for (SimJob **k = &v->jobs; *k; k = &(*k)->next)
+                if ((*k)->id == migration_get_id(m)) {
+                        SimJob *j = *k;
+
+                        *k = j->next;
+                        sim_job_free(j);
+                        return;
+                }
+}
+
+/* Errands */
+
+static SimErrand *sim_errand_free(SimErrand *e) {
+        if (!e)
+                return NULL;
+        sd_event_source_disable_unref(e->source);
+        free(e->domain);
+        free(e);
+        return NULL;
+}
+
+static int sim_vf_list(Virt *v, char **ret) {
+        _cleanup_(vf_inventory_freep) VfInventory *inv = NULL;
+        _cleanup_(json_object_putp) json_object *json = NULL;
+        VfUser users[SIM_N_VFS];
+        size_t n_users = 0;
+        VfPf pf = {};
+        const char *text;
+        int r;
+
+        /* The first jobs' domains hold the first VFs, with their MACs. */
+        for (SimJob *j = v->jobs; j && n_users < SIM_N_VFS; j = j->next)
+                if (j->vf_mac)
+                        users[n_users++] = (VfUser) { .domain = j->domain, .mac = j->vf_mac };
+
+        r = vf_inventory_new(&inv);
+        if (r < 0)
+                return r;
+        pf = (VfPf) { .ifindex = 2, .num_vfs = SIM_N_VFS };
+        pf.ifname = strdup("sim0");
+        pf.mac = strdup("52:54:00:00:00:01");
+        pf.pci_address = strdup("0000:3b:00.0");
+        pf.vfs = calloc(SIM_N_VFS, sizeof(Vf));
+        if (!pf.ifname || !pf.mac || !pf.pci_address || !pf.vfs) {
+                vf_pf_done(&pf);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < SIM_N_VFS; i++) {
+                Vf *vf = &pf.vfs[pf.n_vfs++];
+
+                *vf = (Vf) { .index = i, .spoof_check = VF_FLAG_ON, .trust = VF_FLAG_OFF,
+                             .link_state = VF_LINK_STATE_AUTO };
+                if (asprintf(&vf->pci_address, "0000:3b:02.%zu", i) < 0)
+                        vf->pci_address = NULL;
+                if (!vf->pci_address || (i < n_users && !(vf->mac = strdup(users[i].mac)))) {
+                        vf_pf_done(&pf);
+                        return -ENOMEM;
+                }
+        }
+        r = vf_inventory_take_pf(inv, &pf);
+        if (r < 0) {
+                vf_pf_done(&pf);
+                return r;
+        }
+        r = vf_inventory_assign(inv, users, n_users);
+        if (r < 0)
+                return r;
+        r = vf_inventory_to_json(inv, &json);
+        if (r < 0)
+                return r;
+        text = json_object_to_json_string_ext(json, JSON_C_TO_STRING_PLAIN);
+        *ret = text ? strdup(text) : NULL;
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int sim_errand_run(sd_event_source *s, void *userdata) {
+        SimErrand *e = userdata;
+        Virt *v = e->virt;
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        for (SimErrand **k = &v->errands; *k; k = &(*k)->next)
+                if (*k == e) {
+                        *k = e->next;
+                        break;
+                }
+
+        if (!e->cb)
+                manager_on_domain_inspected(v->manager, e->domain, NULL, false, NULL);
+        else if (e->domain) {
+                r = sim_domain_xml(e->domain, &text);
+                e->cb(e->userdata, r < 0 ? NULL : text, r < 0 ? "out of memory" : NULL);
+        } else {
+                r = sim_vf_list(v, &text);
+                e->cb(e->userdata, r < 0 ? NULL : text, r < 0 ? "out of memory reading the simulated VFs" : NULL);
+        }
+        sim_errand_free(e);
+        return 0;
+}
+
+static int sim_errand_start(Virt *v, const char *domain, VirtTextFn cb, void *userdata) {
+        SimErrand *e;
+        int r;
+
+        e = calloc(1, sizeof(*e));
+        if (!e)
+                return -ENOMEM;
+        *e = (SimErrand) { .virt = v, .cb = cb, .userdata = userdata };
+        if (domain && !(e->domain = strdup(domain))) {
+                sim_errand_free(e);
+                return -ENOMEM;
+        }
+        r = sd_event_add_defer(v->event, &e->source, sim_errand_run, e);
+        if (r < 0) {
+                sim_errand_free(e);
+                return r;
+        }
+        e->next = v->errands;
+        v->errands = e;
+        return 0;
+}
+
+int virt_inspect_domain(Virt *v, const char *domain) {
+        return domain ? sim_errand_start(v, domain, NULL, NULL) : -EINVAL;
+}
+
+int virt_list_vfs(Virt *v, VirtTextFn cb, void *userdata) {
+        return cb ? sim_errand_start(v, NULL, cb, userdata) : -EINVAL;
+}
+
+int virt_get_domain_xml(Virt *v, const char *domain, VirtTextFn cb, void *userdata) {
+        return cb && domain ? sim_errand_start(v, domain, cb, userdata) : -EINVAL;
+}
+
+int virt_new(Manager *mgr, sd_event *e, const char *local_uri, Virt **ret) {
+        Virt *v;
+
+        v = calloc(1, sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        v->manager = mgr;
+        v->event = sd_event_ref(e);
+        log_notice("Simulated backend in place of libvirt at %s, delays scaled by %g: nothing is migrated.",
+                   local_uri, sim_scale);
+        *ret = v;
+        return 0;
+}
+
+Virt *virt_free(Virt *v) {
+        if (!v)
+                return NULL;
+        while (v->jobs) {
+                SimJob *j = v->jobs;
+
+                v->jobs = j->next;
+                sim_job_free(j);
+        }
+        /* Like the libvirt backend's, answers still due when the daemon stops are not given. */
+        while (v->errands) {
+                SimErrand *e = v->errands;
+
+                v->errands = e->next;
+                sim_errand_free(e);
+        }
+        sd_event_unref(v->event);
+        free(v);
+        return NULL;
+}
