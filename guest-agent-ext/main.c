@@ -235,7 +235,8 @@ int main(int argc, char *argv[]) {
                 help();
                 return GUEST_EXIT_SUCCESS;
         case GUEST_COMMAND_VERSION:
-                puts("srvm-guest " SRVM_VERSION);
+                /* The second line is what srvmd's preflight reads: see SRVM_GUEST_PROTOCOL. */
+                printf("srvm-guest %s\nprotocol %d\n", SRVM_VERSION, SRVM_GUEST_PROTOCOL);
                 return GUEST_EXIT_SUCCESS;
         case GUEST_COMMAND_STATUS:
         case GUEST_COMMAND_FAILOVER:

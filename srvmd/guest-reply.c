@@ -3,7 +3,12 @@
  *              "failed": [{"setting", "error"}]}
  * or "replay": {"record", "error"} when there was nothing to replay. */
 
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "guest-reply.h"
 #include "macro.h"
@@ -27,25 +32,58 @@ static size_t array_length(json_object *o, const char *key, json_object **ret) {
         return json_object_array_length(v);
 }
 
-int guest_reply_replay_note(json_object *answer, char **ret) {
-        json_object *replay, *applied, *failed;
+json_object *guest_reply_replay(json_object *answer) {
+        json_object *replay;
+
+        if (!answer || !json_object_object_get_ex(answer, "replay", &replay) ||
+            !json_object_is_type(replay, json_type_object))
+                return NULL;
+        return replay;
+}
+
+/* Whether the list (of strings, or of objects whose "setting" is compared) holds s. */
+static bool list_has(json_object *list, const char *s, bool settings) {
+        size_t n = list ? json_object_array_length(list) : 0;
+
+        for (size_t i = 0; i < n; i++) {
+                json_object *e = json_object_array_get_idx(list, i);
+
+                if (streq_ptr(settings ? get_string(e, "setting") : json_object_get_string(e), s))
+                        return true;
+        }
+        return false;
+}
+
+int guest_reply_replay_note(json_object *answer, json_object *said, char **ret) {
+        json_object *replay, *applied, *failed, *said_applied = NULL, *said_failed = NULL;
         _cleanup_free_ char *s = NULL;
-        size_t n_applied, n_failed, size = 0;
+        size_t n_applied, n_failed, size = 0, new_applied = 0, new_failed = 0;
         const char *error;
         FILE *f;
 
         *ret = NULL;
-        if (!answer || !json_object_object_get_ex(answer, "replay", &replay) ||
-            !json_object_is_type(replay, json_type_object))
+        replay = guest_reply_replay(answer);
+        if (!replay)
                 return 0;
 
         error = get_string(replay, "error");
-        if (error)
+        if (error) {
+                if (streq_ptr(error, get_string(said, "error")))
+                        return 0;
                 return asprintf(ret, "guest: VF configuration not replayed: %s", error) < 0 ? -ENOMEM : 0;
+        }
 
         n_applied = array_length(replay, "applied", &applied);
         n_failed = array_length(replay, "failed", &failed);
-        if (n_applied == 0 && n_failed == 0)
+        (void) array_length(said, "applied", &said_applied);
+        (void) array_length(said, "failed", &said_failed);
+        for (size_t i = 0; i < n_applied; i++)
+                if (!list_has(said_applied, json_object_get_string(json_object_array_get_idx(applied, i)), false))
+                        new_applied++;
+        for (size_t i = 0; i < n_failed; i++)
+                if (!list_has(said_failed, get_string(json_object_array_get_idx(failed, i), "setting"), true))
+                        new_failed++;
+        if (new_applied == 0 && new_failed == 0)
                 return 0;
 
         f = open_memstream(&s, &size);
@@ -53,23 +91,66 @@ int guest_reply_replay_note(json_object *answer, char **ret) {
                 return -ENOMEM;
         fprintf(f, "guest: VF configuration of %s replayed on %s: ", strna(get_string(replay, "from")),
                 strna(get_string(replay, "to")));
-        if (n_applied == 0)
-                fputs("nothing to change", f);
-        for (size_t i = 0; i < n_applied; i++)
-                fprintf(f, "%s%s", i > 0 ? ", " : "",
-                        strna(json_object_get_string(json_object_array_get_idx(applied, i))));
-        if (n_failed > 0)
+        if (new_applied == 0)
+                fputs(said ? "nothing more to change" : "nothing to change", f);
+        for (size_t i = 0, k = 0; i < n_applied; i++) {
+                const char *a = json_object_get_string(json_object_array_get_idx(applied, i));
+
+                if (list_has(said_applied, a, false))
+                        continue;
+                fprintf(f, "%s%s", k++ > 0 ? ", " : "", strna(a));
+        }
+        if (new_failed > 0)
                 fputs("; not applied: ", f);
-        for (size_t i = 0; i < n_failed; i++) {
+        for (size_t i = 0, k = 0; i < n_failed; i++) {
                 json_object *e = json_object_array_get_idx(failed, i);
                 const char *why = get_string(e, "error");
 
-                fprintf(f, "%s%s%s%s%s", i > 0 ? ", " : "", strna(get_string(e, "setting")),
+                if (list_has(said_failed, get_string(e, "setting"), true))
+                        continue;
+                fprintf(f, "%s%s%s%s%s", k++ > 0 ? ", " : "", strna(get_string(e, "setting")),
                         why ? " (" : "", why ? why : "", why ? ")" : "");
         }
         if (fclose(f) != 0)
                 return -ENOMEM;
 
         *ret = TAKE_PTR(s);
+        return 0;
+}
+
+int guest_reply_parse_version(const char *out, char **ret_version, unsigned *ret_protocol) {
+        static const char prefix[] = "srvm-guest ";
+        const char *line, *end;
+        unsigned protocol = 1;
+        char *version;
+
+        if (!out || strncmp(out, prefix, strlen(prefix)) != 0)
+                return -EBADMSG;
+        line = out + strlen(prefix);
+        end = strchrnul(line, '\n');
+        if (end == line)
+                return -EBADMSG;
+
+        for (const char *l = *end ? end + 1 : end; *l; ) {
+                const char *e = strchrnul(l, '\n');
+
+                if (strncmp(l, "protocol ", 9) == 0) {
+                        unsigned long n;
+                        char *p;
+
+                        errno = 0;
+                        n = strtoul(l + 9, &p, 10);
+                        if (errno != 0 || p == l + 9 || p != e || n == 0 || n > UINT_MAX)
+                                return -EBADMSG;
+                        protocol = n;
+                }
+                l = *e ? e + 1 : e;
+        }
+
+        version = strndup(line, end - line);
+        if (!version)
+                return -ENOMEM;
+        *ret_version = version;
+        *ret_protocol = protocol;
         return 0;
 }

@@ -2,7 +2,8 @@
  * migration or a check, find, list and cancel jobs, list and show the policies and reload
  * them. Migrate and Check return the new job's object path at once and the job runs on; its
  * progress shows on the job object (job-bus.c) and its end in the JobFinished signal, the
- * way systemd's jobs work. Reading is open to everyone; what changes something (Migrate,
+ * way systemd's jobs work. ListDomains tells which running domains srvmd would move, with
+ * their policy and VF. Reading is open to everyone; what changes something (Migrate,
  * Check, Cancel, Reload) is for root and the members of the admin group. */
 #include <grp.h>
 #include <inttypes.h>
@@ -661,6 +662,52 @@ static int method_get_domain_policy(sd_bus_message *message, void *userdata, sd_
         return 1;
 }
 
+static void on_domain_list(void *userdata, const ManagerDomain *domains, size_t n, const char *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *message = userdata, *reply = NULL;
+        int r;
+
+        if (!domains) {
+                r = sd_bus_reply_method_errorf(message, SD_BUS_ERROR_FAILED, "Cannot list the domains: %s.",
+                                               strna(error));
+                goto finish;
+        }
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(sssss)");
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = sd_bus_message_append(reply, "(sssss)",
+                                          domains[i].summary.name,
+                                          strempty(domains[i].state),
+                                          strempty(domains[i].summary.policy),
+                                          strempty(domains[i].summary.vf),
+                                          strempty(domains[i].summary.note));
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        else
+                r = sd_bus_reply_method_errorf(message, SD_BUS_ERROR_FAILED, "Cannot list the domains: %s.",
+                                               strerror(-r));
+finish:
+        if (r < 0)
+                log_warning_errno(r, "Failed to answer ListDomains: %m");
+}
+
+/* The running domains with the policy and VF srvmd would use for each: every domain's XML is
+ * read from libvirt off the loop, the policies resolved on it when the XML is there. */
+static int method_list_domains(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *mgr = userdata;
+        int r;
+
+        r = manager_list_domains(mgr, on_domain_list, sd_bus_message_ref(message));
+        if (r < 0) {
+                sd_bus_message_unref(message);
+                return sd_bus_error_set_errnof(error, r, "Cannot list the domains: %m");
+        }
+        return 1;
+}
+
 /* srvm-hook tells what libvirt did to a domain. No reply: the hook does not wait. */
 static int method_domain_event(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         const char *domain, *operation, *sub_operation;
@@ -739,6 +786,11 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("s", json),
                                 method_list_vfs,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListDomains",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("a(sssss)", domains),
+                                method_list_domains,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("DomainEvent",
                                 SD_BUS_ARGS("s", domain, "s", operation, "s", sub_operation),

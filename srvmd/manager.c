@@ -535,6 +535,100 @@ int manager_list_vfs(Manager *mgr, VirtTextFn cb, void *userdata) {
         return virt_list_vfs(mgr->virt, cb, userdata);
 }
 
+typedef struct DomainList {
+        Manager *manager;
+        ManagerDomainsFn cb;
+        void *userdata;
+} DomainList;
+
+static void manager_domains_free(ManagerDomain *d, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                virt_xml_domain_summary_done(&d[i].summary);
+        free(d);
+}
+
+/* The errand's [{"name", "state", "xml"}], with each domain's policy and VF resolved here, on
+ * the loop, against the policies in force now. A domain whose XML cannot be read is listed
+ * with a note saying so. */
+static int domains_resolve(Manager *mgr, json_object *array, ManagerDomain **ret, size_t *ret_n) {
+        size_t n = json_object_array_length(array), k = 0;
+        ManagerDomain *d;
+        int r;
+
+        d = calloc(n ? n : 1, sizeof(*d));
+        if (!d)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                json_object *o = json_object_array_get_idx(array, i), *name, *state, *xml;
+
+                if (!json_object_object_get_ex(o, "name", &name) ||
+                    !json_object_object_get_ex(o, "state", &state) ||
+                    !json_object_object_get_ex(o, "xml", &xml))
+                        continue;
+                d[k].state = json_object_get_string(state);
+                r = virt_xml_summarize_domain(mgr->policies, json_object_get_string(xml), &d[k].summary);
+                if (r == -ENOMEM) {
+                        manager_domains_free(d, k);
+                        return r;
+                }
+                if (r < 0) {
+                        d[k].summary = (VirtXmlDomainSummary) {
+                                .name = strdup(json_object_get_string(name)),
+                                .note = strdup("libvirt's XML of the domain cannot be read"),
+                        };
+                        if (!d[k].summary.name || !d[k].summary.note) {
+                                manager_domains_free(d, k + 1);
+                                return -ENOMEM;
+                        }
+                }
+                k++;
+        }
+        *ret = d;
+        *ret_n = k;
+        return 0;
+}
+
+static void on_domain_list(void *userdata, const char *json, const char *error) {
+        _cleanup_free_ DomainList *l = userdata;
+        _cleanup_(json_object_putp) json_object *array = NULL;
+        ManagerDomain *d = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!json) {
+                l->cb(l->userdata, NULL, 0, error);
+                return;
+        }
+        array = json_tokener_parse(json);
+        if (!array || !json_object_is_type(array, json_type_array)) {
+                l->cb(l->userdata, NULL, 0, "the list of domains cannot be read");
+                return;
+        }
+        r = domains_resolve(l->manager, array, &d, &n);
+        if (r < 0) {
+                l->cb(l->userdata, NULL, 0, "out of memory");
+                return;
+        }
+        l->cb(l->userdata, d, n, NULL);
+        manager_domains_free(d, n);
+}
+
+int manager_list_domains(Manager *mgr, ManagerDomainsFn cb, void *userdata) {
+        DomainList *l;
+        int r;
+
+        if (!cb)
+                return -EINVAL;
+        l = malloc(sizeof(*l));
+        if (!l)
+                return -ENOMEM;
+        *l = (DomainList) { .manager = mgr, .cb = cb, .userdata = userdata };
+        r = virt_list_domains(mgr->virt, on_domain_list, l);
+        if (r < 0)
+                free(l);
+        return r;
+}
+
 void manager_on_domain_arrived(Manager *mgr, const char *domain) {
         uint64_t now;
         Arrival *a;

@@ -74,6 +74,15 @@ void manager_on_job_completed(Manager *mgr, const char *domain, uint64_t downtim
 void manager_on_hook_event(Manager *mgr, const char *domain, const char *operation, const char *sub_operation);
 /* The VF inventory as JSON, put together off the loop. */
 int manager_list_vfs(Manager *mgr, VirtTextFn cb, void *userdata);
+/* The active domains of this host: each one's state, policy in force and VF (see
+ * virt_xml_summarize_domain()). libvirt is read off the loop; cb runs on the loop with the
+ * list (valid during the call only), or NULL and a sentence saying why not. */
+typedef struct ManagerDomain {
+        const char *state;
+        VirtXmlDomainSummary summary;
+} ManagerDomain;
+typedef void (*ManagerDomainsFn)(void *userdata, const ManagerDomain *domains, size_t n, const char *error);
+int manager_list_domains(Manager *mgr, ManagerDomainsFn cb, void *userdata);
 /* The policy in force for a domain, as {"policy", "matched_by", "path", "effective"}. */
 int manager_show_domain_policy(Manager *mgr, const char *domain, VirtTextFn cb, void *userdata);
 /* A domain arrived here by migration: look at it once the grace period is over. */

@@ -91,11 +91,12 @@ typedef struct Post {
 } Post;
 
 /* A short errand off the loop, on a thread of its own: a look at a domain that arrived by
- * migration, the VF inventory, or a domain's XML. */
+ * migration, the VF inventory, a domain's XML, or the running domains with their XML. */
 typedef enum ErrandKind {
         ERRAND_INSPECT,
         ERRAND_VF_LIST,
         ERRAND_DOMAIN_XML,
+        ERRAND_DOMAIN_LIST,
 } ErrandKind;
 
 typedef struct Inspection {
@@ -103,7 +104,7 @@ typedef struct Inspection {
         Virt *virt;
         ErrandKind kind;
         char *domain;
-        VirtTextFn cb;      /* VF_LIST, DOMAIN_XML */
+        VirtTextFn cb;      /* VF_LIST, DOMAIN_XML, DOMAIN_LIST */
         void *cb_userdata;
         pthread_t thread;
 } Inspection;
@@ -190,6 +191,7 @@ struct VirtJob {
         virDomainPtr source_dom;
         virDomainPtr dest_dom;
         VirtMonitor *monitor;  /* while migrate runs */
+        json_object *replay_said; /* srvm-guest's last replay report: the next note says what is new */
 };
 
 struct Virt {

@@ -8,6 +8,7 @@
 #include <libvirt/virterror.h>
 
 #include "config.h"
+#include "guest-reply.h"
 #include "log.h"
 #include "virt-internal.h"
 
@@ -151,6 +152,8 @@ static int check_destination(VirtJob *j, const Request *q, virDomainPtr dom, Pos
 
 static int check_srvm_guest(virDomainPtr dom, usec_t timeout, Post *p) {
         _cleanup_(agent_exec_result_done) AgentExecResult res = {};
+        _cleanup_free_ char *version = NULL;
+        unsigned protocol;
         int r;
 
         r = agent_exec(dom, SRVM_GUEST_PATH, (char *const[]) { (char *) "--version", NULL }, timeout, &res);
@@ -164,6 +167,19 @@ static int check_srvm_guest(virDomainPtr dom, usec_t timeout, Post *p) {
         if (res.exit_code != 0)
                 return result_fail(p, -ENOPKG, "srvm-guest --version exited with status %d in the guest",
                                    res.exit_code);
+
+        /* A guest with an older srvm-guest passes every other check and then refuses the
+         * options failover is given: find that out here, before anything is touched. */
+        r = guest_reply_parse_version(res.out, &version, &protocol);
+        if (r == -ENOMEM)
+                return result_fail(p, r, "out of memory");
+        if (r < 0)
+                return result_fail(p, -ENOPKG, "%s in the guest is not srvm-guest (--version printed \"%.64s\")",
+                                   SRVM_GUEST_PATH, res.out);
+        if (protocol < SRVM_GUEST_PROTOCOL)
+                return result_fail(p, -ENOPKG, "srvm-guest %s in the guest speaks protocol %u, srvmd %s needs "
+                                   "protocol %d: install srvm-guest %s or later in the guest",
+                                   version, protocol, SRVM_VERSION, SRVM_GUEST_PROTOCOL, SRVM_VERSION);
         return 0;
 }
 

@@ -514,6 +514,94 @@ int virt_xml_resolve_policy(const PolicySet *set, const VirtXmlDomainInfo *info,
         return 0;
 }
 
+void virt_xml_domain_summary_done(VirtXmlDomainSummary *s) {
+        if (!s)
+                return;
+        free(s->name);
+        free(s->policy);
+        free(s->vf);
+        free(s->note);
+        *s = (VirtXmlDomainSummary) {};
+}
+
+/* Why virt_xml_find_vf() found no VF (r < 0), in the words preflight uses. */
+static int vf_note(const char *domain_xml, const char *spec, int r, char **ret) {
+        _cleanup_free_ char *list = NULL;
+
+        switch (r) {
+        case -ENOENT:
+                if (spec)
+                        return asprintf(ret, "the domain has no interface %s", spec) < 0 ? -ENOMEM : 0;
+                return (*ret = strdup("the domain has no VF interface (type 'hostdev' or a model other than virtio)"))
+                        ? 0 : -ENOMEM;
+        case -EMEDIUMTYPE:
+                return asprintf(ret, "%s is the domain's virtio-net interface, not its VF", spec) < 0 ? -ENOMEM : 0;
+        case -ENOTUNIQ:
+                if (virt_xml_list_vf_candidates(domain_xml, &list) < 0)
+                        return -ENOMEM;
+                return asprintf(ret, "the domain has several interfaces that could be the VF (%s); its policy must name one",
+                                list) < 0 ? -ENOMEM : 0;
+        default:
+                return r;
+        }
+}
+
+int virt_xml_summarize_domain(const PolicySet *set, const char *domain_xml, VirtXmlDomainSummary *ret) {
+        _cleanup_(virt_xml_domain_summary_done) VirtXmlDomainSummary s = {};
+        _cleanup_(virt_xml_domain_info_done) VirtXmlDomainInfo info = {};
+        _cleanup_(virt_xml_interface_done) VirtXmlInterface vf = {};
+        const Policy *policy = NULL;
+        const char *spec = NULL;
+        int r;
+
+        if (!ret)
+                return -EINVAL;
+        r = virt_xml_read_domain_info(domain_xml, &info);
+        if (r < 0)
+                return r;
+        if (!info.name)
+                return -EBADMSG;
+        s.name = strdup(info.name);
+        if (!s.name)
+                return -ENOMEM;
+
+        r = set ? virt_xml_resolve_policy(set, &info, &policy, NULL) : -ENOENT;
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                s.note = strdup("no policy resolves for it");
+                if (!s.note)
+                        return -ENOMEM;
+                *ret = s;
+                s = (VirtXmlDomainSummary) {};
+                return 0;
+        }
+        s.policy = strdup(policy_get_name(policy));
+        if (!s.policy)
+                return -ENOMEM;
+
+        spec = policy_get_vf(policy);
+        r = virt_xml_find_vf(domain_xml, spec, &vf);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                r = vf_note(domain_xml, spec, r, &s.note);
+                if (r < 0)
+                        return r;
+        } else if (!vf.alias && !vf.mac) {
+                s.note = strdup("the domain's VF interface has neither an alias nor a MAC");
+                if (!s.note)
+                        return -ENOMEM;
+        } else if (vf.alias)
+                s.vf = TAKE_PTR(vf.alias);
+        else
+                s.vf = TAKE_PTR(vf.mac);
+
+        *ret = s;
+        s = (VirtXmlDomainSummary) {};
+        return 0;
+}
+
 void virt_xml_network_pool_done(VirtXmlNetworkPool *p) {
         if (!p)
                 return;

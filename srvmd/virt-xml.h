@@ -85,6 +85,21 @@ int virt_xml_read_domain_info(const char *domain_xml, VirtXmlDomainInfo *ret);
 int virt_xml_resolve_policy(const PolicySet *set, const VirtXmlDomainInfo *info, const Policy **ret,
                             PolicyMatchKind *ret_kind);
 
+/* What ListDomains tells of a domain, from its XML and the policies: its name, the policy in
+ * force (NULL if none resolves), and the VF that policy names (or, if it names none, the one
+ * srvmd would pick itself): its alias, else its MAC; NULL with a sentence in note saying why
+ * there is none (no candidate, several, the spec names a virtio interface, ...). Errors:
+ * -EBADMSG if domain_xml is not a domain's XML, -ENOMEM. */
+typedef struct VirtXmlDomainSummary {
+        char *name;
+        char *policy;
+        char *vf;
+        char *note;
+} VirtXmlDomainSummary;
+
+void virt_xml_domain_summary_done(VirtXmlDomainSummary *s);
+int virt_xml_summarize_domain(const PolicySet *set, const char *domain_xml, VirtXmlDomainSummary *ret);
+
 /* What a libvirt network's live XML says of it as a VF pool: its <forward mode> ("bridge",
  * "hostdev", ...; NULL if it has no <forward>), and for the modes that hand out devices
  * (hostdev, passthrough), how many are free: the pool's <address>/<interface> entries less

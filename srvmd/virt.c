@@ -240,6 +240,7 @@ static VirtJob *virt_job_free(VirtJob *j) {
                 virDomainFree(j->source_dom);
         if (j->dest_dom)
                 virDomainFree(j->dest_dom);
+        json_object_put(j->replay_said);
         if (j->dest)
                 virConnectClose(j->dest);
         if (j->local)
@@ -821,8 +822,15 @@ static int do_guest_enslave(VirtJob *j, const Request *q, const char *verb, Post
                                         (char *) GUEST_ANNOUNCE_COUNT, (char *) "--announce-interval-ms",
                                         (char *) GUEST_ANNOUNCE_INTERVAL_MS, NULL },
                       s + AGENT_EXEC_MARGIN_USEC, p, &answer);
-        if (r >= 0)
-                (void) guest_reply_replay_note(answer, &p->guest_note);
+        if (r >= 0) {
+                json_object *replay = guest_reply_replay(answer);
+
+                (void) guest_reply_replay_note(answer, j->replay_said, &p->guest_note);
+                if (replay) {
+                        json_object_put(j->replay_said);
+                        j->replay_said = json_object_get(replay);
+                }
+        }
         return r;
 }
 
@@ -1361,11 +1369,96 @@ static void *domain_xml_main(void *userdata) {
         return NULL;
 }
 
+static const char *domain_state_to_string(int state) {
+        switch (state) {
+        case VIR_DOMAIN_RUNNING:
+                return "running";
+        case VIR_DOMAIN_BLOCKED:
+                return "blocked";
+        case VIR_DOMAIN_PAUSED:
+                return "paused";
+        case VIR_DOMAIN_SHUTDOWN:
+                return "shutdown";
+        case VIR_DOMAIN_SHUTOFF:
+                return "shutoff";
+        case VIR_DOMAIN_CRASHED:
+                return "crashed";
+        case VIR_DOMAIN_PMSUSPENDED:
+                return "pmsuspended";
+        default:
+                return "nostate";
+        }
+}
+
+/* One domain of the list: {"name", "state", "xml"}; a domain that went away meanwhile is
+ * left out (0), as it is no longer this host's. */
+static int domain_list_add(virDomainPtr dom, json_object *array) {
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        _cleanup_free_ char *xml = NULL;
+        const char *name = virDomainGetName(dom);
+        int state, reason, r;
+
+        if (!name || virDomainGetState(dom, &state, &reason, 0) < 0)
+                return 0;
+        xml = virDomainGetXMLDesc(dom, 0);
+        if (!xml)
+                return 0;
+
+        o = json_object_new_object();
+        if (!o)
+                return -ENOMEM;
+        r = json_add(o, "name", json_object_new_string(name));
+        if (r >= 0)
+                r = json_add(o, "state", json_object_new_string(domain_state_to_string(state)));
+        if (r >= 0)
+                r = json_add(o, "xml", json_object_new_string(xml));
+        if (r >= 0)
+                r = json_append(array, TAKE_PTR(o));
+        return r;
+}
+
+/* Errand thread: the active domains, each with its state and live XML, as a JSON array
+ * [{"name", "state", "xml"}] (posted like the VF list); the loop resolves their policies. */
+static void *domain_list_main(void *userdata) {
+        _cleanup_(json_object_putp) json_object *array = NULL;
+        Inspection *i = userdata;
+        Post *p = post_new(POST_VF_LIST, 0, NULL, NULL);
+        virDomainPtr *domains = NULL;
+        int n, r = 0;
+
+        if (!p)
+                return NULL;
+        p->inspection = i;
+
+        n = virConnectListAllDomains(i->virt->conn, &domains, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+        if (n < 0) {
+                p->r = result_fail_libvirt(p, "cannot list the domains");
+                goto post;
+        }
+        array = json_object_new_array();
+        if (!array)
+                r = -ENOMEM;
+        for (int k = 0; k < n; k++) {
+                if (r >= 0)
+                        r = domain_list_add(domains[k], array);
+                virDomainFree(domains[k]);
+        }
+        free(domains);
+        if (r >= 0 && !(p->vf_json = strdup(json_object_to_json_string_ext(array, JSON_C_TO_STRING_PLAIN))))
+                r = -ENOMEM;
+        if (r < 0)
+                p->r = result_fail(p, r, "out of memory");
+post:
+        virt_post(i->virt, p);
+        return NULL;
+}
+
 static int errand_start(Virt *v, ErrandKind kind, const char *domain, VirtTextFn cb, void *cb_userdata) {
         static void *(*const mains[])(void *) = {
                 [ERRAND_INSPECT] = inspection_main,
                 [ERRAND_VF_LIST] = vf_list_main,
                 [ERRAND_DOMAIN_XML] = domain_xml_main,
+                [ERRAND_DOMAIN_LIST] = domain_list_main,
         };
         Inspection *i;
         int r;
@@ -1398,6 +1491,10 @@ int virt_list_vfs(Virt *v, VirtTextFn cb, void *userdata) {
 
 int virt_get_domain_xml(Virt *v, const char *domain, VirtTextFn cb, void *userdata) {
         return cb && domain ? errand_start(v, ERRAND_DOMAIN_XML, domain, cb, userdata) : -EINVAL;
+}
+
+int virt_list_domains(Virt *v, VirtTextFn cb, void *userdata) {
+        return cb ? errand_start(v, ERRAND_DOMAIN_LIST, NULL, cb, userdata) : -EINVAL;
 }
 
 static void virt_dispatch(Virt *v, Post *p) {

@@ -28,6 +28,9 @@ int virt_inspect_domain(Virt *v, const char *domain);
 int virt_list_vfs(Virt *v, VirtTextFn cb, void *userdata);
 /* A local domain's live XML, read off the loop; cb runs on the loop. */
 int virt_get_domain_xml(Virt *v, const char *domain, VirtTextFn cb, void *userdata);
+/* The active domains, each with its state and live XML, as a JSON array
+ * [{"name", "state", "xml"}], read off the loop; cb runs on the loop. */
+int virt_list_domains(Virt *v, VirtTextFn cb, void *userdata);
 
 /* The job ended: stop its worker once idle and drop its connections. Safe to call while an
  * action is still in flight (its result is then discarded). */

@@ -405,3 +405,97 @@ int format_status_line(json_object *job, int64_t elapsed_us, unsigned bar_width,
 
         return finish_stream(&f, &buf, ret);
 }
+
+static const char *dash_if_empty(const char *s) {
+        return s && s[0] ? s : "-";
+}
+
+static void widen(int *w, const char *s) {
+        if ((int) strlen(s) > *w)
+                *w = (int) strlen(s);
+}
+
+int format_domains_table(const DomainRow *rows, size_t n, char **ret) {
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_(fclosep) FILE *f = NULL;
+        size_t size;
+        int w_name = (int) strlen("DOMAIN"), w_state = (int) strlen("STATE"), w_policy = (int) strlen("POLICY"),
+            w_vf = (int) strlen("VF");
+
+        if (!ret || (n > 0 && !rows))
+                return -EINVAL;
+
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+
+        if (n == 0) {
+                fputs("No active domain on this host.\n", f);
+                return finish_stream(&f, &buf, ret);
+        }
+
+        for (size_t i = 0; i < n; i++) {
+                widen(&w_name, dash_if_empty(rows[i].name));
+                widen(&w_state, dash_if_empty(rows[i].state));
+                widen(&w_policy, dash_if_empty(rows[i].policy));
+                widen(&w_vf, dash_if_empty(rows[i].vf));
+        }
+
+        fprintf(f, "%-*s %-*s %-*s %-*s %s\n", w_name, "DOMAIN", w_state, "STATE", w_policy, "POLICY",
+                w_vf, "VF", "NOTE");
+        for (size_t i = 0; i < n; i++) {
+                /* No trailing blanks when there is no note. */
+                if (rows[i].note && rows[i].note[0])
+                        fprintf(f, "%-*s %-*s %-*s %-*s %s\n", w_name, dash_if_empty(rows[i].name),
+                                w_state, dash_if_empty(rows[i].state), w_policy, dash_if_empty(rows[i].policy),
+                                w_vf, dash_if_empty(rows[i].vf), rows[i].note);
+                else
+                        fprintf(f, "%-*s %-*s %-*s %s\n", w_name, dash_if_empty(rows[i].name),
+                                w_state, dash_if_empty(rows[i].state), w_policy, dash_if_empty(rows[i].policy),
+                                dash_if_empty(rows[i].vf));
+        }
+        fprintf(f, "\n%zu domain%s listed.\n", n, n == 1 ? "" : "s");
+
+        return finish_stream(&f, &buf, ret);
+}
+
+static const char *null_if_empty(const char *s) {
+        return s && s[0] ? s : NULL;
+}
+
+int format_domains_json(const DomainRow *rows, size_t n, char **ret) {
+        _cleanup_(json_object_putp) json_object *a = NULL;
+        char *s;
+
+        if (!ret || (n > 0 && !rows))
+                return -EINVAL;
+
+        a = json_object_new_array();
+        if (!a)
+                return -ENOMEM;
+
+        for (size_t i = 0; i < n; i++) {
+                json_object *o = json_object_new_object();
+                int r;
+
+                r = json_append(a, o);
+                if (r >= 0)
+                        r = json_add_string(o, "name", rows[i].name);
+                if (r >= 0)
+                        r = json_add_string(o, "state", null_if_empty(rows[i].state));
+                if (r >= 0)
+                        r = json_add_string(o, "policy", null_if_empty(rows[i].policy));
+                if (r >= 0)
+                        r = json_add_string(o, "vf", null_if_empty(rows[i].vf));
+                if (r >= 0)
+                        r = json_add_string(o, "note", null_if_empty(rows[i].note));
+                if (r < 0)
+                        return r;
+        }
+
+        s = strdup(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}

@@ -8,6 +8,15 @@
 
 #include <json-c/json.h>
 
+/* One domain of ListDomains(); empty strings for what it has not. */
+typedef struct DomainRow {
+        const char *name;
+        const char *state;
+        const char *policy;
+        const char *vf;
+        const char *note;
+} DomainRow;
+
 typedef struct JobRow {
         uint32_t id;
         const char *domain;
@@ -46,3 +55,8 @@ unsigned format_progress_iteration(json_object *job);
 /* The `srvmctl jobs` table, and the same rows as a JSON array. */
 int format_jobs_table(const JobRow *rows, size_t n, char **ret);
 int format_jobs_json(const JobRow *rows, size_t n, char **ret);
+
+/* The `srvmctl domains` table (DOMAIN STATE POLICY VF NOTE), and the same rows as a JSON
+ * array (empty strings as null). */
+int format_domains_table(const DomainRow *rows, size_t n, char **ret);
+int format_domains_json(const DomainRow *rows, size_t n, char **ret);

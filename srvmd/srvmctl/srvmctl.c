@@ -4,15 +4,19 @@
  * line on stderr and an exit code a script can act on (see the EXIT_* values). */
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
 
 #include "bus-error.h"
 #include "config.h"
+#include "evacuate.h"
 #include "format.h"
 #include "json-util.h"
 #include "macro.h"
@@ -34,6 +38,8 @@ static bool arg_wait;
 static const char *arg_migrate_uri;
 static const char *arg_bond;
 static const char *arg_vf;
+static unsigned arg_concurrency = EVAC_CONCURRENCY_DEFAULT;
+static bool arg_concurrency_set;
 
 static const char *bus_kind(void) {
         return arg_user ? "user" : "system";
@@ -228,6 +234,14 @@ static const char *json_get_result(json_object *j) {
         if (!json_object_object_get_ex(j, "result", &v) || !json_object_is_type(v, json_type_string))
                 return NULL;
         return json_object_get_string(v);
+}
+
+static int64_t monotonic_us(void) {
+        struct timespec ts;
+
+        if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+                return -1;
+        return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* Microseconds since the job's first phase started, on this host's CLOCK_MONOTONIC, the
@@ -507,6 +521,32 @@ static int append_option(sd_bus_message *m, const char *key, const char *value) 
         return sd_bus_message_append(m, "{sv}", key, "s", value);
 }
 
+/* Migrate() or Check() of domain to destination, with the options of the command line. */
+static int new_job_call(sd_bus *bus, const char *method, const char *domain, const char *destination,
+                        sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &call, SRVM_BUS_NAME, SRVM_BUS_PATH,
+                                           SRVM_MANAGER_INTERFACE, method);
+        if (r >= 0)
+                r = sd_bus_message_append(call, "ss", domain, destination);
+        if (r >= 0)
+                r = sd_bus_message_open_container(call, 'a', "{sv}");
+        if (r >= 0)
+                r = append_option(call, "migrate_uri", arg_migrate_uri);
+        if (r >= 0)
+                r = append_option(call, "bond", arg_bond);
+        if (r >= 0)
+                r = append_option(call, "vf", arg_vf);
+        if (r >= 0)
+                r = sd_bus_message_close_container(call);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(call);
+        return 0;
+}
+
 static void watch_init(Watch *w) {
         *w = (Watch) { .out = arg_json ? stderr : stdout };
         w->tty = isatty(fileno(w->out));
@@ -539,20 +579,7 @@ static int start_job(sd_bus *bus, int argc, char *argv[], bool check) {
                         return fail_bus(NULL, r, "cannot subscribe to the job's signals");
         }
 
-        r = sd_bus_message_new_method_call(bus, &call, SRVM_BUS_NAME, SRVM_BUS_PATH,
-                                           SRVM_MANAGER_INTERFACE, check ? "Check" : "Migrate");
-        if (r >= 0)
-                r = sd_bus_message_append(call, "ss", domain, destination);
-        if (r >= 0)
-                r = sd_bus_message_open_container(call, 'a', "{sv}");
-        if (r >= 0)
-                r = append_option(call, "migrate_uri", arg_migrate_uri);
-        if (r >= 0)
-                r = append_option(call, "bond", arg_bond);
-        if (r >= 0)
-                r = append_option(call, "vf", arg_vf);
-        if (r >= 0)
-                r = sd_bus_message_close_container(call);
+        r = new_job_call(bus, check ? "Check" : "Migrate", domain, destination, &call);
         if (r < 0)
                 return fail(EXIT_FAILED, "%s: cannot build the request: %s", what, strerror(-r));
 
@@ -953,6 +980,363 @@ static int verb_policy(sd_bus *bus, int argc, char *argv[]) {
         return usage_error("unknown policy subcommand '%s'; use list, show or check.", argv[1]);
 }
 
+/* ListDomains(): the rows point into *ret_reply. Prints what failed and returns the exit
+ * code, or 0. */
+static int list_domains(sd_bus *bus, sd_bus_message **ret_reply, DomainRow **ret_rows, size_t *ret_n) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ DomainRow *rows = NULL;
+        size_t n = 0;
+        int r;
+
+        r = sd_bus_call_method(bus, SRVM_BUS_NAME, SRVM_BUS_PATH, SRVM_MANAGER_INTERFACE, "ListDomains",
+                               &error, &reply, NULL);
+        if (r < 0)
+                return fail_bus(&error, r, "cannot list the domains");
+
+        r = sd_bus_message_enter_container(reply, 'a', "(sssss)");
+        if (r < 0)
+                return fail_parse(r, "cannot list the domains");
+        for (;;) {
+                DomainRow row, *a;
+
+                r = sd_bus_message_read(reply, "(sssss)", &row.name, &row.state, &row.policy, &row.vf, &row.note);
+                if (r < 0)
+                        return fail_parse(r, "cannot list the domains");
+                if (r == 0)
+                        break;
+                a = realloc(rows, (n + 1) * sizeof(DomainRow));
+                if (!a)
+                        return fail(EXIT_FAILED, "out of memory");
+                rows = a;
+                rows[n++] = row;
+        }
+
+        *ret_reply = TAKE_PTR(reply);
+        *ret_rows = TAKE_PTR(rows);
+        *ret_n = n;
+        return 0;
+}
+
+static int verb_domains(sd_bus *bus, int argc, char *argv[]) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ DomainRow *rows = NULL;
+        _cleanup_free_ char *text = NULL;
+        size_t n = 0;
+        int r;
+
+        if (argc != 1)
+                return usage_error("domains takes no arguments.");
+
+        r = list_domains(bus, &reply, &rows, &n);
+        if (r != 0)
+                return r;
+
+        r = arg_json ? format_domains_json(rows, n, &text) : format_domains_table(rows, n, &text);
+        if (r < 0)
+                return fail(EXIT_FAILED, "cannot format the domain list: %s", strerror(-r));
+        print_text(text, stdout);
+        if (arg_json)
+                fputc('\n', stdout);
+        return 0;
+}
+
+/* evacuate: the jobs, the finishes the signals announced and not yet handled, and how it
+ * ends. Signals are only noted in their handlers; the bus calls they lead to (the job's
+ * JSON, the next Migrate()) run from a defer source, outside any bus callback. */
+typedef struct Evac {
+        sd_bus *bus;
+        sd_event *event;
+        sd_event_source *work;
+        Evacuation plan;
+        const char *destination;
+        FILE *out;
+        uint32_t *finished;      /* job ids JobFinished named, not handled yet */
+        size_t n_finished;
+        int ret;                 /* the exit code when it ends early, else 0 */
+} Evac;
+
+static int evac_schedule(Evac *x) {
+        return sd_event_source_set_enabled(x->work, SD_EVENT_ONESHOT);
+}
+
+static int evac_on_job_finished(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Evac *x = userdata;
+        const char *path, *result;
+        uint32_t id, *a;
+
+        if (sd_bus_message_read(m, "uos", &id, &path, &result) < 0)
+                return 0;
+        a = realloc(x->finished, (x->n_finished + 1) * sizeof(*a));
+        if (!a)
+                return -ENOMEM;
+        x->finished = a;
+        x->finished[x->n_finished++] = id;
+        (void) evac_schedule(x);
+        return 0;
+}
+
+static int evac_on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Evac *x = userdata;
+        const char *name, *old_owner, *new_owner;
+
+        if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0)
+                return 0;
+        if (streq(name, SRVM_BUS_NAME) && new_owner[0] == '\0') {
+                x->ret = fail(EXIT_UNREACHABLE, "srvmd left the %s bus (%s) during the evacuation",
+                              bus_kind(), SRVM_BUS_NAME);
+                x->plan.stopped = true;
+                return sd_event_exit(x->event, 0);
+        }
+        return 0;
+}
+
+static void evac_print(Evac *x, int (*format)(const EvacItem *i, char **ret), const EvacItem *i) {
+        _cleanup_free_ char *line = NULL;
+
+        if (format(i, &line) >= 0)
+                print_text(line, x->out);
+}
+
+/* Start jobs until the concurrency is reached or none is left. A domain srvmd refuses is
+ * reported and counts as failed; a refusal that would hit every domain alike (access denied,
+ * an option srvmd rejects, srvmd gone) ends the evacuation with that exit code. */
+static int evac_fill(Evac *x) {
+        EvacItem *i;
+        int r;
+
+        while ((i = evac_next(&x->plan))) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+                const char *path, *ignored;
+                uint32_t id;
+
+                r = new_job_call(x->bus, "Migrate", i->domain, x->destination, &call);
+                if (r < 0)
+                        return fail(EXIT_FAILED, "cannot migrate domain '%s': cannot build the request: %s",
+                                    i->domain, strerror(-r));
+                r = sd_bus_call(x->bus, call, 0, &error, &reply);
+                if (r >= 0)
+                        r = sd_bus_message_read(reply, "o", &path);
+                if (r >= 0 && parse_job(path, &id, &ignored) < 0)
+                        r = -EBADMSG;
+                if (r < 0) {
+                        char what[512];
+
+                        if (sd_bus_error_has_names(&error, SD_BUS_ERROR_ACCESS_DENIED, SD_BUS_ERROR_INVALID_ARGS,
+                                                   SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER,
+                                                   SD_BUS_ERROR_DISCONNECTED) ||
+                            (!sd_bus_error_is_set(&error) && errno_means_unreachable(r))) {
+                                snprintf(what, sizeof what, "cannot migrate domain '%s'", i->domain);
+                                return fail_bus(&error, r, what);
+                        }
+                        r = evac_start_failed(&x->plan, i, sd_bus_error_is_set(&error) && error.message ?
+                                                           error.message : strerror(-r));
+                        if (r < 0)
+                                return fail(EXIT_FAILED, "out of memory");
+                        evac_print(x, evac_format_finished, i);
+                        continue;
+                }
+                evac_started(&x->plan, i, id);
+                evac_print(x, evac_format_started, i);
+        }
+        return 0;
+}
+
+/* Defer source: handle the finished jobs, start the next ones, end when all are done. */
+static int evac_on_work(sd_event_source *s, void *userdata) {
+        Evac *x = userdata;
+        int r;
+
+        while (x->n_finished > 0) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                _cleanup_free_ char *json_path = NULL, *json = NULL;
+                json_object *j = NULL;
+                uint32_t id = x->finished[0];
+                EvacItem *i;
+
+                memmove(x->finished, x->finished + 1, --x->n_finished * sizeof(*x->finished));
+                i = evac_find_running(&x->plan, id);
+                if (!i)
+                        continue; /* someone else's job */
+
+                if (asprintf(&json_path, JOB_PREFIX "%" PRIu32, id) < 0) {
+                        x->ret = fail(EXIT_FAILED, "out of memory");
+                        return sd_event_exit(x->event, 0);
+                }
+                /* Without the JSON, the job still counts as ended; its result then is unknown. */
+                if (sd_bus_get_property_string(x->bus, SRVM_BUS_NAME, json_path, SRVM_JOB_INTERFACE, "JSON",
+                                               &error, &json) >= 0)
+                        (void) parse_json(json, &j);
+                r = evac_finished(&x->plan, i, NULL, j);
+                if (r < 0) {
+                        x->ret = fail(EXIT_FAILED, "out of memory");
+                        return sd_event_exit(x->event, 0);
+                }
+                evac_print(x, evac_format_finished, i);
+        }
+
+        r = evac_fill(x);
+        if (r != 0) {
+                x->ret = r;
+                x->plan.stopped = true;
+                return sd_event_exit(x->event, 0);
+        }
+        if (evac_is_over(&x->plan))
+                return sd_event_exit(x->event, 0);
+        return 0;
+}
+
+static int evac_on_sigint(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Evac *x = userdata;
+        size_t n = evac_count(&x->plan, EVAC_RUNNING);
+
+        x->plan.stopped = true;
+        x->ret = EXIT_FAILED;
+        fprintf(x->out, "Interrupted: no more jobs are started.");
+        if (n > 0) {
+                bool first = true;
+
+                fprintf(x->out, " Still running in srvmd:");
+                for (size_t k = 0; k < x->plan.n_items; k++) {
+                        const EvacItem *i = &x->plan.items[k];
+
+                        if (i->state != EVAC_RUNNING)
+                                continue;
+                        fprintf(x->out, "%s job %" PRIu32 " (%s)", first ? "" : ",", i->job, i->domain);
+                        first = false;
+                }
+                fprintf(x->out, "; 'srvmctl cancel JOB' stops one.");
+        }
+        fputc('\n', x->out);
+        fflush(x->out);
+        return sd_event_exit(x->event, 0);
+}
+
+static int verb_evacuate(sd_bus *bus, int argc, char *argv[]) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_event_source_unrefp) sd_event_source *work = NULL, *sigint = NULL;
+        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        _cleanup_free_ DomainRow *rows = NULL;
+        _cleanup_free_ char *local = NULL, *summary = NULL;
+        _cleanup_free_ uint32_t *finished = NULL;
+        Evac x = { .bus = bus, .out = arg_json ? stderr : stdout };
+        const char *source, *destination;
+        int64_t begin_us;
+        sigset_t mask;
+        size_t n = 0;
+        int r;
+
+        if (argc != 3)
+                return usage_error("evacuate needs the source URI and a destination URI.");
+        source = argv[1];
+        destination = argv[2];
+        if (!source[0] || !destination[0])
+                return usage_error("evacuate: the URIs must not be empty.");
+        if (streq(source, destination))
+                return usage_error("evacuate: the destination URI is the source URI '%s'.", source);
+
+        r = sd_bus_get_property_string(bus, SRVM_BUS_NAME, SRVM_BUS_PATH, SRVM_MANAGER_INTERFACE, "LocalURI",
+                                       &error, &local);
+        if (r < 0)
+                return fail_bus(&error, r, "cannot read srvmd's local URI");
+        if (!streq(local, source))
+                return fail(EXIT_USAGE,
+                            "the source URI '%s' is not the URI of the srvmd srvmctl talks to, '%s': run evacuate on the source host, with its srvmd's URI.",
+                            source, local);
+
+        evac_init(&x.plan, arg_concurrency);
+        x.destination = destination;
+
+        /* Listen before any job starts, so no end can be missed. */
+        r = sd_bus_match_signal(bus, NULL, SRVM_BUS_NAME, SRVM_BUS_PATH, SRVM_MANAGER_INTERFACE,
+                                "JobFinished", evac_on_job_finished, &x);
+        if (r >= 0)
+                r = sd_bus_add_match(bus, NULL,
+                                     "type='signal',"
+                                     "sender='org.freedesktop.DBus',"
+                                     "path='/org/freedesktop/DBus',"
+                                     "interface='org.freedesktop.DBus',"
+                                     "member='NameOwnerChanged',"
+                                     "arg0='" SRVM_BUS_NAME "'",
+                                     evac_on_name_owner_changed, &x);
+        if (r < 0) {
+                evac_done(&x.plan);
+                return fail_bus(NULL, r, "cannot subscribe to the jobs' signals");
+        }
+
+        r = list_domains(bus, &reply, &rows, &n);
+        if (r != 0) {
+                evac_done(&x.plan);
+                return r;
+        }
+        for (size_t k = 0; k < n; k++) {
+                char buf[512];
+                const char *why = evac_skip_reason(rows[k].state, rows[k].policy, rows[k].vf, rows[k].note,
+                                                   buf, sizeof buf);
+
+                if (why)
+                        fprintf(x.out, "%s: skipped: %s.\n", rows[k].name, why);
+                else if (evac_add(&x.plan, rows[k].name) < 0) {
+                        evac_done(&x.plan);
+                        return fail(EXIT_FAILED, "out of memory");
+                }
+        }
+        if (x.plan.n_items == 0) {
+                fprintf(x.out, "No domain to evacuate from %s.\n", source);
+                if (arg_json)
+                        puts("[]");
+                evac_done(&x.plan);
+                return 0;
+        }
+        fprintf(x.out, "Evacuating %zu domain%s from %s to %s, at most %u at a time.\n", x.plan.n_items,
+                x.plan.n_items == 1 ? "" : "s", source, destination, x.plan.concurrency);
+        fflush(x.out);
+
+        /* SIGINT is taken through the loop, not by the default action. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        r = sd_event_default(&event);
+        if (r >= 0)
+                r = -pthread_sigmask(SIG_BLOCK, &mask, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(event, &sigint, SIGINT, evac_on_sigint, &x);
+        if (r >= 0)
+                r = sd_event_add_defer(event, &work, evac_on_work, &x);
+        if (r >= 0)
+                r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0) {
+                evac_done(&x.plan);
+                return fail(EXIT_FAILED, "cannot set up the event loop: %s", strerror(-r));
+        }
+        x.event = event;
+        x.work = work;
+
+        /* The first jobs start from the loop, like the later ones. */
+        begin_us = monotonic_us();
+        r = sd_event_loop(event);
+        if (begin_us >= 0 && monotonic_us() >= begin_us)
+                x.plan.elapsed_us = monotonic_us() - begin_us;
+        (void) sd_bus_detach_event(bus);
+        finished = x.finished;
+        if (r < 0)
+                x.ret = fail(EXIT_FAILED, "the event loop failed: %s", strerror(-r));
+
+        if (evac_format_summary(&x.plan, &summary) >= 0)
+                print_text(summary, x.out);
+        if (arg_json) {
+                _cleanup_(json_object_putp) json_object *a = NULL;
+
+                if (evac_to_json(&x.plan, &a) >= 0)
+                        printf("%s\n", json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN |
+                                                                           JSON_C_TO_STRING_NOSLASHESCAPE));
+        }
+        r = x.ret ? x.ret : evac_exit_code(&x.plan);
+        evac_done(&x.plan);
+        return r;
+}
+
 static void help(void) {
         printf("srvmctl [OPTIONS...] COMMAND ...\n"
                "\n"
@@ -974,6 +1358,12 @@ static void help(void) {
                "  policy check FILE...      Check policy files, without srvmd\n"
                "  reload                    Load the policies anew; a bad file keeps the old set\n"
                "  vf list                   List the host's SR-IOV PFs and VFs, and who uses each\n"
+               "  domains                   List the active domains: state, policy, VF, and why\n"
+               "                            one has no policy or VF\n"
+               "  evacuate SRC_URI DEST_URI Migrate every running domain with a policy and a VF\n"
+               "                            off this host (SRC_URI, srvmd's own URI) to DEST_URI,\n"
+               "                            at most --concurrency at a time; prints a line as\n"
+               "                            each job starts and ends, then a summary\n"
                "  version                   Show the versions of srvmctl and srvmd\n"
                "\n"
                "JOB is a job id (3) or a job object path (" JOB_PREFIX "3).\n"
@@ -986,21 +1376,28 @@ static void help(void) {
                "                            migrate --wait; the phases go to stderr),\n"
                "                            {\"id\",\"path\"} (migrate), an array of jobs (jobs)\n"
                "                            or of policies (policy list), the policy (policy\n"
-               "                            show, policy check), the versions (version)\n"
+               "                            show, policy check), the versions (version), an\n"
+               "                            array of domains (domains) or of the finished\n"
+               "                            jobs' JSON (evacuate; the lines go to stderr)\n"
                "  -w --wait                 migrate: follow the job, print each phase as it\n"
                "                            starts and ends, then its timeline\n"
-               "     --migrate-uri URI      migrate, check: the URI of the migration stream\n"
-               "                            (e.g. tcp://10.0.0.2:49152)\n"
-               "     --bond NAME            migrate, check: the guest's bond (default bond0)\n"
+               "     --migrate-uri URI      migrate, check, evacuate: the URI of the migration\n"
+               "                            stream (e.g. tcp://10.0.0.2:49152)\n"
+               "     --bond NAME            migrate, check, evacuate: the guest's bond (default:\n"
+               "                            the policy's, else bond0)\n"
                "     --vf ALIAS|MAC         migrate, check: the VF to move, by device alias or\n"
                "                            MAC (default: found by srvmd)\n"
+               "     --concurrency N        evacuate: run at most N migrations at once, 1 to\n"
+               "                            64 (default 1)\n"
                "\n"
                "The system bus is found through DBUS_SYSTEM_BUS_ADDRESS if set.\n"
                "\n"
                "Exit status:\n"
-               "  0  success (migrate --wait, watch: the job succeeded; check: every check passed)\n"
+               "  0  success (migrate --wait, watch: the job succeeded; check: every check passed;\n"
+               "     evacuate: every job succeeded, or there was no domain to move)\n"
                "  1  the job failed, was rolled back or cancelled, a check or a policy failed,\n"
-               "     or the operation failed\n"
+               "     the operation failed; evacuate: a job did not succeed, or it was\n"
+               "     interrupted (SIGINT)\n"
                "  2  usage error, or arguments srvmd rejected\n"
                "  3  srvmd is not reachable on the bus\n"
                "  4  access denied (changing anything needs root or the admin group)\n");
@@ -1013,6 +1410,7 @@ enum {
         ARG_MIGRATE_URI,
         ARG_BOND,
         ARG_VF,
+        ARG_CONCURRENCY,
 };
 
 static int parse_argv(int argc, char *argv[]) {
@@ -1025,6 +1423,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "migrate-uri", required_argument, NULL, ARG_MIGRATE_URI },
                 { "bond",        required_argument, NULL, ARG_BOND        },
                 { "vf",          required_argument, NULL, ARG_VF          },
+                { "concurrency", required_argument, NULL, ARG_CONCURRENCY },
                 {}
         };
         int c;
@@ -1055,6 +1454,12 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_VF:
                         arg_vf = optarg;
+                        break;
+                case ARG_CONCURRENCY:
+                        if (evac_parse_concurrency(optarg, &arg_concurrency) < 0)
+                                return -usage_error("--concurrency takes a number of jobs from 1 to %u, not '%s'.",
+                                                    EVAC_CONCURRENCY_MAX, optarg);
+                        arg_concurrency_set = true;
                         break;
                 case ':':
                         return -usage_error("option '%s' needs a value.", argv[optind - 1]);
@@ -1087,6 +1492,8 @@ int main(int argc, char *argv[]) {
                 { "reload",  verb_reload,  false, false },
                 { "vf",      verb_vf,      false, true  },
                 { "version", verb_version, false, true  },
+                { "domains", verb_domains, false, true  },
+                { "evacuate", verb_evacuate, false, true },
         };
         const char *verb;
         size_t i;
@@ -1106,8 +1513,13 @@ int main(int argc, char *argv[]) {
         if (i >= ELEMENTSOF(verbs))
                 return usage_error("unknown command '%s'.", verb);
 
-        if (!verbs[i].takes_job_options && (arg_wait || arg_migrate_uri || arg_bond || arg_vf))
-                return usage_error("--wait, --migrate-uri, --bond and --vf apply to migrate and check only.");
+        if (streq(verb, "evacuate")) {
+                if (arg_wait || arg_vf)
+                        return usage_error("evacuate always waits and finds each domain's VF; --wait and --vf apply to migrate and check only.");
+        } else if (!verbs[i].takes_job_options && (arg_wait || arg_migrate_uri || arg_bond || arg_vf))
+                return usage_error("--wait, --migrate-uri, --bond and --vf apply to migrate and check only (--migrate-uri and --bond to evacuate too).");
+        if (arg_concurrency_set && !streq(verb, "evacuate"))
+                return usage_error("--concurrency applies to evacuate only.");
         if (streq(verb, "check") && arg_wait)
                 return usage_error("check always waits; --wait applies to migrate only.");
         if (!verbs[i].reads && arg_json)

@@ -300,6 +300,74 @@ expect 0 "ActiveJobs back to 0" busctl --system get-property org.srvm.srvm1 /org
 stdout_has "u 0"
 expect 2 "usage error" "$srvmctl" show not-a-job
 
+# The domains srvmd would move: the test driver's one domain, under the default policy; its
+# interface (type network, no model) is the only candidate for a VF, found by its MAC.
+expect 0 "ListDomains, as nobody" as_nobody busctl --system call org.srvm.srvm1 /org/srvm/srvm1 \
+        org.srvm.srvm1.Manager ListDomains
+stdout_has '^a(sssss) 1 "test" "running" "default" "aa:bb:cc:dd:ee:ff" ""$'
+expect 1 "ListDomains with an argument" busctl --system call org.srvm.srvm1 /org/srvm/srvm1 \
+        org.srvm.srvm1.Manager ListDomains s test
+stderr_has "Invalid arguments"
+expect 0 "domains, as nobody" as_nobody "$srvmctl" domains
+stdout_has '^DOMAIN  *STATE  *POLICY  *VF'
+stdout_has '^test  *running  *default  *aa:bb:cc:dd:ee:ff$'
+stdout_has "1 domain listed."
+expect 0 "domains --json" "$srvmctl" domains --json
+stdout_has '^\[{"name":"test","state":"running","policy":"default","vf":"aa:bb:cc:dd:ee:ff","note":null}\]$'
+expect 2 "domains with an argument: usage" "$srvmctl" domains test
+
+# evacuate: the command line and the source URI are checked before anything starts.
+nowhere="qemu+unix:///system?socket=$dir/no-libvirt"
+expect 2 "evacuate from another host's URI" "$srvmctl" evacuate qemu:///system "$nowhere"
+stderr_has "'qemu:///system' is not the URI of the srvmd srvmctl talks to, 'test:///default'"
+stderr_has "run evacuate on the source host"
+expect 2 "evacuate to its own source" "$srvmctl" evacuate test:///default test:///default
+expect 2 "evacuate with one URI" "$srvmctl" evacuate test:///default
+for n in 0 65 -1 x 2x ""; do
+        expect 2 "evacuate --concurrency '$n'" "$srvmctl" evacuate test:///default "$nowhere" --concurrency "$n"
+done
+stderr_has "from 1 to 64"
+expect 2 "--concurrency on migrate" "$srvmctl" migrate test "$nowhere" --concurrency 2
+expect 2 "evacuate --vf" "$srvmctl" evacuate test:///default "$nowhere" --vf ua-vf0
+expect 2 "evacuate --wait" "$srvmctl" evacuate test:///default "$nowhere" --wait
+jobs_before=$("$srvmctl" jobs --json | grep -o '"id":' | wc -l)
+
+# A policy that names a VF the domain does not have: nothing to move, and why.
+echo '{ "match": { "names": ["test"] }, "guest": { "vf": "ua-vf9" } }' > "$dir/policies/pinned.json"
+expect 0 "reload with a policy for test" "$srvmctl" reload
+expect 0 "domains: no VF, and why" "$srvmctl" domains
+stdout_has '^test  *running  *pinned  *-  *the domain has no interface ua-vf9$'
+expect 0 "evacuate with no domain to move" "$srvmctl" evacuate test:///default "$nowhere"
+stdout_has "^test: skipped: the domain has no interface ua-vf9.$"
+stdout_has "^No domain to evacuate from test:///default.$"
+expect 0 "  --json: an empty array" "$srvmctl" evacuate --json test:///default "$nowhere"
+stdout_has '^\[\]$'
+stderr_has "No domain to evacuate"
+jobs_after=$("$srvmctl" jobs --json | grep -o '"id":' | wc -l)
+if [ "$jobs_after" -eq "$jobs_before" ]; then pass "  no job started"; else fail "  $((jobs_after - jobs_before)) jobs started"; fi
+rm "$dir/policies/pinned.json"
+expect 0 "reload without it" "$srvmctl" reload
+
+# The domain has a VF now: evacuate starts its job, which fails in preflight (no guest
+# agent, no destination), and says so.
+expect 4 "nobody may not evacuate" as_nobody "$srvmctl" evacuate test:///default "$nowhere"
+stderr_has "cannot migrate domain 'test'"
+expect 2 "evacuate: an option srvmd rejects is a usage error" "$srvmctl" evacuate test:///default "$nowhere" --bond a/b
+stderr_has "not a valid interface name"
+expect 1 "evacuate: the job fails" "$srvmctl" evacuate test:///default "$nowhere" --concurrency 2 \
+        --migrate-uri tcp://127.0.0.1:1
+stdout_has "^Evacuating 1 domain from test:///default to $nowhere, at most 2 at a time.$"
+stdout_has "^test: job [0-9]* started$"
+stdout_has "^test: job [0-9]* failed, VM downtime n/a, wall time [0-9.]* s: Domain 'test': preflight failed: .*cannot connect to the destination's libvirt"
+stdout_has "^0 of 1 domain evacuated in [0-9]*\.[0-9]\{3\} s; 1 failed: test (job [0-9]*, failed).$"
+job=$(sed -n 's/^test: job \([0-9]*\) started$/\1/p' "$dir/out")
+expect 0 "  the job went to the destination asked for" "$srvmctl" show "$job" --json
+stdout_has "\"destination_uri\":\"$nowhere\""
+stdout_has '"migrate_uri":"tcp://127.0.0.1:1"'
+expect 1 "evacuate --json" "$srvmctl" evacuate --json test:///default "$nowhere"
+stdout_has '^\[{"id":[0-9]*,"domain":"test",.*"result":"failed"'
+stderr_has "^test: job [0-9]* failed"
+
 if [ "$failures" -ne 0 ]; then
         echo "test-bus: $failures failed; srvmd said:"
         cat "$dir/srvmd.log"

@@ -73,6 +73,30 @@ def migrate(src, dst, env, name="test"):
         return None, f"srvmctl exited {run.returncode} without job JSON: {run.stdout.strip()}"
 
 
+def evacuate(src, dst, env, name="test"):
+    """Empty host src to dst with srvmctl evacuate; return (the lab domain's job JSON or None,
+    error text). Its one domain must be the only one evacuated, and srvmctl must exit 0 when
+    that job succeeded, 1 when it did not."""
+    cmd = ["ctl", src, "evacuate", env[f"SRVM_LAB_URI_{src}"], env[f"SRVM_LAB_URI_{dst}"],
+           "--migrate-uri", env[f"SRVM_LAB_MIGRATE_URI_{dst}"], "--json"]
+    print(f"{name}: lab {' '.join(cmd)}", flush=True)
+    try:
+        run = lab(*cmd, capture_output=True, text=True, timeout=MIGRATION_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return None, f"srvmctl evacuate did not return within {MIGRATION_TIMEOUT_S} s"
+    sys.stderr.write(run.stderr)
+    try:
+        jobs = json.loads(run.stdout)
+    except ValueError:
+        return None, f"srvmctl evacuate exited {run.returncode} without JSON: {run.stdout.strip()}"
+    if [j.get("domain") for j in jobs] != [env["SRVM_LAB_DOMAIN"]]:
+        return None, f"srvmctl evacuate moved {[j.get('domain') for j in jobs]}, not [{env['SRVM_LAB_DOMAIN']!r}]"
+    want = 0 if jobs[0].get("result") == "succeeded" else 1
+    if run.returncode != want:
+        return None, f"srvmctl evacuate exited {run.returncode} for a job that {jobs[0].get('result')}"
+    return jobs[0], ""
+
+
 def show_job(host, job_id):
     """The job's JSON as the host's srvmd tells it, or None if it does not answer."""
     run = lab("ctl", host, "show", str(job_id), "--json", capture_output=True, text=True)

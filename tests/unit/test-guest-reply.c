@@ -36,7 +36,7 @@ static void test_replay_note(void) {
                 _cleanup_free_ char *note = (char *) 0x1;
 
                 ASSERT_NOT_NULL(o);
-                ASSERT_OK(guest_reply_replay_note(o, &note));
+                ASSERT_OK(guest_reply_replay_note(o, NULL, &note));
                 if (cases[i].note)
                         ASSERT_STREQ(note, cases[i].note);
                 else
@@ -44,11 +44,95 @@ static void test_replay_note(void) {
         }
 
         char *note = (char *) 0x1;
-        ASSERT_OK(guest_reply_replay_note(NULL, &note));
+        ASSERT_OK(guest_reply_replay_note(NULL, NULL, &note));
         ASSERT_NULL(note);
+}
+
+/* failback reports the replay enslave reported, plus what it did after the switch: the
+ * second note says only what is new. */
+static void test_replay_note_said(void) {
+        static const struct {
+                const char *said, *answer, *note;
+        } cases[] = {
+                { "{\"applied\":[\"mtu 1400\"],\"failed\":[{\"setting\":\"ring rx 4096\"}]}",
+                  "{\"replay\":{\"from\":\"eth1\",\"to\":\"eth2\",\"applied\":[\"mtu 1400\"],"
+                  "\"failed\":[{\"setting\":\"ring rx 4096\",\"error\":\"too big\"}]}}",
+                  NULL },
+                { "{\"applied\":[\"mtu 1400\"],\"failed\":[{\"setting\":\"ring rx 4096\"}]}",
+                  "{\"replay\":{\"from\":\"eth1\",\"to\":\"eth2\",\"applied\":[\"mtu 1400\",\"rx-hashing on\"],"
+                  "\"failed\":[{\"setting\":\"ring rx 4096\"}]}}",
+                  "guest: VF configuration of eth1 replayed on eth2: rx-hashing on" },
+                { "{\"applied\":[\"mtu 1400\"],\"failed\":[]}",
+                  "{\"replay\":{\"from\":\"eth1\",\"to\":\"eth2\",\"applied\":[\"mtu 1400\"],"
+                  "\"failed\":[{\"setting\":\"vlan 7\",\"error\":\"no such VLAN\"}]}}",
+                  "guest: VF configuration of eth1 replayed on eth2: nothing more to change; not applied: "
+                  "vlan 7 (no such VLAN)" },
+                { "{\"record\":\"/run/srvm/bond0.vf.json\",\"error\":\"no record\"}",
+                  "{\"replay\":{\"record\":\"/run/srvm/bond0.vf.json\",\"error\":\"no record\"}}",
+                  NULL },
+                /* something said before that is not a replay report hides nothing */
+                { "[]",
+                  "{\"replay\":{\"from\":\"eth1\",\"to\":\"eth2\",\"applied\":[\"mtu 1400\"]}}",
+                  "guest: VF configuration of eth1 replayed on eth2: mtu 1400" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_(json_object_putp) json_object *said = json_tokener_parse(cases[i].said);
+                _cleanup_(json_object_putp) json_object *o = json_tokener_parse(cases[i].answer);
+                _cleanup_free_ char *note = (char *) 0x1;
+
+                ASSERT_NOT_NULL(said);
+                ASSERT_NOT_NULL(o);
+                ASSERT_OK(guest_reply_replay_note(o, said, &note));
+                if (cases[i].note)
+                        ASSERT_STREQ(note, cases[i].note);
+                else
+                        ASSERT_NULL(note);
+        }
+}
+
+static void test_parse_version(void) {
+        static const struct {
+                const char *out;
+                int r;
+                const char *version;
+                unsigned protocol;
+        } cases[] = {
+                { "srvm-guest 0.1.0\nprotocol 2\n", 0, "0.1.0", 2 },
+                { "srvm-guest 0.1.0\nprotocol 17", 0, "0.1.0", 17 },
+                /* Before protocol 2 srvm-guest printed its version only. */
+                { "srvm-guest 0.1.0\n", 0, "0.1.0", 1 },
+                { "srvm-guest 0.0.9", 0, "0.0.9", 1 },
+                { "srvm-guest 0.2.0\nbuilt by someone\nprotocol 3\n", 0, "0.2.0", 3 },
+                { "", -EBADMSG, NULL, 0 },
+                { "srvm-guest \n", -EBADMSG, NULL, 0 },
+                { "bash 5.2\n", -EBADMSG, NULL, 0 },
+                { "srvm-guest 0.1.0\nprotocol two\n", -EBADMSG, NULL, 0 },
+                { "srvm-guest 0.1.0\nprotocol 0\n", -EBADMSG, NULL, 0 },
+                { "srvm-guest 0.1.0\nprotocol 2x\n", -EBADMSG, NULL, 0 },
+                { "srvm-guest 0.1.0\nprotocol 99999999999\n", -EBADMSG, NULL, 0 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *version = NULL;
+                unsigned protocol = 0;
+
+                ASSERT_EQ_INT(guest_reply_parse_version(cases[i].out, &version, &protocol), cases[i].r);
+                if (cases[i].r < 0) {
+                        ASSERT_NULL(version);
+                        continue;
+                }
+                ASSERT_STREQ(version, cases[i].version);
+                ASSERT_EQ_INT(protocol, cases[i].protocol);
+        }
+        char *version = NULL;
+        unsigned protocol = 0;
+        ASSERT_EQ_INT(guest_reply_parse_version(NULL, &version, &protocol), -EBADMSG);
 }
 
 int main(void) {
         test_replay_note();
+        test_replay_note_said();
+        test_parse_version();
         return 0;
 }
