@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 
 #include <systemd/sd-daemon.h>
 
@@ -284,13 +285,16 @@ static int job_arm_timer(void *userdata, Migration *m, usec_t usec) {
         return sd_event_source_set_enabled(j->timer, SD_EVENT_ONESHOT);
 }
 
+/* The clock itself, not the loop's cached sd_event_now(): that is the same for everything one
+ * dispatch does, so a phase that ends and the next that starts in it would look simultaneous
+ * and the job could not tell its own time from the time it waited. */
 static usec_t job_now(void *userdata) {
-        Job *j = userdata;
-        uint64_t t;
+        struct timespec ts;
 
-        if (sd_event_now(j->manager->event, CLOCK_MONOTONIC, &t) < 0)
+        (void) userdata;
+        if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
                 return 0;
-        return t;
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
 }
 
 /* Write the job's record durably, so that a restarted srvmd can finish what it was doing. */

@@ -29,6 +29,7 @@ typedef struct PhaseRecord {
         usec_t duration;
         PhaseResult result;
         unsigned attempts;
+        usec_t waited; /* on its actions, DEVICE_REMOVED and retry backoff, over all attempts */
 } PhaseRecord;
 
 struct Migration {
@@ -76,6 +77,7 @@ struct Migration {
         bool cancel_requested;
         Side domain_side;
         usec_t next_retry; /* USEC_INFINITY: none scheduled */
+        usec_t wait_since; /* USEC_INFINITY: not waiting on anything now */
 
         usec_t standby_start;
         usec_t standby_end;
@@ -260,6 +262,7 @@ int migration_new(uint32_t id, const MigrationParams *p, const MigrationBackendO
         m->result = JOB_RUNNING;
         m->domain_side = SIDE_SOURCE;
         m->standby_start = m->standby_end = USEC_INFINITY;
+        m->wait_since = USEC_INFINITY;
         m->next_retry = USEC_INFINITY;
         m->check_only = p->check_only;
         m->arrival = p->arrival;
@@ -341,11 +344,26 @@ static void disarm_timer(Migration *m) {
         (void) m->ops->arm_timer(m->userdata, m, USEC_INFINITY);
 }
 
+/* What the job waits on (an action, DEVICE_REMOVED, a retry's backoff) is not srvmd's own
+ * time: count it per phase, so the job can say how much of its wall time was its own. */
+static void wait_begin(Migration *m) {
+        if (m->wait_since == USEC_INFINITY)
+                m->wait_since = now(m);
+}
+
+static void wait_end(Migration *m, Phase p) {
+        if (m->wait_since == USEC_INFINITY)
+                return;
+        m->records[p].waited += now(m) - m->wait_since;
+        m->wait_since = USEC_INFINITY;
+}
+
 static void end_phase(Migration *m, PhaseResult result) {
         PhaseRecord *rec;
 
         if (m->phase < 0)
                 return;
+        wait_end(m, m->phase);
         rec = &m->records[m->phase];
         if (rec->result != PHASE_RESULT_RUNNING)
                 return;
@@ -362,6 +380,7 @@ static void finish(Migration *m, JobResult result, const char *fmt, ...) {
         disarm_timer(m);
         m->finished = true;
         m->next_retry = USEC_INFINITY;
+        m->wait_since = USEC_INFINITY; /* a backoff cut short: the job ended with its last phase */
         m->result = result;
         if (fmt) {
                 va_list ap;
@@ -393,6 +412,7 @@ static void schedule_retry(Migration *m) {
                 finish(m, JOB_DEGRADED, NULL);
                 return;
         }
+        wait_begin(m);
         notify_changed(m);
 }
 
@@ -403,6 +423,7 @@ static void migration_set_phase(Migration *m, Phase p) {
         Action a;
         int r;
 
+        wait_end(m, p); /* a retry's backoff */
         m->phase = p;
         if (rec->attempts == 0)
                 m->order[m->n_order++] = p;
@@ -410,6 +431,7 @@ static void migration_set_phase(Migration *m, Phase p) {
                 .start = now(m),
                 .result = PHASE_RESULT_RUNNING,
                 .attempts = rec->attempts + 1,
+                .waited = rec->waited,
         };
         m->next_retry = USEC_INFINITY;
         m->action_overdue = false;
@@ -426,6 +448,7 @@ static void migration_set_phase(Migration *m, Phase p) {
         a = phase_action(m, p, &side);
         m->action = a;
         m->action_running = true;
+        wait_begin(m);
         r = m->ops->start_action(m->userdata, m, a, side);
         if (r < 0) {
                 m->action_running = false;
@@ -1004,6 +1027,47 @@ int migration_get_vm_downtime_ms(const Migration *m, uint64_t *ret) {
         return 0;
 }
 
+static usec_t phase_waited(const Migration *m, Phase p) {
+        usec_t w = m->records[p].waited;
+
+        if (p == m->phase && m->wait_since != USEC_INFINITY)
+                w += m->ops->now(m->userdata) - m->wait_since;
+        return w;
+}
+
+int migration_get_phase_waited_usec(const Migration *m, Phase p, usec_t *ret) {
+        if (!m || p < 0 || p >= _PHASE_MAX || !ret)
+                return -EINVAL;
+        if (m->records[p].attempts == 0)
+                return -ENOENT;
+        *ret = phase_waited(m, p);
+        return 0;
+}
+
+int migration_get_wall_usec(const Migration *m, usec_t *ret_wall, usec_t *ret_waited) {
+        usec_t first = USEC_INFINITY, last = 0, waited = 0;
+
+        if (!m)
+                return -EINVAL;
+        if (m->n_order == 0)
+                return -ENODATA;
+        for (size_t i = 0; i < m->n_order; i++) {
+                usec_t start, duration;
+
+                (void) migration_get_phase_record(m, m->order[i], &start, &duration, NULL);
+                if (start < first)
+                        first = start;
+                if (start + duration > last)
+                        last = start + duration;
+                waited += phase_waited(m, m->order[i]);
+        }
+        if (ret_wall)
+                *ret_wall = last - first;
+        if (ret_waited)
+                *ret_waited = waited;
+        return 0;
+}
+
 int migration_get_standby_usec(const Migration *m, usec_t *ret) {
         if (m->standby_start == USEC_INFINITY || m->standby_end == USEC_INFINITY)
                 return -ENODATA;
@@ -1142,7 +1206,7 @@ int migration_build_json(const Migration *m, json_object **ret) {
         _cleanup_(json_object_putp) json_object *o = NULL;
         json_object *phases;
         uint64_t downtime;
-        usec_t standby;
+        usec_t standby, wall, waited;
         int r;
 
         o = json_object_new_object();
@@ -1199,11 +1263,30 @@ int migration_build_json(const Migration *m, json_object **ret) {
                         r = json_add(ph, "duration_us", json_object_new_int64((int64_t) duration));
                 if (r >= 0)
                         r = json_add(ph, "result", json_object_new_string(phase_result_to_string(result)));
+                if (r >= 0)
+                        r = json_add(ph, "waited_us", json_object_new_int64((int64_t) phase_waited(m, m->order[i])));
                 if (r >= 0 && m->records[m->order[i]].attempts > 1)
                         r = json_add(ph, "attempts", json_object_new_int64(m->records[m->order[i]].attempts));
                 if (r < 0)
                         return r;
         }
+
+        if (migration_get_wall_usec(m, &wall, &waited) >= 0) {
+                r = json_add(o, "wall_ms", json_object_new_int64((int64_t) (wall / USEC_PER_MSEC)));
+                if (r >= 0)
+                        r = json_add(o, "waited_ms", json_object_new_int64((int64_t) (waited / USEC_PER_MSEC)));
+                if (r >= 0)
+                        r = json_add(o, "overhead_ms", json_object_new_int64(
+                                             (int64_t) ((wall > waited ? wall - waited : 0) / USEC_PER_MSEC)));
+        } else {
+                r = json_add_string_or_null(o, "wall_ms", NULL);
+                if (r >= 0)
+                        r = json_add_string_or_null(o, "waited_ms", NULL);
+                if (r >= 0)
+                        r = json_add_string_or_null(o, "overhead_ms", NULL);
+        }
+        if (r < 0)
+                return r;
 
         if (migration_get_vm_downtime_ms(m, &downtime) >= 0)
                 r = json_add(o, "vm_downtime_ms", json_object_new_int64((int64_t) downtime));
@@ -1398,7 +1481,7 @@ static void reader_phases(Reader *rd, json_object *o, Migration *m) {
         size_t n = phases ? json_object_array_length(phases) : 0;
 
         for (size_t i = 0; i < n && !rd->error; i++) {
-                json_object *ph = json_object_array_get_idx(phases, i), *attempts;
+                json_object *ph = json_object_array_get_idx(phases, i), *attempts, *waited;
                 Phase p = reader_enum(rd, ph, "name", false, phase_from_string_int);
                 PhaseRecord *rec;
 
@@ -1416,6 +1499,8 @@ static void reader_phases(Reader *rd, json_object *o, Migration *m) {
                                 (unsigned) json_object_get_int64(attempts) : 1;
                 if (rec->attempts == 0)
                         rec->attempts = 1;
+                if (json_object_object_get_ex(ph, "waited_us", &waited) && json_object_get_int64(waited) > 0)
+                        rec->waited = (usec_t) json_object_get_int64(waited);
                 m->order[m->n_order++] = p;
                 m->phase = p;
         }
@@ -1539,6 +1624,9 @@ int migration_recover(Migration *m) {
         if (rec->result == PHASE_RESULT_RUNNING) {
                 rec->result = PHASE_RESULT_INTERRUPTED;
                 rec->duration = now(m) - rec->start;
+                /* Its action went on without srvmd: none of that was srvmd's own time. */
+                if (rec->waited < rec->duration)
+                        rec->waited = rec->duration;
         }
         m->next_retry = USEC_INFINITY;
         migration_set_phase(m, PHASE_RECOVER);

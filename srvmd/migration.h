@@ -195,6 +195,13 @@ usec_t migration_get_phase_deadline(const Migration *m);
  * the phase runs. */
 int migration_get_phase_record(const Migration *m, Phase p, usec_t *ret_start, usec_t *ret_duration,
                                PhaseResult *ret_result);
+/* The time the job waited on phase p's actions, on DEVICE_REMOVED and on retry backoff, over
+ * all its attempts (so far, while it waits); -ENOENT if the job never entered p. */
+int migration_get_phase_waited_usec(const Migration *m, Phase p, usec_t *ret);
+/* The job's wall time (from its first phase's start to its last phase's end, or now) and the
+ * part of it spent waiting (the sum of the phases' waits): wall minus waited is srvmd's own
+ * overhead. -ENODATA before the job started. */
+int migration_get_wall_usec(const Migration *m, usec_t *ret_wall, usec_t *ret_waited);
 /* libvirt's VM downtime and the time on the virtio-net standby; -ENODATA if not known (yet). */
 int migration_get_vm_downtime_ms(const Migration *m, uint64_t *ret);
 int migration_get_standby_usec(const Migration *m, usec_t *ret);
@@ -211,7 +218,8 @@ void *migration_get_backend_data(const Migration *m);
 void migration_set_backend_data(Migration *m, void *data);
 
 /* The JSON form of the job (see README): id, domain, source_uri, destination_uri, result,
- * error, phases [{name, start_us, duration_us, result}], vm_downtime_ms, standby_ms. */
+ * error, phases [{name, start_us, duration_us, waited_us, result}], wall_ms, waited_ms,
+ * overhead_ms, vm_downtime_ms, standby_ms. */
 int migration_build_json(const Migration *m, json_object **ret);
 
 /* The journal: a job as a record a restarted srvmd can read back (migration_build_json()

@@ -25,6 +25,7 @@ typedef struct Fake {
         Side side;
         unsigned cancels;       /* cancel_action calls */
         unsigned changes;       /* changed() calls */
+        usec_t changed_cost;    /* fake time each changed() call takes: srvmd's own work */
         Outcome script[_PHASE_MAX];
         bool unplug_by_event;   /* detach returns 0 and DEVICE_REMOVED follows */
         bool unplug_never;      /* detach returns 0 and no event ever comes */
@@ -67,8 +68,11 @@ static usec_t fake_now(void *userdata) {
 }
 
 static void fake_changed(void *userdata, Migration *m) {
+        Fake *f = userdata;
+
         (void) m;
-        ((Fake *) userdata)->changes++;
+        f->changes++;
+        f->now += f->changed_cost;
 }
 
 static const MigrationBackendOps fake_ops = {
@@ -831,6 +835,102 @@ static void test_running_json(void) {
         ASSERT_TRUE(f.changes >= 1);
 }
 
+static int64_t json_int(json_object *o, const char *key) {
+        json_object *v;
+
+        ASSERT_TRUE(json_object_object_get_ex(o, key, &v));
+        ASSERT_TRUE(json_object_is_type(v, json_type_int));
+        return json_object_get_int64(v);
+}
+
+/* What the job waited on (its actions, DEVICE_REMOVED, a retry's backoff), per phase and in
+ * all, and srvmd's own time: the rest of the wall time. Each changed() costs 1 ms here,
+ * standing in for the journal write and the signals srvmd sends on a phase change. */
+static void test_waited(void) {
+        Fake f;
+        _cleanup_(migration_freep) Migration *m = job_new(&f);
+        _cleanup_(json_object_putp) json_object *o = NULL, *running = NULL, *none = NULL;
+        json_object *phases, *v;
+        usec_t wall, waited;
+
+        ASSERT_ERR(migration_get_wall_usec(m, &wall, &waited), ENODATA);
+        none = job_json(m);
+        ASSERT_TRUE(json_object_object_get_ex(none, "overhead_ms", &v) && v == NULL);
+
+        f.changed_cost = USEC_PER_MSEC;
+        f.unplug_by_event = true; /* unplug waits 100 ms on detach, then 50 ms on the event */
+        ASSERT_OK(migration_start(m));
+        while (migration_get_phase(m) != PHASE_MIGRATE)
+                step(&f, m);
+        f.now += 30 * USEC_PER_MSEC; /* mid-migration: the wait so far counts */
+        running = job_json(m);
+        v = json_object_array_get_idx(json_object_object_get(running, "phases"), 3);
+        ASSERT_STREQ(json_object_get_string(json_object_object_get(v, "name")), "migrate");
+        ASSERT_EQ_INT(json_int(v, "waited_us"), 30 * USEC_PER_MSEC);
+        ASSERT_EQ_INT(json_int(running, "waited_ms"), 100 + 100 + 150 + 30);
+        ASSERT_EQ_INT(json_int(running, "overhead_ms"), 4); /* 4 phases entered, 1 ms each */
+        f.now -= 30 * USEC_PER_MSEC;
+        while (!migration_is_finished(m))
+                step(&f, m);
+        ASSERT_EQ_INT(migration_get_result(m), JOB_SUCCEEDED);
+
+        o = job_json(m);
+        phases = json_object_object_get(o, "phases");
+        ASSERT_EQ_INT(json_object_array_length(phases), 7);
+        for (size_t i = 0; i < 7; i++) {
+                json_object *ph = json_object_array_get_idx(phases, i);
+                int64_t expect = i == 2 ? 150 * USEC_PER_MSEC : 100 * USEC_PER_MSEC;
+
+                ASSERT_EQ_INT(json_int(ph, "waited_us"), expect);
+                /* the phase began 1 ms before its action: srvmd's own time */
+                ASSERT_EQ_INT(json_int(ph, "duration_us"), expect + USEC_PER_MSEC);
+        }
+        ASSERT_EQ_INT(json_int(o, "wall_ms"), 757);
+        ASSERT_EQ_INT(json_int(o, "waited_ms"), 750);
+        ASSERT_EQ_INT(json_int(o, "overhead_ms"), 7);
+        ASSERT_OK(migration_get_wall_usec(m, &wall, &waited));
+        ASSERT_EQ_INT(wall - waited, 7 * USEC_PER_MSEC);
+
+        /* A retried plug: its attempts and the backoff between them are waits too. */
+        Fake g;
+        _cleanup_(migration_freep) Migration *n = job_new_retrying(&g, 3);
+        ASSERT_OK(migration_start(n));
+        while (migration_get_phase(n) != PHASE_PLUG)
+                step(&g, n);
+        g.script[PHASE_PLUG] = OUT_FAIL;
+        plug_fails_once_more(&g, n, 2 * USEC_PER_SEC);
+        g.script[PHASE_PLUG] = OUT_OK;
+        while (!migration_is_finished(n))
+                step(&g, n);
+        ASSERT_EQ_INT(migration_get_phase_attempts(n, PHASE_PLUG), 2);
+        ASSERT_OK(migration_get_phase_waited_usec(n, PHASE_PLUG, &waited));
+        ASSERT_EQ_INT(waited, 100 * USEC_PER_MSEC + 2 * USEC_PER_SEC + 100 * USEC_PER_MSEC);
+        ASSERT_OK(migration_get_wall_usec(n, &wall, &waited));
+        ASSERT_EQ_INT(wall, waited); /* changed() cost nothing here */
+        ASSERT_ERR(migration_get_phase_waited_usec(n, PHASE_RECOVER, &waited), ENOENT);
+        ASSERT_ERR(migration_get_phase_waited_usec(n, _PHASE_MAX, &waited), EINVAL);
+}
+
+/* The waits travel with the journal; a phase srvmd was not there for counts as waited. */
+static void test_waited_journal(void) {
+        Fake f;
+        _cleanup_(migration_freep) Migration *m = journal_roundtrip(PHASE_MIGRATE, &f);
+        usec_t waited, wall;
+
+        ASSERT_OK(migration_get_phase_waited_usec(m, PHASE_FAILOVER, &waited));
+        ASSERT_EQ_INT(waited, 100 * USEC_PER_MSEC);
+        ASSERT_OK(migration_recover(m)); /* 5 s later: migrate was interrupted */
+        ASSERT_OK(migration_get_phase_waited_usec(m, PHASE_MIGRATE, &waited));
+        ASSERT_EQ_INT(waited, 5 * USEC_PER_SEC);
+        f.pending = false;
+        f.now += USEC_PER_SEC;
+        migration_action_done(m, ACTION_LOCATE, 1, NULL);
+        while (!migration_is_finished(m))
+                step(&f, m);
+        ASSERT_OK(migration_get_wall_usec(m, &wall, &waited));
+        ASSERT_EQ_INT(wall, waited);
+}
+
 static void test_params(void) {
         Fake f = { .timer = USEC_INFINITY };
         Migration *m = NULL;
@@ -886,6 +986,8 @@ int main(void) {
         test_late_answers_ignored();
         test_json();
         test_running_json();
+        test_waited();
+        test_waited_journal();
         test_params();
         test_string_tables();
         printf("test-migration: all passed\n");
