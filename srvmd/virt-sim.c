@@ -62,7 +62,8 @@ typedef struct SimErrand {
         struct SimErrand *next;
         Virt *virt;
         sd_event_source *source; /* owned */
-        char *domain;            /* NULL for ListVFs */
+        char *domain;            /* NULL for ListVFs and ListDomains */
+        bool domains;            /* ListDomains */
         VirtTextFn cb;           /* NULL: an arrival to inspect */
         void *userdata;
 } SimErrand;
@@ -457,6 +458,45 @@ static int sim_vf_list(Virt *v, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
+/* ListDomains: the domains of the jobs in flight run here, as the libvirt backend lists
+ * them ([{"name", "state", "xml"}]). */
+static int sim_domain_list(Virt *v, char **ret) {
+        _cleanup_(json_object_putp) json_object *array = json_object_new_array();
+        const char *text;
+        int r;
+
+        if (!array)
+                return -ENOMEM;
+        for (SimJob *j = v->jobs; j; j = j->next) {
+                _cleanup_(json_object_putp) json_object *o = NULL;
+                _cleanup_free_ char *xml = NULL;
+                bool seen = false;
+
+                for (SimJob *k = v->jobs; k != j; k = k->next)
+                        seen = seen || streq_ptr(k->domain, j->domain);
+                if (seen || !j->domain)
+                        continue;
+                r = sim_domain_xml(j->domain, &xml);
+                if (r < 0)
+                        return r;
+                o = json_object_new_object();
+                if (!o)
+                        return -ENOMEM;
+                r = json_add(o, "name", json_object_new_string(j->domain));
+                if (r >= 0)
+                        r = json_add(o, "state", json_object_new_string("running"));
+                if (r >= 0)
+                        r = json_add(o, "xml", json_object_new_string(xml));
+                if (r >= 0)
+                        r = json_append(array, TAKE_PTR(o));
+                if (r < 0)
+                        return r;
+        }
+        text = json_object_to_json_string_ext(array, JSON_C_TO_STRING_PLAIN);
+        *ret = text ? strdup(text) : NULL;
+        return *ret ? 0 : -ENOMEM;
+}
+
 static int sim_errand_run(sd_event_source *s, void *userdata) {
         SimErrand *e = userdata;
         Virt *v = e->virt;
@@ -471,7 +511,10 @@ static int sim_errand_run(sd_event_source *s, void *userdata) {
 
         if (!e->cb)
                 manager_on_domain_inspected(v->manager, e->domain, NULL, false, NULL);
-        else if (e->domain) {
+        else if (e->domains) {
+                r = sim_domain_list(v, &text);
+                e->cb(e->userdata, r < 0 ? NULL : text, r < 0 ? "out of memory listing the simulated domains" : NULL);
+        } else if (e->domain) {
                 r = sim_domain_xml(e->domain, &text);
                 e->cb(e->userdata, r < 0 ? NULL : text, r < 0 ? "out of memory" : NULL);
         } else {
@@ -482,14 +525,14 @@ static int sim_errand_run(sd_event_source *s, void *userdata) {
         return 0;
 }
 
-static int sim_errand_start(Virt *v, const char *domain, VirtTextFn cb, void *userdata) {
+static int sim_errand_start(Virt *v, const char *domain, bool domains, VirtTextFn cb, void *userdata) {
         SimErrand *e;
         int r;
 
         e = calloc(1, sizeof(*e));
         if (!e)
                 return -ENOMEM;
-        *e = (SimErrand) { .virt = v, .cb = cb, .userdata = userdata };
+        *e = (SimErrand) { .virt = v, .domains = domains, .cb = cb, .userdata = userdata };
         if (domain && !(e->domain = strdup(domain))) {
                 sim_errand_free(e);
                 return -ENOMEM;
@@ -505,15 +548,19 @@ static int sim_errand_start(Virt *v, const char *domain, VirtTextFn cb, void *us
 }
 
 int virt_inspect_domain(Virt *v, const char *domain) {
-        return domain ? sim_errand_start(v, domain, NULL, NULL) : -EINVAL;
+        return domain ? sim_errand_start(v, domain, false, NULL, NULL) : -EINVAL;
 }
 
 int virt_list_vfs(Virt *v, VirtTextFn cb, void *userdata) {
-        return cb ? sim_errand_start(v, NULL, cb, userdata) : -EINVAL;
+        return cb ? sim_errand_start(v, NULL, false, cb, userdata) : -EINVAL;
+}
+
+int virt_list_domains(Virt *v, VirtTextFn cb, void *userdata) {
+        return cb ? sim_errand_start(v, NULL, true, cb, userdata) : -EINVAL;
 }
 
 int virt_get_domain_xml(Virt *v, const char *domain, VirtTextFn cb, void *userdata) {
-        return cb && domain ? sim_errand_start(v, domain, cb, userdata) : -EINVAL;
+        return cb && domain ? sim_errand_start(v, domain, false, cb, userdata) : -EINVAL;
 }
 
 int virt_new(Manager *mgr, sd_event *e, const char *local_uri, Virt **ret) {
