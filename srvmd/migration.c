@@ -49,6 +49,7 @@ struct Migration {
         usec_t retry_backoff[_PHASE_MAX];
         bool check_only;
         bool arrival;
+        bool arrival_check; /* an arrival that runs preflight before plug */
 
         const MigrationBackendOps *ops;
         void *userdata;
@@ -263,6 +264,7 @@ int migration_new(uint32_t id, const MigrationParams *p, const MigrationBackendO
         m->next_retry = USEC_INFINITY;
         m->check_only = p->check_only;
         m->arrival = p->arrival;
+        m->arrival_check = p->arrival && p->arrival_check;
 
         r = strdup_or_null(p->domain, &m->domain);
         if (r < 0)
@@ -467,6 +469,10 @@ static void phase_failed(Migration *m, PhaseResult how, const char *message) {
                 if (m->cancel_requested)
                         finish(m, JOB_CANCELLED, "Domain '%s': cancelled in preflight; nothing was changed.",
                                m->domain);
+                else if (m->arrival)
+                        finish(m, JOB_FAILED,
+                               "Domain '%s': arrived without a VF, and the checks before plugging one failed: %s. Nothing was plugged.",
+                               m->domain, strna(cause));
                 else
                         finish(m, JOB_FAILED, "Domain '%s': preflight failed: %s. Nothing was changed.",
                                m->domain, strna(cause));
@@ -548,6 +554,10 @@ static void phase_succeeded(Migration *m) {
                         finish(m, JOB_SUCCEEDED, NULL);
                         return;
                 }
+                if (m->arrival) { /* the domain is here already: what is left is the VF */
+                        migration_set_phase(m, PHASE_PLUG);
+                        return;
+                }
                 migration_set_phase(m, PHASE_FAILOVER);
                 return;
 
@@ -626,9 +636,10 @@ int migration_start(Migration *m) {
                 return -EALREADY;
 
         if (m->arrival) {
-                /* The domain is here already, on its standby: what is left is the VF. */
+                /* The domain is here already, on its standby: what is left is the VF, once
+                 * preflight found the guest ready for it if the job has no plan to go by. */
                 m->standby_start = now(m);
-                migration_set_phase(m, PHASE_PLUG);
+                migration_set_phase(m, m->arrival_check ? PHASE_PREFLIGHT : PHASE_PLUG);
                 return 0;
         }
         migration_set_phase(m, PHASE_PREFLIGHT);
@@ -650,7 +661,8 @@ static void recover_located(Migration *m, int r) {
         end_phase(m, PHASE_RESULT_OK);
         if (m->arrival) { /* the domain is here, where it arrived: finish the VF */
                 (void) migration_add_event(m, "srvmd restarted in phase %s; finishing the arrival", was);
-                migration_set_phase(m, PHASE_PLUG);
+                /* Interrupted before its checks ended: nothing was plugged yet; check again. */
+                migration_set_phase(m, m->interrupted == PHASE_PREFLIGHT ? PHASE_PREFLIGHT : PHASE_PLUG);
                 return;
         }
         if (r > 0) {
@@ -775,7 +787,7 @@ int migration_cancel(Migration *m) {
                 finish(m, JOB_DEGRADED, NULL);
                 return 0;
         }
-        if (m->domain_side == SIDE_DESTINATION || m->arrival)
+        if (m->domain_side == SIDE_DESTINATION || (m->arrival && m->phase != PHASE_PREFLIGHT))
                 return -EBUSY; /* past the point of no return: it finishes forward */
         if (phase_is_rollback(m->phase) || m->cancel_requested)
                 return -EALREADY;

@@ -115,6 +115,10 @@ typedef struct MigrationParams {
         bool arrival;
         const char *vf_mac;
         const char *vf_xml;
+        /* An arrival with no plan, whose VF comes from its policy: preflight first (through
+         * the guest agent: srvm-guest and the bond answer as the policy says), then plug,
+         * link, failback; a failed check plugs nothing. */
+        bool arrival_check;
 } MigrationParams;
 
 #define MIGRATION_RETRY_DELAY_MAX (600 * USEC_PER_SEC)
