@@ -656,8 +656,76 @@ void manager_on_domain_arrived(Manager *mgr, const char *domain) {
                   (unsigned long long) (mgr->arrival_grace / USEC_PER_SEC));
 }
 
+/* A domain that arrived with no srvm plan (moved by another tool): srvm looks after it if its
+ * policy says which VF to plug (see virt_xml_plan_from_policy()). The job checks the guest
+ * first (preflight), so a guest without the policy's bond gets nothing plugged. */
+static void manager_adopt_arrival(Manager *mgr, const char *domain, const char *xml) {
+        _cleanup_(virt_xml_domain_info_done) VirtXmlDomainInfo info = {};
+        _cleanup_(virt_xml_plan_done) VirtXmlPlan plan = {};
+        _cleanup_free_ char *why = NULL, *error = NULL;
+        MigrationParams p = {};
+        PolicyMatchKind kind;
+        const Policy *pol;
+        Migration *m;
+        int r;
+
+        r = virt_xml_read_domain_info(xml, &info);
+        if (r >= 0)
+                r = virt_xml_resolve_policy(mgr->policies, &info, &pol, &kind);
+        if (r < 0) {
+                log_warning_errno(r, "%s: arrived with no srvm plan, and no policy resolves for it: %m", domain);
+                return;
+        }
+
+        r = virt_xml_plan_from_policy(xml, pol, &plan, &why);
+        if (r == 0) {
+                log_info("%s: arrived with no srvm plan; %s: nothing to do.", domain, strna(why));
+                return;
+        }
+        if (r == -ENODATA) {
+                /* Only the default policy matched: most likely a domain srvm has nothing to do
+                 * with. A policy of its own that cannot say is a mistake worth a warning. */
+                if (kind == POLICY_MATCH_DEFAULT)
+                        log_info("%s: arrived with no srvm plan and no VF; left alone: %s.", domain, strna(why));
+                else
+                        log_warning("%s: arrived with no srvm plan and no VF; left alone: %s.", domain, strna(why));
+                return;
+        }
+        if (r < 0) {
+                log_warning_errno(r, "%s: arrived with no srvm plan, and its XML cannot be read: %m", domain);
+                return;
+        }
+        if (manager_find_running(mgr, domain)) {
+                log_debug("%s: arrived without a VF, which a job of ours is seeing to", domain);
+                return;
+        }
+
+        policy_apply_to_params(pol, &p);
+        p.domain = domain;
+        p.destination_uri = mgr->local_uri;
+        p.bond = plan.bond;
+        p.vf = plan.vf_alias;
+        p.vf_mac = plan.vf_mac;
+        p.vf_xml = plan.device_xml;
+        p.arrival = true;
+        p.arrival_check = true;
+        log_notice("%s: arrived with no srvm plan and no VF; its policy %s (matched by %s) gives the VF %s: checking the guest, then plugging it.",
+                   domain, policy_get_name(pol), policy_match_kind_to_string(kind), plan.vf_mac);
+        r = manager_migrate(mgr, &p, &m, &error);
+        if (r < 0) {
+                if (error)
+                        log_warning("%s: cannot start the job that plugs its VF: %s", domain, error);
+                else
+                        log_warning_errno(r, "%s: cannot start the job that plugs its VF: %m", domain);
+                return;
+        }
+        (void) migration_apply_policy(m, policy_get_name(pol), &p);
+        (void) migration_add_event(m, "arrived with no srvm plan; policy %s (matched by %s) gives the VF %s on bond %s",
+                                   policy_get_name(pol), policy_match_kind_to_string(kind), plan.vf_mac, plan.bond);
+}
+
 void manager_on_domain_inspected(Manager *mgr, const char *domain, const VirtXmlPlan *plan, bool vf_present,
-                                 const char *error) {
+                                 const char *xml, const char *error) {
         _cleanup_free_ char *why = NULL;
         MigrationParams p;
         Migration *m;
@@ -668,7 +736,7 @@ void manager_on_domain_inspected(Manager *mgr, const char *domain, const VirtXml
                 return;
         }
         if (!plan) {
-                log_debug("%s: arrived with no srvm plan: not ours to look after", domain);
+                manager_adopt_arrival(mgr, domain, xml);
                 return;
         }
         if (vf_present) {

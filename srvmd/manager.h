@@ -87,6 +87,7 @@ int manager_list_domains(Manager *mgr, ManagerDomainsFn cb, void *userdata);
 int manager_show_domain_policy(Manager *mgr, const char *domain, VirtTextFn cb, void *userdata);
 /* A domain arrived here by migration: look at it once the grace period is over. */
 void manager_on_domain_arrived(Manager *mgr, const char *domain);
-/* What that look found: the plan in its metadata (NULL if none) and whether its VF is there. */
+/* What that look found: the plan in its metadata (NULL if none), whether the plan's VF is
+ * there, and the domain's live XML (for its policy when it has no plan). */
 void manager_on_domain_inspected(Manager *mgr, const char *domain, const VirtXmlPlan *plan, bool vf_present,
-                                 const char *error);
+                                 const char *xml, const char *error);

@@ -81,7 +81,8 @@ typedef struct Post {
 
         VirtJob *job;          /* WORKER_EXITED: the job to join and free */
 
-        /* INSPECTED: an arrived domain's plan (if any) and whether its VF is there. */
+        /* INSPECTED: an arrived domain's plan (if any), whether its VF is there, and its
+         * live XML in xml (for the policy when it has no plan). */
         VirtXmlPlan plan;
         bool have_plan;
         bool vf_present;
@@ -128,6 +129,7 @@ typedef struct Request {
 
         /* From the job's policy, copied when preflight resolved it. */
         unsigned stage;        /* PREFLIGHT: 0 reads the domain, 1 runs the checks */
+        bool arrival;          /* the job's domain arrived here: PREFLIGHT checks the guest only */
         usec_t agent_timeout;
         PolicyMigrationSettings migration;
         PolicyPlugSource plug_source;
@@ -248,6 +250,7 @@ void on_control_failed(VirtControl c, const char *domain, const char *message, v
 /* virt-preflight.c */
 int do_preflight_read(VirtJob *j, const Request *q, Post *p);
 int do_preflight_checks(VirtJob *j, const Request *q, Post *p);
+int do_arrival_checks(VirtJob *j, const Request *q, Post *p);
 void virt_dispatch_domain_info(Virt *v, Post *p);
 
 /* virt-monitor.c: the loop's side of pre-copy. */

@@ -906,7 +906,10 @@ static void run_request(VirtJob *j, const Request *q, Post *p) {
 
         switch (q->action) {
         case ACTION_PREFLIGHT:
-                r = q->stage == 0 ? do_preflight_read(j, q, p) : do_preflight_checks(j, q, p);
+                if (q->arrival)
+                        r = do_arrival_checks(j, q, p);
+                else
+                        r = q->stage == 0 ? do_preflight_read(j, q, p) : do_preflight_checks(j, q, p);
                 break;
         case ACTION_FAILOVER:
                 r = do_failover(j, q, p);
@@ -967,7 +970,7 @@ static void *worker_main(void *userdata) {
                 p->generation = q->generation;
                 run_request(j, q, p);
                 /* The loop resolves the policy and sends the checks back to us. */
-                if (q->action == ACTION_PREFLIGHT && q->stage == 0 && p->r >= 0)
+                if (q->action == ACTION_PREFLIGHT && !q->arrival && q->stage == 0 && p->r >= 0)
                         p->type = POST_DOMAIN_INFO;
                 virt_post(v, p);
         }
@@ -1000,6 +1003,7 @@ int request_new(Virt *v, VirtJob *j, Migration *m, Action a, Side side, Request 
                 return -ENOMEM;
         q->action = a;
         q->side = side;
+        q->arrival = migration_is_arrival(m);
 
         if (sd_event_now(v->event, CLOCK_MONOTONIC, &now) < 0)
                 now = now_usec();
@@ -1205,7 +1209,8 @@ static void virt_dispatch_result(Virt *v, Post *p) {
         if (p->guest_note)
                 (void) migration_add_event(m, "%s", p->guest_note);
 
-        if (p->action == ACTION_PREFLIGHT && p->r >= 0) {
+        /* An arrival knows its VF already; its preflight only checked the guest. */
+        if (p->action == ACTION_PREFLIGHT && p->r >= 0 && !migration_is_arrival(m)) {
                 r = migration_set_vf(m, j->vf.alias, j->vf.mac, j->vf.xml);
                 if (r < 0) {
                         p->r = r;
@@ -1281,12 +1286,14 @@ static void *inspection_main(void *userdata) {
                 p->have_plan = virt_xml_parse_plan(metadata, &p->plan) >= 0;
                 free(metadata);
         }
-        xml = p->have_plan ? virDomainGetXMLDesc(dom, 0) : NULL;
-        if (xml) {
+        xml = virDomainGetXMLDesc(dom, 0);
+        if (!xml)
+                p->r = result_fail_libvirt(p, "cannot read the domain's XML");
+        else if (p->have_plan) {
                 r = virt_xml_has_vf(xml, p->plan.vf_alias, p->plan.vf_mac);
                 p->vf_present = r != 0; /* unreadable XML: do not plug on a guess */
-                free(xml);
         }
+        p->xml = xml;
         virDomainFree(dom);
 post:
         virt_post(v, p);
@@ -1562,7 +1569,7 @@ static void virt_dispatch(Virt *v, Post *p) {
         case POST_INSPECTED:
                 inspection_join(v, p->inspection);
                 manager_on_domain_inspected(v->manager, p->domain, p->have_plan ? &p->plan : NULL,
-                                            p->vf_present, p->r < 0 ? p->message : NULL);
+                                            p->vf_present, p->xml, p->r < 0 ? p->message : NULL);
                 break;
         case _POST_TYPE_MAX:
         case _POST_TYPE_INVALID:
