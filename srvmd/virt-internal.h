@@ -24,6 +24,11 @@
 
 #define KEEPALIVE_INTERVAL_SEC 5
 #define KEEPALIVE_COUNT 3
+#define RECONNECT_DELAY_MIN (1 * USEC_PER_SEC)
+#define RECONNECT_DELAY_MAX (30 * USEC_PER_SEC)
+/* A worker whose local connection died waits at most this long (and half its phase's time
+ * left) for libvirtd to answer again before its action fails. */
+#define WORKER_RECONNECT_WAIT_MAX (30 * USEC_PER_SEC)
 #define AGENT_PING_TIMEOUT_USEC (5 * USEC_PER_SEC)
 #define AGENT_DEFAULT_TIMEOUT_USEC (30 * USEC_PER_SEC)
 /* srvm-guest gets the phase's time left as --timeout; the agent waits this much longer so
@@ -48,6 +53,7 @@ typedef enum PostType {
         POST_PROGRESS,     /* the monitor read the migration's job stats */
         POST_ITERATION,    /* libvirt's MIGRATION_ITERATION event */
         POST_NOTE,         /* a convergence step libvirt refused: message says why */
+        POST_CONNECTED,    /* the connect errand: a new local connection, or message says why not */
         _POST_TYPE_MAX,
         _POST_TYPE_INVALID = -EINVAL,
 } PostType;
@@ -64,6 +70,11 @@ typedef struct Post {
         uint64_t downtime_ms;  /* JOB_COMPLETED, and MIGRATE results when have_downtime */
         bool have_downtime;
         int event, detail;     /* LIFECYCLE; CONNECTION_CLOSED uses event for the reason */
+        /* CONNECTION_CLOSED: the connection that closed (compared only). CONNECTED: the new
+         * local connection, owned, with its event registrations. */
+        virConnectPtr conn;
+        int callbacks[6];
+        size_t n_callbacks;
 
         /* RESULT */
         uint64_t generation;
@@ -98,6 +109,7 @@ typedef enum ErrandKind {
         ERRAND_VF_LIST,
         ERRAND_DOMAIN_XML,
         ERRAND_DOMAIN_LIST,
+        ERRAND_CONNECT,     /* open the local connection again, after libvirtd went away */
 } ErrandKind;
 
 typedef struct Inspection {
@@ -107,6 +119,7 @@ typedef struct Inspection {
         char *domain;
         VirtTextFn cb;      /* VF_LIST, DOMAIN_XML, DOMAIN_LIST */
         void *cb_userdata;
+        virConnectPtr conn; /* a reference to the local connection, taken when it started; NULL for CONNECT */
         pthread_t thread;
 } Inspection;
 
@@ -200,10 +213,17 @@ struct Virt {
         Manager *manager;      /* not owned */
         sd_event *event;       /* ref */
         char *local_uri;
-        virConnectPtr conn;    /* the local connection */
+        virConnectPtr conn;    /* the local connection; NULL while reconnecting */
         EventOrigin local_origin;
         int callbacks[6];
         size_t n_callbacks;
+
+        /* Loop only: after libvirtd went away, the connection is opened again on an errand
+         * thread, with a backoff from RECONNECT_DELAY_MIN doubling to RECONNECT_DELAY_MAX. */
+        sd_event_source *reconnect_timer; /* owned */
+        usec_t reconnect_delay;
+        usec_t disconnected_at;
+        bool connecting;                  /* the connect errand runs */
 
         pthread_t event_thread;
         bool event_thread_started;
