@@ -1664,9 +1664,15 @@ static void virt_dispatch(Virt *v, Post *p) {
         case POST_CONNECTION_CLOSED:
                 if (p->job_id == 0)
                         virt_on_local_closed(v, p);
-                else
+                else {
+                        Migration *m = manager_get_job(v->manager, p->job_id);
+
                         log_warning("Job %u: lost the connection to the destination's libvirt (%s).",
                                     p->job_id, close_reason_to_string(p->event));
+                        if (m && !migration_is_finished(m))
+                                (void) migration_add_event(m, "lost the connection to the destination's libvirt (%s); the next action opens a new one",
+                                                           close_reason_to_string(p->event));
+                }
                 break;
         case POST_CONNECTED:
                 inspection_join(v, p->inspection);
