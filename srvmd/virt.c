@@ -475,6 +475,7 @@ int dest_open(VirtJob *j, const char *uri, Post *p) {
                 { VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, VIR_DOMAIN_EVENT_CALLBACK(on_device_removed) },
                 { VIR_DOMAIN_EVENT_ID_JOB_COMPLETED, VIR_DOMAIN_EVENT_CALLBACK(on_job_completed) },
         };
+        EventOrigin *closing;
 
         if (j->dest && virConnectIsAlive(j->dest) == 1)
                 return 0;
@@ -503,6 +504,14 @@ int dest_open(VirtJob *j, const char *uri, Post *p) {
                         return result_fail_libvirt(p, "cannot watch the destination's domain events");
                 }
         }
+
+        /* So the job's events say when that libvirtd goes away under it (a restart). */
+        closing = malloc(sizeof(*closing));
+        if (!closing)
+                return result_fail(p, -ENOMEM, "out of memory");
+        *closing = (EventOrigin) { .virt = j->virt, .job_id = j->id };
+        if (virConnectRegisterCloseCallback(j->dest, on_connection_closed, closing, free) < 0)
+                free(closing);
         return 0;
 }
 
@@ -518,6 +527,7 @@ static void dest_close(VirtJob *j) {
                         (void) virConnectDomainEventDeregisterAny(j->dest, j->dest_callbacks[i]);
                         j->dest_callbacks[i] = -1;
                 }
+        (void) virConnectUnregisterCloseCallback(j->dest, on_connection_closed);
         virConnectClose(j->dest);
         j->dest = NULL;
 }
@@ -995,6 +1005,14 @@ static void run_request(VirtJob *j, const Request *q, Post *p) {
                 break;
         }
 
+        /* The call failed because libvirtd went away under it: say so, the job decides what
+         * that means (for a migration: find out where the domain runs). */
+        if (r < 0 && r != -ENOTCONN && j->local && virConnectIsAlive(j->local) == 0) {
+                _cleanup_free_ char *why = TAKE_PTR(p->message);
+
+                r = result_fail(p, -ENOTCONN, "%s (the connection to libvirt at %s closed)", strna(why),
+                                j->virt->local_uri);
+        }
         p->r = r;
         p->duration = now_usec() - start;
 }

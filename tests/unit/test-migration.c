@@ -641,6 +641,77 @@ static void test_arrival(void) {
         ASSERT_ERR(migration_new(6, &p, &fake_ops, &f, &x), EINVAL);
 }
 
+/* libvirtd went away under the migration (-ENOTCONN): the job locates the domain as after a
+ * restart of srvmd, then finishes where it runs; other actions fail as always. */
+static void test_lost_libvirt(void) {
+        static const struct {
+                int located;
+                JobResult result;
+                const char *phases;
+                const char *error_has;
+                const char *event_has;
+        } table[] = {
+                { 1, JOB_SUCCEEDED,
+                  "preflight:ok failover:ok unplug:ok migrate:interrupted recover:ok plug:ok link:ok failback:ok", NULL,
+                  "the connection to libvirt closed in phase migrate; the domain runs on the destination" },
+                { 0, JOB_ROLLED_BACK,
+                  "preflight:ok failover:ok unplug:ok migrate:interrupted recover:ok rollback-plug:ok rollback-link:ok rollback-failback:ok",
+                  "migrate failed: the connection to libvirt closed during it. Rolled back",
+                  "the domain runs on the source: rolling back" },
+                { -ENOENT, JOB_FAILED, "preflight:ok failover:ok unplug:ok migrate:interrupted recover:failed",
+                  "the connection to libvirt closed in phase migrate, and then the domain was found running on neither host",
+                  "finding where the domain runs" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+                Fake f;
+                _cleanup_(migration_freep) Migration *m = job_new(&f);
+                _cleanup_(json_object_putp) json_object *o = NULL;
+                char phases[512];
+                bool found = false;
+
+                ASSERT_OK(migration_start(m));
+                while (migration_get_phase(m) != PHASE_MIGRATE)
+                        step(&f, m);
+                f.pending = false;
+                f.now += USEC_PER_SEC;
+                migration_action_done(m, ACTION_MIGRATE, -ENOTCONN, "End of file while reading data");
+                ASSERT_EQ_INT(migration_get_phase(m), PHASE_RECOVER);
+                ASSERT_TRUE(f.pending);
+                ASSERT_EQ_INT(f.action, ACTION_LOCATE);
+                f.pending = false;
+                migration_action_done(m, ACTION_LOCATE, table[i].located, NULL);
+                while (!migration_is_finished(m))
+                        step(&f, m);
+
+                ASSERT_EQ_INT(migration_get_result(m), table[i].result);
+                phases_string(m, phases, sizeof phases);
+                ASSERT_STREQ(phases, table[i].phases);
+                if (table[i].error_has)
+                        ASSERT_NOT_NULL(strstr(strna(migration_get_error(m)), table[i].error_has));
+                else
+                        ASSERT_NULL(migration_get_error(m));
+                o = job_json(m);
+                for (size_t k = 0; k < json_object_array_length(json_object_object_get(o, "events")); k++) {
+                        json_object *e = json_object_array_get_idx(json_object_object_get(o, "events"), k);
+
+                        found = found || strstr(json_object_get_string(json_object_object_get(e, "message")),
+                                                table[i].event_has);
+                }
+                ASSERT_TRUE(found);
+        }
+
+        /* Any other action that loses libvirt just fails: unplug rolls back as ever. */
+        Fake g;
+        _cleanup_(migration_freep) Migration *n = job_new(&g);
+        ASSERT_OK(migration_start(n));
+        while (migration_get_phase(n) != PHASE_UNPLUG)
+                step(&g, n);
+        g.pending = false;
+        migration_action_done(n, ACTION_UNPLUG, -ENOTCONN, "End of file while reading data");
+        ASSERT_EQ_INT(migration_get_phase(n), PHASE_ROLLBACK_PLUG);
+}
+
 /* An arrival with no plan: preflight first; a failed check plugs nothing. */
 static void test_arrival_check(void) {
         static const struct {
@@ -961,6 +1032,7 @@ int main(void) {
         test_journal_records();
         test_arrival();
         test_arrival_check();
+        test_lost_libvirt();
         test_agent_samples();
         test_rollback_fails();
         test_cancel();
