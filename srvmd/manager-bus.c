@@ -713,6 +713,10 @@ static int method_list_domains(sd_bus_message *message, void *userdata, sd_bus_e
         r = manager_list_domains(mgr, on_domain_list, sd_bus_message_ref(message));
         if (r < 0) {
                 sd_bus_message_unref(message);
+                if (r == -ENOTCONN)
+                        return sd_bus_error_setf(error, SRVM_ERROR_NOT_CONNECTED,
+                                                 "Cannot list the domains: libvirt at %s is not connected (reconnecting).",
+                                                 manager_get_local_uri(mgr));
                 return sd_bus_error_set_errnof(error, r, "Cannot list the domains: %m");
         }
         return 1;
