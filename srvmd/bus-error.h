@@ -13,6 +13,9 @@
  * back). */
 #define SRVM_ERROR_NOT_CANCELLABLE "org.srvm.srvm1.Error.NotCancellable"
 
+/* libvirt on this host went away (restarted) and srvmd is connecting to it again. */
+#define SRVM_ERROR_NOT_CONNECTED "org.srvm.srvm1.Error.NotConnected"
+
 /* No policy of that name is in force. */
 #define SRVM_ERROR_NO_SUCH_POLICY "org.srvm.srvm1.Error.NoSuchPolicy"
 /* A policy file is bad, so Reload kept the policies in force. */

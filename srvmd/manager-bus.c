@@ -287,6 +287,8 @@ static int method_start_job(sd_bus_message *message, Manager *mgr, bool check_on
                 return sd_bus_error_setf(error, SRVM_ERROR_BUSY,
                                          "Domain '%s' already has a job running.", domain);
         }
+        if (r == -ENOTCONN)
+                return sd_bus_error_setf(error, SRVM_ERROR_NOT_CONNECTED, "%s.", strna(why));
         if (r == -EINVAL)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Cannot %s domain '%s': %s",
                                          check_only ? "check" : "migrate", domain,
@@ -623,6 +625,10 @@ static int method_list_vfs(sd_bus_message *message, void *userdata, sd_bus_error
         r = manager_list_vfs(mgr, on_vf_list, sd_bus_message_ref(message));
         if (r < 0) {
                 sd_bus_message_unref(message);
+                if (r == -ENOTCONN)
+                        return sd_bus_error_setf(error, SRVM_ERROR_NOT_CONNECTED,
+                                                 "Cannot list the VFs: libvirt at %s is not connected (reconnecting).",
+                                                 manager_get_local_uri(mgr));
                 return sd_bus_error_set_errnof(error, r, "Cannot list the VFs: %m");
         }
         return 1;
@@ -657,6 +663,10 @@ static int method_get_domain_policy(sd_bus_message *message, void *userdata, sd_
         r = manager_show_domain_policy(mgr, domain, on_domain_policy, sd_bus_message_ref(message));
         if (r < 0) {
                 sd_bus_message_unref(message);
+                if (r == -ENOTCONN)
+                        return sd_bus_error_setf(error, SRVM_ERROR_NOT_CONNECTED,
+                                                 "Cannot resolve the policy of domain '%s': libvirt at %s is not connected (reconnecting).",
+                                                 domain, manager_get_local_uri(mgr));
                 return sd_bus_error_set_errnof(error, r, "Cannot resolve the policy of domain '%s': %m", domain);
         }
         return 1;
@@ -703,6 +713,10 @@ static int method_list_domains(sd_bus_message *message, void *userdata, sd_bus_e
         r = manager_list_domains(mgr, on_domain_list, sd_bus_message_ref(message));
         if (r < 0) {
                 sd_bus_message_unref(message);
+                if (r == -ENOTCONN)
+                        return sd_bus_error_setf(error, SRVM_ERROR_NOT_CONNECTED,
+                                                 "Cannot list the domains: libvirt at %s is not connected (reconnecting).",
+                                                 manager_get_local_uri(mgr));
                 return sd_bus_error_set_errnof(error, r, "Cannot list the domains: %m");
         }
         return 1;

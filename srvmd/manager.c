@@ -216,7 +216,11 @@ static Migration *manager_find_running(Manager *mgr, const char *domain) {
 static void manager_update_status(Manager *mgr) {
         unsigned n = manager_n_active_jobs(mgr);
 
-        (void) sd_notifyf(false, "STATUS=%u active migration job%s", n, n == 1 ? "" : "s");
+        if (mgr->virt && !virt_is_connected(mgr->virt))
+                (void) sd_notifyf(false, "STATUS=reconnecting to libvirt at %s; %u active migration job%s",
+                                  mgr->local_uri, n, n == 1 ? "" : "s");
+        else
+                (void) sd_notifyf(false, "STATUS=%u active migration job%s", n, n == 1 ? "" : "s");
 }
 
 /* Drop the oldest finished jobs beyond FINISHED_JOBS_MAX. */
@@ -408,6 +412,9 @@ int manager_migrate(Manager *mgr, const MigrationParams *p, Migration **ret, cha
                 return set_error(ret_error, -EINVAL, "No domain given.");
         if (!p->destination_uri || !*p->destination_uri)
                 return set_error(ret_error, -EINVAL, "No destination URI given.");
+        if (!virt_is_connected(mgr->virt))
+                return set_error(ret_error, -ENOTCONN, "libvirt at %s is not connected (reconnecting)",
+                                 mgr->local_uri);
 
         running = p->check_only ? NULL : manager_find_running(mgr, p->domain);
         if (running)
@@ -454,10 +461,73 @@ static int arrival_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                         break;
                 }
         r = virt_inspect_domain(mgr->virt, a->domain);
+        if (r == -ENOTCONN) {
+                /* libvirtd is restarting: look again once more of the grace has passed. */
+                log_info("%s: cannot look at the domain that arrived yet: libvirt at %s is not connected (reconnecting)",
+                         a->domain, mgr->local_uri);
+                r = sd_event_source_set_time(a->timer, usec + mgr->arrival_grace);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(a->timer, SD_EVENT_ONESHOT);
+                if (r >= 0) {
+                        a->next = mgr->arrivals;
+                        mgr->arrivals = a;
+                        return 0;
+                }
+        }
         if (r < 0)
                 log_warning_errno(r, "%s: cannot look at the domain that arrived: %m", a->domain);
         arrival_free(a);
         return 0;
+}
+
+/* After libvirtd came back: what a job waited for may have happened while srvmd could not
+ * hear it. A job with an action in flight learns it from the action (its worker opens a new
+ * connection, or the call failed and the job takes its usual failure path); a job waiting in
+ * unplug for DEVICE_REMOVED gets the domain's XML looked at, since the event may be lost. */
+typedef struct ReconnectLook {
+        Manager *manager;
+        uint32_t job;
+} ReconnectLook;
+
+static void on_domain_xml_after_reconnect(void *userdata, const char *xml, const char *error) {
+        _cleanup_free_ ReconnectLook *l = userdata;
+        Migration *m = manager_get_job(l->manager, l->job);
+        const char *alias;
+
+        if (!m || migration_is_finished(m) || migration_get_phase(m) != PHASE_UNPLUG)
+                return;
+        alias = migration_get_vf_alias(m);
+        if (!xml) {
+                log_warning("%s: job %u: cannot read the domain's XML after reconnecting: %s",
+                            migration_get_domain(m), l->job, strna(error));
+                return;
+        }
+        if (alias && virt_xml_has_vf(xml, alias, NULL) == 0) {
+                (void) migration_add_event(m, "the VF %s went while srvmd was reconnecting to libvirt", alias);
+                manager_on_device_removed(l->manager, migration_get_domain(m), alias);
+        }
+}
+
+void manager_on_libvirt_connection(Manager *mgr, bool connected) {
+        manager_update_status(mgr);
+        for (size_t i = 0; i < mgr->n_jobs; i++) {
+                Migration *m = mgr->jobs[i]->migration;
+                ReconnectLook *l;
+
+                if (migration_is_finished(m) || migration_is_check_only(m))
+                        continue;
+                (void) migration_add_event(m, connected ? "srvmd reconnected to libvirt at %s" :
+                                                          "lost the connection to libvirt at %s; reconnecting",
+                                           mgr->local_uri);
+                if (!connected || migration_get_phase(m) != PHASE_UNPLUG)
+                        continue;
+                l = malloc(sizeof(*l));
+                if (!l)
+                        continue;
+                *l = (ReconnectLook) { .manager = mgr, .job = migration_get_id(m) };
+                if (virt_get_domain_xml(mgr->virt, migration_get_domain(m), on_domain_xml_after_reconnect, l) < 0)
+                        free(l);
+        }
 }
 
 void manager_on_hook_event(Manager *mgr, const char *domain, const char *operation, const char *sub_operation) {
@@ -660,8 +730,76 @@ void manager_on_domain_arrived(Manager *mgr, const char *domain) {
                   (unsigned long long) (mgr->arrival_grace / USEC_PER_SEC));
 }
 
+/* A domain that arrived with no srvm plan (moved by another tool): srvm looks after it if its
+ * policy says which VF to plug (see virt_xml_plan_from_policy()). The job checks the guest
+ * first (preflight), so a guest without the policy's bond gets nothing plugged. */
+static void manager_adopt_arrival(Manager *mgr, const char *domain, const char *xml) {
+        _cleanup_(virt_xml_domain_info_done) VirtXmlDomainInfo info = {};
+        _cleanup_(virt_xml_plan_done) VirtXmlPlan plan = {};
+        _cleanup_free_ char *why = NULL, *error = NULL;
+        MigrationParams p = {};
+        PolicyMatchKind kind;
+        const Policy *pol;
+        Migration *m;
+        int r;
+
+        r = virt_xml_read_domain_info(xml, &info);
+        if (r >= 0)
+                r = virt_xml_resolve_policy(mgr->policies, &info, &pol, &kind);
+        if (r < 0) {
+                log_warning_errno(r, "%s: arrived with no srvm plan, and no policy resolves for it: %m", domain);
+                return;
+        }
+
+        r = virt_xml_plan_from_policy(xml, pol, &plan, &why);
+        if (r == 0) {
+                log_info("%s: arrived with no srvm plan; %s: nothing to do.", domain, strna(why));
+                return;
+        }
+        if (r == -ENODATA) {
+                /* Only the default policy matched: most likely a domain srvm has nothing to do
+                 * with. A policy of its own that cannot say is a mistake worth a warning. */
+                if (kind == POLICY_MATCH_DEFAULT)
+                        log_info("%s: arrived with no srvm plan and no VF; left alone: %s.", domain, strna(why));
+                else
+                        log_warning("%s: arrived with no srvm plan and no VF; left alone: %s.", domain, strna(why));
+                return;
+        }
+        if (r < 0) {
+                log_warning_errno(r, "%s: arrived with no srvm plan, and its XML cannot be read: %m", domain);
+                return;
+        }
+        if (manager_find_running(mgr, domain)) {
+                log_debug("%s: arrived without a VF, which a job of ours is seeing to", domain);
+                return;
+        }
+
+        policy_apply_to_params(pol, &p);
+        p.domain = domain;
+        p.destination_uri = mgr->local_uri;
+        p.bond = plan.bond;
+        p.vf = plan.vf_alias;
+        p.vf_mac = plan.vf_mac;
+        p.vf_xml = plan.device_xml;
+        p.arrival = true;
+        p.arrival_check = true;
+        log_notice("%s: arrived with no srvm plan and no VF; its policy %s (matched by %s) gives the VF %s: checking the guest, then plugging it.",
+                   domain, policy_get_name(pol), policy_match_kind_to_string(kind), plan.vf_mac);
+        r = manager_migrate(mgr, &p, &m, &error);
+        if (r < 0) {
+                if (error)
+                        log_warning("%s: cannot start the job that plugs its VF: %s", domain, error);
+                else
+                        log_warning_errno(r, "%s: cannot start the job that plugs its VF: %m", domain);
+                return;
+        }
+        (void) migration_apply_policy(m, policy_get_name(pol), &p);
+        (void) migration_add_event(m, "arrived with no srvm plan; policy %s (matched by %s) gives the VF %s on bond %s",
+                                   policy_get_name(pol), policy_match_kind_to_string(kind), plan.vf_mac, plan.bond);
+}
+
 void manager_on_domain_inspected(Manager *mgr, const char *domain, const VirtXmlPlan *plan, bool vf_present,
-                                 const char *error) {
+                                 const char *xml, const char *error) {
         _cleanup_free_ char *why = NULL;
         MigrationParams p;
         Migration *m;
@@ -672,7 +810,7 @@ void manager_on_domain_inspected(Manager *mgr, const char *domain, const VirtXml
                 return;
         }
         if (!plan) {
-                log_debug("%s: arrived with no srvm plan: not ours to look after", domain);
+                manager_adopt_arrival(mgr, domain, xml);
                 return;
         }
         if (vf_present) {

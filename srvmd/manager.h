@@ -85,8 +85,12 @@ typedef void (*ManagerDomainsFn)(void *userdata, const ManagerDomain *domains, s
 int manager_list_domains(Manager *mgr, ManagerDomainsFn cb, void *userdata);
 /* The policy in force for a domain, as {"policy", "matched_by", "path", "effective"}. */
 int manager_show_domain_policy(Manager *mgr, const char *domain, VirtTextFn cb, void *userdata);
+/* The local libvirt connection was lost (connected false; srvmd reconnects on its own) or
+ * is back (true): the status says so, and the unfinished jobs get a look. */
+void manager_on_libvirt_connection(Manager *mgr, bool connected);
 /* A domain arrived here by migration: look at it once the grace period is over. */
 void manager_on_domain_arrived(Manager *mgr, const char *domain);
-/* What that look found: the plan in its metadata (NULL if none) and whether its VF is there. */
+/* What that look found: the plan in its metadata (NULL if none), whether the plan's VF is
+ * there, and the domain's live XML (for its policy when it has no plan). */
 void manager_on_domain_inspected(Manager *mgr, const char *domain, const VirtXmlPlan *plan, bool vf_present,
-                                 const char *error);
+                                 const char *xml, const char *error);

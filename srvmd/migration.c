@@ -50,6 +50,7 @@ struct Migration {
         usec_t retry_backoff[_PHASE_MAX];
         bool check_only;
         bool arrival;
+        bool arrival_check; /* an arrival that runs preflight before plug */
 
         const MigrationBackendOps *ops;
         void *userdata;
@@ -66,6 +67,7 @@ struct Migration {
         char *cause;             /* why a rollback began, for the final sentence */
         Phase rollback_from;     /* the phase that turned the job around */
         Phase interrupted;       /* the phase srvmd stopped in, for a recovered job */
+        bool lost_libvirt;       /* recovering because libvirt's connection closed, not srvmd */
         JobResult rollback_goal; /* ROLLED_BACK, or CANCELLED when a cancel caused it */
 
         bool action_running;
@@ -266,6 +268,7 @@ int migration_new(uint32_t id, const MigrationParams *p, const MigrationBackendO
         m->next_retry = USEC_INFINITY;
         m->check_only = p->check_only;
         m->arrival = p->arrival;
+        m->arrival_check = p->arrival && p->arrival_check;
 
         r = strdup_or_null(p->domain, &m->domain);
         if (r < 0)
@@ -490,6 +493,10 @@ static void phase_failed(Migration *m, PhaseResult how, const char *message) {
                 if (m->cancel_requested)
                         finish(m, JOB_CANCELLED, "Domain '%s': cancelled in preflight; nothing was changed.",
                                m->domain);
+                else if (m->arrival)
+                        finish(m, JOB_FAILED,
+                               "Domain '%s': arrived without a VF, and the checks before plugging one failed: %s. Nothing was plugged.",
+                               m->domain, strna(cause));
                 else
                         finish(m, JOB_FAILED, "Domain '%s': preflight failed: %s. Nothing was changed.",
                                m->domain, strna(cause));
@@ -535,9 +542,14 @@ static void phase_failed(Migration *m, PhaseResult how, const char *message) {
                 return;
 
         case PHASE_RECOVER:
-                finish(m, JOB_FAILED,
-                       "Domain '%s': srvmd stopped in phase %s and, restarted, could not tell where the domain runs: %s. Check it by hand.",
-                       m->domain, strna(phase_to_string(m->interrupted)), strna(cause));
+                if (m->lost_libvirt)
+                        finish(m, JOB_FAILED,
+                               "Domain '%s': the connection to libvirt closed in phase %s, and then it could not be told where the domain runs: %s. Check it by hand.",
+                               m->domain, strna(phase_to_string(m->interrupted)), strna(cause));
+                else
+                        finish(m, JOB_FAILED,
+                               "Domain '%s': srvmd stopped in phase %s and, restarted, could not tell where the domain runs: %s. Check it by hand.",
+                               m->domain, strna(phase_to_string(m->interrupted)), strna(cause));
                 return;
 
         case _PHASE_MAX:
@@ -569,6 +581,10 @@ static void phase_succeeded(Migration *m) {
                 }
                 if (m->check_only) {
                         finish(m, JOB_SUCCEEDED, NULL);
+                        return;
+                }
+                if (m->arrival) { /* the domain is here already: what is left is the VF */
+                        migration_set_phase(m, PHASE_PLUG);
                         return;
                 }
                 migration_set_phase(m, PHASE_FAILOVER);
@@ -649,9 +665,10 @@ int migration_start(Migration *m) {
                 return -EALREADY;
 
         if (m->arrival) {
-                /* The domain is here already, on its standby: what is left is the VF. */
+                /* The domain is here already, on its standby: what is left is the VF, once
+                 * preflight found the guest ready for it if the job has no plan to go by. */
                 m->standby_start = now(m);
-                migration_set_phase(m, PHASE_PLUG);
+                migration_set_phase(m, m->arrival_check ? PHASE_PREFLIGHT : PHASE_PLUG);
                 return 0;
         }
         migration_set_phase(m, PHASE_PREFLIGHT);
@@ -662,23 +679,31 @@ int migration_start(Migration *m) {
 static void recover_located(Migration *m, int r) {
         const char *was = phase_to_string(m->interrupted);
 
+        const char *how = m->lost_libvirt ? "the connection to libvirt closed in phase" : "srvmd restarted in phase";
+
         if (r == -ENOENT) {
                 end_phase(m, PHASE_RESULT_FAILED);
-                finish(m, JOB_FAILED,
-                       "Domain '%s': srvmd stopped in phase %s and, restarted, found the domain running on neither host. Check it by hand.",
-                       m->domain, was);
+                if (m->lost_libvirt)
+                        finish(m, JOB_FAILED,
+                               "Domain '%s': the connection to libvirt closed in phase %s, and then the domain was found running on neither host. Check it by hand.",
+                               m->domain, was);
+                else
+                        finish(m, JOB_FAILED,
+                               "Domain '%s': srvmd stopped in phase %s and, restarted, found the domain running on neither host. Check it by hand.",
+                               m->domain, was);
                 return;
         }
 
         end_phase(m, PHASE_RESULT_OK);
         if (m->arrival) { /* the domain is here, where it arrived: finish the VF */
-                (void) migration_add_event(m, "srvmd restarted in phase %s; finishing the arrival", was);
-                migration_set_phase(m, PHASE_PLUG);
+                (void) migration_add_event(m, "%s %s; finishing the arrival", how, was);
+                /* Interrupted before its checks ended: nothing was plugged yet; check again. */
+                migration_set_phase(m, m->interrupted == PHASE_PREFLIGHT ? PHASE_PREFLIGHT : PHASE_PLUG);
                 return;
         }
         if (r > 0) {
                 m->domain_side = SIDE_DESTINATION;
-                (void) migration_add_event(m, "srvmd restarted in phase %s; the domain runs on the destination: finishing there", was);
+                (void) migration_add_event(m, "%s %s; the domain runs on the destination: finishing there", how, was);
                 migration_set_phase(m, PHASE_PLUG);
                 return;
         }
@@ -688,8 +713,9 @@ static void recover_located(Migration *m, int r) {
                 finish(m, JOB_FAILED, "Domain '%s': srvmd stopped during preflight; nothing was changed.", m->domain);
                 return;
         }
-        (void) migration_add_event(m, "srvmd restarted in phase %s; the domain runs on the source: rolling back", was);
-        enter_rollback(m, JOB_ROLLED_BACK, "srvmd stopped during it");
+        (void) migration_add_event(m, "%s %s; the domain runs on the source: rolling back", how, was);
+        enter_rollback(m, JOB_ROLLED_BACK,
+                       m->lost_libvirt ? "the connection to libvirt closed during it" : "srvmd stopped during it");
 }
 
 void migration_action_done(Migration *m, Action a, int r, const char *message) {
@@ -700,6 +726,17 @@ void migration_action_done(Migration *m, Action a, int r, const char *message) {
 
         if (a == ACTION_LOCATE && (r >= 0 || r == -ENOENT)) {
                 recover_located(m, r);
+                return;
+        }
+
+        /* The connection to libvirt closed under the migration (libvirtd restarted): whether
+         * the domain moved is not known. Find out where it runs, as after a restart of srvmd,
+         * then finish there or roll back. */
+        if (r == -ENOTCONN && a == ACTION_MIGRATE) {
+                m->lost_libvirt = true;
+                (void) migration_add_event(m, "the connection to libvirt closed during migrate (%s); finding where the domain runs",
+                                           cause_or(message, "no reason given"));
+                (void) migration_recover(m);
                 return;
         }
 
@@ -798,7 +835,7 @@ int migration_cancel(Migration *m) {
                 finish(m, JOB_DEGRADED, NULL);
                 return 0;
         }
-        if (m->domain_side == SIDE_DESTINATION || m->arrival)
+        if (m->domain_side == SIDE_DESTINATION || (m->arrival && m->phase != PHASE_PREFLIGHT))
                 return -EBUSY; /* past the point of no return: it finishes forward */
         if (phase_is_rollback(m->phase) || m->cancel_requested)
                 return -EALREADY;

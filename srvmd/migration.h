@@ -60,7 +60,9 @@ typedef enum Action {
         ACTION_PREFLIGHT, /* check everything, learn the VF (migration_set_vf()); touch nothing */
         ACTION_FAILOVER,  /* guest: make the virtio-net slave active, verified */
         ACTION_UNPLUG,    /* detach the VF; r == 1: verified gone, r == 0: wait for DEVICE_REMOVED */
-        ACTION_MIGRATE,   /* live pre-copy migration; returns when the domain runs on the destination */
+        ACTION_MIGRATE,   /* live pre-copy migration; returns when the domain runs on the destination;
+                           * -ENOTCONN: libvirt's connection closed during it, where the domain runs
+                           * is not known (the job then locates it, as after a restart) */
         ACTION_PLUG,      /* attach the recorded VF XML; r == 1 if it was already there */
         ACTION_LINK,      /* guest: find the VF by MAC, enslave it, wait for carrier */
         ACTION_FAILBACK,  /* guest: make the VF the active slave, verified */
@@ -115,6 +117,10 @@ typedef struct MigrationParams {
         bool arrival;
         const char *vf_mac;
         const char *vf_xml;
+        /* An arrival with no plan, whose VF comes from its policy: preflight first (through
+         * the guest agent: srvm-guest and the bond answer as the policy says), then plug,
+         * link, failback; a failed check plugs nothing. */
+        bool arrival_check;
 } MigrationParams;
 
 #define MIGRATION_RETRY_DELAY_MAX (600 * USEC_PER_SEC)

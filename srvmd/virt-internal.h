@@ -24,6 +24,11 @@
 
 #define KEEPALIVE_INTERVAL_SEC 5
 #define KEEPALIVE_COUNT 3
+#define RECONNECT_DELAY_MIN (1 * USEC_PER_SEC)
+#define RECONNECT_DELAY_MAX (30 * USEC_PER_SEC)
+/* A worker whose local connection died waits at most this long (and half its phase's time
+ * left) for libvirtd to answer again before its action fails. */
+#define WORKER_RECONNECT_WAIT_MAX (30 * USEC_PER_SEC)
 #define AGENT_PING_TIMEOUT_USEC (5 * USEC_PER_SEC)
 #define AGENT_DEFAULT_TIMEOUT_USEC (30 * USEC_PER_SEC)
 /* srvm-guest gets the phase's time left as --timeout; the agent waits this much longer so
@@ -48,6 +53,7 @@ typedef enum PostType {
         POST_PROGRESS,     /* the monitor read the migration's job stats */
         POST_ITERATION,    /* libvirt's MIGRATION_ITERATION event */
         POST_NOTE,         /* a convergence step libvirt refused: message says why */
+        POST_CONNECTED,    /* the connect errand: a new local connection, or message says why not */
         _POST_TYPE_MAX,
         _POST_TYPE_INVALID = -EINVAL,
 } PostType;
@@ -64,6 +70,11 @@ typedef struct Post {
         uint64_t downtime_ms;  /* JOB_COMPLETED, and MIGRATE results when have_downtime */
         bool have_downtime;
         int event, detail;     /* LIFECYCLE; CONNECTION_CLOSED uses event for the reason */
+        /* CONNECTION_CLOSED: the connection that closed (compared only). CONNECTED: the new
+         * local connection, owned, with its event registrations. */
+        virConnectPtr conn;
+        int callbacks[6];
+        size_t n_callbacks;
 
         /* RESULT */
         uint64_t generation;
@@ -81,7 +92,8 @@ typedef struct Post {
 
         VirtJob *job;          /* WORKER_EXITED: the job to join and free */
 
-        /* INSPECTED: an arrived domain's plan (if any) and whether its VF is there. */
+        /* INSPECTED: an arrived domain's plan (if any), whether its VF is there, and its
+         * live XML in xml (for the policy when it has no plan). */
         VirtXmlPlan plan;
         bool have_plan;
         bool vf_present;
@@ -97,6 +109,7 @@ typedef enum ErrandKind {
         ERRAND_VF_LIST,
         ERRAND_DOMAIN_XML,
         ERRAND_DOMAIN_LIST,
+        ERRAND_CONNECT,     /* open the local connection again, after libvirtd went away */
 } ErrandKind;
 
 typedef struct Inspection {
@@ -106,6 +119,7 @@ typedef struct Inspection {
         char *domain;
         VirtTextFn cb;      /* VF_LIST, DOMAIN_XML, DOMAIN_LIST */
         void *cb_userdata;
+        virConnectPtr conn; /* a reference to the local connection, taken when it started; NULL for CONNECT */
         pthread_t thread;
 } Inspection;
 
@@ -128,6 +142,7 @@ typedef struct Request {
 
         /* From the job's policy, copied when preflight resolved it. */
         unsigned stage;        /* PREFLIGHT: 0 reads the domain, 1 runs the checks */
+        bool arrival;          /* the job's domain arrived here: PREFLIGHT checks the guest only */
         usec_t agent_timeout;
         PolicyMigrationSettings migration;
         PolicyPlugSource plug_source;
@@ -198,10 +213,17 @@ struct Virt {
         Manager *manager;      /* not owned */
         sd_event *event;       /* ref */
         char *local_uri;
-        virConnectPtr conn;    /* the local connection */
+        virConnectPtr conn;    /* the local connection; NULL while reconnecting */
         EventOrigin local_origin;
         int callbacks[6];
         size_t n_callbacks;
+
+        /* Loop only: after libvirtd went away, the connection is opened again on an errand
+         * thread, with a backoff from RECONNECT_DELAY_MIN doubling to RECONNECT_DELAY_MAX. */
+        sd_event_source *reconnect_timer; /* owned */
+        usec_t reconnect_delay;
+        usec_t disconnected_at;
+        bool connecting;                  /* the connect errand runs */
 
         pthread_t event_thread;
         bool event_thread_started;
@@ -248,6 +270,7 @@ void on_control_failed(VirtControl c, const char *domain, const char *message, v
 /* virt-preflight.c */
 int do_preflight_read(VirtJob *j, const Request *q, Post *p);
 int do_preflight_checks(VirtJob *j, const Request *q, Post *p);
+int do_arrival_checks(VirtJob *j, const Request *q, Post *p);
 void virt_dispatch_domain_info(Virt *v, Post *p);
 
 /* virt-monitor.c: the loop's side of pre-copy. */

@@ -195,8 +195,10 @@ int virt_control_start(virConnectPtr conn, const char *domain, VirtControl contr
         pthread_t t;
         int r;
 
-        if (!conn || !domain)
+        if (!domain)
                 return -EINVAL;
+        if (!conn)
+                return -ENOTCONN; /* libvirtd went away; srvmd is reconnecting */
 
         c = calloc(1, sizeof(*c));
         if (!c)

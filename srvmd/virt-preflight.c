@@ -196,24 +196,17 @@ static int check_bond(virDomainPtr dom, const Request *q, Post *p) {
         return check_bond_status(status, q->bond, p);
 }
 
-/* Preflight, second stage, once the policy is known: every check runs (those that need the
- * guest agent only if it answers), and a refusal names every check that failed. */
-int do_preflight_checks(VirtJob *j, const Request *q, Post *p) {
-        _cleanup_free_ char *list = NULL;
-        Checks c = {};
-        virDomainPtr dom;
+/* The domain runs, its guest agent answers, srvm-guest is there and the bond is ready to
+ * fail back onto a VF: what both preflights check in the guest. */
+static void check_guest(virDomainPtr dom, const Request *q, Checks *c, Post *p) {
         int state, reason, r;
         bool running = false, agent = false;
         usec_t rtt = 0, timeout;
 
-        r = job_get_domain(j, q, SIDE_SOURCE, &dom, p);
-        if (r < 0)
-                return r;
-
         if (virDomainGetState(dom, &state, &reason, 0) < 0)
-                checks_take(&c, p, result_fail_libvirt(p, "cannot read the domain's state"));
+                checks_take(c, p, result_fail_libvirt(p, "cannot read the domain's state"));
         else if (state != VIR_DOMAIN_RUNNING)
-                checks_take(&c, p, result_fail(p, -ESRCH, "the domain is not running (it is %s)",
+                checks_take(c, p, result_fail(p, -ESRCH, "the domain is not running (it is %s)",
                                                state >= 0 && (size_t) state < ELEMENTSOF(domain_state_table) &&
                                                domain_state_table[state] ? domain_state_table[state] : "in an unknown state"));
         else
@@ -226,7 +219,7 @@ int do_preflight_checks(VirtJob *j, const Request *q, Post *p) {
                         _cleanup_free_ char *why = NULL;
 
                         (void) agent_describe_error(r, timeout, &why);
-                        checks_take(&c, p, result_fail(p, r, "%s, so srvm-guest and the guest's bond could not be checked",
+                        checks_take(c, p, result_fail(p, r, "%s, so srvm-guest and the guest's bond could not be checked",
                                                        why ? why : "the guest agent did not answer"));
                 } else {
                         record_sample(p, "guest-ping", rtt);
@@ -235,10 +228,33 @@ int do_preflight_checks(VirtJob *j, const Request *q, Post *p) {
         }
         if (agent) {
                 r = check_srvm_guest(dom, agent_timeout(q->time_left, q->agent_timeout), p);
-                checks_take(&c, p, r);
+                checks_take(c, p, r);
                 if (r >= 0)
-                        checks_take(&c, p, check_bond(dom, q, p));
+                        checks_take(c, p, check_bond(dom, q, p));
         }
+}
+
+static int checks_end(Checks *c, Post *p) {
+        _cleanup_free_ char *list = c->list;
+
+        if (c->n_failed == 0)
+                return 0;
+        return result_fail(p, c->first_error, "%u check%s failed: %s", c->n_failed, c->n_failed == 1 ? "" : "s",
+                           strna(list));
+}
+
+/* Preflight, second stage, once the policy is known: every check runs (those that need the
+ * guest agent only if it answers), and a refusal names every check that failed. */
+int do_preflight_checks(VirtJob *j, const Request *q, Post *p) {
+        Checks c = {};
+        virDomainPtr dom;
+        int r;
+
+        r = job_get_domain(j, q, SIDE_SOURCE, &dom, p);
+        if (r < 0)
+                return r;
+
+        check_guest(dom, q, &c, p);
 
         r = check_destination(j, q, dom, p);
         checks_take(&c, p, r);
@@ -252,11 +268,23 @@ int do_preflight_checks(VirtJob *j, const Request *q, Post *p) {
                 checks_take(&c, p, -EINVAL);
         }
 
-        list = c.list;
-        if (c.n_failed == 0)
-                return 0;
-        return result_fail(p, c.first_error, "%u check%s failed: %s", c.n_failed, c.n_failed == 1 ? "" : "s",
-                           strna(list));
+        return checks_end(&c, p);
+}
+
+/* Preflight of an arrival with no plan (see virt_xml_plan_from_policy()): all srvm knows is
+ * what the policy says, so the guest must show it is ready for the VF before one is plugged:
+ * srvm-guest answers, and the policy's bond is active-backup with a virtio-net slave that has
+ * carrier. A guest without that bond keeps what it has. */
+int do_arrival_checks(VirtJob *j, const Request *q, Post *p) {
+        Checks c = {};
+        virDomainPtr dom;
+        int r;
+
+        r = job_get_domain(j, q, SIDE_SOURCE, &dom, p);
+        if (r < 0)
+                return r;
+        check_guest(dom, q, &c, p);
+        return checks_end(&c, p);
 }
 
 /* Loop: preflight's policy. The first stage read the domain; resolve its policy (pure, at

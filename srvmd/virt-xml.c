@@ -1,6 +1,7 @@
 /* Reading and rewriting libvirt's domain XML for the VF. See virt-xml.h. */
 #include <ctype.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <strings.h>
@@ -600,6 +601,79 @@ int virt_xml_summarize_domain(const PolicySet *set, const char *domain_xml, Virt
         *ret = s;
         s = (VirtXmlDomainSummary) {};
         return 0;
+}
+
+static int why(char **ret_why, int r, const char *fmt, ...) _printf_(3, 4);
+static int why(char **ret_why, int r, const char *fmt, ...) {
+        va_list ap;
+
+        if (ret_why) {
+                va_start(ap, fmt);
+                if (vasprintf(ret_why, fmt, ap) < 0)
+                        *ret_why = NULL;
+                va_end(ap);
+        }
+        return r;
+}
+
+int virt_xml_plan_from_policy(const char *domain_xml, const Policy *p, VirtXmlPlan *ret, char **ret_why) {
+        _cleanup_(virt_xml_interface_done) VirtXmlInterface other = {};
+        _cleanup_(virt_xml_plan_done) VirtXmlPlan plan = {};
+        _cleanup_free_ char *xml = NULL;
+        const char *mac, *name;
+        int r;
+
+        if (!domain_xml || !p || !ret)
+                return -EINVAL;
+        name = policy_get_name(p);
+        mac = policy_get_vf(p);
+
+        /* A domain that has its VF, or anything srvm would take for one, is left as it is. */
+        if (mac && virt_xml_is_mac(mac)) {
+                r = virt_xml_has_vf(domain_xml, NULL, mac);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        return why(ret_why, 0, "its VF %s is plugged", mac);
+        }
+        r = virt_xml_find_vf(domain_xml, NULL, &other);
+        if (r == -EBADMSG)
+                return r;
+        if (r >= 0 || r == -ENOTUNIQ) {
+                _cleanup_free_ char *list = NULL;
+
+                (void) virt_xml_list_vf_candidates(domain_xml, &list);
+                return why(ret_why, 0, "it has an interface that could be a VF (%s): not plugging another",
+                           strna(list));
+        }
+
+        if (!mac || !virt_xml_is_mac(mac))
+                return why(ret_why, -ENODATA,
+                           "its policy %s does not give the VF's MAC address (guest.vf is %s), so srvm cannot tell which VF its bond expects",
+                           name, mac ? mac : "auto");
+        if (policy_get_plug_source(p) == POLICY_PLUG_RECORDED)
+                return why(ret_why, -ENODATA,
+                           "its policy %s plugs the VF recorded on the source, and a domain that arrives without srvm's plan carries no record (plug source network or template can say)",
+                           name);
+        r = policy_make_plug_xml(p, NULL, mac, VIRT_XML_ARRIVAL_ALIAS, &xml);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return why(ret_why, -ENODATA, "its policy %s cannot make the VF's XML: %s", name, strerror(-r));
+
+        plan.vf_alias = strdup(VIRT_XML_ARRIVAL_ALIAS);
+        plan.vf_mac = strdup(mac);
+        plan.bond = strdup(policy_get_bond(p) ?: "bond0");
+        if (!plan.vf_alias || !plan.vf_mac || !plan.bond)
+                return -ENOMEM;
+        for (char *c = plan.vf_mac; *c; c++)
+                *c = (char) tolower((unsigned char) *c);
+        plan.device_xml = TAKE_PTR(xml);
+        *ret = plan;
+        plan = (VirtXmlPlan) {};
+        if (ret_why)
+                *ret_why = NULL;
+        return 1;
 }
 
 void virt_xml_network_pool_done(VirtXmlNetworkPool *p) {

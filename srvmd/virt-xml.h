@@ -100,6 +100,23 @@ typedef struct VirtXmlDomainSummary {
 void virt_xml_domain_summary_done(VirtXmlDomainSummary *s);
 int virt_xml_summarize_domain(const PolicySet *set, const char *domain_xml, VirtXmlDomainSummary *ret);
 
+/* The user alias srvm gives a VF it plugs for a domain that arrived with no plan of its own. */
+#define VIRT_XML_ARRIVAL_ALIAS "ua-srvm-vf"
+
+/* A plan for a domain that arrived with no srvm plan in its metadata (moved by another tool),
+ * from the policy resolved for it and its live XML. Such a domain is srvm's to look after
+ * only if the policy says which VF its bond expects and where to get one: guest.vf is a MAC
+ * address (the MAC the new VF gets; srvm-guest finds it by that MAC) and the plug source is
+ * "network" or "template" (a "recorded" source needs the source's record, which only a plan
+ * carries). Returns:
+ *   1         ret holds the plan: VIRT_XML_ARRIVAL_ALIAS, the MAC, the XML to plug, the bond
+ *   0         nothing to do: the domain has that VF, or another interface srvm would take
+ *             for a VF (*ret_why says which)
+ *   -ENODATA  the policy cannot say which VF to plug (*ret_why says why)
+ *   -EBADMSG  domain_xml is not a domain's XML
+ * *ret_why (may be NULL) is a phrase to follow "<domain>: ", to be freed. */
+int virt_xml_plan_from_policy(const char *domain_xml, const Policy *p, VirtXmlPlan *ret, char **ret_why);
+
 /* What a libvirt network's live XML says of it as a VF pool: its <forward mode> ("bridge",
  * "hostdev", ...; NULL if it has no <forward>), and for the modes that hand out devices
  * (hostdev, passthrough), how many are free: the pool's <address>/<interface> entries less

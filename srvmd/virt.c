@@ -73,11 +73,16 @@ int strdup_or_null(const char *s, char **ret) {
         return 0;
 }
 
+/* A local connection with its event registrations (and close callback), let go. */
+static void local_conn_drop(virConnectPtr conn, const int *callbacks, size_t n_callbacks);
+
 /* Posts */
 
 static Post *post_free(Post *p) {
         if (!p)
                 return NULL;
+        if (p->type == POST_CONNECTED && p->conn) /* a connection the loop did not take */
+                local_conn_drop(p->conn, p->callbacks, p->n_callbacks);
         free(p->domain);
         free(p->alias);
         free(p->message);
@@ -182,8 +187,10 @@ static void on_connection_closed(virConnectPtr conn, int reason, void *opaque) {
         Post *p;
 
         p = post_new(POST_CONNECTION_CLOSED, o->job_id, NULL, NULL);
-        if (p)
+        if (p) {
                 p->event = reason;
+                p->conn = conn; /* compared only */
+        }
         virt_post(o->virt, p);
 }
 
@@ -295,12 +302,14 @@ static int virt_job_new(Virt *v, Migration *m, VirtJob **ret) {
         j->dest_callbacks[0] = j->dest_callbacks[1] = -1;
         pthread_mutex_init(&j->lock, NULL);
         pthread_cond_init(&j->cond, NULL);
-        /* virConnectRef() only counts: fine on the loop. */
-        if (!j->domain || virConnectRef(v->conn) < 0) {
+        if (!j->domain) {
                 virt_job_free(j);
                 return -ENOMEM;
         }
-        j->local = v->conn;
+        /* virConnectRef() only counts: fine on the loop. Without a connection (libvirtd went
+         * away) the worker opens its own. */
+        if (v->conn && virConnectRef(v->conn) >= 0)
+                j->local = v->conn;
 
         j->next = v->jobs;
         v->jobs = j;
@@ -466,6 +475,8 @@ int check_bond_status(json_object *status, const char *bond, Post *p) {
 
 /* Worker: connections and domains */
 
+static void dest_close(VirtJob *j);
+
 int dest_open(VirtJob *j, const char *uri, Post *p) {
         static const struct {
                 int id;
@@ -474,9 +485,12 @@ int dest_open(VirtJob *j, const char *uri, Post *p) {
                 { VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, VIR_DOMAIN_EVENT_CALLBACK(on_device_removed) },
                 { VIR_DOMAIN_EVENT_ID_JOB_COMPLETED, VIR_DOMAIN_EVENT_CALLBACK(on_job_completed) },
         };
+        EventOrigin *closing;
 
-        if (j->dest)
+        if (j->dest && virConnectIsAlive(j->dest) == 1)
                 return 0;
+        if (j->dest)
+                dest_close(j); /* that libvirtd went away: its domain handles went with it */
         if (!uri)
                 return result_fail(p, -EINVAL, "no destination URI was given");
 
@@ -500,6 +514,14 @@ int dest_open(VirtJob *j, const char *uri, Post *p) {
                         return result_fail_libvirt(p, "cannot watch the destination's domain events");
                 }
         }
+
+        /* So the job's events say when that libvirtd goes away under it (a restart). */
+        closing = malloc(sizeof(*closing));
+        if (!closing)
+                return result_fail(p, -ENOMEM, "out of memory");
+        *closing = (EventOrigin) { .virt = j->virt, .job_id = j->id };
+        if (virConnectRegisterCloseCallback(j->dest, on_connection_closed, closing, free) < 0)
+                free(closing);
         return 0;
 }
 
@@ -515,8 +537,44 @@ static void dest_close(VirtJob *j) {
                         (void) virConnectDomainEventDeregisterAny(j->dest, j->dest_callbacks[i]);
                         j->dest_callbacks[i] = -1;
                 }
+        (void) virConnectUnregisterCloseCallback(j->dest, on_connection_closed);
         virConnectClose(j->dest);
         j->dest = NULL;
+}
+
+/* The worker's local connection, alive: the one it has, or, if libvirtd went away and came
+ * back (a restart), a new one. A connection libvirt closed stays closed, and the domain
+ * handles taken through it are dead too. libvirtd may still be starting: wait for it,
+ * within half the phase's time left, at most WORKER_RECONNECT_WAIT_MAX. */
+static int job_ensure_local(VirtJob *j, const Request *q, Post *p) {
+        usec_t wait = WORKER_RECONNECT_WAIT_MAX, end;
+
+        if (j->local && virConnectIsAlive(j->local) == 1)
+                return 0;
+        if (j->source_dom) {
+                virDomainFree(j->source_dom);
+                j->source_dom = NULL;
+        }
+        if (j->local) {
+                virConnectClose(j->local);
+                j->local = NULL;
+        }
+
+        if (q->time_left != USEC_INFINITY && wait > q->time_left / 2)
+                wait = q->time_left / 2;
+        end = now_usec() + wait;
+        for (;;) {
+                j->local = virConnectOpen(j->virt->local_uri);
+                if (j->local)
+                        break;
+                if (now_usec() >= end)
+                        return result_fail(p, -ENOTCONN, "libvirt at %s is not connected (reconnecting): %s",
+                                           j->virt->local_uri, virGetLastErrorMessage());
+                (void) usleep(500 * USEC_PER_MSEC);
+        }
+        (void) virConnectSetKeepAlive(j->local, KEEPALIVE_INTERVAL_SEC, KEEPALIVE_COUNT);
+        log_debug("%s: job %u: opened a new connection to libvirt at %s", j->domain, j->id, j->virt->local_uri);
+        return 0;
 }
 
 /* The job's domain on the given side, looked up once and kept. */
@@ -525,6 +583,8 @@ int job_get_domain(VirtJob *j, const Request *q, Side side, virDomainPtr *ret, P
         virConnectPtr conn;
         int r;
 
+        if (side == SIDE_DESTINATION && *slot && j->dest && virConnectIsAlive(j->dest) != 1)
+                dest_close(j); /* drops the dead handle; dest_open() below opens anew */
         if (*slot) {
                 *ret = *slot;
                 return 0;
@@ -914,9 +974,19 @@ static void run_request(VirtJob *j, const Request *q, Post *p) {
         usec_t start = now_usec();
         int r = -EINVAL;
 
+        r = job_ensure_local(j, q, p);
+        if (r < 0) {
+                p->r = r;
+                p->duration = now_usec() - start;
+                return;
+        }
+
         switch (q->action) {
         case ACTION_PREFLIGHT:
-                r = q->stage == 0 ? do_preflight_read(j, q, p) : do_preflight_checks(j, q, p);
+                if (q->arrival)
+                        r = do_arrival_checks(j, q, p);
+                else
+                        r = q->stage == 0 ? do_preflight_read(j, q, p) : do_preflight_checks(j, q, p);
                 break;
         case ACTION_FAILOVER:
                 r = do_failover(j, q, p);
@@ -945,6 +1015,14 @@ static void run_request(VirtJob *j, const Request *q, Post *p) {
                 break;
         }
 
+        /* The call failed because libvirtd went away under it: say so, the job decides what
+         * that means (for a migration: find out where the domain runs). */
+        if (r < 0 && r != -ENOTCONN && j->local && virConnectIsAlive(j->local) == 0) {
+                _cleanup_free_ char *why = TAKE_PTR(p->message);
+
+                r = result_fail(p, -ENOTCONN, "%s (the connection to libvirt at %s closed)", strna(why),
+                                j->virt->local_uri);
+        }
         p->r = r;
         p->duration = now_usec() - start;
 }
@@ -977,7 +1055,7 @@ static void *worker_main(void *userdata) {
                 p->generation = q->generation;
                 run_request(j, q, p);
                 /* The loop resolves the policy and sends the checks back to us. */
-                if (q->action == ACTION_PREFLIGHT && q->stage == 0 && p->r >= 0)
+                if (q->action == ACTION_PREFLIGHT && !q->arrival && q->stage == 0 && p->r >= 0)
                         p->type = POST_DOMAIN_INFO;
                 virt_post(v, p);
         }
@@ -1010,6 +1088,7 @@ int request_new(Virt *v, VirtJob *j, Migration *m, Action a, Side side, Request 
                 return -ENOMEM;
         q->action = a;
         q->side = side;
+        q->arrival = migration_is_arrival(m);
 
         if (sd_event_now(v->event, CLOCK_MONOTONIC, &now) < 0)
                 now = now_usec();
@@ -1110,6 +1189,11 @@ void virt_cancel_action(Virt *v, Migration *m, Action a) {
                 return;
 
         r = virt_control_start(v->conn, migration_get_domain(m), VIRT_CONTROL_ABORT, 0, on_control_failed, v);
+        if (r == -ENOTCONN) {
+                log_warning("%s: cannot abort the migration: libvirt at %s is not connected (reconnecting)",
+                            migration_get_domain(m), v->local_uri);
+                return;
+        }
         if (r < 0) {
                 log_warning_errno(r, "%s: cannot abort the migration: %m", migration_get_domain(m));
                 return;
@@ -1215,7 +1299,8 @@ static void virt_dispatch_result(Virt *v, Post *p) {
         if (p->guest_note)
                 (void) migration_add_event(m, "%s", p->guest_note);
 
-        if (p->action == ACTION_PREFLIGHT && p->r >= 0) {
+        /* An arrival knows its VF already; its preflight only checked the guest. */
+        if (p->action == ACTION_PREFLIGHT && p->r >= 0 && !migration_is_arrival(m)) {
                 r = migration_set_vf(m, j->vf.alias, j->vf.mac, j->vf.xml);
                 if (r < 0) {
                         p->r = r;
@@ -1253,6 +1338,8 @@ static void virt_dispatch_result(Virt *v, Post *p) {
 static Inspection *inspection_free(Inspection *i) {
         if (!i)
                 return NULL;
+        if (i->conn)
+                virConnectClose(i->conn);
         free(i->domain);
         free(i);
         return NULL;
@@ -1281,7 +1368,7 @@ static void *inspection_main(void *userdata) {
                 return NULL; /* the thread stays unjoined until virt_free() */
         p->inspection = i;
 
-        dom = virDomainLookupByName(v->conn, i->domain);
+        dom = virDomainLookupByName(i->conn, i->domain);
         if (!dom) {
                 p->r = result_fail_libvirt(p, "cannot look the domain up");
                 goto post;
@@ -1291,12 +1378,14 @@ static void *inspection_main(void *userdata) {
                 p->have_plan = virt_xml_parse_plan(metadata, &p->plan) >= 0;
                 free(metadata);
         }
-        xml = p->have_plan ? virDomainGetXMLDesc(dom, 0) : NULL;
-        if (xml) {
+        xml = virDomainGetXMLDesc(dom, 0);
+        if (!xml)
+                p->r = result_fail_libvirt(p, "cannot read the domain's XML");
+        else if (p->have_plan) {
                 r = virt_xml_has_vf(xml, p->plan.vf_alias, p->plan.vf_mac);
                 p->vf_present = r != 0; /* unreadable XML: do not plug on a guess */
-                free(xml);
         }
+        p->xml = xml;
         virDomainFree(dom);
 post:
         virt_post(v, p);
@@ -1329,7 +1418,7 @@ static void *vf_list_main(void *userdata) {
                 p->r = result_fail(p, r, "out of memory");
                 goto post;
         }
-        n = virConnectListAllDomains(i->virt->conn, &domains, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+        n = virConnectListAllDomains(i->conn, &domains, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
         if (n < 0) {
                 p->r = result_fail_libvirt(p, "cannot list the domains");
                 goto post;
@@ -1366,7 +1455,7 @@ static void *domain_xml_main(void *userdata) {
         if (!p)
                 return NULL;
         p->inspection = i;
-        dom = virDomainLookupByName(i->virt->conn, i->domain);
+        dom = virDomainLookupByName(i->conn, i->domain);
         if (!dom)
                 p->r = result_fail(p, -ENOENT, "there is no domain '%s' on this host", i->domain);
         else {
@@ -1440,7 +1529,7 @@ static void *domain_list_main(void *userdata) {
                 return NULL;
         p->inspection = i;
 
-        n = virConnectListAllDomains(i->virt->conn, &domains, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+        n = virConnectListAllDomains(i->conn, &domains, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
         if (n < 0) {
                 p->r = result_fail_libvirt(p, "cannot list the domains");
                 goto post;
@@ -1463,15 +1552,52 @@ post:
         return NULL;
 }
 
+static int register_local(virConnectPtr conn, EventOrigin *origin, int *callbacks, size_t *n_callbacks);
+
+/* Connect errand: the local connection again, with its event registrations, handed to the
+ * loop (which may have to drop it, if it is shutting down). */
+static void *connect_main(void *userdata) {
+        Inspection *i = userdata;
+        Virt *v = i->virt;
+        Post *p = post_new(POST_CONNECTED, 0, NULL, NULL);
+        virConnectPtr conn;
+
+        if (!p)
+                return NULL;
+        p->inspection = i;
+
+        conn = virConnectOpen(v->local_uri);
+        if (!conn) {
+                (void) result_fail(p, -ENOTCONN, "%s", virGetLastErrorMessage());
+                goto post;
+        }
+        if (virConnectSetKeepAlive(conn, KEEPALIVE_INTERVAL_SEC, KEEPALIVE_COUNT) < 0)
+                log_debug("No keepalive on %s: %s", v->local_uri, virGetLastErrorMessage());
+        if (register_local(conn, &v->local_origin, p->callbacks, &p->n_callbacks) < 0) {
+                (void) result_fail(p, -EIO, "cannot watch libvirt's domain events: %s", virGetLastErrorMessage());
+                local_conn_drop(conn, p->callbacks, p->n_callbacks);
+                p->n_callbacks = 0;
+                goto post;
+        }
+        p->conn = conn;
+post:
+        virt_post(v, p);
+        return NULL;
+}
+
 static int errand_start(Virt *v, ErrandKind kind, const char *domain, VirtTextFn cb, void *cb_userdata) {
         static void *(*const mains[])(void *) = {
                 [ERRAND_INSPECT] = inspection_main,
                 [ERRAND_VF_LIST] = vf_list_main,
                 [ERRAND_DOMAIN_XML] = domain_xml_main,
                 [ERRAND_DOMAIN_LIST] = domain_list_main,
+                [ERRAND_CONNECT] = connect_main,
         };
         Inspection *i;
         int r;
+
+        if (kind != ERRAND_CONNECT && !v->conn)
+                return -ENOTCONN;
 
         i = calloc(1, sizeof(*i));
         if (!i)
@@ -1480,6 +1606,15 @@ static int errand_start(Virt *v, ErrandKind kind, const char *domain, VirtTextFn
         if (domain && !(i->domain = strdup(domain))) {
                 inspection_free(i);
                 return -ENOMEM;
+        }
+        /* The errand's own reference: the loop may drop the connection while it runs.
+         * virConnectRef() only counts: fine on the loop. */
+        if (kind != ERRAND_CONNECT) {
+                if (virConnectRef(v->conn) < 0) {
+                        inspection_free(i);
+                        return -ENOMEM;
+                }
+                i->conn = v->conn;
         }
         r = -pthread_create(&i->thread, NULL, mains[kind], i);
         if (r < 0) {
@@ -1506,6 +1641,25 @@ int virt_get_domain_xml(Virt *v, const char *domain, VirtTextFn cb, void *userda
 int virt_list_domains(Virt *v, VirtTextFn cb, void *userdata) {
         return cb ? errand_start(v, ERRAND_DOMAIN_LIST, NULL, cb, userdata) : -EINVAL;
 }
+
+static const char *close_reason_to_string(int reason) {
+        switch (reason) {
+        case VIR_CONNECT_CLOSE_REASON_ERROR:
+                return "a connection error";
+        case VIR_CONNECT_CLOSE_REASON_EOF:
+                return "libvirtd closed it";
+        case VIR_CONNECT_CLOSE_REASON_KEEPALIVE:
+                return "libvirtd stopped answering keepalives";
+        case VIR_CONNECT_CLOSE_REASON_CLIENT:
+                return "closed by srvmd";
+        default:
+                return "an unknown reason";
+        }
+}
+
+static void virt_on_local_closed(Virt *v, const Post *p);
+static void virt_on_connected(Virt *v, Post *p);
+static void virt_schedule_reconnect(Virt *v);
 
 static void virt_dispatch(Virt *v, Post *p) {
         switch (p->type) {
@@ -1537,11 +1691,20 @@ static void virt_dispatch(Virt *v, Post *p) {
                 break;
         case POST_CONNECTION_CLOSED:
                 if (p->job_id == 0)
-                        log_error("Lost the connection to libvirt at %s (reason %d); restart srvmd.",
-                                  v->local_uri, p->event);
-                else
-                        log_warning("Job %u: lost the connection to the destination's libvirt (reason %d).",
-                                    p->job_id, p->event);
+                        virt_on_local_closed(v, p);
+                else {
+                        Migration *m = manager_get_job(v->manager, p->job_id);
+
+                        log_warning("Job %u: lost the connection to the destination's libvirt (%s).",
+                                    p->job_id, close_reason_to_string(p->event));
+                        if (m && !migration_is_finished(m))
+                                (void) migration_add_event(m, "lost the connection to the destination's libvirt (%s); the next action opens a new one",
+                                                           close_reason_to_string(p->event));
+                }
+                break;
+        case POST_CONNECTED:
+                inspection_join(v, p->inspection);
+                virt_on_connected(v, p);
                 break;
         case POST_RESULT:
                 virt_dispatch_result(v, p);
@@ -1572,7 +1735,7 @@ static void virt_dispatch(Virt *v, Post *p) {
         case POST_INSPECTED:
                 inspection_join(v, p->inspection);
                 manager_on_domain_inspected(v->manager, p->domain, p->have_plan ? &p->plan : NULL,
-                                            p->vf_present, p->r < 0 ? p->message : NULL);
+                                            p->vf_present, p->xml, p->r < 0 ? p->message : NULL);
                 break;
         case _POST_TYPE_MAX:
         case _POST_TYPE_INVALID:
@@ -1604,7 +1767,9 @@ static int on_posts(sd_event_source *s, int fd, uint32_t revents, void *userdata
 
 /* Setup and teardown */
 
-static int virt_register_local(Virt *v) {
+/* Any thread: the local connection's domain events and its close callback. On failure
+ * libvirt's error is on the calling thread and what was registered is in callbacks. */
+static int register_local(virConnectPtr conn, EventOrigin *origin, int *callbacks, size_t *n_callbacks) {
         static const struct {
                 int id;
                 virConnectDomainEventGenericCallback cb;
@@ -1616,18 +1781,111 @@ static int virt_register_local(Virt *v) {
                 { VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION, VIR_DOMAIN_EVENT_CALLBACK(on_migration_iteration) },
         };
 
+        *n_callbacks = 0;
         for (size_t i = 0; i < ELEMENTSOF(events); i++) {
-                int id = virConnectDomainEventRegisterAny(v->conn, NULL, events[i].id, events[i].cb,
-                                                          &v->local_origin, NULL);
+                int id = virConnectDomainEventRegisterAny(conn, NULL, events[i].id, events[i].cb, origin, NULL);
                 if (id < 0)
-                        return log_error_errno(EIO, "Failed to watch libvirt's domain events at %s: %s",
-                                               v->local_uri, virGetLastErrorMessage());
-                v->callbacks[v->n_callbacks++] = id;
+                        return -EIO;
+                callbacks[(*n_callbacks)++] = id;
         }
 
-        if (virConnectRegisterCloseCallback(v->conn, on_connection_closed, &v->local_origin, NULL) < 0)
+        if (virConnectRegisterCloseCallback(conn, on_connection_closed, origin, NULL) < 0)
                 log_debug("Cannot watch the libvirt connection for closing: %s", virGetLastErrorMessage());
         return 0;
+}
+
+static void local_conn_drop(virConnectPtr conn, const int *callbacks, size_t n_callbacks) {
+        if (!conn)
+                return;
+        for (size_t i = 0; i < n_callbacks; i++)
+                (void) virConnectDomainEventDeregisterAny(conn, callbacks[i]);
+        (void) virConnectUnregisterCloseCallback(conn, on_connection_closed);
+        virConnectClose(conn);
+}
+
+bool virt_is_connected(Virt *v) {
+        return v && v->conn;
+}
+
+const char *virt_get_local_uri(Virt *v) {
+        return v->local_uri;
+}
+
+static int virt_on_reconnect_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Virt *v = userdata;
+        int r;
+
+        r = errand_start(v, ERRAND_CONNECT, NULL, NULL, NULL);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot start reconnecting to libvirt at %s: %m", v->local_uri);
+                virt_schedule_reconnect(v);
+                return 0;
+        }
+        v->connecting = true;
+        return 0;
+}
+
+/* Try again after the current delay, then double it (up to RECONNECT_DELAY_MAX). */
+static void virt_schedule_reconnect(Virt *v) {
+        uint64_t now;
+        int r;
+
+        r = sd_event_now(v->event, CLOCK_MONOTONIC, &now);
+        if (r >= 0 && !v->reconnect_timer) {
+                r = sd_event_add_time(v->event, &v->reconnect_timer, CLOCK_MONOTONIC, now + v->reconnect_delay,
+                                      USEC_PER_MSEC, virt_on_reconnect_timer, v);
+                if (r >= 0)
+                        (void) sd_event_source_set_description(v->reconnect_timer, "libvirt-reconnect");
+        } else if (r >= 0) {
+                r = sd_event_source_set_time(v->reconnect_timer, now + v->reconnect_delay);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(v->reconnect_timer, SD_EVENT_ONESHOT);
+        }
+        if (r < 0) {
+                /* Without a timer nothing would ever try again: better to stop and be restarted. */
+                log_error_errno(r, "Cannot schedule reconnecting to libvirt at %s, exiting: %m", v->local_uri);
+                (void) sd_event_exit(v->event, r);
+                return;
+        }
+        log_info("Reconnecting to libvirt at %s in %.0f s.", v->local_uri, (double) v->reconnect_delay / USEC_PER_SEC);
+        v->reconnect_delay = v->reconnect_delay * 2 > RECONNECT_DELAY_MAX ? RECONNECT_DELAY_MAX : v->reconnect_delay * 2;
+}
+
+/* libvirtd went away (restarted, stopped, crashed): drop the connection, keep serving, and
+ * connect again with a backoff. Jobs hold connections of their own; their workers open new
+ * ones when they next act. */
+static void virt_on_local_closed(Virt *v, const Post *p) {
+        if (!v->conn || p->conn != v->conn)
+                return; /* a connection dropped already */
+
+        log_warning("Lost the connection to libvirt at %s (%s); reconnecting.", v->local_uri,
+                    close_reason_to_string(p->event));
+        local_conn_drop(v->conn, v->callbacks, v->n_callbacks);
+        v->conn = NULL;
+        v->n_callbacks = 0;
+        v->disconnected_at = now_usec();
+        v->reconnect_delay = RECONNECT_DELAY_MIN;
+        manager_on_libvirt_connection(v->manager, false);
+        virt_schedule_reconnect(v);
+}
+
+static void virt_on_connected(Virt *v, Post *p) {
+        v->connecting = false;
+        if (p->conn && virConnectIsAlive(p->conn) != 1)
+                (void) result_fail(p, -ENOTCONN, "the new connection closed at once");
+        if (!p->conn || p->r < 0) {
+                log_info("Cannot connect to libvirt at %s yet: %s", v->local_uri, strna(p->message));
+                virt_schedule_reconnect(v);
+                return; /* post_free() drops a connection it still holds */
+        }
+
+        v->conn = TAKE_PTR(p->conn);
+        memcpy(v->callbacks, p->callbacks, sizeof(v->callbacks));
+        v->n_callbacks = p->n_callbacks;
+        p->n_callbacks = 0;
+        log_notice("Reconnected to libvirt at %s, %.1f s after losing it.", v->local_uri,
+                   (double) (now_usec() - v->disconnected_at) / USEC_PER_SEC);
+        manager_on_libvirt_connection(v->manager, true);
 }
 
 int virt_new(Manager *mgr, sd_event *e, const char *local_uri, Virt **ret) {
@@ -1669,9 +1927,10 @@ int virt_new(Manager *mgr, sd_event *e, const char *local_uri, Virt **ret) {
         if (virConnectSetKeepAlive(v->conn, KEEPALIVE_INTERVAL_SEC, KEEPALIVE_COUNT) < 0)
                 log_debug("No keepalive on %s: %s", v->local_uri, virGetLastErrorMessage());
 
-        r = virt_register_local(v);
+        r = register_local(v->conn, &v->local_origin, v->callbacks, &v->n_callbacks);
         if (r < 0)
-                return r;
+                return log_error_errno(r, "Failed to watch libvirt's domain events at %s: %s",
+                                       v->local_uri, virGetLastErrorMessage());
 
         r = -pthread_create(&v->event_thread, NULL, event_thread_main, v);
         if (r < 0)
@@ -1709,6 +1968,7 @@ Virt *virt_free(Virt *v) {
                 virt_job_free(j);
         }
 
+        sd_event_source_disable_unref(v->reconnect_timer);
         if (v->conn) {
                 for (size_t i = 0; i < v->n_callbacks; i++)
                         (void) virConnectDomainEventDeregisterAny(v->conn, v->callbacks[i]);

@@ -33,6 +33,13 @@ int virt_new(Manager *mgr, sd_event *e, const char *local_uri, Virt **ret);
 Virt *virt_free(Virt *v);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Virt *, virt_free);
 
+/* Whether the local connection is up. When libvirtd goes away (a restart), srvmd connects
+ * again on its own, with a backoff from 1 s doubling to 30 s, and tells the manager through
+ * manager_on_libvirt_connection() both times; meanwhile what needs libvirt returns
+ * -ENOTCONN. */
+bool virt_is_connected(Virt *v);
+const char *virt_get_local_uri(Virt *v);
+
 /* MigrationBackendOps.start_action / cancel_action. */
 int virt_start_action(Virt *v, Migration *m, Action a, Side side);
 void virt_cancel_action(Virt *v, Migration *m, Action a);

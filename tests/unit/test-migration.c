@@ -117,7 +117,7 @@ static void step(Fake *f, Migration *m) {
         switch (f->script[p]) {
         case OUT_OK:
                 f->pending = false;
-                if (a == ACTION_PREFLIGHT)
+                if (a == ACTION_PREFLIGHT && !migration_is_arrival(m)) /* an arrival knows its VF */
                         ASSERT_OK(migration_set_vf(m, "ua-vf0", "52:54:00:00:00:02", "<interface/>"));
                 if (a == ACTION_UNPLUG && f->unplug_never) {
                         migration_action_done(m, a, 0, NULL);
@@ -645,6 +645,157 @@ static void test_arrival(void) {
         ASSERT_ERR(migration_new(6, &p, &fake_ops, &f, &x), EINVAL);
 }
 
+/* libvirtd went away under the migration (-ENOTCONN): the job locates the domain as after a
+ * restart of srvmd, then finishes where it runs; other actions fail as always. */
+static void test_lost_libvirt(void) {
+        static const struct {
+                int located;
+                JobResult result;
+                const char *phases;
+                const char *error_has;
+                const char *event_has;
+        } table[] = {
+                { 1, JOB_SUCCEEDED,
+                  "preflight:ok failover:ok unplug:ok migrate:interrupted recover:ok plug:ok link:ok failback:ok", NULL,
+                  "the connection to libvirt closed in phase migrate; the domain runs on the destination" },
+                { 0, JOB_ROLLED_BACK,
+                  "preflight:ok failover:ok unplug:ok migrate:interrupted recover:ok rollback-plug:ok rollback-link:ok rollback-failback:ok",
+                  "migrate failed: the connection to libvirt closed during it. Rolled back",
+                  "the domain runs on the source: rolling back" },
+                { -ENOENT, JOB_FAILED, "preflight:ok failover:ok unplug:ok migrate:interrupted recover:failed",
+                  "the connection to libvirt closed in phase migrate, and then the domain was found running on neither host",
+                  "finding where the domain runs" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+                Fake f;
+                _cleanup_(migration_freep) Migration *m = job_new(&f);
+                _cleanup_(json_object_putp) json_object *o = NULL;
+                char phases[512];
+                bool found = false;
+
+                ASSERT_OK(migration_start(m));
+                while (migration_get_phase(m) != PHASE_MIGRATE)
+                        step(&f, m);
+                f.pending = false;
+                f.now += USEC_PER_SEC;
+                migration_action_done(m, ACTION_MIGRATE, -ENOTCONN, "End of file while reading data");
+                ASSERT_EQ_INT(migration_get_phase(m), PHASE_RECOVER);
+                ASSERT_TRUE(f.pending);
+                ASSERT_EQ_INT(f.action, ACTION_LOCATE);
+                f.pending = false;
+                migration_action_done(m, ACTION_LOCATE, table[i].located, NULL);
+                while (!migration_is_finished(m))
+                        step(&f, m);
+
+                ASSERT_EQ_INT(migration_get_result(m), table[i].result);
+                phases_string(m, phases, sizeof phases);
+                ASSERT_STREQ(phases, table[i].phases);
+                if (table[i].error_has)
+                        ASSERT_NOT_NULL(strstr(strna(migration_get_error(m)), table[i].error_has));
+                else
+                        ASSERT_NULL(migration_get_error(m));
+                o = job_json(m);
+                for (size_t k = 0; k < json_object_array_length(json_object_object_get(o, "events")); k++) {
+                        json_object *e = json_object_array_get_idx(json_object_object_get(o, "events"), k);
+
+                        found = found || strstr(json_object_get_string(json_object_object_get(e, "message")),
+                                                table[i].event_has);
+                }
+                ASSERT_TRUE(found);
+        }
+
+        /* Any other action that loses libvirt just fails: unplug rolls back as ever. */
+        Fake g;
+        _cleanup_(migration_freep) Migration *n = job_new(&g);
+        ASSERT_OK(migration_start(n));
+        while (migration_get_phase(n) != PHASE_UNPLUG)
+                step(&g, n);
+        g.pending = false;
+        migration_action_done(n, ACTION_UNPLUG, -ENOTCONN, "End of file while reading data");
+        ASSERT_EQ_INT(migration_get_phase(n), PHASE_ROLLBACK_PLUG);
+}
+
+/* An arrival with no plan: preflight first; a failed check plugs nothing. */
+static void test_arrival_check(void) {
+        static const struct {
+                Outcome preflight;
+                bool cancel;
+                JobResult result;
+                const char *log;
+                const char *phases;
+                const char *error_has;
+        } table[] = {
+                { OUT_OK, false, JOB_SUCCEEDED, "preflight@source plug@source link@source failback@source ",
+                  "preflight:ok plug:ok link:ok failback:ok", NULL },
+                { OUT_FAIL, false, JOB_FAILED, "preflight@source ", "preflight:failed",
+                  "Domain 'vm1': arrived without a VF, and the checks before plugging one failed: it broke. Nothing was plugged." },
+                { OUT_NOSTART, false, JOB_FAILED, "", "preflight:failed", "Nothing was plugged." },
+                { OUT_OK, true, JOB_CANCELLED, "preflight@source ", "preflight:ok",
+                  "cancelled after preflight; nothing was changed." },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+                Fake f = { .now = 50 * USEC_PER_SEC, .timer = USEC_INFINITY };
+                MigrationParams p = {
+                        .domain = "vm1", .source_uri = "local", .destination_uri = "local", .arrival = true,
+                        .arrival_check = true, .vf = "ua-srvm-vf", .vf_mac = "52:54:00:00:00:02",
+                        .vf_xml = "<interface/>", .bond = "bond1",
+                };
+                _cleanup_(migration_freep) Migration *m = NULL;
+                char phases[512];
+
+                f.script[PHASE_PREFLIGHT] = table[i].preflight;
+                ASSERT_OK(migration_new(4, &p, &fake_ops, &f, &m));
+                ASSERT_OK(migration_start(m));
+                if (table[i].cancel)
+                        ASSERT_OK(migration_cancel(m)); /* nothing plugged yet: it may stop */
+                while (!migration_is_finished(m)) {
+                        step(&f, m);
+                        if (migration_get_phase(m) == PHASE_PLUG)
+                                ASSERT_ERR(migration_cancel(m), EBUSY); /* from here it finishes forward */
+                }
+                ASSERT_EQ_INT(migration_get_result(m), table[i].result);
+                ASSERT_STREQ(f.log, table[i].log);
+                phases_string(m, phases, sizeof phases);
+                ASSERT_STREQ(phases, table[i].phases);
+                if (table[i].error_has)
+                        ASSERT_NOT_NULL(strstr(strna(migration_get_error(m)), table[i].error_has));
+                else
+                        ASSERT_NULL(migration_get_error(m));
+                ASSERT_STREQ(migration_get_bond(m), "bond1");
+                ASSERT_STREQ(migration_get_vf_alias(m), "ua-srvm-vf");
+        }
+
+        /* Journaled in preflight and recovered: the checks run again before anything is plugged. */
+        Fake g = { .now = 1, .timer = USEC_INFINITY };
+        MigrationParams p = {
+                .domain = "vm1", .source_uri = "local", .destination_uri = "local", .arrival = true,
+                .arrival_check = true, .vf = "ua-srvm-vf", .vf_mac = "52:54:00:00:00:02", .vf_xml = "<interface/>",
+        };
+        _cleanup_(migration_freep) Migration *n = NULL, *x = NULL;
+        _cleanup_(json_object_putp) json_object *record = NULL;
+        char phases[512];
+
+        ASSERT_OK(migration_new(5, &p, &fake_ops, &g, &n));
+        ASSERT_OK(migration_start(n));
+        ASSERT_EQ_INT(migration_get_phase(n), PHASE_PREFLIGHT);
+        ASSERT_OK(migration_build_journal(n, &record));
+        ASSERT_OK(migration_new_from_journal(record, &fake_ops, &g, &x, NULL));
+        g.pending = false;
+        g.log[0] = 0;
+        ASSERT_OK(migration_recover(x));
+        g.pending = false;
+        migration_action_done(x, ACTION_LOCATE, 0, NULL);
+        ASSERT_EQ_INT(migration_get_phase(x), PHASE_PREFLIGHT);
+        while (!migration_is_finished(x))
+                step(&g, x);
+        ASSERT_EQ_INT(migration_get_result(x), JOB_SUCCEEDED);
+        ASSERT_STREQ(g.log, "locate@source preflight@source plug@source link@source failback@source ");
+        phases_string(x, phases, sizeof phases);
+        ASSERT_STREQ(phases, "preflight:ok recover:ok plug:ok link:ok failback:ok");
+}
+
 /* Agent samples add up per command, and the JSON has each command's count, total and max. */
 static void test_agent_samples(void) {
         Fake f;
@@ -980,6 +1131,8 @@ int main(void) {
         test_recover();
         test_journal_records();
         test_arrival();
+        test_arrival_check();
+        test_lost_libvirt();
         test_agent_samples();
         test_rollback_fails();
         test_cancel();

@@ -2,6 +2,7 @@
  * XML below is shaped like libvirt 9.0's live XML for the lab guest and for a guest with a
  * VF from a hostdev network pool. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -404,6 +405,96 @@ static void test_summary(void) {
         }
 }
 
+/* A policy from JSON text, through a scratch file as srvmd reads them. */
+static Policy *policy_from_text(const char *name, const char *text) {
+        char dir[] = "/tmp/test-virt-xml-XXXXXX", path[128];
+        _cleanup_free_ char *error = NULL;
+        Policy *p = NULL;
+        FILE *f;
+
+        ASSERT_NOT_NULL(mkdtemp(dir));
+        snprintf(path, sizeof path, "%s/%s.json", dir, name);
+        f = fopen(path, "we");
+        ASSERT_NOT_NULL(f);
+        /* Every policy but the default one matches something. */
+        if (strcmp(name, "default") != 0)
+                fprintf(f, "{\"match\": {\"names\": [\"g\"]}, %s", text + 1);
+        else
+                fputs(text, f);
+        ASSERT_OK(fclose(f));
+        if (policy_parse_file(path, &p, &error) < 0)
+                ASSERT_FAIL_("%s: %s", name, strna(error));
+        (void) unlink(path);
+        (void) rmdir(dir);
+        return p;
+}
+
+/* A domain that arrived with no plan: its policy says which VF to plug, or why it cannot. */
+static void test_plan_from_policy(void) {
+        static const struct {
+                const char *policy;
+                const char *devices;
+                int r;
+                const char *why_has; /* NULL: no sentence */
+                const char *xml_has;
+        } table[] = {
+                /* template with the MAC: plugs it, alias and MAC filled in */
+                { "{\"guest\": {\"bond\": \"bond1\", \"vf\": \"52:54:00:AA:00:02\"}, \"plug\": {\"source\": \"template\", "
+                  "\"template\": \"<interface type='bridge'><mac address='{mac}'/><source bridge='br0'/><model type='e1000e'/><alias name='{alias}'/></interface>\"}}",
+                  VIRTIO_NIC, 1, NULL, "<alias name='ua-srvm-vf'/>" },
+                /* network pool with the MAC */
+                { "{\"guest\": {\"vf\": \"52:54:00:aa:00:02\"}, \"plug\": {\"source\": \"network\", \"network\": \"vf-pool\", \"model\": \"e1000e\"}}",
+                  VIRTIO_NIC, 1, NULL, "<source network='vf-pool'/>" },
+                /* the VF is there already */
+                { "{\"guest\": {\"vf\": \"52:54:00:aa:00:02\"}, \"plug\": {\"source\": \"network\", \"network\": \"vf-pool\"}}",
+                  VIRTIO_NIC EMULATED_VF, 0, "its VF 52:54:00:aa:00:02 is plugged", NULL },
+                /* another non-virtio interface: left alone */
+                { "{\"guest\": {\"vf\": \"52:54:00:aa:00:09\"}, \"plug\": {\"source\": \"network\", \"network\": \"vf-pool\"}}",
+                  VIRTIO_NIC POOL_VF, 0, "it has an interface that could be a VF (hostdev0 (52:54:00:bb:00:03))", NULL },
+                /* the default policy: no MAC, recorded */
+                { "{}", VIRTIO_NIC, -ENODATA, "its policy default does not give the VF's MAC address (guest.vf is auto)", NULL },
+                /* an alias is not enough */
+                { "{\"guest\": {\"vf\": \"ua-vf0\"}, \"plug\": {\"source\": \"network\", \"network\": \"vf-pool\"}}",
+                  VIRTIO_NIC, -ENODATA, "(guest.vf is ua-vf0)", NULL },
+                /* recorded: nothing recorded without a plan */
+                { "{\"guest\": {\"vf\": \"52:54:00:aa:00:02\"}}",
+                  VIRTIO_NIC, -ENODATA, "plugs the VF recorded on the source", NULL },
+                /* but even then a domain with its VF is simply fine */
+                { "{}", VIRTIO_NIC EMULATED_VF, 0, "it has an interface that could be a VF", NULL },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+                _cleanup_(policy_freep) Policy *p =
+                        policy_from_text(streq(table[i].policy, "{}") ? "default" : "p", table[i].policy);
+                _cleanup_(virt_xml_plan_done) VirtXmlPlan plan = {};
+                _cleanup_free_ char *why = NULL;
+
+                printf("plan from policy %zu\n", i);
+                ASSERT_EQ_INT(virt_xml_plan_from_policy("<network/>", p, &plan, &why), -EBADMSG);
+                ASSERT_NULL(plan.device_xml);
+                {
+                        char xml[2048];
+
+                        snprintf(xml, sizeof xml, "<domain type='qemu'><name>g</name><devices>%s</devices></domain>",
+                                 table[i].devices);
+                        ASSERT_EQ_INT(virt_xml_plan_from_policy(xml, p, &plan, &why), table[i].r);
+                }
+                if (table[i].why_has) {
+                        ASSERT_NOT_NULL(why);
+                        ASSERT_NOT_NULL(strstr(why, table[i].why_has));
+                } else
+                        ASSERT_NULL(why);
+                if (table[i].r == 1) {
+                        ASSERT_STREQ(plan.vf_alias, "ua-srvm-vf");
+                        ASSERT_STREQ(plan.vf_mac, "52:54:00:aa:00:02");
+                        ASSERT_NOT_NULL(strstr(plan.device_xml, table[i].xml_has));
+                        ASSERT_NOT_NULL(strstr(plan.device_xml, "52:54:00:"));
+                        ASSERT_STREQ(plan.bond, i == 0 ? "bond1" : "bond0");
+                } else
+                        ASSERT_NULL(plan.device_xml);
+        }
+}
+
 int main(void) {
         test_find_default();
         test_find_spec();
@@ -416,6 +507,8 @@ int main(void) {
         test_domain_info_plain();
         test_network_pool();
         test_summary();
+
+        test_plan_from_policy();
         printf("ok\n");
         return 0;
 }
