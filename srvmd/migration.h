@@ -211,7 +211,8 @@ void *migration_get_backend_data(const Migration *m);
 void migration_set_backend_data(Migration *m, void *data);
 
 /* The JSON form of the job (see README): id, domain, source_uri, destination_uri, result,
- * error, phases [{name, start_us, duration_us, result}], vm_downtime_ms, standby_ms. */
+ * error, interrupted, phases [{name, start_us, duration_us, result}], vm_downtime_ms,
+ * standby_ms. */
 int migration_build_json(const Migration *m, json_object **ret);
 
 /* The journal: a job as a record a restarted srvmd can read back (migration_build_json()
