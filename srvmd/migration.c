@@ -1266,6 +1266,9 @@ int migration_build_json(const Migration *m, json_object **ret) {
         if (r >= 0)
                 r = json_add_string_or_null(o, "phase", m->phase >= 0 ? phase_to_string(m->phase) : NULL);
         if (r >= 0)
+                r = json_add_string_or_null(o, "interrupted",
+                                            m->interrupted >= 0 ? phase_to_string(m->interrupted) : NULL);
+        if (r >= 0)
                 r = json_add(o, "kind", json_object_new_string(m->check_only ? "check" :
                                                                m->arrival ? "arrival" : "migrate"));
         if (r >= 0)
@@ -1599,6 +1602,11 @@ int migration_new_from_journal(json_object *record, const MigrationBackendOps *o
                 m->rollback_from = reader_enum(&rd, j, "rollback_from", false, phase_from_string_int);
         m->rollback_goal = reader_enum(&rd, j, "rollback_goal", false, job_result_from_string_int);
         m->cancel_requested = reader_bool(&rd, j, "cancel_requested");
+        /* Optional: records of a srvmd that did not write it have it null. */
+        if (json_object_object_get_ex(record, "interrupted", NULL))
+                m->interrupted = reader_enum(&rd, record, "interrupted", true, phase_from_string_int);
+        if (m->interrupted < 0)
+                m->interrupted = _PHASE_INVALID;
         m->standby_start = (usec_t) reader_int(&rd, j, "standby_start_us");
         m->standby_end = (usec_t) reader_int(&rd, j, "standby_end_us");
         reader_phase_table(&rd, j, "budgets_us", m->budget);
@@ -1655,8 +1663,12 @@ int migration_recover(Migration *m) {
 
         /* The phase srvmd stopped in ran into the void: say so, then find the domain. Its
          * duration runs to now, so the timeline has no hole: whatever happened meanwhile (a
-         * migration libvirt finished on its own, the VM pause in it) happened in it. */
-        m->interrupted = m->phase;
+         * migration libvirt finished on its own, the VM pause in it) happened in it. The job
+         * keeps the first phase it stopped in: a phase run again after the restart (plug, link,
+         * failback) holds its new attempt, and a second stop, in recover or after it, does not
+         * change what turned the job around. */
+        if (m->interrupted < 0)
+                m->interrupted = m->phase;
         rec = &m->records[m->phase];
         if (rec->result == PHASE_RESULT_RUNNING) {
                 rec->result = PHASE_RESULT_INTERRUPTED;

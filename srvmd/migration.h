@@ -224,7 +224,7 @@ void *migration_get_backend_data(const Migration *m);
 void migration_set_backend_data(Migration *m, void *data);
 
 /* The JSON form of the job (see README): id, domain, source_uri, destination_uri, result,
- * error, phases [{name, start_us, duration_us, waited_us, result}], wall_ms, waited_ms,
+ * error, interrupted, phases [{name, start_us, duration_us, waited_us, result}], wall_ms, waited_ms,
  * overhead_ms, vm_downtime_ms, standby_ms. */
 int migration_build_json(const Migration *m, json_object **ret);
 

@@ -535,6 +535,7 @@ static void test_recover(void) {
         for (size_t i = 0; i < ELEMENTSOF(table); i++) {
                 Fake f;
                 _cleanup_(migration_freep) Migration *m = journal_roundtrip(table[i].at, &f);
+                _cleanup_(json_object_putp) json_object *o = NULL;
                 char phases[512];
 
                 ASSERT_OK(migration_recover(m));
@@ -559,7 +560,49 @@ static void test_recover(void) {
                         ASSERT_EQ_INT(migration_get_domain_side(m), SIDE_DESTINATION);
                 if (table[i].at == PHASE_LINK)
                         ASSERT_EQ_INT(migration_get_phase_attempts(m, PHASE_LINK), 2);
+                /* The timeline says where srvmd stopped, even where that phase ran again. */
+                o = job_json(m);
+                ASSERT_STREQ(json_object_get_string(json_object_object_get(o, "interrupted")),
+                             phase_to_string(table[i].at));
+                json_object_put(TAKE_PTR(o));
         }
+}
+
+/* srvmd stopped twice: in link, then again in the plug it ran after the restart. The job
+ * still says it was turned around by the stop in link, and finishes forward. */
+static void test_recover_twice(void) {
+        Fake f, g;
+        _cleanup_(migration_freep) Migration *m = journal_roundtrip(PHASE_LINK, &f), *n = NULL;
+        _cleanup_(json_object_putp) json_object *record = NULL, *o = NULL;
+        _cleanup_free_ char *error = NULL;
+        char phases[512];
+
+        o = job_json(m);
+        ASSERT_TRUE(json_object_object_get_ex(o, "interrupted", NULL));
+        ASSERT_NULL(json_object_get_string(json_object_object_get(o, "interrupted")));
+        ASSERT_OK(migration_recover(m));
+        f.pending = false;
+        migration_action_done(m, ACTION_LOCATE, 1, NULL);
+        ASSERT_EQ_INT(migration_get_phase(m), PHASE_PLUG);
+
+        ASSERT_OK(migration_build_journal(m, &record));
+        g = (Fake) { .now = f.now + USEC_PER_SEC, .timer = USEC_INFINITY };
+        ASSERT_OK(migration_new_from_journal(record, &fake_ops, &g, &n, &error));
+        ASSERT_NULL(error);
+        ASSERT_OK(migration_recover(n));
+        ASSERT_EQ_INT(g.action, ACTION_LOCATE);
+        g.pending = false;
+        migration_action_done(n, ACTION_LOCATE, 1, NULL);
+        while (!migration_is_finished(n))
+                step(&g, n);
+
+        ASSERT_EQ_INT(migration_get_result(n), JOB_SUCCEEDED);
+        phases_string(n, phases, sizeof phases);
+        ASSERT_STREQ(phases, "preflight:ok failover:ok unplug:ok migrate:ok plug:ok link:ok recover:ok failback:ok");
+        ASSERT_EQ_INT(migration_get_phase_attempts(n, PHASE_RECOVER), 2);
+        json_object_put(TAKE_PTR(o));
+        o = job_json(n);
+        ASSERT_STREQ(json_object_get_string(json_object_object_get(o, "interrupted")), "link");
 }
 
 /* A finished job reads back as it was written; broken records are refused with the key. */
@@ -1129,6 +1172,7 @@ int main(void) {
         test_check_only();
         test_policy_progress_events();
         test_recover();
+        test_recover_twice();
         test_journal_records();
         test_arrival();
         test_arrival_check();
