@@ -699,7 +699,8 @@ int manager_list_domains(Manager *mgr, ManagerDomainsFn cb, void *userdata) {
         return r;
 }
 
-void manager_on_domain_arrived(Manager *mgr, const char *domain) {
+/* Look at a domain that arrived after delay, unless a look is due already. */
+static void arrival_wait(Manager *mgr, const char *domain, usec_t delay) {
         uint64_t now;
         Arrival *a;
         int r;
@@ -717,8 +718,8 @@ void manager_on_domain_arrived(Manager *mgr, const char *domain) {
         a->manager = mgr;
         r = sd_event_now(mgr->event, CLOCK_MONOTONIC, &now);
         if (r >= 0)
-                r = sd_event_add_time(mgr->event, &a->timer, CLOCK_MONOTONIC, now + mgr->arrival_grace,
-                                      USEC_PER_SEC, arrival_on_timer, a);
+                r = sd_event_add_time(mgr->event, &a->timer, CLOCK_MONOTONIC, now + delay, USEC_PER_SEC,
+                                      arrival_on_timer, a);
         if (r < 0) {
                 log_warning_errno(r, "%s: arrived by migration, but cannot wait to look after it: %m", domain);
                 arrival_free(a);
@@ -726,8 +727,11 @@ void manager_on_domain_arrived(Manager *mgr, const char *domain) {
         }
         a->next = mgr->arrivals;
         mgr->arrivals = a;
-        log_debug("%s: arrived by migration; looking at its VF in %llu s", domain,
-                  (unsigned long long) (mgr->arrival_grace / USEC_PER_SEC));
+        log_debug("%s: looking at its VF in %llu s", domain, (unsigned long long) (delay / USEC_PER_SEC));
+}
+
+void manager_on_domain_arrived(Manager *mgr, const char *domain) {
+        arrival_wait(mgr, domain, mgr->arrival_grace);
 }
 
 /* A domain that arrived with no srvm plan (moved by another tool): srvm looks after it if its
@@ -799,7 +803,7 @@ static void manager_adopt_arrival(Manager *mgr, const char *domain, const char *
 }
 
 void manager_on_domain_inspected(Manager *mgr, const char *domain, const VirtXmlPlan *plan, bool vf_present,
-                                 const char *xml, const char *error) {
+                                 uint64_t held_for_sec, const char *xml, const char *error) {
         _cleanup_free_ char *why = NULL;
         MigrationParams p;
         Migration *m;
@@ -819,6 +823,15 @@ void manager_on_domain_inspected(Manager *mgr, const char *domain, const VirtXml
         }
         if (manager_find_running(mgr, domain)) {
                 log_debug("%s: arrived without its VF, which a job of ours is seeing to", domain);
+                return;
+        }
+        if (held_for_sec > 0) {
+                /* The coordinator (or another srvmd) is finishing it: look again once its
+                 * lease has run out, in case it stopped on the way. */
+                log_info("%s: arrived without its VF %s; the srvmd on host %s (its job %u) holds it for %llu s more: looking again then.",
+                         domain, strna(plan->vf_alias), strna(plan->holder), plan->holder_job,
+                         (unsigned long long) held_for_sec);
+                arrival_wait(mgr, domain, (held_for_sec + 1) * USEC_PER_SEC);
                 return;
         }
         if (!plan->vf_alias || !plan->vf_mac || !plan->device_xml) {

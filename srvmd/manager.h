@@ -91,6 +91,8 @@ void manager_on_libvirt_connection(Manager *mgr, bool connected);
 /* A domain arrived here by migration: look at it once the grace period is over. */
 void manager_on_domain_arrived(Manager *mgr, const char *domain);
 /* What that look found: the plan in its metadata (NULL if none), whether the plan's VF is
- * there, and the domain's live XML (for its policy when it has no plan). */
+ * there, how many seconds more another host's srvmd holds the plan's lease on finishing the
+ * domain (0: nobody else does), and the domain's live XML (for its policy when it has no
+ * plan). */
 void manager_on_domain_inspected(Manager *mgr, const char *domain, const VirtXmlPlan *plan, bool vf_present,
-                                 const char *xml, const char *error);
+                                 uint64_t held_for_sec, const char *xml, const char *error);

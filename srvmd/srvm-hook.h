@@ -15,6 +15,16 @@
 #define SRVM_PLAN_BOND "bond"
 #define SRVM_PLAN_JOB "job"
 #define SRVM_PLAN_SOURCE "source"
+/* The lease on finishing the domain after its move: the libvirt host UUID of the srvmd that
+ * runs plug, link and failback where the domain now runs (the coordinator, or the
+ * destination's own arrival job), its job id there, and until when (seconds since the epoch,
+ * wall clock: the hosts' clocks are assumed to agree within SRVM_LEASE_MARGIN_SEC). A holder
+ * renews it at each of those phases and drops it when failback is done; another srvmd waits
+ * until it is dropped or runs out before it touches the domain. */
+#define SRVM_PLAN_HOLDER "holder"
+#define SRVM_PLAN_HOLDER_JOB "holder-job"
+#define SRVM_PLAN_LEASE_UNTIL "lease-until"
+#define SRVM_LEASE_MARGIN_SEC 10
 /* <srvm:device>: the VF's recorded <interface> element, as escaped text. */
 #define SRVM_PLAN_DEVICE "device"
 

@@ -97,6 +97,7 @@ typedef struct Post {
         VirtXmlPlan plan;
         bool have_plan;
         bool vf_present;
+        uint64_t held_for_sec;         /* another host's srvmd holds the plan's lease this much longer */
         struct Inspection *inspection; /* to join */
 
         char *vf_json;                 /* VF_LIST: the inventory, or NULL and message */
@@ -207,6 +208,7 @@ struct VirtJob {
         virDomainPtr dest_dom;
         VirtMonitor *monitor;  /* while migrate runs */
         json_object *replay_said; /* srvm-guest's last replay report: the next note says what is new */
+        char *host_uuid;       /* this host's, as libvirt gives it: who holds a lease */
 };
 
 struct Virt {

@@ -1,5 +1,7 @@
 /* Reading and rewriting libvirt's domain XML for the VF. See virt-xml.h. */
 #include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -279,13 +281,14 @@ void virt_xml_plan_done(VirtXmlPlan *p) {
         free(p->bond);
         free(p->source);
         free(p->device_xml);
+        free(p->holder);
         *p = (VirtXmlPlan) {};
 }
 
 int virt_xml_make_plan(const VirtXmlPlan *p, char **ret) {
         _cleanup_(xml_doc_freep) xmlDocPtr doc = NULL;
         xmlNodePtr root;
-        char job[16];
+        char job[16], holder_job[16], until[24];
 
         doc = xmlNewDoc((const xmlChar *) "1.0");
         if (!doc)
@@ -296,11 +299,18 @@ int virt_xml_make_plan(const VirtXmlPlan *p, char **ret) {
         xmlDocSetRootElement(doc, root);
 
         snprintf(job, sizeof job, "%u", p->job);
+        snprintf(holder_job, sizeof holder_job, "%u", p->holder_job);
+        snprintf(until, sizeof until, "%" PRIu64, p->lease_until);
         if ((p->vf_alias && !xmlNewProp(root, (const xmlChar *) SRVM_PLAN_VF_ALIAS, (const xmlChar *) p->vf_alias)) ||
             (p->vf_mac && !xmlNewProp(root, (const xmlChar *) SRVM_PLAN_VF_MAC, (const xmlChar *) p->vf_mac)) ||
             (p->bond && !xmlNewProp(root, (const xmlChar *) SRVM_PLAN_BOND, (const xmlChar *) p->bond)) ||
             (p->job && !xmlNewProp(root, (const xmlChar *) SRVM_PLAN_JOB, (const xmlChar *) job)) ||
             (p->source && !xmlNewProp(root, (const xmlChar *) SRVM_PLAN_SOURCE, (const xmlChar *) p->source)))
+                return -ENOMEM;
+        if (p->holder &&
+            (!xmlNewProp(root, (const xmlChar *) SRVM_PLAN_HOLDER, (const xmlChar *) p->holder) ||
+             !xmlNewProp(root, (const xmlChar *) SRVM_PLAN_HOLDER_JOB, (const xmlChar *) holder_job) ||
+             !xmlNewProp(root, (const xmlChar *) SRVM_PLAN_LEASE_UNTIL, (const xmlChar *) until)))
                 return -ENOMEM;
         /* xmlNewTextChild escapes the recorded element: it travels as text. */
         if (p->device_xml &&
@@ -308,6 +318,21 @@ int virt_xml_make_plan(const VirtXmlPlan *p, char **ret) {
                 return -ENOMEM;
 
         return node_dump(doc, root, false, ret);
+}
+
+/* A decimal number up to max, digits only. -EBADMSG otherwise. */
+static int parse_number(const char *s, uint64_t max, uint64_t *ret) {
+        unsigned long long v;
+        char *end;
+
+        if (!s || !isdigit((unsigned char) *s))
+                return -EBADMSG;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno || *end || v > max)
+                return -EBADMSG;
+        *ret = v;
+        return 0;
 }
 
 static int plan_attr(xmlNodePtr n, const char *name, char **ret) {
@@ -319,8 +344,9 @@ static int plan_attr(xmlNodePtr n, const char *name, char **ret) {
 int virt_xml_parse_plan(const char *xml, VirtXmlPlan *ret) {
         _cleanup_(xml_doc_freep) xmlDocPtr doc = NULL;
         _cleanup_(virt_xml_plan_done) VirtXmlPlan p = {};
-        _cleanup_free_ char *job = NULL;
+        _cleanup_free_ char *job = NULL, *holder_job = NULL, *until = NULL;
         xmlNodePtr root, device;
+        uint64_t v;
         int r;
 
         r = parse(xml, &doc);
@@ -339,15 +365,32 @@ int virt_xml_parse_plan(const char *xml, VirtXmlPlan *ret) {
                 r = plan_attr(root, SRVM_PLAN_SOURCE, &p.source);
         if (r >= 0)
                 r = plan_attr(root, SRVM_PLAN_JOB, &job);
+        if (r >= 0)
+                r = plan_attr(root, SRVM_PLAN_HOLDER, &p.holder);
+        if (r >= 0)
+                r = plan_attr(root, SRVM_PLAN_HOLDER_JOB, &holder_job);
+        if (r >= 0)
+                r = plan_attr(root, SRVM_PLAN_LEASE_UNTIL, &until);
         if (r < 0)
                 return r;
         if (job) {
-                char *end;
-                unsigned long v = strtoul(job, &end, 10);
-
-                if (*end || v > UINT32_MAX)
-                        return -EBADMSG;
+                r = parse_number(job, UINT32_MAX, &v);
+                if (r < 0)
+                        return r;
                 p.job = (unsigned) v;
+        }
+        /* A lease is whole or it is not there: a holder without its job and time holds
+         * nothing anyone could wait out, so it is not a plan srvmd wrote. */
+        if (!p.holder != !holder_job || !p.holder != !until || (p.holder && !*p.holder))
+                return -EBADMSG;
+        if (p.holder) {
+                r = parse_number(holder_job, UINT32_MAX, &v);
+                if (r < 0)
+                        return r;
+                p.holder_job = (unsigned) v;
+                r = parse_number(until, UINT64_MAX, &p.lease_until);
+                if (r < 0)
+                        return r;
         }
         if (p.vf_mac && !virt_xml_is_mac(p.vf_mac))
                 return -EBADMSG;
@@ -364,6 +407,52 @@ int virt_xml_parse_plan(const char *xml, VirtXmlPlan *ret) {
         *ret = p;
         p = (VirtXmlPlan) {};
         return 0;
+}
+
+uint64_t virt_xml_plan_lease_left(const VirtXmlPlan *p, const char *host, unsigned job, uint64_t now) {
+        if (!p || !p->holder || p->lease_until <= now)
+                return 0;
+        if (host && strcasecmp(p->holder, host) == 0 && p->holder_job == job)
+                return 0; /* our own: a restarted srvmd takes up where it stopped */
+        return p->lease_until - now;
+}
+
+int virt_xml_plan_set_lease(VirtXmlPlan *p, const char *host, unsigned job, uint64_t until) {
+        char *h = NULL;
+
+        if (!p)
+                return -EINVAL;
+        if (host) {
+                h = strdup(host);
+                if (!h)
+                        return -ENOMEM;
+        }
+        free(p->holder);
+        p->holder = h;
+        p->holder_job = host ? job : 0;
+        p->lease_until = host ? until : 0;
+        return 0;
+}
+
+int virt_xml_host_uuid(const char *capabilities_xml, char **ret) {
+        _cleanup_(xml_doc_freep) xmlDocPtr doc = NULL;
+        _cleanup_xml_ xmlChar *text = NULL;
+        xmlNodePtr root, uuid;
+        int r;
+
+        r = parse(capabilities_xml, &doc);
+        if (r < 0)
+                return r;
+        root = xmlDocGetRootElement(doc);
+        if (!node_is(root, "capabilities"))
+                return -EBADMSG;
+        uuid = child_element(child_element(root, "host"), "uuid");
+        if (!uuid)
+                return -ENODATA;
+        text = xmlNodeGetContent(uuid);
+        if (!text || !*text)
+                return -ENODATA;
+        return dup_xml_string(text, ret);
 }
 
 void virt_xml_domain_info_done(VirtXmlDomainInfo *i) {

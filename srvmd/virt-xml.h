@@ -3,6 +3,8 @@
  * Pure libxml2 over strings; no libvirt, no logging. */
 #pragma once
 
+#include <stdint.h>
+
 #include "macro.h"
 #include "policy.h"
 
@@ -50,6 +52,10 @@ typedef struct VirtXmlPlan {
         char *source;     /* the coordinator's libvirt URI */
         char *device_xml; /* the recorded <interface>, as text */
         unsigned job;
+        /* The lease (see SRVM_PLAN_HOLDER): who finishes the domain where it runs now. */
+        char *holder;         /* libvirt host UUID of its srvmd; NULL: nobody holds it */
+        unsigned holder_job;
+        uint64_t lease_until; /* seconds since the epoch */
 } VirtXmlPlan;
 
 void virt_xml_plan_done(VirtXmlPlan *p);
@@ -58,6 +64,16 @@ void virt_xml_plan_done(VirtXmlPlan *p);
 int virt_xml_make_plan(const VirtXmlPlan *p, char **ret);
 /* The element as virDomainGetMetadata() gives it back. -EBADMSG if it is not a plan. */
 int virt_xml_parse_plan(const char *xml, VirtXmlPlan *ret);
+/* How many seconds the plan's lease still keeps the job `job` of the srvmd on host `host`
+ * (a libvirt host UUID, any case) away from the domain at `now` (seconds since the epoch):
+ * 0 if nobody holds it, the lease is that job's own, or it ran out. */
+uint64_t virt_xml_plan_lease_left(const VirtXmlPlan *p, const char *host, unsigned job, uint64_t now);
+/* Take (or renew) the lease for `job` on `host` until `until`; with host NULL, drop it. */
+int virt_xml_plan_set_lease(VirtXmlPlan *p, const char *host, unsigned job, uint64_t until);
+
+/* The host UUID in libvirt's capabilities XML (<capabilities><host><uuid>): what tells two
+ * hosts apart (libvirt refuses to migrate between hosts that share it). -ENODATA if absent. */
+int virt_xml_host_uuid(const char *capabilities_xml, char **ret);
 
 /* What policy resolution needs of a domain: its name, UUID and every element under
  * <metadata> at any depth, as (namespace URI, local name, text with surrounding white space

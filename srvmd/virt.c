@@ -16,11 +16,13 @@
  *
  * Preflight's checks and the job's policy are in virt-preflight.c, pre-copy progress and the
  * convergence rule in virt-monitor.c; the types they share in virt-internal.h. */
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -258,6 +260,7 @@ static VirtJob *virt_job_free(VirtJob *j) {
         if (j->dest_dom)
                 virDomainFree(j->dest_dom);
         json_object_put(j->replay_said);
+        free(j->host_uuid);
         if (j->dest)
                 virConnectClose(j->dest);
         if (j->local)
@@ -659,6 +662,163 @@ static void write_plan(VirtJob *j, const Request *q, virDomainPtr dom) {
                                     VIR_DOMAIN_AFFECT_LIVE);
 }
 
+/* The lease on finishing a domain after its move (see SRVM_PLAN_HOLDER). */
+
+#define LEASE_DEFAULT_SEC 120 /* a phase with no time limit */
+#define LEASE_MAX_SEC 600
+#define LEASE_POLL_USEC (500 * USEC_PER_MSEC)
+
+static uint64_t realtime_sec(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec;
+}
+
+/* This host's libvirt UUID, asked once per job; NULL if libvirt does not say. */
+static const char *job_host_uuid(VirtJob *j) {
+        if (!j->host_uuid && j->local) {
+                _cleanup_free_ char *caps = virConnectGetCapabilities(j->local);
+
+                if (caps)
+                        (void) virt_xml_host_uuid(caps, &j->host_uuid);
+        }
+        return j->host_uuid;
+}
+
+static bool job_quitting(VirtJob *j) {
+        bool quit;
+
+        pthread_mutex_lock(&j->lock);
+        quit = j->quit;
+        pthread_mutex_unlock(&j->lock);
+        return quit;
+}
+
+/* A note for the job's events, from the worker. */
+static void worker_note(VirtJob *j, const char *domain, const char *fmt, ...) _printf_(3, 4);
+static void worker_note(VirtJob *j, const char *domain, const char *fmt, ...) {
+        Post *p = post_new(POST_NOTE, j->id, domain, NULL);
+        va_list ap;
+
+        if (!p)
+                return;
+        va_start(ap, fmt);
+        if (vasprintf(&p->message, fmt, ap) < 0)
+                p->message = NULL;
+        va_end(ap);
+        virt_post(j->virt, p);
+}
+
+/* The domain's plan as it is now; for a coordinator whose plan is missing (written best
+ * effort at unplug), the one it would have written. 0 with no plan: an arrival srvm adopted
+ * from its policy, which no coordinator shares. */
+static int read_plan(VirtJob *j, const Request *q, virDomainPtr dom, VirtXmlPlan *ret) {
+        _cleanup_free_ char *metadata = NULL;
+
+        metadata = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, SRVM_XMLNS, VIR_DOMAIN_AFFECT_LIVE);
+        if (metadata && virt_xml_parse_plan(metadata, ret) >= 0)
+                return 1;
+        if (q->arrival)
+                return 0;
+        *ret = (VirtXmlPlan) { .job = j->id };
+        if (strdup_or_null(q->vf_alias, &ret->vf_alias) < 0 || strdup_or_null(q->vf_mac, &ret->vf_mac) < 0 ||
+            strdup_or_null(q->bond, &ret->bond) < 0 || strdup_or_null(j->virt->local_uri, &ret->source) < 0 ||
+            strdup_or_null(q->vf_xml, &ret->device_xml) < 0) {
+                virt_xml_plan_done(ret);
+                return -ENOMEM;
+        }
+        return 1;
+}
+
+static int write_lease(VirtXmlPlan *plan, virDomainPtr dom, const char *host, unsigned job, uint64_t until) {
+        _cleanup_free_ char *xml = NULL;
+        int r;
+
+        r = virt_xml_plan_set_lease(plan, host, job, until);
+        if (r >= 0)
+                r = virt_xml_make_plan(plan, &xml);
+        if (r < 0)
+                return r;
+        if (virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, xml, SRVM_XMLNS_PREFIX, SRVM_XMLNS,
+                                 VIR_DOMAIN_AFFECT_LIVE) < 0)
+                return -EIO;
+        return 0;
+}
+
+/* Before plug, link or failback where the domain now runs: take the lease on finishing it
+ * for this phase's time, or wait while another srvmd's job holds it (a coordinator that came
+ * back while the destination's srvmd finished its arrival, or the other way round), within
+ * the phase's time. Who waited then finds done what the other did. 0: go on. */
+static int lease_take(VirtJob *j, const Request *q, virDomainPtr dom, Post *p) {
+        usec_t deadline = q->time_left == USEC_INFINITY ? USEC_INFINITY : now_usec() + q->time_left;
+        const char *self = job_host_uuid(j);
+        bool waited = false;
+
+        if (!self) {
+                worker_note(j, q->domain, "cannot take the lease on the domain: libvirt at %s does not give its host UUID",
+                            j->virt->local_uri);
+                return 0;
+        }
+
+        for (;;) {
+                _cleanup_(virt_xml_plan_done) VirtXmlPlan plan = {};
+                uint64_t now = realtime_sec(), left, budget;
+                int r;
+
+                r = read_plan(j, q, dom, &plan);
+                if (r < 0)
+                        return result_fail(p, r, "out of memory");
+                if (r == 0)
+                        return 0;
+
+                left = virt_xml_plan_lease_left(&plan, self, j->id, now);
+                if (left == 0) {
+                        budget = LEASE_DEFAULT_SEC;
+                        if (q->time_left != USEC_INFINITY) {
+                                budget = (q->time_left + USEC_PER_SEC - 1) / USEC_PER_SEC;
+                                if (budget > LEASE_MAX_SEC)
+                                        budget = LEASE_MAX_SEC;
+                        }
+                        r = write_lease(&plan, dom, self, j->id, now + budget + SRVM_LEASE_MARGIN_SEC);
+                        if (r < 0)
+                                worker_note(j, q->domain, "cannot write the lease on the domain: %s",
+                                            r == -EIO ? virGetLastErrorMessage() : strerror(-r));
+                        if (waited)
+                                worker_note(j, q->domain, "the srvmd on host %s let the domain go; going on",
+                                            strna(plan.holder));
+                        return 0;
+                }
+                if (!waited) {
+                        worker_note(j, q->domain,
+                                    "the srvmd on host %s holds the domain (its job %u) for up to %" PRIu64
+                                    " s more: waiting for it to finish",
+                                    plan.holder, plan.holder_job, left);
+                        waited = true;
+                }
+                if (job_quitting(j))
+                        return result_fail(p, -ECANCELED, "srvmd is stopping");
+                if (deadline != USEC_INFINITY && now_usec() + LEASE_POLL_USEC > deadline)
+                        return result_fail(p, -EBUSY,
+                                           "the srvmd on host %s still holds the domain (its job %u) for %" PRIu64
+                                           " s: it is finishing it",
+                                           plan.holder, plan.holder_job, left);
+                (void) usleep(LEASE_POLL_USEC);
+        }
+}
+
+/* After failback: the domain is finished; nobody need wait for this job any more. */
+static void lease_drop(VirtJob *j, const Request *q, virDomainPtr dom) {
+        _cleanup_(virt_xml_plan_done) VirtXmlPlan plan = {};
+        const char *self = job_host_uuid(j);
+
+        if (!self || read_plan(j, q, dom, &plan) <= 0 || !plan.holder)
+                return;
+        if (strcasecmp(plan.holder, self) != 0 || plan.holder_job != j->id)
+                return; /* someone else's by now */
+        (void) write_lease(&plan, dom, NULL, 0, 0);
+}
+
 static int do_unplug(VirtJob *j, const Request *q, Post *p) {
         virDomainPtr dom;
         int r;
@@ -972,6 +1132,7 @@ static int do_locate(VirtJob *j, const Request *q, Post *p) {
 
 static void run_request(VirtJob *j, const Request *q, Post *p) {
         usec_t start = now_usec();
+        virDomainPtr leased = NULL;
         int r = -EINVAL;
 
         r = job_ensure_local(j, q, p);
@@ -979,6 +1140,19 @@ static void run_request(VirtJob *j, const Request *q, Post *p) {
                 p->r = r;
                 p->duration = now_usec() - start;
                 return;
+        }
+
+        /* Where the domain runs after its move, one srvmd at a time finishes it. */
+        if ((q->action == ACTION_PLUG || q->action == ACTION_LINK || q->action == ACTION_FAILBACK) &&
+            (q->side == SIDE_DESTINATION || q->arrival)) {
+                r = job_get_domain(j, q, q->side, &leased, p);
+                if (r >= 0)
+                        r = lease_take(j, q, leased, p);
+                if (r < 0) {
+                        p->r = r;
+                        p->duration = now_usec() - start;
+                        return;
+                }
         }
 
         switch (q->action) {
@@ -1005,6 +1179,8 @@ static void run_request(VirtJob *j, const Request *q, Post *p) {
                 break;
         case ACTION_FAILBACK:
                 r = do_guest_enslave(j, q, "failback", p);
+                if (r >= 0 && leased)
+                        lease_drop(j, q, leased);
                 break;
         case ACTION_LOCATE:
                 r = do_locate(j, q, p);
@@ -1378,6 +1554,13 @@ static void *inspection_main(void *userdata) {
                 p->have_plan = virt_xml_parse_plan(metadata, &p->plan) >= 0;
                 free(metadata);
         }
+        if (p->have_plan && p->plan.holder) {
+                _cleanup_free_ char *caps = virConnectGetCapabilities(i->conn), *self = NULL;
+
+                /* Held by a job of this host: the manager knows whether it still runs. */
+                if (caps && virt_xml_host_uuid(caps, &self) >= 0 && strcasecmp(self, p->plan.holder) != 0)
+                        p->held_for_sec = virt_xml_plan_lease_left(&p->plan, NULL, 0, realtime_sec());
+        }
         xml = virDomainGetXMLDesc(dom, 0);
         if (!xml)
                 p->r = result_fail_libvirt(p, "cannot read the domain's XML");
@@ -1735,7 +1918,7 @@ static void virt_dispatch(Virt *v, Post *p) {
         case POST_INSPECTED:
                 inspection_join(v, p->inspection);
                 manager_on_domain_inspected(v->manager, p->domain, p->have_plan ? &p->plan : NULL,
-                                            p->vf_present, p->xml, p->r < 0 ? p->message : NULL);
+                                            p->vf_present, p->held_for_sec, p->xml, p->r < 0 ? p->message : NULL);
                 break;
         case _POST_TYPE_MAX:
         case _POST_TYPE_INVALID:

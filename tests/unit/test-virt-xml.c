@@ -218,6 +218,68 @@ static void test_plan(void) {
         ASSERT_NULL(none.vf_alias);
 }
 
+/* The lease: written and read back whole, refused when partial, and who it keeps away. */
+static void test_plan_lease(void) {
+        static const char a[] = "5a1b0000-0000-4000-8000-00000000000a", b[] = "5a1b0000-0000-4000-8000-00000000000b";
+        _cleanup_(virt_xml_plan_done) VirtXmlPlan p = {}, back = {};
+        _cleanup_free_ char *xml = NULL, *uuid = NULL;
+        VirtXmlPlan none = {};
+
+        p.vf_alias = strdup("ua-vf0");
+        p.job = 7;
+        ASSERT_NOT_NULL(p.vf_alias);
+        ASSERT_OK(virt_xml_plan_set_lease(&p, a, 7, 1700000100));
+        ASSERT_OK(virt_xml_make_plan(&p, &xml));
+        ASSERT_OK(virt_xml_parse_plan(xml, &back));
+        ASSERT_STREQ(back.holder, a);
+        ASSERT_EQ_INT(back.holder_job, 7);
+        ASSERT_TRUE(back.lease_until == 1700000100);
+        ASSERT_STREQ(back.vf_alias, "ua-vf0");
+
+        /* Another host, or another job of the same host, waits; the holder itself does not
+         * (a restarted srvmd goes on with its own job); nobody waits once it ran out. */
+        ASSERT_TRUE(virt_xml_plan_lease_left(&back, b, 7, 1700000000) == 100);
+        ASSERT_TRUE(virt_xml_plan_lease_left(&back, a, 8, 1700000000) == 100);
+        ASSERT_TRUE(virt_xml_plan_lease_left(&back, NULL, 0, 1700000099) == 1);
+        ASSERT_TRUE(virt_xml_plan_lease_left(&back, a, 7, 1700000000) == 0);
+        ASSERT_TRUE(virt_xml_plan_lease_left(&back, "5A1B0000-0000-4000-8000-00000000000A", 7, 1700000000) == 0);
+        ASSERT_TRUE(virt_xml_plan_lease_left(&back, b, 7, 1700000100) == 0);
+
+        /* Dropped: the attributes go, the rest of the plan stays. */
+        free(xml);
+        xml = NULL;
+        ASSERT_OK(virt_xml_plan_set_lease(&back, NULL, 7, 1700000100));
+        ASSERT_OK(virt_xml_make_plan(&back, &xml));
+        ASSERT_NULL(strstr(xml, "holder"));
+        ASSERT_NULL(strstr(xml, "lease-until"));
+        virt_xml_plan_done(&back);
+        ASSERT_OK(virt_xml_parse_plan(xml, &back));
+        ASSERT_NULL(back.holder);
+        ASSERT_STREQ(back.vf_alias, "ua-vf0");
+        ASSERT_TRUE(virt_xml_plan_lease_left(&back, b, 1, 0) == 0);
+
+        /* Half a lease is no lease srvmd wrote. */
+        ASSERT_ERR(virt_xml_parse_plan("<plan holder='x' holder-job='1'/>", &none), EBADMSG);
+        ASSERT_ERR(virt_xml_parse_plan("<plan holder='x' lease-until='5'/>", &none), EBADMSG);
+        ASSERT_ERR(virt_xml_parse_plan("<plan holder-job='1' lease-until='5'/>", &none), EBADMSG);
+        ASSERT_ERR(virt_xml_parse_plan("<plan holder='' holder-job='1' lease-until='5'/>", &none), EBADMSG);
+        ASSERT_ERR(virt_xml_parse_plan("<plan holder='x' holder-job='1' lease-until='-5'/>", &none), EBADMSG);
+        ASSERT_ERR(virt_xml_parse_plan("<plan holder='x' holder-job='4294967296' lease-until='5'/>", &none), EBADMSG);
+        ASSERT_ERR(virt_xml_parse_plan("<plan holder='x' holder-job='1' lease-until='99999999999999999999'/>", &none),
+                   EBADMSG);
+        ASSERT_NULL(none.holder);
+
+        /* The host UUID from libvirt's capabilities. */
+        ASSERT_OK(virt_xml_host_uuid("<capabilities><host><uuid>5a1b0000-0000-4000-8000-00000000000a</uuid>"
+                                     "<cpu><arch>x86_64</arch></cpu></host><guest/></capabilities>",
+                                     &uuid));
+        ASSERT_STREQ(uuid, a);
+        ASSERT_ERR(virt_xml_host_uuid("<capabilities><host/></capabilities>", &uuid), ENODATA);
+        ASSERT_ERR(virt_xml_host_uuid("<domain/>", &uuid), EBADMSG);
+        ASSERT_ERR(virt_xml_host_uuid("<capab", &uuid), EBADMSG);
+        ASSERT_STREQ(uuid, a); /* untouched on error */
+}
+
 static void test_domain_info(void) {
         _cleanup_(virt_xml_domain_info_done) VirtXmlDomainInfo i = {};
         static const char xml[] =
@@ -503,6 +565,7 @@ int main(void) {
         test_plug_xml();
         test_is_mac();
         test_plan();
+        test_plan_lease();
         test_domain_info();
         test_domain_info_plain();
         test_network_pool();
