@@ -753,7 +753,7 @@ static int write_lease(VirtXmlPlan *plan, virDomainPtr dom, const char *host, un
 static int lease_take(VirtJob *j, const Request *q, virDomainPtr dom, Post *p) {
         usec_t deadline = q->time_left == USEC_INFINITY ? USEC_INFINITY : now_usec() + q->time_left;
         const char *self = job_host_uuid(j);
-        bool waited = false;
+        _cleanup_free_ char *waited_for = NULL; /* the holder we waited for */
 
         if (!self) {
                 worker_note(j, q->domain, "cannot take the lease on the domain: libvirt at %s does not give its host UUID",
@@ -784,17 +784,19 @@ static int lease_take(VirtJob *j, const Request *q, virDomainPtr dom, Post *p) {
                         if (r < 0)
                                 worker_note(j, q->domain, "cannot write the lease on the domain: %s",
                                             r == -EIO ? virGetLastErrorMessage() : strerror(-r));
-                        if (waited)
+                        if (waited_for)
                                 worker_note(j, q->domain, "the srvmd on host %s let the domain go; going on",
-                                            strna(plan.holder));
+                                            waited_for);
                         return 0;
                 }
-                if (!waited) {
+                if (!waited_for) {
                         worker_note(j, q->domain,
                                     "the srvmd on host %s holds the domain (its job %u) for up to %" PRIu64
                                     " s more: waiting for it to finish",
                                     plan.holder, plan.holder_job, left);
-                        waited = true;
+                        waited_for = strdup(plan.holder);
+                        if (!waited_for)
+                                return result_fail(p, -ENOMEM, "out of memory");
                 }
                 if (job_quitting(j))
                         return result_fail(p, -ECANCELED, "srvmd is stopping");
