@@ -213,6 +213,7 @@ struct VirtJob {
 
 struct Virt {
         Manager *manager;      /* not owned */
+        VirtControlGroup controls; /* the control threads, waited for at free */
         sd_event *event;       /* ref */
         char *local_uri;
         virConnectPtr conn;    /* the local connection; NULL while reconnecting */

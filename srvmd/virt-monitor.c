@@ -142,7 +142,30 @@ VirtMonitor *virt_monitor_stop(VirtMonitor *mon) {
 
 /* Control */
 
+void virt_control_group_init(VirtControlGroup *g) {
+        *g = (VirtControlGroup) {};
+        pthread_mutex_init(&g->lock, NULL);
+        pthread_cond_init(&g->done, NULL);
+}
+
+void virt_control_group_done(VirtControlGroup *g) {
+        pthread_mutex_lock(&g->lock);
+        while (g->running > 0)
+                pthread_cond_wait(&g->done, &g->lock);
+        pthread_mutex_unlock(&g->lock);
+        pthread_cond_destroy(&g->done);
+        pthread_mutex_destroy(&g->lock);
+}
+
+static void control_group_leave(VirtControlGroup *g) {
+        pthread_mutex_lock(&g->lock);
+        if (--g->running == 0)
+                pthread_cond_broadcast(&g->done);
+        pthread_mutex_unlock(&g->lock);
+}
+
 typedef struct ControlRequest {
+        VirtControlGroup *group;
         virConnectPtr conn; /* ref */
         char *domain;
         VirtControl control;
@@ -160,6 +183,7 @@ static void control_request_free(ControlRequest *c) {
 
 static void *control_main(void *userdata) {
         ControlRequest *c = userdata;
+        VirtControlGroup *group;
         virDomainPtr dom;
         int r = -1;
 
@@ -184,12 +208,14 @@ static void *control_main(void *userdata) {
                 c->failed(c->control, c->domain, virGetLastErrorMessage(), c->userdata);
         if (dom)
                 virDomainFree(dom);
+        group = c->group;
         control_request_free(c);
+        control_group_leave(group); /* last: the group's owner may free everything now */
         return NULL;
 }
 
-int virt_control_start(virConnectPtr conn, const char *domain, VirtControl control, uint64_t value,
-                       VirtControlFailedFunc failed, void *userdata) {
+int virt_control_start(VirtControlGroup *g, virConnectPtr conn, const char *domain, VirtControl control,
+                       uint64_t value, VirtControlFailedFunc failed, void *userdata) {
         pthread_attr_t attr;
         ControlRequest *c;
         pthread_t t;
@@ -203,7 +229,7 @@ int virt_control_start(virConnectPtr conn, const char *domain, VirtControl contr
         c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
-        *c = (ControlRequest) { .control = control, .value = value, .failed = failed, .userdata = userdata };
+        *c = (ControlRequest) { .group = g, .control = control, .value = value, .failed = failed, .userdata = userdata };
         c->domain = strdup(domain);
         /* virConnectRef() only counts: fine on the loop. */
         if (!c->domain || virConnectRef(conn) < 0) {
@@ -212,12 +238,16 @@ int virt_control_start(virConnectPtr conn, const char *domain, VirtControl contr
         }
         c->conn = conn;
 
+        pthread_mutex_lock(&g->lock);
+        g->running++;
+        pthread_mutex_unlock(&g->lock);
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         r = -pthread_create(&t, &attr, control_main, c);
         pthread_attr_destroy(&attr);
         if (r < 0) {
                 control_request_free(c);
+                control_group_leave(g);
                 return r;
         }
         return 0;
@@ -260,8 +290,8 @@ static void virt_converge(Virt *v, VirtJob *j, Migration *m) {
                 case POLICY_STEP_NONE:
                         break;
                 case POLICY_STEP_RAISE_DOWNTIME:
-                        r = virt_control_start(v->conn, j->domain, VIRT_CONTROL_SET_MAX_DOWNTIME, downtime,
-                                               on_control_failed, v);
+                        r = virt_control_start(&v->controls, v->conn, j->domain, VIRT_CONTROL_SET_MAX_DOWNTIME,
+                                               downtime, on_control_failed, v);
                         if (r >= 0) {
                                 (void) migration_add_event(m, "raised the max downtime from %llu to %llu ms after %u pre-copy iterations",
                                                            (unsigned long long) j->max_downtime_ms,
@@ -276,7 +306,8 @@ static void virt_converge(Virt *v, VirtJob *j, Migration *m) {
                                                            it);
                                 break;
                         }
-                        r = virt_control_start(v->conn, j->domain, VIRT_CONTROL_POSTCOPY, 0, on_control_failed, v);
+                        r = virt_control_start(&v->controls, v->conn, j->domain, VIRT_CONTROL_POSTCOPY, 0,
+                                               on_control_failed, v);
                         if (r >= 0) {
                                 (void) migration_add_event(m, "switched to post-copy after %u pre-copy iterations", it);
                                 j->progress.postcopy = true;
@@ -284,7 +315,8 @@ static void virt_converge(Virt *v, VirtJob *j, Migration *m) {
                         break;
                 case POLICY_STEP_ABORT:
                         j->convergence_done = true;
-                        r = virt_control_start(v->conn, j->domain, VIRT_CONTROL_ABORT, 0, on_control_failed, v);
+                        r = virt_control_start(&v->controls, v->conn, j->domain, VIRT_CONTROL_ABORT, 0,
+                                               on_control_failed, v);
                         if (r >= 0) {
                                 (void) migration_add_event(m, "aborted the migration after %u pre-copy iterations without convergence",
                                                            it);

@@ -7,6 +7,8 @@
  * declared in virt-internal.h. */
 #pragma once
 
+#include <pthread.h>
+
 #include <libvirt/libvirt.h>
 
 #include "macro.h"
@@ -42,7 +44,19 @@ typedef enum VirtControl {
 typedef void (*VirtControlFailedFunc)(VirtControl c, const char *domain, const char *message,
                                       void *userdata);
 
+/* The control threads still running, so their owner can wait for them before it frees what
+ * their callbacks use. */
+typedef struct VirtControlGroup {
+        pthread_mutex_t lock;
+        pthread_cond_t done;
+        unsigned running;
+} VirtControlGroup;
+
+void virt_control_group_init(VirtControlGroup *g);
+/* Wait until every control thread of the group has returned, then destroy it. */
+void virt_control_group_done(VirtControlGroup *g);
+
 /* Look the domain up on conn (referenced) and apply c (value: the max downtime in ms for
- * SET_MAX_DOWNTIME) on a detached thread of its own. */
-int virt_control_start(virConnectPtr conn, const char *domain, VirtControl c, uint64_t value,
+ * SET_MAX_DOWNTIME) on a detached thread of its own, counted in g. */
+int virt_control_start(VirtControlGroup *g, virConnectPtr conn, const char *domain, VirtControl c, uint64_t value,
                        VirtControlFailedFunc failed, void *userdata);

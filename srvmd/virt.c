@@ -1366,7 +1366,8 @@ void virt_cancel_action(Virt *v, Migration *m, Action a) {
         if (a != ACTION_MIGRATE)
                 return;
 
-        r = virt_control_start(v->conn, migration_get_domain(m), VIRT_CONTROL_ABORT, 0, on_control_failed, v);
+        r = virt_control_start(&v->controls, v->conn, migration_get_domain(m), VIRT_CONTROL_ABORT, 0,
+                               on_control_failed, v);
         if (r == -ENOTCONN) {
                 log_warning("%s: cannot abort the migration: libvirt at %s is not connected (reconnecting)",
                             migration_get_domain(m), v->local_uri);
@@ -2093,6 +2094,7 @@ int virt_new(Manager *mgr, sd_event *e, const char *local_uri, Virt **ret) {
         v->posts_tail = &v->posts;
         v->local_origin = (EventOrigin) { .virt = v, .job_id = 0 };
         pthread_mutex_init(&v->lock, NULL);
+        virt_control_group_init(&v->controls);
         v->local_uri = strdup(local_uri ? local_uri : "qemu:///system");
         if (!v->local_uri)
                 return log_error_errno(ENOMEM, "Failed to set up the libvirt backend: %m");
@@ -2130,6 +2132,10 @@ int virt_new(Manager *mgr, sd_event *e, const char *local_uri, Virt **ret) {
 Virt *virt_free(Virt *v) {
         if (!v)
                 return NULL;
+
+        /* A control thread (max downtime, post-copy, abort) posts into v when libvirt refuses:
+         * its call returns within libvirt's keepalive at worst. */
+        virt_control_group_done(&v->controls);
 
         while (v->inspections) {
                 Inspection *i = v->inspections;
