@@ -79,6 +79,17 @@ static bool errno_means_unreachable(int r) {
                r == EPIPE || r == ESHUTDOWN;
 }
 
+/* "what: " before srvmd's message, unless the message says it already: srvmd's own sentences
+ * start with what failed ("Cannot list the VFs: ..."), which srvmctl need not say twice. */
+static const char *say_what(const char *what, const char *message) {
+        static char buf[256];
+
+        if (startswith(message, "Cannot "))
+                return "";
+        snprintf(buf, sizeof buf, "%s: ", what);
+        return buf;
+}
+
 /* One line naming what failed and why; returns the exit code that failure means. */
 static int fail_bus(const sd_bus_error *error, int r, const char *what) {
         const char *message;
@@ -98,11 +109,11 @@ static int fail_bus(const sd_bus_error *error, int r, const char *what) {
                 if (startswith(message, "Rejected send message"))
                         return fail(EXIT_DENIED, "%s: the %s bus policy allows only root to start or cancel migrations.",
                                     what, bus_kind());
-                return fail(EXIT_DENIED, "%s: %s", what, message);
+                return fail(EXIT_DENIED, "%s%s", say_what(what, message), message);
         }
         if (sd_bus_error_has_name(error, SD_BUS_ERROR_INVALID_ARGS))
-                return fail(EXIT_USAGE, "%s: %s", what, message);
-        return fail(EXIT_FAILED, "%s: %s", what, message);
+                return fail(EXIT_USAGE, "%s%s", say_what(what, message), message);
+        return fail(EXIT_FAILED, "%s%s", say_what(what, message), message);
 }
 
 static int fail_parse(int r, const char *what) {
