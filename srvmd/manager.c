@@ -699,15 +699,26 @@ int manager_list_domains(Manager *mgr, ManagerDomainsFn cb, void *userdata) {
         return r;
 }
 
-/* Look at a domain that arrived after delay, unless a look is due already. */
+/* Look at a domain that arrived after delay. A look due already is put off to then: the
+ * grace counts from the latest arrival (a look left from an earlier stay of the domain could
+ * otherwise fire right after it came back, before its coordinator plugged anything). */
 static void arrival_wait(Manager *mgr, const char *domain, usec_t delay) {
-        uint64_t now;
+        uint64_t now, due;
         Arrival *a;
         int r;
 
+        r = sd_event_now(mgr->event, CLOCK_MONOTONIC, &now);
+        if (r < 0) {
+                log_warning_errno(r, "%s: arrived by migration, but cannot wait to look after it: %m", domain);
+                return;
+        }
+
         for (a = mgr->arrivals; a; a = a->next)
-                if (streq(a->domain, domain))
-                        return; /* already waiting */
+                if (streq(a->domain, domain)) {
+                        if (sd_event_source_get_time(a->timer, &due) >= 0 && due < now + delay)
+                                (void) sd_event_source_set_time(a->timer, now + delay);
+                        return;
+                }
 
         a = calloc(1, sizeof(*a));
         if (!a || !(a->domain = strdup(domain))) {
@@ -716,10 +727,8 @@ static void arrival_wait(Manager *mgr, const char *domain, usec_t delay) {
                 return;
         }
         a->manager = mgr;
-        r = sd_event_now(mgr->event, CLOCK_MONOTONIC, &now);
-        if (r >= 0)
-                r = sd_event_add_time(mgr->event, &a->timer, CLOCK_MONOTONIC, now + delay, USEC_PER_SEC,
-                                      arrival_on_timer, a);
+        r = sd_event_add_time(mgr->event, &a->timer, CLOCK_MONOTONIC, now + delay, USEC_PER_SEC,
+                              arrival_on_timer, a);
         if (r < 0) {
                 log_warning_errno(r, "%s: arrived by migration, but cannot wait to look after it: %m", domain);
                 arrival_free(a);
