@@ -428,8 +428,15 @@ static void migration_set_phase(Migration *m, Phase p) {
 
         wait_end(m, p); /* a retry's backoff */
         m->phase = p;
-        if (rec->attempts == 0)
-                m->order[m->n_order++] = p;
+        /* The timeline is in the order phases last began: a phase run again after others (plug,
+         * link, failback after a recover) moves to the end, where its new attempt's start is. */
+        for (size_t i = 0; rec->attempts > 0 && i < m->n_order; i++)
+                if (m->order[i] == p) {
+                        memmove(&m->order[i], &m->order[i + 1], (m->n_order - i - 1) * sizeof(m->order[0]));
+                        m->n_order--;
+                        break;
+                }
+        m->order[m->n_order++] = p;
         *rec = (PhaseRecord) {
                 .start = now(m),
                 .result = PHASE_RESULT_RUNNING,

@@ -523,9 +523,10 @@ static void test_recover(void) {
                 { PHASE_UNPLUG, 0, JOB_ROLLED_BACK,
                   "preflight:ok failover:ok unplug:interrupted recover:ok rollback-plug:ok rollback-link:ok rollback-failback:ok",
                   "unplug failed: srvmd stopped during it" },
-                /* plug and link run again on the destination: their records hold the new attempt */
+                /* plug and link run again on the destination: their records hold the new attempt,
+                 * after recover in the timeline */
                 { PHASE_LINK, 1, JOB_SUCCEEDED,
-                  "preflight:ok failover:ok unplug:ok migrate:ok plug:ok link:ok recover:ok failback:ok", NULL },
+                  "preflight:ok failover:ok unplug:ok migrate:ok recover:ok plug:ok link:ok failback:ok", NULL },
                 { PHASE_PREFLIGHT, 0, JOB_FAILED, "preflight:interrupted recover:ok",
                   "srvmd stopped during preflight; nothing was changed." },
                 { PHASE_MIGRATE, -ENOENT, JOB_FAILED, "preflight:ok failover:ok unplug:ok migrate:interrupted recover:failed",
@@ -598,7 +599,7 @@ static void test_recover_twice(void) {
 
         ASSERT_EQ_INT(migration_get_result(n), JOB_SUCCEEDED);
         phases_string(n, phases, sizeof phases);
-        ASSERT_STREQ(phases, "preflight:ok failover:ok unplug:ok migrate:ok plug:ok link:ok recover:ok failback:ok");
+        ASSERT_STREQ(phases, "preflight:ok failover:ok unplug:ok migrate:ok recover:ok plug:ok link:ok failback:ok");
         ASSERT_EQ_INT(migration_get_phase_attempts(n, PHASE_RECOVER), 2);
         json_object_put(TAKE_PTR(o));
         o = job_json(n);
@@ -836,7 +837,7 @@ static void test_arrival_check(void) {
         ASSERT_EQ_INT(migration_get_result(x), JOB_SUCCEEDED);
         ASSERT_STREQ(g.log, "locate@source preflight@source plug@source link@source failback@source ");
         phases_string(x, phases, sizeof phases);
-        ASSERT_STREQ(phases, "preflight:ok recover:ok plug:ok link:ok failback:ok");
+        ASSERT_STREQ(phases, "recover:ok preflight:ok plug:ok link:ok failback:ok");
 }
 
 /* Agent samples add up per command, and the JSON has each command's count, total and max. */
