@@ -743,6 +743,18 @@ void manager_on_domain_arrived(Manager *mgr, const char *domain) {
         arrival_wait(mgr, domain, mgr->arrival_grace);
 }
 
+void manager_on_domain_left(Manager *mgr, const char *domain) {
+        for (Arrival **k = &mgr->arrivals; *k; k = &(*k)->next)
+                if (streq((*k)->domain, domain)) {
+                        Arrival *a = *k;
+
+                        *k = a->next;
+                        arrival_free(a);
+                        log_debug("%s: stopped running here; no longer looking at its VF", domain);
+                        return;
+                }
+}
+
 /* A domain that arrived with no srvm plan (moved by another tool): srvm looks after it if its
  * policy says which VF to plug (see virt_xml_plan_from_policy()). The job checks the guest
  * first (preflight), so a guest without the policy's bond gets nothing plugged. */
@@ -811,8 +823,8 @@ static void manager_adopt_arrival(Manager *mgr, const char *domain, const char *
                                    policy_get_name(pol), policy_match_kind_to_string(kind), plan.vf_mac, plan.bond);
 }
 
-void manager_on_domain_inspected(Manager *mgr, const char *domain, const VirtXmlPlan *plan, bool vf_present,
-                                 uint64_t held_for_sec, const char *xml, const char *error) {
+void manager_on_domain_inspected(Manager *mgr, const char *domain, bool running, const VirtXmlPlan *plan,
+                                 bool vf_present, uint64_t held_for_sec, const char *xml, const char *error) {
         _cleanup_free_ char *why = NULL;
         MigrationParams p;
         Migration *m;
@@ -820,6 +832,10 @@ void manager_on_domain_inspected(Manager *mgr, const char *domain, const VirtXml
 
         if (error) {
                 log_warning("%s: cannot look at the domain that arrived: %s", domain, error);
+                return;
+        }
+        if (!running) {
+                log_debug("%s: does not run here (yet): its VF is looked at once it does", domain);
                 return;
         }
         if (!plan) {

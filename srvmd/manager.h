@@ -90,9 +90,12 @@ int manager_show_domain_policy(Manager *mgr, const char *domain, VirtTextFn cb, 
 void manager_on_libvirt_connection(Manager *mgr, bool connected);
 /* A domain arrived here by migration: look at it once the grace period is over. */
 void manager_on_domain_arrived(Manager *mgr, const char *domain);
-/* What that look found: the plan in its metadata (NULL if none), whether the plan's VF is
- * there, how many seconds more another host's srvmd holds the plan's lease on finishing the
- * domain (0: nobody else does), and the domain's live XML (for its policy when it has no
- * plan). */
-void manager_on_domain_inspected(Manager *mgr, const char *domain, const VirtXmlPlan *plan, bool vf_present,
-                                 uint64_t held_for_sec, const char *xml, const char *error);
+/* A domain stopped running here (migrated away, shut down): no look at it is due any more. */
+void manager_on_domain_left(Manager *mgr, const char *domain);
+/* What that look found: whether the domain runs here (not while an incoming migration still
+ * holds it paused: its arrival comes after), the plan in its metadata (NULL if none), whether
+ * the plan's VF is there, how many seconds more another host's srvmd holds the plan's lease
+ * on finishing the domain (0: nobody else does), and the domain's live XML (for its policy
+ * when it has no plan). */
+void manager_on_domain_inspected(Manager *mgr, const char *domain, bool running, const VirtXmlPlan *plan,
+                                 bool vf_present, uint64_t held_for_sec, const char *xml, const char *error);

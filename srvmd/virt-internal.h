@@ -96,6 +96,7 @@ typedef struct Post {
          * live XML in xml (for the policy when it has no plan). */
         VirtXmlPlan plan;
         bool have_plan;
+        bool running;                  /* the domain runs here: not an incoming migration still paused */
         bool vf_present;
         uint64_t held_for_sec;         /* another host's srvmd holds the plan's lease this much longer */
         struct Inspection *inspection; /* to join */

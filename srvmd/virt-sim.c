@@ -513,7 +513,7 @@ static int sim_errand_run(sd_event_source *s, void *userdata) {
                 /* No plan: the manager decides from the domain's policy, as for a domain
                  * another tool moved. */
                 r = sim_domain_xml(e->domain, &text);
-                manager_on_domain_inspected(v->manager, e->domain, NULL, false, 0, r < 0 ? NULL : text,
+                manager_on_domain_inspected(v->manager, e->domain, true, NULL, false, 0, r < 0 ? NULL : text,
                                             r < 0 ? "out of memory" : NULL);
         }
         else if (e->domains) {

@@ -1539,9 +1539,9 @@ static void *inspection_main(void *userdata) {
         Inspection *i = userdata;
         Virt *v = i->virt;
         Post *p = post_new(POST_INSPECTED, 0, i->domain, NULL);
+        int r, state, reason;
         virDomainPtr dom;
         char *metadata, *xml;
-        int r;
 
         if (!p)
                 return NULL; /* the thread stays unjoined until virt_free() */
@@ -1549,7 +1549,22 @@ static void *inspection_main(void *userdata) {
 
         dom = virDomainLookupByName(i->conn, i->domain);
         if (!dom) {
+                virErrorPtr e = virGetLastError();
+
+                if (e && e->code == VIR_ERR_NO_DOMAIN)
+                        goto post; /* gone again: not running here */
                 p->r = result_fail_libvirt(p, "cannot look the domain up");
+                goto post;
+        }
+        /* An incoming migration holds it paused until it completes; RESUMED comes then. */
+        if (virDomainGetState(dom, &state, &reason, 0) < 0) {
+                p->r = result_fail_libvirt(p, "cannot read the domain's state");
+                virDomainFree(dom);
+                goto post;
+        }
+        p->running = state == VIR_DOMAIN_RUNNING;
+        if (!p->running) {
+                virDomainFree(dom);
                 goto post;
         }
         metadata = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, SRVM_XMLNS, VIR_DOMAIN_AFFECT_LIVE);
@@ -1874,6 +1889,9 @@ static void virt_dispatch(Virt *v, Post *p) {
                 if (p->job_id == 0 && p->event == VIR_DOMAIN_EVENT_RESUMED &&
                     p->detail == VIR_DOMAIN_EVENT_RESUMED_MIGRATED)
                         manager_on_domain_arrived(v->manager, p->domain);
+                /* Gone: migrated away, shut down, destroyed. */
+                if (p->job_id == 0 && p->event == VIR_DOMAIN_EVENT_STOPPED)
+                        manager_on_domain_left(v->manager, p->domain);
                 break;
         case POST_CONNECTION_CLOSED:
                 if (p->job_id == 0)
@@ -1920,7 +1938,7 @@ static void virt_dispatch(Virt *v, Post *p) {
         }
         case POST_INSPECTED:
                 inspection_join(v, p->inspection);
-                manager_on_domain_inspected(v->manager, p->domain, p->have_plan ? &p->plan : NULL,
+                manager_on_domain_inspected(v->manager, p->domain, p->running, p->have_plan ? &p->plan : NULL,
                                             p->vf_present, p->held_for_sec, p->xml, p->r < 0 ? p->message : NULL);
                 break;
         case _POST_TYPE_MAX:
