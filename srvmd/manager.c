@@ -17,6 +17,7 @@
 #include "log.h"
 #include "manager.h"
 #include "metrics-http.h"
+#include "srvm-hook.h"
 #include "virt.h"
 
 /* Finished jobs are kept for `srvmctl show` until there are more than this many. */
@@ -508,8 +509,12 @@ static void on_domain_xml_after_reconnect(void *userdata, const char *xml, const
         }
 }
 
+static void manager_sweep_arrivals(Manager *mgr);
+
 void manager_on_libvirt_connection(Manager *mgr, bool connected) {
         manager_update_status(mgr);
+        if (connected)
+                manager_sweep_arrivals(mgr);
         for (size_t i = 0; i < mgr->n_jobs; i++) {
                 Migration *m = mgr->jobs[i]->migration;
                 ReconnectLook *l;
@@ -753,6 +758,50 @@ void manager_on_domain_left(Manager *mgr, const char *domain) {
                         log_debug("%s: stopped running here; no longer looking at its VF", domain);
                         return;
                 }
+}
+
+/* The domains that run here with an srvm plan, listed when srvmd starts or connects to
+ * libvirtd again: one may have arrived while srvmd could not see it, its coordinator gone
+ * too. Each gets the look an arrival gets, after the grace period; the look finds its VF
+ * plugged, or a job here or elsewhere (the lease) finishing it, for all the others. */
+static void on_sweep_list(void *userdata, const char *json, const char *error) {
+        _cleanup_(json_object_putp) json_object *array = NULL;
+        Manager *mgr = userdata;
+        size_t n;
+
+        if (!json) {
+                log_warning("Cannot list the domains to look for unfinished arrivals: %s", strna(error));
+                return;
+        }
+        array = json_tokener_parse(json);
+        if (!array || !json_object_is_type(array, json_type_array)) {
+                log_warning("Cannot list the domains to look for unfinished arrivals: the list cannot be read");
+                return;
+        }
+        n = json_object_array_length(array);
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(virt_xml_domain_info_done) VirtXmlDomainInfo info = {};
+                json_object *o = json_object_array_get_idx(array, i), *state, *xml;
+
+                if (!json_object_object_get_ex(o, "state", &state) || !json_object_object_get_ex(o, "xml", &xml) ||
+                    !streq_ptr(json_object_get_string(state), "running") ||
+                    virt_xml_read_domain_info(json_object_get_string(xml), &info) < 0 || !info.name)
+                        continue;
+                for (size_t k = 0; k < info.n_metadata; k++)
+                        if (streq_ptr(info.metadata[k].namespace_uri, SRVM_XMLNS) &&
+                            streq_ptr(info.metadata[k].element, SRVM_PLAN_ELEMENT)) {
+                                arrival_wait(mgr, info.name, mgr->arrival_grace);
+                                break;
+                        }
+        }
+}
+
+static void manager_sweep_arrivals(Manager *mgr) {
+        int r;
+
+        r = virt_list_domains(mgr->virt, on_sweep_list, mgr);
+        if (r < 0 && r != -ENOTCONN)
+                log_warning_errno(r, "Cannot list the domains to look for unfinished arrivals: %m");
 }
 
 /* A domain that arrived with no srvm plan (moved by another tool): srvm looks after it if its
@@ -1077,6 +1126,7 @@ int manager_startup(Manager *mgr) {
         if (r < 0)
                 return log_error_errno(r, "Failed to read the job journal %s: %m", mgr->journal_dir);
         manager_update_status(mgr);
+        manager_sweep_arrivals(mgr);
 
         /* Migrations matter more than their figures: a taken port is worth a warning, not a
          * daemon that does not start. */
