@@ -451,16 +451,22 @@ int manager_migrate(Manager *mgr, const MigrationParams *p, Migration **ret, cha
         return 0;
 }
 
+/* The link to the pending look at domain in mgr->arrivals (at most one each), or NULL. */
+static Arrival **arrival_link(Manager *mgr, const char *domain) {
+        for (Arrival **k = &mgr->arrivals; *k; k = &(*k)->next)
+                if (streq((*k)->domain, domain))
+                        return k;
+        return NULL;
+}
+
 static int arrival_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        Arrival *a = userdata;
+        Arrival *a = userdata, **k;
         Manager *mgr = a->manager;
         int r;
 
-        for (Arrival **k = &mgr->arrivals; *k; k = &(*k)->next)
-                if (*k == a) {
-                        *k = a->next;
-                        break;
-                }
+        k = arrival_link(mgr, a->domain);
+        if (k && *k == a)
+                *k = a->next;
         r = virt_inspect_domain(mgr->virt, a->domain);
         if (r == -ENOTCONN) {
                 /* libvirtd is restarting: look again once more of the grace has passed. */
@@ -709,7 +715,7 @@ int manager_list_domains(Manager *mgr, ManagerDomainsFn cb, void *userdata) {
  * otherwise fire right after it came back, before its coordinator plugged anything). */
 static void arrival_wait(Manager *mgr, const char *domain, usec_t delay) {
         uint64_t now, due;
-        Arrival *a;
+        Arrival *a, **k;
         int r;
 
         r = sd_event_now(mgr->event, CLOCK_MONOTONIC, &now);
@@ -718,12 +724,12 @@ static void arrival_wait(Manager *mgr, const char *domain, usec_t delay) {
                 return;
         }
 
-        for (a = mgr->arrivals; a; a = a->next)
-                if (streq(a->domain, domain)) {
-                        if (sd_event_source_get_time(a->timer, &due) >= 0 && due < now + delay)
-                                (void) sd_event_source_set_time(a->timer, now + delay);
-                        return;
-                }
+        k = arrival_link(mgr, domain);
+        if (k) {
+                if (sd_event_source_get_time((*k)->timer, &due) >= 0 && due < now + delay)
+                        (void) sd_event_source_set_time((*k)->timer, now + delay);
+                return;
+        }
 
         a = calloc(1, sizeof(*a));
         if (!a || !(a->domain = strdup(domain))) {
@@ -749,15 +755,14 @@ void manager_on_domain_arrived(Manager *mgr, const char *domain) {
 }
 
 void manager_on_domain_left(Manager *mgr, const char *domain) {
-        for (Arrival **k = &mgr->arrivals; *k; k = &(*k)->next)
-                if (streq((*k)->domain, domain)) {
-                        Arrival *a = *k;
+        Arrival **k = arrival_link(mgr, domain), *a;
 
-                        *k = a->next;
-                        arrival_free(a);
-                        log_debug("%s: stopped running here; no longer looking at its VF", domain);
-                        return;
-                }
+        if (!k)
+                return;
+        a = *k;
+        *k = a->next;
+        arrival_free(a);
+        log_debug("%s: stopped running here; no longer looking at its VF", domain);
 }
 
 /* The domains that run here with an srvm plan, listed when srvmd starts or connects to

@@ -642,11 +642,9 @@ static int vf_present(virDomainPtr dom, const Request *q) {
         return virt_xml_has_vf(xml, q->vf_alias, q->vf_alias ? NULL : q->vf_mac);
 }
 
-/* The plan travels with the domain in its live <metadata>: a destination srvmd that sees the
- * domain arrive without its VF plugs it from there. Best effort: without it, only the
- * coordinator can finish the job. */
-static void write_plan(VirtJob *j, const Request *q, virDomainPtr dom) {
-        VirtXmlPlan plan = {
+/* The plan this job writes, from what the request holds: its strings are the request's. */
+static VirtXmlPlan plan_of_request(VirtJob *j, const Request *q) {
+        return (VirtXmlPlan) {
                 .vf_alias = q->vf_alias,
                 .vf_mac = q->vf_mac,
                 .bond = q->bond,
@@ -654,12 +652,29 @@ static void write_plan(VirtJob *j, const Request *q, virDomainPtr dom) {
                 .device_xml = q->vf_xml,
                 .job = j->id,
         };
-        _cleanup_free_ char *xml = NULL;
+}
 
-        if (virt_xml_make_plan(&plan, &xml) < 0)
-                return;
-        (void) virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, xml, SRVM_XMLNS_PREFIX, SRVM_XMLNS,
-                                    VIR_DOMAIN_AFFECT_LIVE);
+/* The plan into the domain's live <metadata>; -EIO with libvirt's error on this thread. */
+static int plan_store(virDomainPtr dom, const VirtXmlPlan *plan) {
+        _cleanup_free_ char *xml = NULL;
+        int r;
+
+        r = virt_xml_make_plan(plan, &xml);
+        if (r < 0)
+                return r;
+        if (virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, xml, SRVM_XMLNS_PREFIX, SRVM_XMLNS,
+                                 VIR_DOMAIN_AFFECT_LIVE) < 0)
+                return -EIO;
+        return 0;
+}
+
+/* The plan travels with the domain in its live <metadata>: a destination srvmd that sees the
+ * domain arrive without its VF plugs it from there. Best effort: without it, only the
+ * coordinator can finish the job. */
+static void write_plan(VirtJob *j, const Request *q, virDomainPtr dom) {
+        VirtXmlPlan plan = plan_of_request(j, q);
+
+        (void) plan_store(dom, &plan);
 }
 
 /* The lease on finishing a domain after its move (see SRVM_PLAN_HOLDER). */
@@ -675,14 +690,17 @@ static uint64_t realtime_sec(void) {
         return (uint64_t) ts.tv_sec;
 }
 
+/* The host UUID of the libvirtd behind conn, from its capabilities. */
+static int host_uuid_of(virConnectPtr conn, char **ret) {
+        _cleanup_free_ char *caps = virConnectGetCapabilities(conn);
+
+        return caps ? virt_xml_host_uuid(caps, ret) : -EIO;
+}
+
 /* This host's libvirt UUID, asked once per job; NULL if libvirt does not say. */
 static const char *job_host_uuid(VirtJob *j) {
-        if (!j->host_uuid && j->local) {
-                _cleanup_free_ char *caps = virConnectGetCapabilities(j->local);
-
-                if (caps)
-                        (void) virt_xml_host_uuid(caps, &j->host_uuid);
-        }
+        if (!j->host_uuid && j->local)
+                (void) host_uuid_of(j->local, &j->host_uuid);
         return j->host_uuid;
 }
 
@@ -714,6 +732,7 @@ static void worker_note(VirtJob *j, const char *domain, const char *fmt, ...) {
  * effort at unplug), the one it would have written. 0 with no plan: an arrival srvm adopted
  * from its policy, which no coordinator shares. */
 static int read_plan(VirtJob *j, const Request *q, virDomainPtr dom, VirtXmlPlan *ret) {
+        const VirtXmlPlan from = plan_of_request(j, q);
         _cleanup_free_ char *metadata = NULL;
 
         metadata = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, SRVM_XMLNS, VIR_DOMAIN_AFFECT_LIVE);
@@ -721,10 +740,10 @@ static int read_plan(VirtJob *j, const Request *q, virDomainPtr dom, VirtXmlPlan
                 return 1;
         if (q->arrival)
                 return 0;
-        *ret = (VirtXmlPlan) { .job = j->id };
-        if (strdup_or_null(q->vf_alias, &ret->vf_alias) < 0 || strdup_or_null(q->vf_mac, &ret->vf_mac) < 0 ||
-            strdup_or_null(q->bond, &ret->bond) < 0 || strdup_or_null(j->virt->local_uri, &ret->source) < 0 ||
-            strdup_or_null(q->vf_xml, &ret->device_xml) < 0) {
+        *ret = (VirtXmlPlan) { .job = from.job };
+        if (strdup_or_null(from.vf_alias, &ret->vf_alias) < 0 || strdup_or_null(from.vf_mac, &ret->vf_mac) < 0 ||
+            strdup_or_null(from.bond, &ret->bond) < 0 || strdup_or_null(from.source, &ret->source) < 0 ||
+            strdup_or_null(from.device_xml, &ret->device_xml) < 0) {
                 virt_xml_plan_done(ret);
                 return -ENOMEM;
         }
@@ -732,18 +751,12 @@ static int read_plan(VirtJob *j, const Request *q, virDomainPtr dom, VirtXmlPlan
 }
 
 static int write_lease(VirtXmlPlan *plan, virDomainPtr dom, const char *host, unsigned job, uint64_t until) {
-        _cleanup_free_ char *xml = NULL;
         int r;
 
         r = virt_xml_plan_set_lease(plan, host, job, until);
-        if (r >= 0)
-                r = virt_xml_make_plan(plan, &xml);
         if (r < 0)
                 return r;
-        if (virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, xml, SRVM_XMLNS_PREFIX, SRVM_XMLNS,
-                                 VIR_DOMAIN_AFFECT_LIVE) < 0)
-                return -EIO;
-        return 0;
+        return plan_store(dom, plan);
 }
 
 /* Before plug, link or failback where the domain now runs: take the lease on finishing it
@@ -1573,10 +1586,10 @@ static void *inspection_main(void *userdata) {
                 free(metadata);
         }
         if (p->have_plan && p->plan.holder) {
-                _cleanup_free_ char *caps = virConnectGetCapabilities(i->conn), *self = NULL;
+                _cleanup_free_ char *self = NULL;
 
                 /* Held by a job of this host: the manager knows whether it still runs. */
-                if (caps && virt_xml_host_uuid(caps, &self) >= 0 && strcasecmp(self, p->plan.holder) != 0)
+                if (host_uuid_of(i->conn, &self) >= 0 && strcasecmp(self, p->plan.holder) != 0)
                         p->held_for_sec = virt_xml_plan_lease_left(&p->plan, NULL, 0, realtime_sec());
         }
         xml = virDomainGetXMLDesc(dom, 0);
