@@ -13,6 +13,7 @@
 
 #include "json-util.h"
 #include "migration.h"
+#include "utf8.h"
 
 /* An action asked to stop after its phase's budget ran out gets this long to report back
  * before the job gives up on it. Every backend action is bounded on its own; this is the
@@ -222,7 +223,7 @@ static int strdup_or_null(const char *s, char **ret) {
         char *c = NULL;
 
         if (s) {
-                c = strdup(s);
+                c = utf8_scrub(strdup(s));
                 if (!c)
                         return -ENOMEM;
         }
@@ -236,7 +237,7 @@ static char *strdup_vprintf(const char *fmt, va_list ap) {
 
         if (vasprintf(&s, fmt, ap) < 0)
                 return NULL;
-        return s;
+        return utf8_scrub(s); /* it may carry a guest's or libvirt's words */
 }
 
 int migration_new(uint32_t id, const MigrationParams *p, const MigrationBackendOps *ops,
@@ -468,7 +469,7 @@ static void migration_set_phase(Migration *m, Phase p) {
 
 static void enter_rollback(Migration *m, JobResult goal, const char *cause) {
         free(m->cause);
-        m->cause = cause ? strdup(cause) : NULL;
+        m->cause = cause ? utf8_scrub(strdup(cause)) : NULL;
         m->rollback_from = m->phase == PHASE_RECOVER ? m->interrupted : m->phase;
         m->rollback_goal = goal;
         migration_set_phase(m, PHASE_ROLLBACK_PLUG);
@@ -1462,7 +1463,7 @@ static char *reader_string(Reader *rd, json_object *o, const char *key, bool nul
 
         if (!v)
                 return NULL;
-        s = strdup(json_object_get_string(v));
+        s = utf8_scrub(strdup(json_object_get_string(v)));
         if (!s && !rd->error)
                 rd->error = strdup("out of memory");
         return s;

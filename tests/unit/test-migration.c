@@ -7,6 +7,7 @@
 #include "assert.h"
 #include "json-util.h"
 #include "migration.h"
+#include "utf8.h"
 
 typedef enum Outcome {
         OUT_OK,      /* the action succeeds */
@@ -29,6 +30,7 @@ typedef struct Fake {
         Outcome script[_PHASE_MAX];
         bool unplug_by_event;   /* detach returns 0 and DEVICE_REMOVED follows */
         bool unplug_never;      /* detach returns 0 and no event ever comes */
+        const char *fail_message; /* what OUT_FAIL says; NULL: "it broke" */
         char log[512];          /* "action@side " for each start */
 } Fake;
 
@@ -134,7 +136,7 @@ static void step(Fake *f, Migration *m) {
                 return;
         case OUT_FAIL:
                 f->pending = false;
-                migration_action_done(m, a, -EIO, "it broke");
+                migration_action_done(m, a, -EIO, f->fail_message ? f->fail_message : "it broke");
                 return;
         case OUT_HANG:
                 fire_timer(f, m);
@@ -1164,6 +1166,53 @@ static void test_string_tables(void) {
         ASSERT_STREQ(job_result_to_string(JOB_ROLLED_BACK), "rolled-back");
 }
 
+/* Text from a guest or libvirt that is not UTF-8 must not make the job unreadable on D-Bus
+ * (which refuses such a string): the job stores it with the broken bytes as '?'. */
+static void test_foreign_text(void) {
+        static const struct {
+                const char *in, *out;
+        } texts[] = {
+                { "plain ascii", "plain ascii" },
+                { "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xa7", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xa7" },
+                { "bad \xff\xfe end", "bad ?? end" },
+                { "cut \xc3", "cut ?" },                        /* a sequence the end cut short */
+                { "cut \xe2\x82", "cut ??" },
+                { "overlong \xc0\xaf", "overlong ??" },
+                { "overlong \xe0\x80\xaf", "overlong ???" },
+                { "surrogate \xed\xa0\x80", "surrogate ???" },
+                { "too big \xf4\x90\x80\x80", "too big ????" },
+                { "stray \x80 continuation", "stray ? continuation" },
+        };
+        Fake f;
+        _cleanup_(migration_freep) Migration *m = NULL;
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        char buf[64];
+
+        for (size_t i = 0; i < ELEMENTSOF(texts); i++) {
+                snprintf(buf, sizeof buf, "%s", texts[i].in);
+                ASSERT_TRUE(utf8_is_valid(buf) == streq(texts[i].in, texts[i].out));
+                ASSERT_STREQ(utf8_scrub(buf), texts[i].out);
+                ASSERT_TRUE(utf8_is_valid(buf));
+        }
+        ASSERT_NULL(utf8_scrub(NULL));
+
+        m = job_new(&f);
+        f.script[PHASE_FAILOVER] = OUT_FAIL;
+        f.fail_message = "srvm-guest: \xff\xfe\xc3";
+        ASSERT_OK(migration_start(m));
+        ASSERT_OK(migration_add_event(m, "the agent said %s", "\x80!"));
+        while (!migration_is_finished(m))
+                step(&f, m);
+        ASSERT_EQ_INT(migration_get_result(m), JOB_FAILED);
+        ASSERT_TRUE(utf8_is_valid(migration_get_error(m)));
+        ASSERT_NOT_NULL(strstr(migration_get_error(m), "srvm-guest: ???"));
+        o = job_json(m);
+        ASSERT_TRUE(utf8_is_valid(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)));
+        ASSERT_STREQ(json_object_get_string(json_object_object_get(
+                             json_object_array_get_idx(json_object_object_get(o, "events"), 0), "message")),
+                     "the agent said ?!");
+}
+
 int main(void) {
         test_cases();
         test_sides();
@@ -1188,6 +1237,7 @@ int main(void) {
         test_waited_journal();
         test_params();
         test_string_tables();
+        test_foreign_text();
         printf("test-migration: all passed\n");
         return 0;
 }
