@@ -97,13 +97,42 @@ def evacuate(src, dst, env, name="test"):
     return jobs[0], ""
 
 
+# What srvmctl said the last time show_job() got no job, for the failure report.
+last_show_error = ""
+
+
 def show_job(host, job_id):
     """The job's JSON as the host's srvmd tells it, or None if it does not answer."""
+    global last_show_error
     run = lab("ctl", host, "show", str(job_id), "--json", capture_output=True, text=True)
     try:
         return json.loads(run.stdout)
     except ValueError:
+        last_show_error = f"exit {run.returncode}: {(run.stdout + run.stderr).strip()[:2000]}"
         return None
+
+
+def diagnose(env, host, name):
+    """Print what a stuck job leaves to look at: what srvmctl last said, whether the host's
+    srvmd lives, its log's tail and every thread's stack (gdb, if the machine has it)."""
+    d = Path(env["SRVM_LAB_STATE"]) / host.lower()
+    print(f"{name}: diagnosis of host {host}: srvmctl show last said: {last_show_error or '(nothing)'}")
+    try:
+        pid = int((d / "srvmd.pid").read_text().split()[0])
+        os.kill(pid, 0)
+    except (OSError, ValueError, IndexError) as e:
+        print(f"{name}: srvmd on {host} is not running: {e}")
+        pid = None
+    try:
+        tail = (d / "srvmd.log").read_text(errors="replace").splitlines()[-60:]
+        print(f"{name}: the last lines of {host}'s srvmd log:\n    " + "\n    ".join(tail))
+    except OSError as e:
+        print(f"{name}: no srvmd log on {host}: {e}")
+    if pid and shutil.which("gdb"):
+        run = subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex", "thread apply all bt"],
+                             capture_output=True, text=True, timeout=120)
+        stacks = [line for line in run.stdout.splitlines() if line.startswith(("#", "Thread"))]
+        print(f"{name}: srvmd's threads on {host}:\n    " + "\n    ".join(stacks))
 
 
 def wait_job(host, job_id, until, timeout_s=MIGRATION_TIMEOUT_S, poll_s=0.05):
