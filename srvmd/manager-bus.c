@@ -820,6 +820,18 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_END,
 };
 
+/* sd-bus tells of a lost connection (dbus-daemon restarted or gone) with this local signal.
+ * Running on without the bus would leave srvmd deaf to srvmctl for good: exit instead, with
+ * a failure, so that the service manager starts it again and it resumes its unfinished jobs
+ * from the journal. */
+static int on_bus_disconnected(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *mgr = userdata;
+
+        log_error("Lost the connection to the bus; exiting so that srvmd is started again "
+                  "(unfinished jobs resume from the journal).");
+        return sd_event_exit(manager_get_event(mgr), -ECONNRESET);
+}
+
 int bus_setup(Manager *mgr) {
         sd_bus *bus = manager_get_bus(mgr);
         int r;
@@ -845,6 +857,11 @@ int bus_setup(Manager *mgr) {
         r = sd_bus_add_object_manager(bus, NULL, SRVM_BUS_PATH);
         if (r < 0)
                 return log_error_errno(r, "Failed to add the object manager: %m");
+
+        r = sd_bus_match_signal(bus, NULL, NULL, "/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local",
+                                "Disconnected", on_bus_disconnected, mgr);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch for the loss of the bus: %m");
 
         /* Synchronously, so that a second srvmd, or one the bus policy does not allow to own
          * the name, fails at startup instead of running unreachable. */

@@ -368,6 +368,31 @@ expect 1 "evacuate --json" "$srvmctl" evacuate --json test:///default "$nowhere"
 stdout_has '^\[{"id":[0-9]*,"domain":"test",.*"result":"failed"'
 stderr_has "^test: job [0-9]* failed"
 
+# The bus goes away (dbus-daemon restarted, or dead): srvmd must not run on deaf to srvmctl,
+# but exit with a failure so that the service manager starts it again.
+kill "$bus_pid"
+bus_pid=
+status=timeout
+for _ in $(seq 100); do
+        if ! kill -0 "$srvmd_pid" 2>/dev/null; then
+                status=0
+                wait "$srvmd_pid" || status=$?
+                srvmd_pid=
+                break
+        fi
+        sleep 0.1
+done
+case $status in
+0) fail "srvmd exited with 0 when it lost the bus" ;;
+timeout) fail "srvmd still runs 10 s after it lost the bus" ;;
+*) pass "srvmd exits with $status when it loses the bus" ;;
+esac
+if grep -q "Lost the connection to the bus; exiting" "$dir/srvmd.log"; then
+        pass "  and says why"
+else
+        fail "  without saying why"
+fi
+
 if [ "$failures" -ne 0 ]; then
         echo "test-bus: $failures failed; srvmd said:"
         cat "$dir/srvmd.log"
