@@ -191,6 +191,8 @@ int metrics_http_new(sd_event *event, const MetricsHttpConfig *config, MetricsRe
         errno = 0;
         h->daemon = MHD_start_daemon(
                 flags, config->port, NULL, NULL, metrics_http_on_request, h,
+                /* First, or libmicrohttpd logs the options before it through its own logger. */
+                MHD_OPTION_EXTERNAL_LOGGER, metrics_http_log, NULL,
                 MHD_OPTION_SOCK_ADDR, &sa.sa,
                 MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned) 1,
                 MHD_OPTION_CONNECTION_LIMIT,
@@ -200,7 +202,6 @@ int metrics_http_new(sd_event *event, const MetricsHttpConfig *config, MetricsRe
                 MHD_OPTION_CONNECTION_TIMEOUT,
                 config->connection_timeout_sec ?: METRICS_HTTP_CONNECTION_TIMEOUT_SEC_DEFAULT,
                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) METRICS_HTTP_CONNECTION_MEMORY,
-                MHD_OPTION_EXTERNAL_LOGGER, metrics_http_log, NULL,
                 MHD_OPTION_END);
         if (!h->daemon)
                 return errno > 0 ? -errno : -EIO;
