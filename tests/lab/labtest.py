@@ -128,6 +128,9 @@ def diagnose(env, host, name):
         print(f"{name}: the last lines of {host}'s srvmd log:\n    " + "\n    ".join(tail))
     except OSError as e:
         print(f"{name}: no srvmd log on {host}: {e}")
+    kernel = subprocess.run(["dmesg"], capture_output=True, text=True, errors="replace").stdout
+    crashes = [line for line in kernel.splitlines() if "srvmd" in line or "segfault" in line][-10:]
+    print(f"{name}: the kernel on crashes: " + ("\n    " + "\n    ".join(crashes) if crashes else "nothing"))
     if pid and shutil.which("gdb"):
         run = subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex", "thread apply all bt"],
                              capture_output=True, text=True, timeout=120)
