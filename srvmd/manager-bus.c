@@ -18,6 +18,7 @@
 #include "log.h"
 #include "migration.h"
 #include "policy.h"
+#include "utf8.h"
 
 static bool isempty(const char *s) {
         return !s || s[0] == '\0';
@@ -603,15 +604,24 @@ static int property_get_active_jobs(sd_bus *bus, const char *path, const char *i
         return sd_bus_message_append(reply, "u", (uint32_t) manager_n_active_jobs(mgr));
 }
 
+/* The answers put together off the loop carry what the kernel (interface names) and libvirt
+ * said: D-Bus wants UTF-8, and a caller left without any answer would wait for its timeout. */
+static int reply_text(sd_bus_message *message, const char *error_name, const char *what,
+                      const char *text, const char *error) {
+        _cleanup_free_ char *copy = utf8_scrub(strdup(text ? text : strna(error)));
+
+        if (!copy)
+                return sd_bus_reply_method_errorf(message, SD_BUS_ERROR_NO_MEMORY, "%s: out of memory.", what);
+        if (!text)
+                return sd_bus_reply_method_errorf(message, error_name, "%s: %s.", what, copy);
+        return sd_bus_reply_method_return(message, "s", copy);
+}
+
 static void on_vf_list(void *userdata, const char *json, const char *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *message = userdata;
         int r;
 
-        if (!json)
-                r = sd_bus_reply_method_errorf(message, SD_BUS_ERROR_FAILED, "Cannot list the VFs: %s.",
-                                               strna(error));
-        else
-                r = sd_bus_reply_method_return(message, "s", json);
+        r = reply_text(message, SD_BUS_ERROR_FAILED, "Cannot list the VFs", json, error);
         if (r < 0)
                 log_warning_errno(r, "Failed to answer ListVFs: %m");
 }
@@ -638,11 +648,7 @@ static void on_domain_policy(void *userdata, const char *json, const char *error
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *message = userdata;
         int r;
 
-        if (!json)
-                r = sd_bus_reply_method_errorf(message, SRVM_ERROR_NO_SUCH_POLICY,
-                                               "No policy to show for the domain: %s.", strna(error));
-        else
-                r = sd_bus_reply_method_return(message, "s", json);
+        r = reply_text(message, SRVM_ERROR_NO_SUCH_POLICY, "No policy to show for the domain", json, error);
         if (r < 0)
                 log_warning_errno(r, "Failed to answer GetDomainPolicy: %m");
 }
