@@ -1162,7 +1162,14 @@ int manager_run(Manager *mgr) {
 
         r = sd_event_loop(mgr->event);
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down");
-        if (r < 0)
+        if (r < 0) {
+                int code;
+
+                /* Stopped on purpose with an error (the bus or libvirt lost for good): whoever
+                 * stopped it said why. */
+                if (sd_event_get_exit_code(mgr->event, &code) >= 0 && code == r)
+                        return r;
                 return log_error_errno(r, "Event loop failed: %m");
+        }
         return 0;
 }
