@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "announce.h"
 #include "bond.h"
@@ -585,6 +586,7 @@ static int bond_load_record(struct bond *b, const char *name) {
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
+                _cleanup_free_ char *done = NULL;
                 bool missing = r == -ENOENT;
 
                 o = json_object_new_object();
@@ -592,8 +594,13 @@ static int bond_load_record(struct bond *b, const char *name) {
                 if (r < 0)
                         return r;
                 b->replay = o;
-                if (json_object_object_add(o, "record", json_object_new_string(b->record_path)) < 0 ||
-                    json_object_object_add(o, "error", json_object_new_string(
+                if (json_object_object_add(o, "record", json_object_new_string(b->record_path)) < 0)
+                        return -ENOMEM;
+                /* A failback already replayed it: this is the same move, finished again. */
+                if (missing && replay_done_path(b->record_path, &done) >= 0 && access(done, F_OK) == 0)
+                        return json_object_object_add(o, "replayed_before", json_object_new_string(done)) < 0 ?
+                                -ENOMEM : 0;
+                if (json_object_object_add(o, "error", json_object_new_string(
                             missing ? "no record (the VF was not failed over by srvm-guest)"
                                     : "the record could not be read")) < 0)
                         return -ENOMEM;
@@ -699,6 +706,7 @@ int bond_enslave(struct bond *b, const struct hwaddr *mac, usec_t timeout,
 int bond_failback(struct bond *b, const struct hwaddr *mac, usec_t timeout,
                   struct bond_report *report) {
         usec_t deadline = now_usec() + timeout;
+        _cleanup_free_ char *done = NULL;
         enum bond_mode mode;
         int r;
 
@@ -750,8 +758,9 @@ int bond_failback(struct bond *b, const struct hwaddr *mac, usec_t timeout,
                         return bond_fail(b, r, "Could not replay the VF's configuration on %s: %s.",
                                          report->slave, strerror(-r));
                 /* Done with: a later failback that no failover preceded must not undo what
-                 * the user set since. */
-                (void) unlink(b->record_path);
+                 * the user set since. Kept aside, so that it can say it was replayed. */
+                if (replay_done_path(b->record_path, &done) < 0 || rename(b->record_path, done) < 0)
+                        (void) unlink(b->record_path);
         }
         return 0;
 }

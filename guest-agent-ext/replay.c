@@ -28,6 +28,10 @@ int replay_record_path(const char *bond, char **ret) {
         return 0;
 }
 
+int replay_done_path(const char *path, char **ret) {
+        return asprintf(ret, "%s.replayed", path) < 0 ? -ENOMEM : 0;
+}
+
 static int read_file(const char *path, char **ret) {
         _cleanup_free_ char *buf = NULL;
         _cleanup_close_ int fd = -EBADF;
@@ -169,7 +173,7 @@ int replay_record_read(const char *ifname, const char *bond, struct vf_config **
 
 int replay_record_save(const struct vf_config *c, const char *path) {
         _cleanup_(json_object_putp) json_object *o = NULL;
-        _cleanup_free_ char *tmp = NULL;
+        _cleanup_free_ char *tmp = NULL, *done = NULL;
         _cleanup_close_ int fd = -EBADF;
         const char *text;
         size_t n;
@@ -200,6 +204,9 @@ int replay_record_save(const struct vf_config *c, const char *path) {
                 unlink(tmp);
                 return r;
         }
+        /* A new record: what an earlier failback replayed is history. */
+        if (replay_done_path(path, &done) >= 0)
+                (void) unlink(done);
         return 0;
 }
 

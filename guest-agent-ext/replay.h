@@ -12,6 +12,11 @@
 /* SRVM_GUEST_STATE_DIR/BOND.vf.json */
 int replay_record_path(const char *bond, char **ret);
 
+/* Where a completed failback keeps the record it replayed (PATH.replayed), until the next
+ * failover: a failback or enslave run again after it (srvmd finishing a job after a restart)
+ * then knows the record was used, rather than never written. */
+int replay_done_path(const char *path, char **ret);
+
 /* Read ifname's configuration (and the devices stacked on bond). */
 int replay_record_read(const char *ifname, const char *bond, struct vf_config **ret);
 int replay_record_save(const struct vf_config *c, const char *path);

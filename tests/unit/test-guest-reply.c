@@ -17,6 +17,10 @@ static void test_replay_note(void) {
                 { "{\"replay\":{\"record\":\"/run/srvm/bond0.vf.json\",\"applied\":[],\"failed\":[]}}", NULL },
                 { "{\"replay\":{\"record\":\"/run/srvm/bond0.vf.json\",\"error\":\"no record\"}}",
                   "guest: VF configuration not replayed: no record" },
+                /* A failback run again after the one that replayed the record (srvmd finishing a
+                 * job after a restart): nothing to say. */
+                { "{\"replay\":{\"record\":\"/run/srvm/bond0.vf.json\","
+                  "\"replayed_before\":\"/run/srvm/bond0.vf.json.replayed\"}}", NULL },
                 { "{\"replay\":{\"from\":\"eth1 (e1000e)\",\"to\":\"eth2 (e1000)\","
                   "\"applied\":[\"mtu 1400\",\"rx-checksum off\"],\"failed\":[]}}",
                   "guest: VF configuration of eth1 (e1000e) replayed on eth2 (e1000): mtu 1400, "
