@@ -250,8 +250,9 @@ def save_artifacts(env, dest, name):
 
 # The guest kernel's own word that a virtqueue it shares with QEMU was corrupted: a used
 # descriptor that it never made available. srvm writes no guest memory (it hot-plugs and
-# migrates through libvirt), and under TCG here QEMU's migration has been seen to do this,
-# rarely, to the virtio-net queue of a guest that then hangs in its softirq.
+# migrates through libvirt); under TCG here a guest's virtio-net queue has been seen to come
+# out of a migration so, rarely (QEMU's or the guest kernel's doing, not known which), and the
+# guest then hangs in its softirq or oopses.
 VIRTQUEUE_CORRUPTION = re.compile(r"virtio\S* virtio\d+: [\w.]+:id \d+ (?:is not a head!|out of range)")
 BOOT_BANNER = "] Linux version "
 # How many times run() runs a test whose guest keeps dying under it.
@@ -322,9 +323,9 @@ def run(name, body, up_args=()):
             print(f"{name}: failed while the guest died: {failure}", file=sys.stderr)
         print(f"{name}: the guest died during this run: {what}; its console:\n    "
               + "\n    ".join(last_words), flush=True)
-        print(f"{name}: srvm acts on a guest only through libvirt and srvm-guest, and QEMU's TCG "
-              f"migration has been seen to corrupt guests here: run {attempt + 1} of at most {RUNS}, "
-              "on a fresh lab.", flush=True)
+        print(f"{name}: srvm acts on a guest only through libvirt and srvm-guest, and guests have "
+              f"been seen to come out of TCG migrations broken here: run {attempt + 1} of at most "
+              f"{RUNS}, on a fresh lab.", flush=True)
     if failures and died:
         print(f"{name}: the guest died in run {attempt} too: {died[0]}; its console:\n    "
               + "\n    ".join(died[1]), flush=True)
