@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The announce after a switch. The bonding driver sends its own gratuitous ARPs
  * (num_grat_arp) and unsolicited NAs (num_unsol_na), but from its MII monitor's next tick,
  * up to miimon later; the switch's forwarding table keeps pointing at the old port until

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tell the network where the guest's addresses are now: gratuitous ARPs and unsolicited
  * neighbour advertisements for every address of the bond and of the devices stacked on it,
  * sent through the bond (so out of its active slave) on AF_PACKET sockets. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The bond moves srvm makes inside the guest. Membership, carrier and up/down go through
  * rtnetlink (link.c); the active slave, the mode and the MII monitor's view only exist in
  * the bonding sysfs files (sysfs.c). Every change is verified by reading it back, and every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One bond inside the guest and the moves srvm makes on it: read its status, fail over to
  * the virtio-net slave, enslave a (newly plugged) NIC found by MAC, fail back to it. */
 #pragma once

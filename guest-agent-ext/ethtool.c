@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The ethtool ioctl edge. The ioctl interface rather than ethtool's netlink family: it is in
  * every kernel a guest may run, and libnl has no ethtool-netlink helpers; what it gives is
  * the same (features by name through the ETH_SS_FEATURES string set). */

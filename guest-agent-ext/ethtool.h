@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The SIOCETHTOOL and SIOCxIF* ioctls srvm-guest needs to record and replay a VF's
  * configuration: offload features by name, ring sizes, interrupt coalescing, MTU, and the
  * link-level multicast list. Each call returns 0 or a negative errno (-EOPNOTSUPP when the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Gratuitous ARP and unsolicited neighbour advertisement frames, byte by byte. */
 
 #include <net/ethernet.h>

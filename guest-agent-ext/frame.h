@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The frames that tell the network where the guest's addresses went after a switch: a
  * gratuitous ARP per IPv4 address and an unsolicited neighbour advertisement per IPv6
  * address (RFC 5227 section 3, RFC 4861 section 7.2.6), built as whole Ethernet frames for

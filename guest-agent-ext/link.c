@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The rtnetlink edge of srvm-guest, over libnl-route. Each call asks the kernel afresh:
  * the program polls links that are being hot-plugged, so a cached view would be stale. */
 

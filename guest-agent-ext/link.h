@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Links over rtnetlink (libnl-route): look one up, list them, bring one up or down, enslave
  * it to a bond. Thin on purpose: every decision is made by the caller. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* srvm-guest: the program srvmd runs inside a guest through qemu-guest-agent's guest-exec
  * to move the guest's active-backup bond between its VF and its virtio-net standby. One
  * command per run, one JSON object on stdout, and an exit code the daemon acts on:

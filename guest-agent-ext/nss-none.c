@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Name-service lookups for the statically linked srvm-guest: there are none. libnl's
  * address and protocol pretty-printers call getaddrinfo() and getprotoby*(), which in a
  * static glibc program would load NSS modules from a glibc the guest does not have (and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Parsing and formatting for srvm-guest, kept free of I/O: the command line, MAC addresses,
  * timeouts and the bonding driver's sysfs text. The program feeds this the files it reads and
  * the arguments it gets; the unit tests feed it tables. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The text srvm-guest reads or is given: its command line, MAC addresses, timeouts and the
  * formats of the bonding driver's sysfs files. Nothing here touches the system, so every rule
  * the program applies to its input is covered by the unit tests. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Recording and replaying the VF's configuration. The record is written by failover, before
  * the VF is unplugged, to a tmpfs file: guest memory travels with the migration, so the
  * destination's failback finds it without srvmd carrying anything. Only what differs on the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Record a VF's configuration into the guest's /run before it goes, and replay it onto the
  * VF plugged after the move, even when that is another model. What could not be applied is
  * said in a JSON report, never silently dropped. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A bond's state as plain data, and its rendering into the JSON object srvm-guest prints:
  * {"bond", "mode", "active_slave", "slaves": [{"name", "mac", "carrier", "mii_status",
  * "driver", "active"}]}. */

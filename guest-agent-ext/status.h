@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What a bond looks like at one moment, and its JSON form: the "status" srvm-guest prints
  * after every command, which srvmd reads to decide and to show. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The /sys/class/net side of srvm-guest. libnl 3.7 neither reads nor sets a bond's active
  * slave, its mode or a slave's MII status, and a guest without udev has no other record of
  * which driver owns a NIC, so these come from sysfs. The text is handed to parse.c. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Reading and writing the small files under /sys/class/net that libnl cannot reach: the
  * bonding driver's attributes and a device's driver. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The VF's configuration record as data and JSON:
  *
  *   {"version": 1, "interface": "eth1", "driver": "e1000e", "mtu": 1400,

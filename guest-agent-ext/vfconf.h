@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The VF's configuration as srvm-guest records it before the VF is unplugged and replays it
  * on the VF plugged after the move (the shadow-driver idea: the device goes, what the guest
  * asked of it stays). Plain data and its JSON form, the file /run/srvm/BOND.vf.json that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The hook's only line to srvmd. See hook-bus.h. */
 #include <time.h>
 

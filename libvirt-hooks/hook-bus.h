@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Telling the local srvmd what libvirt did to a domain, without ever waiting on srvmd: one
  * DomainEvent call (see srvm-hook.h) with no reply expected and no auto-start, on the
  * system bus, within a bounded time. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Filtering an incoming domain's XML for srvm. See hook-xml.h. */
 #include <stdio.h>
 #include <strings.h>

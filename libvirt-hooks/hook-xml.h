@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What the hook does to an incoming domain's XML on the destination: for a domain srvm
  * manages, drop the VF passthrough devices still in it, since a VF is per host and srvmd
  * plugs one of this host's VFs after the move. Pure libxml2 over strings and a loaded

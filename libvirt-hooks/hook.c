@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* srvm-hook: libvirt's qemu hook for srvm. libvirt runs it as
  * `qemu DOMAIN OPERATION SUB-OPERATION EXTRA` with the domain XML on stdin, and waits for it.
  * On `migrate begin` (on the destination) it looks for VF devices still in a domain srvm

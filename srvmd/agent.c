@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The guest agent edge: guest-exec and guest-ping through libvirt's pass-through to
  * qemu-guest-agent. Blocking; used only from job worker threads. See agent.h. */
 #include <limits.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The guest agent: run a program inside the guest through the stock qemu-guest-agent
  * (guest-exec, then guest-exec-status until it exits) and check that the agent answers
  * (guest-ping). Every call here blocks on libvirt, so only the job worker threads use it.

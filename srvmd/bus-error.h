@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The D-Bus error names srvmd replies with, shared by the daemon and srvmctl so both sides
  * agree on what a failure means. Argument errors use the standard
  * org.freedesktop.DBus.Error.InvalidArgs and refusals org.freedesktop.DBus.Error.AccessDenied. */

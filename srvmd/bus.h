@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The daemon's D-Bus objects: the Manager at SRVM_BUS_PATH and one object per job at
  * SRVM_BUS_PATH/job/<id>. Implemented in manager-bus.c and job-bus.c. */
 #pragma once

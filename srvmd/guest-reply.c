@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* srvm-guest's answers, read for the job's events. The replay report is
  *   "replay": {"record", "from", "to", "applied": ["mtu 1400", ...],
  *              "failed": [{"setting", "error"}]}

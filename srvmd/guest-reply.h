@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What srvmd makes of srvm-guest's JSON answers beyond ok/error: pure, so the unit tests
  * feed it answers as srvm-guest prints them. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The job objects on the bus: one object per migration job at /org/srvm/srvm1/job/<id>,
  * served from a fallback vtable so the objects come and go with the manager's job table and
  * nothing has to be registered per job. A job's properties are read straight from the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What manager-bus.c and job-bus.c share: the job object's vtable and its lookup, and the
  * check that guards every method that changes something. */
 #pragma once

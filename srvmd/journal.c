@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* See journal.h. */
 #include <dirent.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The job journal: one JSON record per job in a directory (<state dir>/jobs/<id>.json),
  * replaced atomically and durably, so that a crash at any moment leaves the previous record or
  * the new one, never a torn file. A restarted srvmd reads the records back to show what it did

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* json-c glue: scope-bound release of objects, and adding a fresh value to an object or an
  * array so that it is released if the add fails (json-c leaves it to the caller then). */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Logging for the daemon and its tools: to stderr, with sd-daemon priority prefixes when
  * stderr is the journal, so `journalctl -u srvmd` keeps the levels. Library-like code does not
  * log; it returns an error and the caller at the boundary logs once, with context. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Small helpers shared by every srvm program: scope-bound cleanup, array sizes, and the
  * string-table pattern used by the enums. Nothing here allocates on its own. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* srvmd: the srvm host daemon. Parses the command line and hands over to the manager. The
  * backend linked in (virt.h) names the program and adds its own options: the same main()
  * makes srvmd (libvirt) and srvmd-sim (the simulated backend of the benchmarks). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The manager object on the bus, org.srvm.srvm1.Manager at /org/srvm/srvm1: start a
  * migration or a check, find, list and cancel jobs, list and show the policies and reload
  * them. Migrate and Check return the new job's object path at once and the job runs on; its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The manager (see manager.h): one sd-event loop owns every job. Each job is a Migration
  * state machine plus what the loop keeps for it: its timer and the last phase logged. The
  * manager is the machine's backend towards the loop (clock, timer, change notification) and

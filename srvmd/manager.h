@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The manager: owner of the daemon's state. It holds the event loop, the job table, the
  * libvirt backend and the bus connection, routes libvirt's events to the job they concern,
  * and gives each job its timer. Everything here runs on the loop thread. */

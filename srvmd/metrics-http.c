@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The metrics endpoint (see metrics-http.h). MHD runs in external-epoll mode: its epoll fd
  * becomes readable when any of its sockets (listening or connected) is ready, and then one
  * MHD_run() does exactly the ready work, without waiting. After each run the timer is set from

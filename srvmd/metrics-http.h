@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The metrics endpoint: libmicrohttpd serving GET and HEAD on /metrics, driven from srvmd's own
  * sd-event loop (no thread of MHD's: its epoll fd is an I/O source on the loop, and a timer
  * follows MHD_get_timeout()). Connections are bounded in number, per client address and in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Metric families and the srvmd registry (see metrics.h). Rendering follows the Prometheus
  * text exposition format 0.0.4: "# HELP", "# TYPE", then one line per sample, histogram
  * buckets cumulative with "le" as the last label, values in the shortest form that reads back

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Metrics: what srvmd counts and measures, and its rendering in the Prometheus text exposition
  * format, version 0.0.4. Two layers: generic metric families (counters, gauges, histograms with
  * fixed buckets, each with a fixed set of label names), and the srvmd registry built from them,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The migration job state machine (see migration.h). A job walks the forward phases
  * preflight -> failover -> unplug -> migrate -> plug -> link -> failback. Until the domain has
  * moved, any failure or a cancel turns it around: the VF is re-plugged on the source if it is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A migration job: the phase state machine that moves a domain with a VF from one host to
  * another. This code decides; it does not act. Every action (ask the guest to fail over,
  * detach the VF, run the libvirt migration, ...) is started through a backend and reported

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Policies: parse and check policy files, load the policy directories as one set, and pick
  * the policy of a domain. See policy.h and srvm-policy(5); the man page lists every key this
  * file accepts, with the same ranges and defaults. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Policies: what srvm does for a domain, read from JSON files (see srvm-policy(5)). A policy
  * names the guest's bond and VF, the VF to plug on the destination, a time budget per phase,
  * the migration and convergence settings, and how often to retry the destination's phases.

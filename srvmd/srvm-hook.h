@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What srvmd and the libvirt hook (srvm-hook) agree on: the XML namespace of the job plan
  * srvmd writes into a domain's <metadata>, and the D-Bus call with which the hook tells the
  * local srvmd what libvirt did to a domain. One place for both, so neither side spells them

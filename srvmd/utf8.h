@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Text from outside srvmd (a guest's output, the guest agent's and libvirt's error messages)
  * goes into job events and errors, and from there onto D-Bus, which refuses a string that is
  * not UTF-8: one stray byte would make the whole job unreadable. The job makes such text

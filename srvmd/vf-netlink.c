@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Reading VFs from rtnetlink with libnl-route, and their PCI addresses from sysfs. See
  * vf-netlink.h. */
 #include <ctype.h>

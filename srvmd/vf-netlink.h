@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The SR-IOV inventory read from the kernel: one RTM_GETLINK dump through libnl-route (with
  * the VF lists, IFLA_EXT_MASK RTEXT_FILTER_VF) and the PCI addresses from sysfs. The one
  * place srvm reads VFs from netlink; the tests feed it messages built with libnl. */

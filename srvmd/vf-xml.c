@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* VF users from domain XML. See vf-xml.h. */
 #include <ctype.h>
 

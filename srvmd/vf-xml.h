@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Who uses which VF, read from libvirt's domain XML: the input of vf_inventory_assign(). A
  * domain's <interface type='hostdev'> and PCI <hostdev> elements name a VF by its host PCI
  * address (<source><address domain bus slot function/>) and, for an interface, the MAC

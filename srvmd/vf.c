@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The SR-IOV inventory as plain data, its JSON and its table. See vf.h. */
 #include <ctype.h>
 #include <inttypes.h>

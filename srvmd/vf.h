@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The host's SR-IOV inventory: each physical function (PF) with SR-IOV, each of its virtual
  * functions (VFs) as the kernel reports them (MAC, VLAN, spoof check, trust, link state) and,
  * filled in by the caller from libvirt, the domain that uses each VF. Plain data with its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The libvirt backend's own insides, shared by its files: virt.c (threads, queue, actions),
  * virt-preflight.c (the checks and the policy) and virt-monitor.c (pre-copy progress and
  * convergence). Nothing outside the backend includes this. See virt.c for who owns what. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Pre-copy monitoring and convergence steering for the libvirt backend. See virt-monitor.h. */
 #include <pthread.h>
 #include <stdbool.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Watching and steering a running pre-copy migration: a monitor thread per migration that
  * reads libvirt's job stats every interval and hands them to a callback, and short-lived
  * control threads that carry out what the convergence rule decided (raise the max downtime,

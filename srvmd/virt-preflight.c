@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Preflight in the libvirt backend: the worker reads the domain, the loop resolves its policy
  * and copies what the job keeps of it, then the worker runs every check and a refusal names
  * each one that failed. See virt-internal.h. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The simulated backend of srvmd-sim: the functions of virt.h without libvirt, a guest or a
  * second host, so that the daemon's control plane (manager, bus, metrics, the state machine)
  * can be driven at scale by the benchmarks and the bus tests. Every action of every job, for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Reading and rewriting libvirt's domain XML for the VF. See virt-xml.h. */
 #include <ctype.h>
 #include <errno.h>

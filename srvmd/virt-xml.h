@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The domain XML as srvm reads it: which <interface> is the VF, what to record of it, and
  * how to turn the recorded element back into something libvirt accepts for a hot-plug.
  * Pure libxml2 over strings; no libvirt, no logging. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The libvirt backend. Three kinds of threads meet here, and only through one queue:
  *
  *  - the loop thread (sd-event) owns every struct below except where a comment says

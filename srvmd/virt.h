@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The libvirt backend: the edge of srvmd that talks to hypervisors. It carries out the
  * actions the migration state machine asks for, each on the job's own worker thread so the
  * loop never blocks, and reports the results back on the loop. libvirt's events come from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libxml2 glue shared by everything that reads libvirt's XML (virt-xml.c, vf-xml.c, the hook):
  * scope-bound release of documents and strings, and the few element and attribute lookups
  * they all need. Header-only. */

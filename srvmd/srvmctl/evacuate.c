@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* See evacuate.h. */
 #include <inttypes.h>
 #include <stdio.h>

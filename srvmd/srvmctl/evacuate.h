@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* srvmctl evacuate's bookkeeping, as pure code: which domains to move, which job to start
  * next so that at most `concurrency` run at once, what each job's end means, and the lines
  * that report it. No bus here: srvmctl.c feeds it the answers of Migrate() and the

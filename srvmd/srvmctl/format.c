@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* See format.h. Times in the job JSON are microseconds on the daemon's monotonic clock;
  * what a user reads is seconds from the start of the first phase. */
 #include <inttypes.h>

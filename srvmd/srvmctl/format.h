@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What srvmctl prints, as pure functions from data to text: a job's timeline from its JSON
  * (the form migration_build_json() writes), the lines that follow a running job, and the job
  * table. No bus and no terminal here, so the unit tests check the output byte for byte. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* srvmctl: the command line client of srvmd. It starts, checks, follows, lists, shows and
  * cancels migration jobs, lists, shows and reloads policies over D-Bus, checks policy files
  * locally, and renders what it gets with format.c. Every failure ends in one

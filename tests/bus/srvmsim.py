@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """srvmd-sim on a bus of its own: a private dbus-daemon, a fresh state and policy directory, and
 metrics on a free port. Shared by the bus suite's test-bus-sim and tests/bench/bench-control.
 Needs /usr/bin/python3 with Debian's python3-dbus."""

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # srvmd's D-Bus API end to end, without a guest: a private system-like bus with srvmd's own
 # policy, srvmd against libvirt's test driver, and every method called by root, by nobody and
 # by a member of the admin group (created for the test if missing), through busctl and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # meson install with DESTDIR: everything lands under DESTDIR, where it belongs, and the
 # installed unit starts the installed srvmd. Needs no root.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """What the lab tests share: running the lab command, the 1 ms probe, srvmctl migrations, the
 guest's bond as srvm-guest reports it, and the frame every test runs in (root, one lab test at
 a time, lab up, logs saved, lab down)."""

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Load on a metrics endpoint on the loopback, run inside the lab's namespace, for SECONDS: HOLD
 connections opened from 127.0.0.2 and left idle, CLIENTS clients from 127.0.0.3 that each send
 GET /metrics and read the answer again and again, and one client from 127.0.0.4 that trickles

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The lab's loss probe: one ICMP echo request every millisecond to the guest, from inside the
 lab's network namespace, over a raw socket (root). Each probe's send time is taken on
 CLOCK_MONOTONIC in microseconds, the clock srvmd stamps its phases with, so a lost probe can

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The man pages: groff and man find nothing to warn about in any of them, every long option a
 # program's --help prints is in its page, and srvmctl's page and --help name the same
 # commands. (exit 77: skipped)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The unit tests' assertions: on failure, say where and what, and abort so the test fails
  * (and sanitizers and valgrind report what leaked up to there). */
 #pragma once

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Parse srvmd's metrics text (standard input) with the Prometheus client's own parser and check
 what a scrape must hold: every family srvmd promises, with its type, and histograms whose
 buckets are cumulative and end in +Inf equal to _count. Exits 1 and says why otherwise."""

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Job object paths: bus_job_path() and bus_job_id_from_path() map ids and paths one to one,
  * and a path that bus_job_path() would not write is refused, so no two paths name one job. */
 #include <stdint.h>

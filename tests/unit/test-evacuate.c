@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* srvmctl evacuate's bookkeeping: which domains it takes, how many jobs run at once as jobs
  * end in any order, what a refusal and an interruption mean, and the lines and JSON it
  * prints; and the `srvmctl domains` table. */

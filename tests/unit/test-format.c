@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What srvmctl prints: the timeline, the progress lines of a watched job and the job table,
  * checked byte for byte from job JSON as srvmd sends it. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for the announce frames of srvm-guest (guest-agent-ext/frame.c): a gratuitous
  * ARP and an unsolicited neighbour advertisement, checked byte by byte against RFC 5227 and
  * RFC 4861, and the ICMPv6 checksum. */

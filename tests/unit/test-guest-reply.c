@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for srvmd's reading of srvm-guest's answers (srvmd/guest-reply.c): the replay
  * report as one sentence for the job's events. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for srvm-guest's bond status (guest-agent-ext/status.c): the failover decision
  * and the JSON srvmd reads. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for the VF configuration record of srvm-guest (guest-agent-ext/vfconf.c): its
  * JSON form both ways, what a damaged record gives, and the /proc/net/dev_mcast format. */
 

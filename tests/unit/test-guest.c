@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for srvm-guest's parsing (guest-agent-ext/parse.c): MAC addresses, interface
  * names, timeouts, the bonding sysfs formats, the command line and the exit codes. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* hook-xml: what the libvirt hook does to an incoming domain's XML on the destination. The
  * domains are shaped like the XML libvirt 9.0 hands its migrate hook (the migratable live
  * definition), with the example policies of policies/examples loaded as the policy set. */

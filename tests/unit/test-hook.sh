@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # srvm-hook end to end: the built hook, run the way libvirt runs it, must exit 0 quickly
 # whatever it is given, print XML only for an incoming srvm domain, and tell srvmd on a bus
 # of its own (a private dbus-daemon watched by dbus-monitor) without waiting on anyone.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The journal's files: records written atomically read back in id order, strays ignored,
  * broken files reported without stopping the others. */
 #include <fcntl.h>

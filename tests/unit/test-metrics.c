@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Metrics: the exact text of small families (counters, gauges, histograms with their
  * cumulative buckets, _sum and _count), escaping, validation, the srvmd registry fed by real
  * jobs on a fake backend, the /proc parsing, and then the HTTP edge for real: listening on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The migration state machine against a scripted fake backend: every phase's success, every
  * phase's failure and timeout, cancel in every phase, and the job's JSON. The fake runs on a
  * fake clock; each action takes a fixed time and ends as the test's script says. */

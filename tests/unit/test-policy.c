@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Policies: every shape of a valid file and its effective values, every kind of error and
  * its exact sentence, resolution precedence and ties, all-or-nothing set loading, the
  * directory override, and the policies shipped in the source tree (SRVM_POLICY_DIR). Files are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vf-xml: which domain uses which VF, from libvirt 9.0's live domain XML, and the
  * inventory marked with it. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vf, vf-netlink: the SR-IOV inventory. The rtnetlink messages are built with libnl the way
  * the kernel lays out an RTM_NEWLINK with RTEXT_FILTER_VF (IFLA_NUM_VF, IFLA_VFINFO_LIST of
  * IFLA_VF_INFO) and parsed by libnl's own link parser, the one the dump goes through; then

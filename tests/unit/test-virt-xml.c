@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* virt-xml: finding the VF in live domain XML and rewriting it for a re-plug. The domain
  * XML below is shaped like libvirt 9.0's live XML for the lab guest and for a guest with a
  * VF from a hostdev network pool. */
