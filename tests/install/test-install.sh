@@ -4,7 +4,7 @@
 # installed unit starts the installed srvmd. Needs no root.
 #
 # Usage: test-install.sh BUILD_DIR PREFIX FILE...
-# A FILE is absolute, or relative to PREFIX; each must be installed.
+# A FILE is absolute, or relative to PREFIX; each must be installed (a symlink: its target).
 set -euo pipefail
 
 build=$1
@@ -24,7 +24,13 @@ for f in "$@"; do
                 /*) path=$destdir$f ;;
                 *) path=$destdir$prefix/$f ;;
         esac
-        if [ -s "$path" ]; then echo "ok: ${path#"$destdir"}"; else echo "FAIL: ${path#"$destdir"} is missing"; failures=$((failures + 1)); fi
+        # A symlink points to its absolute installed path, which lies under DESTDIR here.
+        if [ -L "$path" ]; then
+                target=$(readlink "$path")
+                case $target in /*) target=$destdir$target ;; *) target=$(dirname "$path")/$target ;; esac
+                if [ -s "$target" ]; then echo "ok: ${path#"$destdir"} -> $(readlink "$path")"
+                else echo "FAIL: ${path#"$destdir"} -> $(readlink "$path"), which is not installed"; failures=$((failures + 1)); fi
+        elif [ -s "$path" ]; then echo "ok: ${path#"$destdir"}"; else echo "FAIL: ${path#"$destdir"} is missing"; failures=$((failures + 1)); fi
 done
 
 # Nothing may escape DESTDIR: meson would have written outside it only by an absolute path
