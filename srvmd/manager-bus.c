@@ -35,6 +35,7 @@ static const char *strempty(const char *s) {
 static const char *admin_group = SRVM_ADMIN_GROUP;
 static gid_t admin_gid;
 static bool have_admin_gid;
+static bool admin_group_looked_up;
 
 static void admin_group_resolve(void) {
         struct group *g;
@@ -42,14 +43,23 @@ static void admin_group_resolve(void) {
         errno = 0;
         g = getgrnam(admin_group);
         if (!g) {
-                if (have_admin_gid || errno != 0)
+                if (errno == 0 && !admin_group_looked_up)
+                        /* Once, at start: an install that skipped systemd-sysusers. */
+                        log_warning("Admin group '%s' does not exist: only root may start, check or cancel "
+                                    "migrations and reload policies. Create it (systemd-sysusers, or "
+                                    "groupadd --system %s), add operators with 'usermod -aG %s USER', "
+                                    "then run 'srvmctl reload'.",
+                                    admin_group, admin_group, admin_group);
+                else if (have_admin_gid || errno != 0)
                         log_warning("Admin group '%s' not found%s%s; only root may change anything.",
                                     admin_group, errno != 0 ? ": " : "", errno != 0 ? strerror(errno) : "");
                 have_admin_gid = false;
+                admin_group_looked_up = true;
                 return;
         }
         admin_gid = g->gr_gid;
         have_admin_gid = true;
+        admin_group_looked_up = true;
 }
 
 void bus_set_admin_group(const char *name) {
