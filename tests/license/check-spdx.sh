@@ -2,12 +2,14 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Every C source and header of srvm starts with its SPDX license line, and every script
 # carries one right after its shebang. Reads git's list of tracked files when the tree is a
-# git checkout, else (a release tarball) every .c and .h file under the source root.
+# git checkout, else (a release tarball, a package build) every file under the source root but
+# the build directory and debian/ (where the packaging stages what it builds).
 #
-#   check-spdx.sh SOURCE_ROOT
+#   check-spdx.sh SOURCE_ROOT [BUILD_ROOT]
 set -euo pipefail
 
-root=${1:?usage: check-spdx.sh SOURCE_ROOT}
+root=${1:?usage: check-spdx.sh SOURCE_ROOT [BUILD_ROOT]}
+build=$(realpath -m "${2:-$root/build}")
 cd "$root"
 
 c_line='/* SPDX-License-Identifier: LGPL-2.1-or-later */'
@@ -17,7 +19,8 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1 &&
         [ "$(git rev-parse --show-toplevel)" = "$(pwd -P)" ]; then
         mapfile -t files < <(git ls-files)
 else
-        mapfile -t files < <(find . -path ./build -prune -o -type f -print | sed 's|^\./||' | sort)
+        mapfile -t files < <(find "$(pwd -P)" \( -path "$build" -o -path "$(pwd -P)/debian" \) -prune \
+                -o -type f -print | sed "s|^$(pwd -P)/||" | sort)
 fi
 
 bad=0
