@@ -4,7 +4,7 @@
 # lintian finds no error, and the host package, installed into a fresh root, has the unit, the
 # sysusers entry, the bus policy and activation file, the hook where libvirtd's AppArmor
 # profile lets libvirtd run it, and the dashboard; an upgrade does not stop srvmd; the
-# packaged srvm-guest is linked dynamically. Needs dpkg-dev, debhelper and lintian
+# packaged srvm-guest is linked dynamically. Needs root, dpkg-dev, debhelper and lintian
 # (tests/install-deps); exit 77 (skipped) without them.
 #
 # Usage: test-package.sh SOURCE_ROOT
@@ -13,6 +13,8 @@ set -euo pipefail
 src=$(cd "${1:?usage: test-package.sh SOURCE_ROOT}" && pwd -P)
 here=$(cd "$(dirname "$0")" && pwd -P)
 
+# dpkg installs into the fresh root as root (files owned by root, as on a host).
+[ "$(id -u)" -eq 0 ] || { echo "test-package: needs root (dpkg into a fresh root); skipped"; exit 77; }
 for tool in dpkg-buildpackage dh lintian readelf; do
         command -v "$tool" >/dev/null ||
                 { echo "test-package: no $tool (tests/install-deps installs it); skipped"; exit 77; }
