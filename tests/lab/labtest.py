@@ -37,12 +37,13 @@ def other(host):
     return "B" if host == "A" else "A"
 
 
-def start_probe(env):
+def start_probe(env, ip=None):
+    """The 1 ms probe of the guest at ip (default: guest 1's)."""
     state = Path(env["SRVM_LAB_STATE"])
     output = state / "probe.json"
     output.unlink(missing_ok=True)
     probe = subprocess.Popen(["nsenter", f"--net={env['SRVM_LAB_NETNS']}", "python3",
-                              str(HERE / "probe.py"), env["SRVM_LAB_GUEST_IP"],
+                              str(HERE / "probe.py"), ip or env["SRVM_LAB_GUEST_IP"],
                               "--output", str(output)])
     # nsenter execs the probe: the same pid, which `lab down` stops if the test dies.
     (state / "probe.pid").write_text(f"{probe.pid}\n")
@@ -334,3 +335,105 @@ def run(name, body, up_args=()):
         print(f"{name}: FAIL: {failure}", file=sys.stderr)
     print(f"{name}: " + ("FAIL" if failures else "PASS"))
     return 1 if failures else 0
+
+
+# --- what the stress targets share (tests/lab/repro-plain, tests/lab/stress) ------------------
+
+class ConsoleWatch:
+    """Reads a guest's console log as it grows and says what its kernel said since the last
+    look: a corrupted virtqueue, or a boot (after the first one the lab saw: a reboot nobody
+    asked for)."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.offset = 0
+        self.boots = 0
+
+    def news(self):
+        """(signature lines, reboot lines) written since the last call."""
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except OSError:
+            return [], []
+        # Only whole lines: a line still being written is read next time.
+        end = data.rfind(b"\n") + 1
+        self.offset += end
+        corrupt, reboots = [], []
+        for line in data[:end].decode(errors="replace").splitlines():
+            if line.startswith("--- lab: "):
+                self.boots = 0
+            elif BOOT_BANNER in line:
+                self.boots += 1
+                if self.boots > 1:
+                    reboots.append(line)
+            elif VIRTQUEUE_CORRUPTION.search(line):
+                corrupt.append(line)
+        return corrupt, reboots
+
+
+def guest_answers(env, host, domain, ip, timeout_s=15):
+    """'' if domain runs on host and answers ping and the agent's guest-ping within timeout_s,
+    else what did not."""
+    deadline = time.monotonic() + timeout_s
+    what = ""
+    while time.monotonic() < deadline:
+        state = subprocess.run(["virsh", "-c", env[f"SRVM_LAB_URI_{host}"], "domstate", domain],
+                               capture_output=True, text=True).stdout.strip()
+        if state != "running":
+            what = f"domstate on {host} is {state or 'unknown'!r}"
+        elif subprocess.run(["nsenter", f"--net={env['SRVM_LAB_NETNS']}", "ping", "-c", "1", "-W", "1", ip],
+                            capture_output=True).returncode != 0:
+            what = f"{ip} does not answer ping"
+        elif subprocess.run(["virsh", "-c", env[f"SRVM_LAB_URI_{host}"], "qemu-agent-command", "--timeout", "5",
+                             domain, '{"execute":"guest-ping"}'], capture_output=True).returncode != 0:
+            what = "the guest agent does not answer"
+        else:
+            return ""
+        time.sleep(0.5)
+    return what
+
+
+class HostLoad:
+    """N busy loops (the host's other work: compilers on the same cores), and a command run
+    every interval_s (the polling of a test that waits on a job), until stop()."""
+
+    def __init__(self, busy=0, poll=None, interval_s=0.05):
+        self.busy = [subprocess.Popen(["sh", "-c", "while :; do :; done"]) for _ in range(busy)]
+        self.poll = poll
+        self.interval_s = interval_s
+        self.polls = 0
+        self.stopping = False
+        self.thread = None
+        if poll:
+            import threading
+            self.thread = threading.Thread(target=self._poll, daemon=True)
+            self.thread.start()
+
+    def _poll(self):
+        while not self.stopping:
+            subprocess.run(self.poll(), capture_output=True)
+            self.polls += 1
+            time.sleep(self.interval_s)
+
+    def stop(self):
+        self.stopping = True
+        for p in self.busy:
+            p.kill()
+            p.wait()
+        if self.thread:
+            self.thread.join(timeout=30)
+
+
+def loadavg():
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def distribution(values):
+    """'min/median/p90/max' of values (ms), or 'none'."""
+    if not values:
+        return "none"
+    v = sorted(values)
+    pick = lambda q: v[min(len(v) - 1, int(q * (len(v) - 1) + 0.5))]
+    return f"{v[0]:.0f}/{pick(0.5):.0f}/{pick(0.9):.0f}/{v[-1]:.0f} ms"
