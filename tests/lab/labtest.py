@@ -350,6 +350,8 @@ class ConsoleWatch:
         self.path = Path(path)
         self.offset = 0
         self.boots = 0
+        # The 20 lines before the first reboot news() found, and its boot line.
+        self.context = []
 
     def news(self):
         """(signature lines, reboot lines) written since the last call."""
@@ -363,12 +365,15 @@ class ConsoleWatch:
         end = data.rfind(b"\n") + 1
         self.offset += end
         corrupt, reboots = [], []
-        for line in data[:end].decode(errors="replace").splitlines():
+        lines = data[:end].decode(errors="replace").splitlines()
+        for i, line in enumerate(lines):
             if line.startswith("--- lab: "):
                 self.boots = 0
             elif BOOT_BANNER in line:
                 self.boots += 1
                 if self.boots > 1:
+                    if not reboots:
+                        self.context = lines[max(0, i - 20):i + 1]
                     reboots.append(line)
             elif VIRTQUEUE_CORRUPTION.search(line):
                 corrupt.append(line)
