@@ -38,13 +38,6 @@ struct bond {
         json_object *replay; /* the "replay" member of details, once a replay started */
 };
 
-static usec_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
-}
-
 static double usec_to_sec(usec_t u) {
         return (double) u / (double) USEC_PER_SEC;
 }

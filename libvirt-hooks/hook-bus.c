@@ -8,13 +8,6 @@
 #include "hook-bus.h"
 #include "srvm-hook.h"
 
-static usec_t now_usec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
-}
-
 static int on_driver_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         int *done = userdata;
 

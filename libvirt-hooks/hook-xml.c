@@ -22,13 +22,11 @@ DEFINE_STRING_TABLE_LOOKUP(hook_xml_verdict, HookXmlVerdict);
 /* What the plan says about the VF; both NULL if the plan names none. */
 typedef struct Plan {
         bool present;
-        char *vf_alias; /* owned */
-        char *vf_mac;   /* owned; only if it looks like a MAC */
+        VirtXmlPlan plan; /* owned; vf_alias and vf_mac are what device_is_vf() looks at */
 } Plan;
 
 static void plan_done(Plan *p) {
-        free(p->vf_alias);
-        free(p->vf_mac);
+        virt_xml_plan_done(&p->plan);
         *p = (Plan) {};
 }
 
@@ -37,10 +35,13 @@ static bool node_is_plan(xmlNodePtr n) {
                streq((const char *) n->ns->href, SRVM_XMLNS);
 }
 
+/* The plan is read as srvmd reads it. One srvmd could not have written (a MAC that is not
+ * one, a torn lease) still marks the domain as srvm's, but names no VF: then every
+ * passthrough device counts. */
 static int plan_read(xmlNodePtr metadata, Plan *ret) {
-        _cleanup_xml_ xmlChar *alias = NULL, *mac = NULL;
         xmlNodePtr n = NULL;
         Plan p = {};
+        int r;
 
         for (xmlNodePtr c = metadata ? metadata->children : NULL; c; c = c->next)
                 if (node_is_plan(c)) {
@@ -53,19 +54,14 @@ static int plan_read(xmlNodePtr metadata, Plan *ret) {
         }
 
         p.present = true;
-        alias = xmlGetProp(n, (const xmlChar *) SRVM_PLAN_VF_ALIAS);
-        mac = xmlGetProp(n, (const xmlChar *) SRVM_PLAN_VF_MAC);
-        if (alias && *alias) {
-                p.vf_alias = strdup((const char *) alias);
-                if (!p.vf_alias)
-                        return -ENOMEM;
-        }
-        if (mac && virt_xml_is_mac((const char *) mac)) {
-                p.vf_mac = strdup((const char *) mac);
-                if (!p.vf_mac) {
-                        plan_done(&p);
-                        return -ENOMEM;
-                }
+        r = virt_xml_plan_from_node(n, &p.plan);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                p.plan = (VirtXmlPlan) {};
+        else if (p.plan.vf_alias && !*p.plan.vf_alias) {
+                free(p.plan.vf_alias);
+                p.plan.vf_alias = NULL;
         }
         *ret = p;
         return 0;
@@ -105,11 +101,11 @@ static bool device_is_vf(xmlNodePtr n, const Plan *plan) {
         if (node_is(n, "interface") && interface_is_virtio(n))
                 return false; /* the standby: srvm never touches it */
 
-        if (plan->vf_alias || plan->vf_mac) {
-                if (plan->vf_alias && device_has_alias(n, plan->vf_alias))
+        if (plan->plan.vf_alias || plan->plan.vf_mac) {
+                if (plan->plan.vf_alias && device_has_alias(n, plan->plan.vf_alias))
                         return true;
-                return plan->vf_mac && node_is(n, "interface") &&
-                       interface_has_mac(n, plan->vf_mac);
+                return plan->plan.vf_mac && node_is(n, "interface") &&
+                       interface_has_mac(n, plan->plan.vf_mac);
         }
         return device_is_passthrough(n);
 }

@@ -2,9 +2,9 @@
 /* srvm-hook: libvirt's qemu hook for srvm. libvirt runs it as
  * `qemu DOMAIN OPERATION SUB-OPERATION EXTRA` with the domain XML on stdin, and waits for it.
  * On `migrate begin` (on the destination) it looks for VF devices still in a domain srvm
- * manages (see hook_rewrite_incoming for why it reports rather than removes them); on the
- * operations srvmd cares about it tells srvmd, without waiting on it. Whatever goes wrong, it exits 0 with
- * nothing printed: a bug here must never hold up or fail libvirt's work. It never calls
+ * manages and logs them (see filter_incoming for why it reports rather than removes them);
+ * on the operations srvmd cares about it tells srvmd, without waiting on it. Whatever goes
+ * wrong, it exits 0 with nothing printed: a bug here must never hold up or fail libvirt's work. It never calls
  * libvirt (libvirt is waiting on it: that would deadlock). See srvm-hook(8). */
 #include <signal.h>
 #include <stdarg.h>
@@ -20,14 +20,6 @@
 /* What the bus may take of libvirt's time, and what the whole hook may. */
 #define HOOK_BUS_TIMEOUT (500 * USEC_PER_MSEC)
 #define HOOK_ALARM_SEC 10U
-
-/* Whether migrate begin prints the XML without the VF devices. Off: libvirt (9.0, and since
- * 1.2.x) runs its ABI stability check on the hook's XML against the incoming one and refuses
- * the migration when the count of interfaces or host devices differs ("Target domain net
- * card count 1 does not match source 2"); a PCI host device is refused even before the hook
- * runs. Printing would turn a VF that srvmd failed to unplug into a failed migration, so the
- * hook logs what it would remove and lets the XML through; srvmd unplugs on the source. */
-static const bool hook_rewrite_incoming = false;
 
 typedef enum HookOperation {
         HOOK_OP_PREPARE,
@@ -151,6 +143,12 @@ static int load_policies(PolicySet **ret) {
         return r;
 }
 
+/* The XML is never printed back, only read: libvirt (9.0, and since 1.2.x) runs its ABI
+ * stability check on the hook's XML against the incoming one and refuses the migration when
+ * the count of interfaces or host devices differs ("Target domain net card count 1 does not
+ * match source 2"); a PCI host device is refused even before the hook runs. Printing would
+ * turn a VF that srvmd failed to unplug into a failed migration, so the hook logs what is
+ * left and lets the XML through; srvmd unplugs on the source. */
 static void filter_incoming(const char *domain) {
         _cleanup_(policy_set_freep) PolicySet *policies = NULL;
         _cleanup_free_ char *xml = NULL, *out = NULL, *removed = NULL;
@@ -195,20 +193,8 @@ static void filter_incoming(const char *domain) {
                 return;
         }
 
-        if (!hook_rewrite_incoming) {
-                hook_log(LOG_WARNING,
-                         "%s: incoming with %s still present; leaving the XML unchanged, as libvirt refuses a changed device count. srvmd should have unplugged it on the source.",
-                         domain, removed);
-                return;
-        }
-
-        /* All or nothing: libvirt refuses a truncated XML, so a failed write is logged
-         * but cannot be taken back; fputs of one buffer and one flush keep that rare. */
-        if (fputs(out, stdout) < 0 || fflush(stdout) != 0) {
-                hook_log(LOG_ERR, "%s: failed to write the filtered domain XML: %m", domain);
-                return;
-        }
-        hook_log(LOG_NOTICE, "%s: incoming, removed %s; srvmd plugs a VF of this host after the move.",
+        hook_log(LOG_WARNING,
+                 "%s: incoming with %s still present; leaving the XML unchanged, as libvirt refuses a changed device count. srvmd should have unplugged it on the source.",
                  domain, removed);
 }
 

@@ -16,13 +16,6 @@
 #define POLL_DELAY_MIN_USEC (2 * USEC_PER_MSEC)
 #define POLL_DELAY_MAX_USEC (50 * USEC_PER_MSEC)
 
-static usec_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
-}
-
 static void sleep_usec(usec_t usec) {
         struct timespec ts = {
                 .tv_sec = usec / USEC_PER_SEC,

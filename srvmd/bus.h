@@ -3,6 +3,7 @@
  * SRVM_BUS_PATH/job/<id>. Implemented in manager-bus.c and job-bus.c. */
 #pragma once
 
+#include "bus-path.h"
 #include "manager.h"
 
 /* The group whose members may change things besides root, SRVM_ADMIN_GROUP if NULL. Call
@@ -18,7 +19,3 @@ void bus_job_new(Manager *mgr, Migration *m);
 void bus_job_changed(Manager *mgr, Migration *m);
 /* A finished job is about to be dropped from the job table: its object goes away. */
 void bus_job_removed(Manager *mgr, Migration *m);
-
-/* "/org/srvm/srvm1/job/7" <-> 7. */
-int bus_job_path(uint32_t id, char **ret);
-int bus_job_id_from_path(const char *path, uint32_t *ret);

@@ -5,10 +5,8 @@
 
 #include <systemd/sd-bus.h>
 
-#include "config.h"
+#include "bus-path.h"
 #include "manager.h"
-
-#define BUS_JOB_PREFIX SRVM_BUS_PATH "/job"
 
 extern const sd_bus_vtable job_vtable[];
 

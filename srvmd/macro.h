@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
@@ -79,3 +80,24 @@ static inline int string_table_lookup(const char *const *table, size_t n, const 
 
 typedef unsigned long long usec_t;
 #define USEC_INFINITY ((usec_t) -1)
+
+/* CLOCK_MONOTONIC now, the clock srvm stamps phases and deadlines with. */
+static inline usec_t now_usec(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
+}
+
+/* *ret = a copy of s, or NULL when s is NULL; -ENOMEM (and *ret untouched) when out of memory. */
+static inline int strdup_or_null(const char *s, char **ret) {
+        char *d = NULL;
+
+        if (s) {
+                d = strdup(s);
+                if (!d)
+                        return -ENOMEM;
+        }
+        *ret = d;
+        return 0;
+}

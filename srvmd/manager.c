@@ -295,12 +295,8 @@ static int job_arm_timer(void *userdata, Migration *m, usec_t usec) {
  * dispatch does, so a phase that ends and the next that starts in it would look simultaneous
  * and the job could not tell its own time from the time it waited. */
 static usec_t job_now(void *userdata) {
-        struct timespec ts;
-
         (void) userdata;
-        if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-                return 0;
-        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
+        return now_usec();
 }
 
 /* Write the job's record durably, so that a restarted srvmd can finish what it was doing. */
@@ -544,6 +540,15 @@ void manager_on_libvirt_connection(Manager *mgr, bool connected) {
 
 void manager_on_hook_event(Manager *mgr, const char *domain, const char *operation, const char *sub_operation) {
         log_info("%s: libvirt hook: %s %s", domain, operation, sub_operation);
+
+        /* The same two entry points libvirt's own events feed, so an arrival is looked at even
+         * when the event is missed (srvmd's libvirt connection was down at that moment). An
+         * incoming migration holds the domain paused: the look, due after the grace period and
+         * put off again by the RESUMED/MIGRATED event, finds it running or waits for it. */
+        if (streq(operation, "migrate"))
+                manager_on_domain_arrived(mgr, domain);
+        else if (streq(operation, "stopped") || streq(operation, "release"))
+                manager_on_domain_left(mgr, domain);
 }
 
 typedef struct PolicyShow {

@@ -70,8 +70,9 @@ unsigned manager_n_active_jobs(Manager *mgr);
 void manager_on_device_removed(Manager *mgr, const char *domain, const char *alias);
 void manager_on_device_removal_failed(Manager *mgr, const char *domain, const char *alias);
 void manager_on_job_completed(Manager *mgr, const char *domain, uint64_t downtime_ms);
-/* What srvm-hook says libvirt did to a domain (its hook arguments). Logged: arrivals are
- * taken from libvirt's own RESUMED/MIGRATED event, which comes when the memory is here. */
+/* What srvm-hook says libvirt did to a domain (its hook arguments): `migrate` (an incoming
+ * migration on this host) is an arrival, `stopped` and `release` a departure, as libvirt's
+ * own events are; the others are only logged. */
 void manager_on_hook_event(Manager *mgr, const char *domain, const char *operation, const char *sub_operation);
 /* The VF inventory as JSON, put together off the loop. */
 int manager_list_vfs(Manager *mgr, VirtTextFn cb, void *userdata);

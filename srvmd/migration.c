@@ -14,6 +14,7 @@
 
 #include "json-util.h"
 #include "migration.h"
+#include "policy.h"
 #include "utf8.h"
 
 /* An action asked to stop after its phase's budget ran out gets this long to report back
@@ -220,15 +221,15 @@ static bool phase_is_rollback(Phase p) {
         return p == PHASE_ROLLBACK_PLUG || p == PHASE_ROLLBACK_LINK || p == PHASE_ROLLBACK_FAILBACK;
 }
 
-static int strdup_or_null(const char *s, char **ret) {
-        char *c = NULL;
+/* A copy for the record, which is JSON: any byte that does not begin well-formed UTF-8 is
+ * replaced (a domain's name or a guest's words may carry such bytes). */
+static int strdup_scrubbed(const char *s, char **ret) {
+        int r;
 
-        if (s) {
-                c = utf8_scrub(strdup(s));
-                if (!c)
-                        return -ENOMEM;
-        }
-        *ret = c;
+        r = strdup_or_null(s, ret);
+        if (r < 0)
+                return r;
+        (void) utf8_scrub(*ret);
         return 0;
 }
 
@@ -272,24 +273,24 @@ int migration_new(uint32_t id, const MigrationParams *p, const MigrationBackendO
         m->arrival = p->arrival;
         m->arrival_check = p->arrival && p->arrival_check;
 
-        r = strdup_or_null(p->domain, &m->domain);
+        r = strdup_scrubbed(p->domain, &m->domain);
         if (r < 0)
                 return r;
-        r = strdup_or_null(p->source_uri, &m->source_uri);
+        r = strdup_scrubbed(p->source_uri, &m->source_uri);
         if (r < 0)
                 return r;
-        r = strdup_or_null(p->destination_uri, &m->destination_uri);
+        r = strdup_scrubbed(p->destination_uri, &m->destination_uri);
         if (r < 0)
                 return r;
-        r = strdup_or_null(p->migrate_uri && *p->migrate_uri ? p->migrate_uri : NULL,
+        r = strdup_scrubbed(p->migrate_uri && *p->migrate_uri ? p->migrate_uri : NULL,
                            &m->migrate_uri);
         if (r < 0)
                 return r;
         m->bond_explicit = p->bond && *p->bond;
-        r = strdup_or_null(m->bond_explicit ? p->bond : "bond0", &m->bond);
+        r = strdup_scrubbed(m->bond_explicit ? p->bond : "bond0", &m->bond);
         if (r < 0)
                 return r;
-        r = strdup_or_null(p->vf && *p->vf ? p->vf : NULL, &m->vf_spec);
+        r = strdup_scrubbed(p->vf && *p->vf ? p->vf : NULL, &m->vf_spec);
         if (r < 0)
                 return r;
         if (p->arrival) {
@@ -400,16 +401,12 @@ static void finish(Migration *m, JobResult result, const char *fmt, ...) {
 
 static void action_failed_to_start(Migration *m, int r);
 
-/* Wait backoff * 2^(attempts-1), capped, then enter the failed phase again. */
+/* Wait the policy's backoff, doubled per attempt and capped, then enter the failed phase
+ * again. */
 static void schedule_retry(Migration *m) {
-        unsigned attempts = m->records[m->phase].attempts;
-        usec_t delay = m->retry_backoff[m->phase];
+        PolicyRetry rule = { .retries = m->retries[m->phase], .backoff = m->retry_backoff[m->phase] };
+        usec_t delay = policy_retry_delay(&rule, m->records[m->phase].attempts);
         int r;
-
-        for (unsigned i = 1; i < attempts && delay < MIGRATION_RETRY_DELAY_MAX; i++)
-                delay *= 2;
-        if (delay > MIGRATION_RETRY_DELAY_MAX)
-                delay = MIGRATION_RETRY_DELAY_MAX;
 
         m->next_retry = now(m) + delay;
         r = m->ops->arm_timer(m->userdata, m, m->next_retry);
@@ -876,16 +873,16 @@ int migration_apply_policy(Migration *m, const char *name, const MigrationParams
 
         if (!m || !p)
                 return -EINVAL;
-        r = strdup_or_null(name, &n);
+        r = strdup_scrubbed(name, &n);
         if (r < 0)
                 return r;
         if (!m->bond_explicit && p->bond && *p->bond) {
-                r = strdup_or_null(p->bond, &bond);
+                r = strdup_scrubbed(p->bond, &bond);
                 if (r < 0)
                         return r;
         }
         if (!m->vf_spec && p->vf && *p->vf) {
-                r = strdup_or_null(p->vf, &vf);
+                r = strdup_scrubbed(p->vf, &vf);
                 if (r < 0)
                         return r;
         }
@@ -950,13 +947,13 @@ int migration_set_vf(Migration *m, const char *alias, const char *mac, const cha
 
         if (!m)
                 return -EINVAL;
-        r = strdup_or_null(alias, &a);
+        r = strdup_scrubbed(alias, &a);
         if (r < 0)
                 return r;
-        r = strdup_or_null(mac, &c);
+        r = strdup_scrubbed(mac, &c);
         if (r < 0)
                 return r;
-        r = strdup_or_null(xml, &x);
+        r = strdup_scrubbed(xml, &x);
         if (r < 0)
                 return r;
 

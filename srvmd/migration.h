@@ -108,7 +108,8 @@ typedef struct MigrationParams {
         const char *vf;              /* VF device alias or MAC, NULL: found by the backend */
         usec_t phase_budget[_PHASE_MAX]; /* 0: the built-in default */
         /* After the move, how often plug, link and failback are tried again when they fail,
-         * and the first wait (doubled each time, up to MIGRATION_RETRY_DELAY_MAX). */
+         * and the first wait (doubled each time, up to POLICY_RETRY_DELAY_MAX:
+         * policy_retry_delay()). */
         unsigned retries[_PHASE_MAX];
         usec_t retry_backoff[_PHASE_MAX];
         bool check_only; /* run preflight and stop: `srvmctl check` */
@@ -124,7 +125,6 @@ typedef struct MigrationParams {
         bool arrival_check;
 } MigrationParams;
 
-#define MIGRATION_RETRY_DELAY_MAX (600 * USEC_PER_SEC)
 
 int migration_new(uint32_t id, const MigrationParams *p, const MigrationBackendOps *ops,
                   void *userdata, Migration **ret);

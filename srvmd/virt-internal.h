@@ -245,8 +245,9 @@ struct Virt {
         Inspection *inspections; /* owned; until their thread is joined */
 };
 
-usec_t now_usec(void);
-int strdup_or_null(const char *s, char **ret);
+
+/* A libvirt domain state (virDomainState) as virsh(1) names it; "unknown" for others. */
+const char *virt_domain_state_to_string(int state);
 
 /* Posts: any thread queues; the loop dispatches. */
 Post *post_new(PostType type, uint32_t job_id, const char *domain, const char *alias);

@@ -13,17 +13,6 @@
 #include "log.h"
 #include "virt-internal.h"
 
-static const char *const domain_state_table[] = {
-        [VIR_DOMAIN_NOSTATE] = "in no state",
-        [VIR_DOMAIN_RUNNING] = "running",
-        [VIR_DOMAIN_BLOCKED] = "blocked",
-        [VIR_DOMAIN_PAUSED] = "paused",
-        [VIR_DOMAIN_SHUTDOWN] = "shutting down",
-        [VIR_DOMAIN_SHUTOFF] = "shut off",
-        [VIR_DOMAIN_CRASHED] = "crashed",
-        [VIR_DOMAIN_PMSUSPENDED] = "suspended by the guest",
-};
-
 static int check_not_on_destination(VirtJob *j, const Request *q, virDomainPtr source, Post *p) {
         char here[VIR_UUID_STRING_BUFLEN], there[VIR_UUID_STRING_BUFLEN];
         virDomainPtr d;
@@ -207,9 +196,8 @@ static void check_guest(virDomainPtr dom, const Request *q, Checks *c, Post *p) 
         if (virDomainGetState(dom, &state, &reason, 0) < 0)
                 checks_take(c, p, result_fail_libvirt(p, "cannot read the domain's state"));
         else if (state != VIR_DOMAIN_RUNNING)
-                checks_take(c, p, result_fail(p, -ESRCH, "the domain is not running (it is %s)",
-                                               state >= 0 && (size_t) state < ELEMENTSOF(domain_state_table) &&
-                                               domain_state_table[state] ? domain_state_table[state] : "in an unknown state"));
+                checks_take(c, p, result_fail(p, -ESRCH, "the domain is not running (its state is %s)",
+                                               virt_domain_state_to_string(state)));
         else
                 running = true;
 
@@ -314,20 +302,10 @@ static int virt_job_take_policy(VirtJob *j, Migration *m, const Policy *pol, con
         r = virt_xml_find_vf(domain_xml, spec, &j->vf);
         switch (r) {
         case -ENOENT:
-                r = spec ? asprintf(&error, "the domain has no interface %s", spec)
-                         : asprintf(&error, "the domain has no VF interface (type 'hostdev' or a model other than virtio)");
-                break;
         case -EMEDIUMTYPE:
-                r = asprintf(&error, "%s is the domain's virtio-net interface, not its VF", spec);
+        case -ENOTUNIQ:
+                r = virt_xml_vf_note(domain_xml, spec, r, &error);
                 break;
-        case -ENOTUNIQ: {
-                _cleanup_free_ char *list = NULL;
-
-                (void) virt_xml_list_vf_candidates(domain_xml, &list);
-                r = asprintf(&error, "the domain has several interfaces that could be the VF (%s); name one",
-                             strna(list));
-                break;
-        }
         default:
                 if (r < 0)
                         r = asprintf(&error, "cannot understand the domain's XML");

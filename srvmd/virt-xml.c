@@ -71,15 +71,7 @@ static bool node_has_alias(xmlNodePtr n, const char *alias) {
 
 
 static int dup_xml_string(const xmlChar *s, char **ret) {
-        char *d = NULL;
-
-        if (s) {
-                d = strdup((const char *) s);
-                if (!d)
-                        return -ENOMEM;
-        }
-        *ret = d;
-        return 0;
+        return strdup_or_null((const char *) s, ret);
 }
 
 void virt_xml_interface_done(VirtXmlInterface *i) {
@@ -344,16 +336,21 @@ static int plan_attr(xmlNodePtr n, const char *name, char **ret) {
 
 int virt_xml_parse_plan(const char *xml, VirtXmlPlan *ret) {
         _cleanup_(xml_doc_freep) xmlDocPtr doc = NULL;
-        _cleanup_(virt_xml_plan_done) VirtXmlPlan p = {};
-        _cleanup_free_ char *job = NULL, *holder_job = NULL, *until = NULL;
-        xmlNodePtr root, device;
-        uint64_t v;
         int r;
 
         r = parse(xml, &doc);
         if (r < 0)
                 return r;
-        root = xmlDocGetRootElement(doc);
+        return virt_xml_plan_from_node(xmlDocGetRootElement(doc), ret);
+}
+
+int virt_xml_plan_from_node(struct _xmlNode *root, VirtXmlPlan *ret) {
+        _cleanup_(virt_xml_plan_done) VirtXmlPlan p = {};
+        _cleanup_free_ char *job = NULL, *holder_job = NULL, *until = NULL;
+        xmlNodePtr device;
+        uint64_t v;
+        int r;
+
         if (!node_is(root, SRVM_PLAN_ELEMENT))
                 return -EBADMSG;
 
@@ -615,8 +612,7 @@ void virt_xml_domain_summary_done(VirtXmlDomainSummary *s) {
         *s = (VirtXmlDomainSummary) {};
 }
 
-/* Why virt_xml_find_vf() found no VF (r < 0), in the words preflight uses. */
-static int vf_note(const char *domain_xml, const char *spec, int r, char **ret) {
+int virt_xml_vf_note(const char *domain_xml, const char *spec, int r, char **ret) {
         _cleanup_free_ char *list = NULL;
 
         switch (r) {
@@ -630,7 +626,7 @@ static int vf_note(const char *domain_xml, const char *spec, int r, char **ret) 
         case -ENOTUNIQ:
                 if (virt_xml_list_vf_candidates(domain_xml, &list) < 0)
                         return -ENOMEM;
-                return asprintf(ret, "the domain has several interfaces that could be the VF (%s); its policy must name one",
+                return asprintf(ret, "the domain has several interfaces that could be the VF (%s); name one (the policy's vf, or --vf)",
                                 list) < 0 ? -ENOMEM : 0;
         default:
                 return r;
@@ -676,7 +672,7 @@ int virt_xml_summarize_domain(const PolicySet *set, const char *domain_xml, Virt
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
-                r = vf_note(domain_xml, spec, r, &s.note);
+                r = virt_xml_vf_note(domain_xml, spec, r, &s.note);
                 if (r < 0)
                         return r;
         } else if (!vf.alias && !vf.mac) {

@@ -30,6 +30,11 @@ int virt_xml_find_vf(const char *domain_xml, const char *spec, VirtXmlInterface 
  * joined by ", "; an empty string if none. */
 int virt_xml_list_vf_candidates(const char *domain_xml, char **ret);
 
+/* Why virt_xml_find_vf() found no VF, r being what it returned (< 0): one sentence in *ret
+ * (to be freed), the one preflight and ListDomains both give. -ENOMEM, or r itself when it
+ * is not one of virt_xml_find_vf()'s answers (*ret untouched then). */
+int virt_xml_vf_note(const char *domain_xml, const char *spec, int r, char **ret);
+
 /* 1 if the domain has a device with this alias, or a non-virtio interface with this MAC
  * (either may be NULL), 0 if not, -EBADMSG on bad XML. */
 int virt_xml_has_vf(const char *domain_xml, const char *alias, const char *mac);
@@ -65,6 +70,10 @@ void virt_xml_plan_done(VirtXmlPlan *p);
 int virt_xml_make_plan(const VirtXmlPlan *p, char **ret);
 /* The element as virDomainGetMetadata() gives it back. -EBADMSG if it is not a plan. */
 int virt_xml_parse_plan(const char *xml, VirtXmlPlan *ret);
+/* The same, from the element inside a document already parsed (libxml2's xmlNodePtr): the
+ * one reader of a plan, for srvmd and for the hook, which finds it in the domain's XML. */
+struct _xmlNode;
+int virt_xml_plan_from_node(struct _xmlNode *plan, VirtXmlPlan *ret);
 /* How many seconds the plan's lease still keeps the job `job` of the srvmd on host `host`
  * (a libvirt host UUID, any case) away from the domain at `now` (seconds since the epoch):
  * 0 if nobody holds it, the lease is that job's own, or it ran out. */

@@ -57,25 +57,6 @@ const VirtCommandLine virt_command_line = {
         .options = no_options,
 };
 
-usec_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
-}
-
-int strdup_or_null(const char *s, char **ret) {
-        char *d = NULL;
-
-        if (s) {
-                d = strdup(s);
-                if (!d)
-                        return -ENOMEM;
-        }
-        *ret = d;
-        return 0;
-}
-
 /* A local connection with its event registrations (and close callback), let go. */
 static void local_conn_drop(virConnectPtr conn, const int *callbacks, size_t n_callbacks);
 
@@ -1683,25 +1664,22 @@ static void *domain_xml_main(void *userdata) {
         return NULL;
 }
 
-static const char *domain_state_to_string(int state) {
-        switch (state) {
-        case VIR_DOMAIN_RUNNING:
-                return "running";
-        case VIR_DOMAIN_BLOCKED:
-                return "blocked";
-        case VIR_DOMAIN_PAUSED:
-                return "paused";
-        case VIR_DOMAIN_SHUTDOWN:
-                return "shutdown";
-        case VIR_DOMAIN_SHUTOFF:
-                return "shutoff";
-        case VIR_DOMAIN_CRASHED:
-                return "crashed";
-        case VIR_DOMAIN_PMSUSPENDED:
-                return "pmsuspended";
-        default:
-                return "nostate";
-        }
+/* libvirt's domain states in the words virsh(1) uses, for ListDomains and for sentences. */
+static const char *const domain_state_table[] = {
+        [VIR_DOMAIN_NOSTATE] = "no state",
+        [VIR_DOMAIN_RUNNING] = "running",
+        [VIR_DOMAIN_BLOCKED] = "idle",
+        [VIR_DOMAIN_PAUSED] = "paused",
+        [VIR_DOMAIN_SHUTDOWN] = "in shutdown",
+        [VIR_DOMAIN_SHUTOFF] = "shut off",
+        [VIR_DOMAIN_CRASHED] = "crashed",
+        [VIR_DOMAIN_PMSUSPENDED] = "pmsuspended",
+};
+
+const char *virt_domain_state_to_string(int state) {
+        if (state < 0 || (size_t) state >= ELEMENTSOF(domain_state_table) || !domain_state_table[state])
+                return "unknown";
+        return domain_state_table[state];
 }
 
 /* One domain of the list: {"name", "state", "xml"}; a domain that went away meanwhile is
@@ -1723,7 +1701,7 @@ static int domain_list_add(virDomainPtr dom, json_object *array) {
                 return -ENOMEM;
         r = json_add(o, "name", json_object_new_string(name));
         if (r >= 0)
-                r = json_add(o, "state", json_object_new_string(domain_state_to_string(state)));
+                r = json_add(o, "state", json_object_new_string(virt_domain_state_to_string(state)));
         if (r >= 0)
                 r = json_add(o, "xml", json_object_new_string(xml));
         if (r >= 0)

@@ -248,19 +248,10 @@ static const char *json_get_result(json_object *j) {
         return json_object_get_string(v);
 }
 
-static int64_t monotonic_us(void) {
-        struct timespec ts;
-
-        if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-                return -1;
-        return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Microseconds since the job's first phase started, on this host's CLOCK_MONOTONIC, the
  * clock srvmd stamps the phases with; -1 if that cannot be told. */
 static int64_t job_elapsed_us(json_object *j) {
         json_object *phases, *start;
-        struct timespec ts;
         int64_t now, begin;
 
         if (!json_object_object_get_ex(j, "phases", &phases) || !json_object_is_type(phases, json_type_array) ||
@@ -271,9 +262,7 @@ static int64_t job_elapsed_us(json_object *j) {
                 return -1;
         begin = json_object_get_int64(start);
 
-        if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-                return -1;
-        now = (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+        now = (int64_t) now_usec();
 
         return now >= begin ? now - begin : -1;
 }
@@ -1326,10 +1315,9 @@ static int verb_evacuate(sd_bus *bus, int argc, char *argv[]) {
         x.work = work;
 
         /* The first jobs start from the loop, like the later ones. */
-        begin_us = monotonic_us();
+        begin_us = (int64_t) now_usec();
         r = sd_event_loop(event);
-        if (begin_us >= 0 && monotonic_us() >= begin_us)
-                x.plan.elapsed_us = monotonic_us() - begin_us;
+        x.plan.elapsed_us = (int64_t) now_usec() - begin_us;
         (void) sd_bus_detach_event(bus);
         finished = x.finished;
         if (r < 0)

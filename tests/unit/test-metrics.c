@@ -438,13 +438,6 @@ static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata) {
         return 0;
 }
 
-static usec_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
-}
-
 /* Start sh -c cmd with its standard output into a temporary file. posix_spawn() and not
  * fork(): forking a process under ASan copies its huge shadow mappings, which alone would
  * hold up the loop for longer than the lateness this test measures. */
