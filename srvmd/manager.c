@@ -262,6 +262,12 @@ static void job_cancel_action(void *userdata, Migration *m, Action a) {
         virt_cancel_action(j->manager->virt, m, a);
 }
 
+static int job_control(void *userdata, Migration *m, MigrationControl c, uint64_t value) {
+        Job *j = userdata;
+
+        return virt_control_migration(j->manager->virt, m, c, value);
+}
+
 static int job_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Job *j = userdata;
 
@@ -363,6 +369,7 @@ static const MigrationBackendOps job_ops = {
         .arm_timer = job_arm_timer,
         .now = job_now,
         .changed = job_changed,
+        .control = job_control,
 };
 
 /* A new slot in the job table; the caller puts a migration in it. */

@@ -91,6 +91,18 @@ struct Migration {
 
         MigrationProgress progress;
         bool have_progress;
+
+        /* The convergence rule, from the policy (have_convergence), applied while migrate
+         * runs: decided_iteration is the last pre-copy iteration it has seen, max_downtime_ms
+         * the limit in force, convergence_done set once post-copy or abort was asked for. */
+        bool have_convergence;
+        PolicyConvergence convergence;
+        bool allow_postcopy;
+        uint64_t max_downtime_ms;
+        unsigned decided_iteration;
+        bool convergence_done;
+        bool postcopy_requested;
+        bool aborted_by_policy;
         Event *events; /* owned, in order */
         size_t n_events;
         AgentStats *agent; /* owned, n_agent of them, in the order first seen */
@@ -149,6 +161,13 @@ static const char *const side_table[_SIDE_MAX] = {
         [SIDE_DESTINATION] = "destination",
 };
 DEFINE_STRING_TABLE_LOOKUP(side, Side);
+
+static const char *const migration_control_table[_MIGRATION_CONTROL_MAX] = {
+        [MIGRATION_CONTROL_SET_MAX_DOWNTIME] = "set-max-downtime",
+        [MIGRATION_CONTROL_POSTCOPY] = "postcopy",
+        [MIGRATION_CONTROL_ABORT] = "abort",
+};
+DEFINE_STRING_TABLE_LOOKUP(migration_control, MigrationControl);
 
 usec_t phase_default_budget(Phase p) {
         switch (p) {
@@ -445,6 +464,13 @@ static void migration_set_phase(Migration *m, Phase p) {
         m->next_retry = USEC_INFINITY;
         m->action_overdue = false;
         m->unplug_detached = m->unplug_removed = m->unplug_refused = false;
+        if (p == PHASE_MIGRATE) {
+                /* Pre-copy starts from nothing: a report from before it counts for nothing. */
+                m->progress = (MigrationProgress) { .max_downtime_ms = m->max_downtime_ms };
+                m->have_progress = false;
+                m->decided_iteration = 0;
+                m->convergence_done = m->postcopy_requested = m->aborted_by_policy = false;
+        }
 
         r = m->ops->arm_timer(m->userdata, m, rec->start + m->budget[p]);
         if (r < 0) {
@@ -747,9 +773,16 @@ void migration_action_done(Migration *m, Action a, int r, const char *message) {
         }
 
         if (r < 0) {
+                _cleanup_free_ char *why = NULL;
+
+                /* libvirt says only that the job was aborted; the job knows who asked. */
+                if (a == ACTION_MIGRATE && m->aborted_by_policy &&
+                    asprintf(&why, "the policy %s aborted it after %u pre-copy iterations without convergence",
+                             strna(m->policy_name), m->decided_iteration) < 0)
+                        why = NULL;
                 phase_failed(m, m->action_overdue ? PHASE_RESULT_TIMEOUT :
                                 m->cancel_requested ? PHASE_RESULT_CANCELLED : PHASE_RESULT_FAILED,
-                             message);
+                             why ? why : message);
                 return;
         }
 
@@ -902,6 +935,14 @@ int migration_apply_policy(Migration *m, const char *name, const MigrationParams
                 if (p->retry_backoff[i] > 0)
                         m->retry_backoff[i] = p->retry_backoff[i];
         }
+        if (p->convergence) {
+                m->have_convergence = true;
+                m->convergence = *p->convergence;
+        }
+        if (p->settings) {
+                m->allow_postcopy = p->settings->allow_postcopy;
+                m->max_downtime_ms = p->settings->max_downtime_ms;
+        }
 
         if (!m->finished && m->phase >= 0 && m->records[m->phase].result == PHASE_RESULT_RUNNING)
                 (void) m->ops->arm_timer(m->userdata, m, migration_get_phase_deadline(m));
@@ -909,13 +950,104 @@ int migration_apply_policy(Migration *m, const char *name, const MigrationParams
         return 0;
 }
 
+/* Ask the backend to act on the running migration; the answer goes into the events. */
+static int converge_control(Migration *m, MigrationControl c, uint64_t value) {
+        if (!m->ops->control)
+                return -EOPNOTSUPP;
+        return m->ops->control(m->userdata, m, c, value);
+}
+
+/* Each pre-copy iteration not yet decided on goes through the policy's rule, once. */
+static void converge(Migration *m) {
+        if (!m->have_convergence || m->finished || m->phase != PHASE_MIGRATE)
+                return;
+
+        while (!m->convergence_done && m->decided_iteration < m->progress.iteration) {
+                unsigned it = ++m->decided_iteration;
+                PolicyConvergenceStep step;
+                uint64_t downtime = 0;
+                int r = 0;
+
+                step = policy_convergence_decide(&m->convergence, it, m->max_downtime_ms, &downtime);
+                switch (step) {
+                case POLICY_STEP_NONE:
+                        break;
+                case POLICY_STEP_RAISE_DOWNTIME:
+                        r = converge_control(m, MIGRATION_CONTROL_SET_MAX_DOWNTIME, downtime);
+                        if (r >= 0) {
+                                (void) migration_add_event(m, "raised the max downtime from %llu to %llu ms after %u pre-copy iterations",
+                                                           (unsigned long long) m->max_downtime_ms,
+                                                           (unsigned long long) downtime, it);
+                                m->max_downtime_ms = downtime;
+                        }
+                        break;
+                case POLICY_STEP_POSTCOPY:
+                        m->convergence_done = true;
+                        if (!m->allow_postcopy) {
+                                (void) migration_add_event(m, "pre-copy did not converge after %u iterations; the policy does not allow post-copy, so it goes on",
+                                                           it);
+                                break;
+                        }
+                        r = converge_control(m, MIGRATION_CONTROL_POSTCOPY, 0);
+                        if (r >= 0) {
+                                (void) migration_add_event(m, "switched to post-copy after %u pre-copy iterations", it);
+                                m->postcopy_requested = true;
+                        }
+                        break;
+                case POLICY_STEP_ABORT:
+                        m->convergence_done = true;
+                        r = converge_control(m, MIGRATION_CONTROL_ABORT, 0);
+                        if (r >= 0) {
+                                (void) migration_add_event(m, "aborted the migration after %u pre-copy iterations without convergence",
+                                                           it);
+                                m->aborted_by_policy = true;
+                        }
+                        break;
+                case _POLICY_STEP_MAX:
+                case _POLICY_STEP_INVALID:
+                        break;
+                }
+                if (r < 0)
+                        (void) migration_add_event(m, "could not act on the convergence rule (%s): %s",
+                                                   policy_convergence_step_to_string(step), strerror(-r));
+        }
+}
+
+/* New progress is in m->progress: decide on it, then state what the job itself knows
+ * better than the report (post-copy asked for, the max downtime in force). */
+static void progress_changed(Migration *m) {
+        m->have_progress = true;
+        converge(m);
+        m->progress.postcopy = m->progress.postcopy || m->postcopy_requested;
+        if (m->have_convergence)
+                m->progress.max_downtime_ms = m->max_downtime_ms;
+        notify_changed(m);
+}
+
 int migration_set_progress(Migration *m, const MigrationProgress *p) {
+        unsigned iteration;
+
         if (!m || !p)
                 return -EINVAL;
+        iteration = m->have_progress && m->progress.iteration > p->iteration ? m->progress.iteration : p->iteration;
         m->progress = *p;
-        m->have_progress = true;
-        notify_changed(m);
+        m->progress.iteration = iteration;
+        progress_changed(m);
         return 0;
+}
+
+int migration_set_iteration(Migration *m, unsigned iteration) {
+        if (!m)
+                return -EINVAL;
+        if (m->have_progress && iteration <= m->progress.iteration)
+                return 0;
+        m->progress.iteration = iteration;
+        progress_changed(m);
+        return 0;
+}
+
+uint64_t migration_get_max_downtime(const Migration *m) {
+        return m ? m->max_downtime_ms : 0;
 }
 
 int migration_add_event(Migration *m, const char *fmt, ...) {

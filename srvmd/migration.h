@@ -13,6 +13,7 @@
 
 #include <json-c/json.h>
 
+#include "convergence.h"
 #include "macro.h"
 
 typedef enum Phase {
@@ -82,6 +83,15 @@ typedef enum Side {
 
 typedef struct Migration Migration;
 
+/* What the convergence rule asks of a running migration. */
+typedef enum MigrationControl {
+        MIGRATION_CONTROL_SET_MAX_DOWNTIME, /* value: the new max downtime in ms */
+        MIGRATION_CONTROL_POSTCOPY,
+        MIGRATION_CONTROL_ABORT,
+        _MIGRATION_CONTROL_MAX,
+        _MIGRATION_CONTROL_INVALID = -EINVAL,
+} MigrationControl;
+
 typedef struct MigrationBackendOps {
         /* Start action a for m on the given side. Returns < 0 if it could not start (the
          * machine treats that as the action failing); otherwise the backend later calls
@@ -97,6 +107,10 @@ typedef struct MigrationBackendOps {
         usec_t (*now)(void *userdata);
         /* Something visible changed (phase, result). May be NULL. */
         void (*changed)(void *userdata, Migration *m);
+        /* Steer the migration action in flight as the convergence rule decided. Returns < 0
+         * if the request could not be sent; a request sent that libvirt then refuses is
+         * reported back with migration_add_event(). May be NULL: the rule is not applied. */
+        int (*control)(void *userdata, Migration *m, MigrationControl c, uint64_t value);
 } MigrationBackendOps;
 
 typedef struct MigrationParams {
@@ -112,6 +126,10 @@ typedef struct MigrationParams {
          * policy_retry_delay()). */
         unsigned retries[_PHASE_MAX];
         usec_t retry_backoff[_PHASE_MAX];
+        /* The policy's migration settings and convergence rule (borrowed; NULL: none). The
+         * state machine applies the rule to the progress it is given while migrate runs. */
+        const PolicyMigrationSettings *settings;
+        const PolicyConvergence *convergence;
         bool check_only; /* run preflight and stop: `srvmctl check` */
         /* A domain that arrived here without its VF (a migration whose coordinator went away,
          * or one made by another tool): plug, link and fail back on this host, from the plan
@@ -156,10 +174,20 @@ void migration_timer_elapsed(Migration *m);
 int migration_cancel(Migration *m);
 void migration_set_vm_downtime(Migration *m, uint64_t ms);
 /* The policy that governs the job, resolved during preflight: its name, and its bond, VF,
- * budgets and retries, each taken unless the job's own parameters set it. Re-arms the
- * current phase's budget. */
+ * budgets, retries, migration settings and convergence rule, each taken unless the job's own
+ * parameters set it. Re-arms the current phase's budget. */
 int migration_apply_policy(Migration *m, const char *name, const MigrationParams *p);
+/* Pre-copy progress as the backend read it (job stats). The job keeps the highest iteration
+ * it heard of and, once the policy is applied, states the max downtime in force itself. While
+ * migrate runs, each pre-copy iteration that did not converge goes through the policy's
+ * convergence rule, once, and what it decides is asked of the backend (ops->control()) and
+ * written into the job's events. */
 int migration_set_progress(Migration *m, const MigrationProgress *p);
+/* libvirt's MIGRATION_ITERATION event: pre-copy started pass number iteration. */
+int migration_set_iteration(Migration *m, unsigned iteration);
+/* The max downtime in force: the policy's at first, then as the convergence rule raised it;
+ * 0 before a policy is applied. */
+uint64_t migration_get_max_downtime(const Migration *m);
 /* Something the job decided or saw that the timeline alone does not say ("raised the max
  * downtime to 400 ms after 5 iterations"); kept in order in the job's JSON "events". */
 int migration_add_event(Migration *m, const char *fmt, ...) _printf_(2, 3);
@@ -247,6 +275,8 @@ const char *job_result_to_string(JobResult r);
 JobResult job_result_from_string(const char *s);
 const char *action_to_string(Action a);
 Action action_from_string(const char *s);
+const char *migration_control_to_string(MigrationControl c);
+MigrationControl migration_control_from_string(const char *s);
 const char *side_to_string(Side s);
 Side side_from_string(const char *s);
 

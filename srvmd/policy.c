@@ -364,6 +364,8 @@ void policy_apply_to_params(const Policy *p, MigrationParams *params) {
                 return;
         params->bond = p->bond;
         params->vf = p->vf;
+        params->settings = &p->migration;
+        params->convergence = &p->convergence;
         for (Phase i = 0; i < _PHASE_MAX; i++) {
                 PolicyRetry retry;
 

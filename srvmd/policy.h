@@ -51,25 +51,6 @@ typedef enum PolicyPlugSource {
         _POLICY_PLUG_SOURCE_INVALID = -EINVAL,
 } PolicyPlugSource;
 
-/* What to do when pre-copy does not converge. */
-typedef enum PolicyConvergenceAction {
-        POLICY_CONVERGENCE_RAISE_DOWNTIME,
-        POLICY_CONVERGENCE_POSTCOPY,
-        POLICY_CONVERGENCE_ABORT,
-        _POLICY_CONVERGENCE_ACTION_MAX,
-        _POLICY_CONVERGENCE_ACTION_INVALID = -EINVAL,
-} PolicyConvergenceAction;
-
-/* What policy_decide_convergence() asks the migration to do now. */
-typedef enum PolicyConvergenceStep {
-        POLICY_STEP_NONE,           /* keep going */
-        POLICY_STEP_RAISE_DOWNTIME, /* set the new max downtime */
-        POLICY_STEP_POSTCOPY,       /* switch to post-copy */
-        POLICY_STEP_ABORT,          /* abort the migration (it rolls back) */
-        _POLICY_STEP_MAX,
-        _POLICY_STEP_INVALID = -EINVAL,
-} PolicyConvergenceStep;
-
 /* One element of the domain's libvirt <metadata>, as the caller extracted it: every element
  * under <metadata>, at any depth, with its namespace URI, its local name and its text
  * content with surrounding white space removed (NULL or "" if it has none). */
@@ -87,19 +68,6 @@ typedef struct PolicyDomainInfo {
         size_t n_metadata;
 } PolicyDomainInfo;
 
-typedef struct PolicyMigrationSettings {
-        uint64_t max_downtime_ms;
-        uint64_t bandwidth_mib_s; /* 0: unlimited */
-        bool auto_converge;
-        bool allow_postcopy;
-} PolicyMigrationSettings;
-
-typedef struct PolicyConvergence {
-        unsigned after_iterations; /* pre-copy iterations without convergence before acting */
-        PolicyConvergenceAction action;
-        uint64_t downtime_step_ms;    /* raise-downtime: by this much each time */
-        uint64_t downtime_ceiling_ms; /* raise-downtime: never above this */
-} PolicyConvergence;
 
 /* How a destination phase (plug, link, failback) is retried before the domain is left on
  * its virtio-net standby. */

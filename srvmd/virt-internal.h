@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The libvirt backend's own insides, shared by its files: virt.c (threads, queue, actions),
- * virt-preflight.c (the checks and the policy) and virt-monitor.c (pre-copy progress and
- * convergence). Nothing outside the backend includes this. See virt.c for who owns what. */
+ * virt-preflight.c (the checks and the policy) and virt-monitor.c (pre-copy progress, and
+ * steering the migration as the state machine asks). Nothing outside the backend includes this. See virt.c for who owns what. */
 #pragma once
 
 #include <pthread.h>
@@ -181,19 +181,12 @@ struct VirtJob {
         bool have_policy;
         usec_t agent_timeout;
         PolicyMigrationSettings migration;
-        PolicyConvergence convergence;
         PolicyPlugSource plug_source;
         char *plug_network;
         char *plug_xml;
         char *check_error;
         VirtXmlInterface vf;
 
-        /* Loop only: the migration in progress, as the monitor and the events tell it. */
-        MigrationProgress progress;
-        unsigned decided_iteration; /* the convergence rule has seen iterations up to this */
-        uint64_t max_downtime_ms;   /* in force now */
-        bool convergence_done;      /* post-copy or abort asked for: nothing more to decide */
-        bool aborted_by_policy;
         bool removal_pending;       /* the VF's detach returned unconfirmed, no DEVICE_REMOVED yet */
 
         /* Shared between the loop and the worker, under lock. */
@@ -271,7 +264,7 @@ int request_new(Virt *v, VirtJob *j, Migration *m, Action a, Side side, Request 
 void virt_job_queue(VirtJob *j, Request *q);
 VirtJob *virt_find_job(Virt *v, uint32_t id);
 void virt_report_agent_latency(Virt *v, const Post *p, Migration *m);
-void on_control_failed(VirtControl c, const char *domain, const char *message, void *userdata);
+void on_control_failed(MigrationControl c, const char *domain, const char *message, void *userdata);
 
 /* virt-preflight.c */
 int do_preflight_read(VirtJob *j, const Request *q, Post *p);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Pre-copy monitoring and convergence steering for the libvirt backend. See virt-monitor.h. */
+/* Pre-copy monitoring, and the libvirt calls that steer a migration as the state machine's
+ * convergence rule asks, for the libvirt backend. See virt-monitor.h. */
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -169,7 +170,7 @@ typedef struct ControlRequest {
         VirtControlGroup *group;
         virConnectPtr conn; /* ref */
         char *domain;
-        VirtControl control;
+        MigrationControl control;
         uint64_t value;
         VirtControlFailedFunc failed;
         void *userdata;
@@ -191,17 +192,17 @@ static void *control_main(void *userdata) {
         dom = virDomainLookupByName(c->conn, c->domain);
         if (dom) {
                 switch (c->control) {
-                case VIRT_CONTROL_SET_MAX_DOWNTIME:
+                case MIGRATION_CONTROL_SET_MAX_DOWNTIME:
                         r = virDomainMigrateSetMaxDowntime(dom, c->value, 0);
                         break;
-                case VIRT_CONTROL_POSTCOPY:
+                case MIGRATION_CONTROL_POSTCOPY:
                         r = virDomainMigrateStartPostCopy(dom, 0);
                         break;
-                case VIRT_CONTROL_ABORT:
+                case MIGRATION_CONTROL_ABORT:
                         r = virDomainAbortJob(dom);
                         break;
-                case _VIRT_CONTROL_MAX:
-                case _VIRT_CONTROL_INVALID:
+                case _MIGRATION_CONTROL_MAX:
+                case _MIGRATION_CONTROL_INVALID:
                         break;
                 }
         }
@@ -215,7 +216,7 @@ static void *control_main(void *userdata) {
         return NULL;
 }
 
-int virt_control_start(VirtControlGroup *g, virConnectPtr conn, const char *domain, VirtControl control,
+int virt_control_start(VirtControlGroup *g, virConnectPtr conn, const char *domain, MigrationControl control,
                        uint64_t value, VirtControlFailedFunc failed, void *userdata) {
         pthread_attr_t attr;
         ControlRequest *c;
@@ -254,7 +255,8 @@ int virt_control_start(VirtControlGroup *g, virConnectPtr conn, const char *doma
         return 0;
 }
 
-/* The loop's side: what the monitor and the events say, and the convergence rule. */
+/* The loop's side: what the monitor and the events say goes to the job, whose state
+ * machine applies the convergence rule and asks back through virt_control_migration(). */
 
 /* Monitor thread: queue what the job stats say. */
 void on_progress(const MigrationProgress *progress, void *userdata) {
@@ -267,7 +269,6 @@ void on_progress(const MigrationProgress *progress, void *userdata) {
         virt_post(j->virt, p);
 }
 
-/* Loop: pre-copy progress, and what the convergence rule makes of it. */
 static VirtJob *virt_find_job_by_domain(Virt *v, const char *domain) {
         for (VirtJob *j = v->jobs; j; j = j->next)
                 if (!j->released && streq_ptr(j->domain, domain))
@@ -275,65 +276,7 @@ static VirtJob *virt_find_job_by_domain(Virt *v, const char *domain) {
         return NULL;
 }
 
-static void virt_converge(Virt *v, VirtJob *j, Migration *m) {
-        unsigned iteration = j->progress.iteration;
-
-        if (!j->have_policy)
-                return;
-        while (!j->convergence_done && j->decided_iteration < iteration) {
-                uint64_t downtime = 0;
-                PolicyConvergenceStep step;
-                unsigned it = ++j->decided_iteration;
-                int r = 0;
-
-                step = policy_convergence_decide(&j->convergence, it, j->max_downtime_ms, &downtime);
-                switch (step) {
-                case POLICY_STEP_NONE:
-                        break;
-                case POLICY_STEP_RAISE_DOWNTIME:
-                        r = virt_control_start(&v->controls, v->conn, j->domain, VIRT_CONTROL_SET_MAX_DOWNTIME,
-                                               downtime, on_control_failed, v);
-                        if (r >= 0) {
-                                (void) migration_add_event(m, "raised the max downtime from %llu to %llu ms after %u pre-copy iterations",
-                                                           (unsigned long long) j->max_downtime_ms,
-                                                           (unsigned long long) downtime, it);
-                                j->max_downtime_ms = downtime;
-                        }
-                        break;
-                case POLICY_STEP_POSTCOPY:
-                        j->convergence_done = true;
-                        if (!j->migration.allow_postcopy) {
-                                (void) migration_add_event(m, "pre-copy did not converge after %u iterations; the policy does not allow post-copy, so it goes on",
-                                                           it);
-                                break;
-                        }
-                        r = virt_control_start(&v->controls, v->conn, j->domain, VIRT_CONTROL_POSTCOPY, 0,
-                                               on_control_failed, v);
-                        if (r >= 0) {
-                                (void) migration_add_event(m, "switched to post-copy after %u pre-copy iterations", it);
-                                j->progress.postcopy = true;
-                        }
-                        break;
-                case POLICY_STEP_ABORT:
-                        j->convergence_done = true;
-                        r = virt_control_start(&v->controls, v->conn, j->domain, VIRT_CONTROL_ABORT, 0,
-                                               on_control_failed, v);
-                        if (r >= 0) {
-                                (void) migration_add_event(m, "aborted the migration after %u pre-copy iterations without convergence",
-                                                           it);
-                                j->aborted_by_policy = true;
-                        }
-                        break;
-                case _POLICY_STEP_MAX:
-                case _POLICY_STEP_INVALID:
-                        break;
-                }
-                if (r < 0)
-                        (void) migration_add_event(m, "could not act on the convergence rule (%s): %s",
-                                                   policy_convergence_step_to_string(step), strerror(-r));
-        }
-}
-
+/* Loop: pre-copy progress, handed to the job while it migrates. */
 void virt_dispatch_progress(Virt *v, Post *p) {
         VirtJob *j = p->type == POST_ITERATION ? virt_find_job_by_domain(v, p->domain) : virt_find_job(v, p->job_id);
         Migration *m;
@@ -345,27 +288,16 @@ void virt_dispatch_progress(Virt *v, Post *p) {
                 return;
 
         if (p->type == POST_ITERATION) {
-                if (p->progress.iteration > j->progress.iteration)
-                        j->progress.iteration = p->progress.iteration;
-        } else {
-                unsigned iteration = j->progress.iteration;
-                bool postcopy = j->progress.postcopy;
-
-                j->progress = p->progress;
-                if (iteration > j->progress.iteration)
-                        j->progress.iteration = iteration;
-                j->progress.postcopy = postcopy;
+                (void) migration_set_iteration(m, p->progress.iteration);
+                return;
         }
-        j->progress.max_downtime_ms = j->max_downtime_ms;
         log_debug("%s: job %u: pre-copy iteration %u, %llu of %llu bytes left, %llu B/s, dirtying %llu B/s",
-                  j->domain, j->id, j->progress.iteration,
-                  (unsigned long long) j->progress.data_remaining_bytes,
-                  (unsigned long long) j->progress.data_total_bytes,
-                  (unsigned long long) j->progress.bandwidth_bytes_s,
-                  (unsigned long long) j->progress.dirty_rate_bytes_s);
-        (void) migration_set_progress(m, &j->progress);
-        virt_converge(v, j, m);
-        j->progress.max_downtime_ms = j->max_downtime_ms;
+                  j->domain, j->id, p->progress.iteration,
+                  (unsigned long long) p->progress.data_remaining_bytes,
+                  (unsigned long long) p->progress.data_total_bytes,
+                  (unsigned long long) p->progress.bandwidth_bytes_s,
+                  (unsigned long long) p->progress.dirty_rate_bytes_s);
+        (void) migration_set_progress(m, &p->progress);
 }
 
 void virt_dispatch_note(Virt *v, Post *p) {

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Watching and steering a running pre-copy migration: a monitor thread per migration that
  * reads libvirt's job stats every interval and hands them to a callback, and short-lived
- * control threads that carry out what the convergence rule decided (raise the max downtime,
- * switch to post-copy, abort). Both exist so that no libvirt call runs on the loop: the
- * callbacks run on these threads and must only queue what they are told. virt-monitor.c
- * also holds the loop's side (the progress it records, the convergence rule it applies),
- * declared in virt-internal.h. */
+ * control threads that carry out what the state machine's convergence rule asked for (raise
+ * the max downtime, switch to post-copy, abort). Both exist so that no libvirt call runs on
+ * the loop: the callbacks run on these threads and must only queue what they are told.
+ * virt-monitor.c also holds the loop's side (handing the progress to the job), declared in
+ * virt-internal.h. */
 #pragma once
 
 #include <pthread.h>
@@ -33,16 +33,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(VirtMonitor *, virt_monitor_stop);
  * something, -ENODATA if it holds no memory figures (no migration runs). */
 int virt_monitor_parse_stats(virTypedParameterPtr params, int n_params, MigrationProgress *ret);
 
-typedef enum VirtControl {
-        VIRT_CONTROL_SET_MAX_DOWNTIME,
-        VIRT_CONTROL_POSTCOPY,
-        VIRT_CONTROL_ABORT,
-        _VIRT_CONTROL_MAX,
-        _VIRT_CONTROL_INVALID = -EINVAL,
-} VirtControl;
-
 /* Called on the control thread when the call failed, with libvirt's message. */
-typedef void (*VirtControlFailedFunc)(VirtControl c, const char *domain, const char *message,
+typedef void (*VirtControlFailedFunc)(MigrationControl c, const char *domain, const char *message,
                                       void *userdata);
 
 /* The control threads still running, so their owner can wait for them before it frees what
@@ -58,6 +50,6 @@ void virt_control_group_init(VirtControlGroup *g);
 void virt_control_group_done(VirtControlGroup *g);
 
 /* Look the domain up on conn (referenced) and apply c (value: the max downtime in ms for
- * SET_MAX_DOWNTIME) on a detached thread of its own, counted in g. */
-int virt_control_start(VirtControlGroup *g, virConnectPtr conn, const char *domain, VirtControl c, uint64_t value,
+ * MIGRATION_CONTROL_SET_MAX_DOWNTIME) on a detached thread of its own, counted in g. */
+int virt_control_start(VirtControlGroup *g, virConnectPtr conn, const char *domain, MigrationControl c, uint64_t value,
                        VirtControlFailedFunc failed, void *userdata);

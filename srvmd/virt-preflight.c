@@ -290,11 +290,9 @@ static int virt_job_take_policy(VirtJob *j, Migration *m, const Policy *pol, con
         j->have_policy = true;
         j->agent_timeout = policy_get_agent_timeout(pol);
         j->migration = *policy_get_migration(pol);
-        j->convergence = *policy_get_convergence(pol);
         j->plug_source = policy_get_plug_source(pol);
         free(j->plug_network);
         j->plug_network = TAKE_PTR(network);
-        j->max_downtime_ms = j->migration.max_downtime_ms;
 
         /* What preflight's checks report for the VF and the policy, if anything is wrong. */
         spec = migration_get_vf_spec(m);

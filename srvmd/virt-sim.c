@@ -52,7 +52,6 @@ typedef struct SimJob {
         sd_event_source *timer; /* owned: the action's next step */
         unsigned step;          /* migrate: progress reports so far */
         bool aborted;           /* migrate: cancelled, ends at once */
-        uint64_t max_downtime_ms; /* of the job's policy, for the progress it reports */
         char *domain;
         char *vf_mac;           /* for ListVFs' "domain" of a VF */
 } SimJob;
@@ -222,7 +221,6 @@ static const char *sim_preflight(SimJob *j, Migration *m, int *ret) {
         r = migration_apply_policy(m, policy_get_name(pol), &params);
         if (r < 0)
                 return *ret = r, "out of memory resolving its policy";
-        j->max_downtime_ms = policy_get_migration(pol)->max_downtime_ms;
         log_info("%s: job %u: policy %s (matched by %s)", j->domain, j->id, policy_get_name(pol),
                  policy_match_kind_to_string(kind));
 
@@ -250,7 +248,6 @@ static void sim_report_progress(SimJob *j, Migration *m) {
                 .data_remaining_bytes = SIM_MEMORY_BYTES - done,
                 .dirty_rate_bytes_s = SIM_DIRTY_RATE_BYTES_S,
                 .bandwidth_bytes_s = d > 0 ? SIM_MEMORY_BYTES * USEC_PER_SEC / d : 0,
-                .max_downtime_ms = j->max_downtime_ms,
         };
 
         (void) migration_set_progress(m, &p);
@@ -379,6 +376,24 @@ void virt_cancel_action(Virt *v, Migration *m, Action a) {
         j->aborted = true;
         (void) sim_arm(j, 0);
         log_info("%s: asked the simulated migration to abort", j->domain);
+}
+
+/* The convergence rule of the state machine steers the simulated pre-copy as it steers
+ * libvirt's: an abort ends it at its next step; the max downtime and post-copy only show in
+ * the job's progress and events, as the simulation has no memory to copy faster. */
+int virt_control_migration(Virt *v, Migration *m, MigrationControl c, uint64_t value) {
+        SimJob *j;
+
+        if (!v || !m || c < 0 || c >= _MIGRATION_CONTROL_MAX)
+                return -EINVAL;
+        j = sim_find_job(v, migration_get_id(m));
+        if (!j || j->action != ACTION_MIGRATE)
+                return -ESRCH;
+        log_debug("%s: simulated migration: %s %llu", j->domain, migration_control_to_string(c),
+                  (unsigned long long) value);
+        if (c == MIGRATION_CONTROL_ABORT)
+                j->aborted = true;
+        return 0;
 }
 
 void virt_release_job(Virt *v, Migration *m) {

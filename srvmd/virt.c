@@ -16,7 +16,8 @@
  * longer waits for (its job was released) is dropped rather than delivered.
  *
  * Preflight's checks and the job's policy are in virt-preflight.c, pre-copy progress and the
- * convergence rule in virt-monitor.c; the types they share in virt-internal.h. */
+ * calls that steer a running migration (which the state machine's convergence rule decides)
+ * in virt-monitor.c; the types they share in virt-internal.h. */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -1333,20 +1334,27 @@ int virt_start_action(Virt *v, Migration *m, Action a, Side side) {
         return 0;
 }
 
-static const char *const control_table[] = {
-        [VIRT_CONTROL_SET_MAX_DOWNTIME] = "set the max downtime",
-        [VIRT_CONTROL_POSTCOPY] = "switch to post-copy",
-        [VIRT_CONTROL_ABORT] = "abort the migration",
+static const char *const control_table[_MIGRATION_CONTROL_MAX] = {
+        [MIGRATION_CONTROL_SET_MAX_DOWNTIME] = "set the max downtime",
+        [MIGRATION_CONTROL_POSTCOPY] = "switch to post-copy",
+        [MIGRATION_CONTROL_ABORT] = "abort the migration",
 };
 
 /* A control thread: libvirt refused a step. */
-void on_control_failed(VirtControl c, const char *domain, const char *message, void *userdata) {
+void on_control_failed(MigrationControl c, const char *domain, const char *message, void *userdata) {
         Post *p;
 
         p = post_new(POST_NOTE, 0, domain, NULL);
         if (p && asprintf(&p->message, "could not %s: %s", control_table[c], message) < 0)
                 p->message = NULL;
         virt_post(userdata, p);
+}
+
+int virt_control_migration(Virt *v, Migration *m, MigrationControl c, uint64_t value) {
+        if (!v || !m || c < 0 || c >= _MIGRATION_CONTROL_MAX)
+                return -EINVAL;
+        return virt_control_start(&v->controls, v->conn, migration_get_domain(m), c, value,
+                                  on_control_failed, v);
 }
 
 void virt_cancel_action(Virt *v, Migration *m, Action a) {
@@ -1361,7 +1369,7 @@ void virt_cancel_action(Virt *v, Migration *m, Action a) {
         if (a != ACTION_MIGRATE)
                 return;
 
-        r = virt_control_start(&v->controls, v->conn, migration_get_domain(m), VIRT_CONTROL_ABORT, 0,
+        r = virt_control_start(&v->controls, v->conn, migration_get_domain(m), MIGRATION_CONTROL_ABORT, 0,
                                on_control_failed, v);
         if (r == -ENOTCONN) {
                 log_warning("%s: cannot abort the migration: libvirt at %s is not connected (reconnecting)",
@@ -1488,13 +1496,6 @@ static void virt_dispatch_result(Virt *v, Post *p) {
         if (p->action == ACTION_PLUG && p->late_removal) {
                 j->removal_pending = false;
                 (void) migration_add_event(m, "the guest released the VF late, while rollback waited for it; plugging it back");
-        }
-
-        if (p->action == ACTION_MIGRATE && p->r < 0 && j->aborted_by_policy) {
-                free(p->message);
-                if (asprintf(&p->message, "the policy %s aborted it after %u pre-copy iterations without convergence",
-                             strna(migration_get_policy_name(m)), j->decided_iteration) < 0)
-                        p->message = NULL;
         }
 
         if ((p->action == ACTION_MIGRATE || p->action == ACTION_LOCATE) && p->r >= 0 && p->have_downtime &&

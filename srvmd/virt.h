@@ -44,6 +44,9 @@ const char *virt_get_local_uri(Virt *v);
 /* MigrationBackendOps.start_action / cancel_action. */
 int virt_start_action(Virt *v, Migration *m, Action a, Side side);
 void virt_cancel_action(Virt *v, Migration *m, Action a);
+/* MigrationBackendOps.control: steer the running migration of m as the state machine's
+ * convergence rule asks (off the loop; a refusal comes back as an event on the job). */
+int virt_control_migration(Virt *v, Migration *m, MigrationControl c, uint64_t value);
 
 /* Read an arrived domain's plan (from its metadata) and whether its VF is plugged, off the
  * loop; the answer comes through manager_on_domain_inspected(). */

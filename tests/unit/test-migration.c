@@ -33,6 +33,8 @@ typedef struct Fake {
         bool unplug_never;      /* detach returns 0 and no event ever comes */
         const char *fail_message; /* what OUT_FAIL says; NULL: "it broke" */
         char log[512];          /* "action@side " for each start */
+        char controls[256];     /* "control=value " for each control() call */
+        int control_r;          /* what control() returns */
 } Fake;
 
 static int fake_start(void *userdata, Migration *m, Action a, Side side) {
@@ -78,12 +80,27 @@ static void fake_changed(void *userdata, Migration *m) {
         f->now += f->changed_cost;
 }
 
+static int fake_control(void *userdata, Migration *m, MigrationControl c, uint64_t value) {
+        Fake *f = userdata;
+        char buf[64];
+
+        ASSERT_EQ_INT(migration_get_phase(m), PHASE_MIGRATE);
+        ASSERT_TRUE(f->pending);
+        ASSERT_EQ_INT(f->action, ACTION_MIGRATE);
+        if (f->control_r < 0)
+                return f->control_r;
+        snprintf(buf, sizeof buf, "%s=%llu ", migration_control_to_string(c), (unsigned long long) value);
+        strncat(f->controls, buf, sizeof f->controls - strlen(f->controls) - 1);
+        return 0;
+}
+
 static const MigrationBackendOps fake_ops = {
         .start_action = fake_start,
         .cancel_action = fake_cancel,
         .arm_timer = fake_arm,
         .now = fake_now,
         .changed = fake_changed,
+        .control = fake_control,
 };
 
 static Migration *job_new(Fake *f) {
@@ -508,6 +525,154 @@ static Migration *journal_roundtrip(Phase at, Fake *f2) {
         ASSERT_STREQ(migration_get_migrate_uri(n), "tcp://127.0.0.1:49152");
         ASSERT_TRUE(!f2->pending); /* nothing runs until recovered */
         return n;
+}
+
+/* The convergence rule, applied by the state machine to the progress the backend reports:
+ * each pre-copy iteration is decided on once, what the rule decides is asked of the backend
+ * and written into the events, and nothing is decided outside migrate. */
+static void test_convergence(void) {
+        static const struct {
+                const char *name;
+                PolicyConvergence rule;
+                bool allow_postcopy;
+                int control_r;             /* what the backend's control() answers */
+                unsigned reports[6];       /* iterations reported while migrating, 0 ends */
+                bool by_event;             /* as MIGRATION_ITERATION events, not job stats */
+                const char *controls;      /* what the backend was asked */
+                uint64_t max_downtime_ms;  /* in force at the end */
+                bool postcopy;
+                size_t n_events;
+                const char *last_event;
+        } rules[] = {
+                { "raise-downtime every 2 iterations up to the ceiling, a jump decided step by step",
+                  { .after_iterations = 2, .action = POLICY_CONVERGENCE_RAISE_DOWNTIME,
+                    .downtime_step_ms = 100, .downtime_ceiling_ms = 500 }, false, 0,
+                  { 1, 2, 2, 5, 6, 8 }, false,
+                  "set-max-downtime=400 set-max-downtime=500 ", 500, false, 2,
+                  "raised the max downtime from 400 to 500 ms after 4 pre-copy iterations" },
+                { "raise-downtime, from iteration events",
+                  { .after_iterations = 3, .action = POLICY_CONVERGENCE_RAISE_DOWNTIME,
+                    .downtime_step_ms = 250, .downtime_ceiling_ms = 1000 }, false, 0,
+                  { 1, 3, 2 }, true,
+                  "set-max-downtime=550 ", 550, false, 1,
+                  "raised the max downtime from 300 to 550 ms after 3 pre-copy iterations" },
+                { "post-copy once, when allowed",
+                  { .after_iterations = 3, .action = POLICY_CONVERGENCE_POSTCOPY }, true, 0,
+                  { 2, 3, 4, 7 }, false,
+                  "postcopy=0 ", 300, true, 1,
+                  "switched to post-copy after 3 pre-copy iterations" },
+                { "post-copy not allowed: pre-copy goes on, said once",
+                  { .after_iterations = 1, .action = POLICY_CONVERGENCE_POSTCOPY }, false, 0,
+                  { 1, 2, 3 }, false,
+                  "", 300, false, 1,
+                  "pre-copy did not converge after 1 iterations; the policy does not allow post-copy, so it goes on" },
+                { "the backend cannot act: said, and the limit stays",
+                  { .after_iterations = 1, .action = POLICY_CONVERGENCE_RAISE_DOWNTIME,
+                    .downtime_step_ms = 100, .downtime_ceiling_ms = 1000 }, false, -ENOTCONN,
+                  { 1 }, false,
+                  "", 300, false, 1,
+                  "could not act on the convergence rule (raise-downtime): Transport endpoint is not connected" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(rules); i++) {
+                PolicyMigrationSettings settings = { .max_downtime_ms = 300, .allow_postcopy = rules[i].allow_postcopy };
+                MigrationParams pol = { .settings = &settings, .convergence = &rules[i].rule };
+                MigrationProgress early = { .iteration = 9 };
+                _cleanup_(migration_freep) Migration *m = NULL;
+                _cleanup_(json_object_putp) json_object *o = NULL;
+                const MigrationProgress *pr;
+                json_object *events;
+                Fake f;
+
+                printf("convergence: %s\n", rules[i].name);
+                m = job_new(&f);
+                f.control_r = rules[i].control_r;
+                ASSERT_OK(migration_start(m));
+                ASSERT_OK(migration_apply_policy(m, "web", &pol));
+                ASSERT_EQ_INT(migration_get_max_downtime(m), 300);
+
+                /* Progress before migrate (a late report of an earlier job) decides nothing. */
+                ASSERT_OK(migration_set_progress(m, &early));
+                ASSERT_STREQ(f.controls, "");
+                while (migration_get_phase(m) != PHASE_MIGRATE)
+                        step(&f, m);
+                ASSERT_TRUE(f.pending);
+                /* The report of iteration 9 above is history: the rule starts over with migrate. */
+                ASSERT_NULL(migration_get_progress(m));
+
+                for (size_t k = 0; k < ELEMENTSOF(rules[i].reports) && rules[i].reports[k] > 0; k++) {
+                        MigrationProgress p = { .iteration = rules[i].reports[k], .data_remaining_bytes = 1 };
+
+                        if (rules[i].by_event)
+                                ASSERT_OK(migration_set_iteration(m, rules[i].reports[k]));
+                        else
+                                ASSERT_OK(migration_set_progress(m, &p));
+                }
+                ASSERT_STREQ(f.controls, rules[i].controls);
+                ASSERT_EQ_INT(migration_get_max_downtime(m), rules[i].max_downtime_ms);
+                pr = migration_get_progress(m);
+                ASSERT_NOT_NULL(pr);
+                ASSERT_EQ_INT(pr->max_downtime_ms, rules[i].max_downtime_ms);
+                ASSERT_EQ_INT(pr->postcopy, rules[i].postcopy);
+
+                o = job_json(m);
+                events = json_object_object_get(o, "events");
+                ASSERT_EQ_INT(json_object_array_length(events), rules[i].n_events);
+                ASSERT_STREQ(json_object_get_string(json_object_object_get(
+                                     json_object_array_get_idx(events, rules[i].n_events - 1), "message")),
+                             rules[i].last_event);
+
+                /* The migration ends well: the job goes on, nothing more is decided. */
+                while (!migration_is_finished(m))
+                        step(&f, m);
+                ASSERT_EQ_INT(migration_get_result(m), JOB_SUCCEEDED);
+                ASSERT_STREQ(f.controls, rules[i].controls);
+        }
+}
+
+/* The rule aborts: the backend is asked to, libvirt's answer ("aborted") becomes the
+ * policy's sentence, and the job rolls back. */
+static void test_convergence_abort(void) {
+        PolicyConvergence rule = { .after_iterations = 3, .action = POLICY_CONVERGENCE_ABORT };
+        PolicyMigrationSettings settings = { .max_downtime_ms = 300 };
+        MigrationParams pol = { .settings = &settings, .convergence = &rule };
+        _cleanup_(migration_freep) Migration *m = NULL;
+        Fake f;
+
+        m = job_new(&f);
+        ASSERT_OK(migration_start(m));
+        ASSERT_OK(migration_apply_policy(m, "strict", &pol));
+        while (migration_get_phase(m) != PHASE_MIGRATE)
+                step(&f, m);
+        for (unsigned it = 1; it <= 5; it++)
+                ASSERT_OK(migration_set_iteration(m, it));
+        ASSERT_STREQ(f.controls, "abort=0 ");
+
+        f.pending = false;
+        migration_action_done(m, ACTION_MIGRATE, -ECANCELED, "operation aborted: migration out job: canceled by client");
+        while (!migration_is_finished(m))
+                step(&f, m);
+        ASSERT_EQ_INT(migration_get_result(m), JOB_ROLLED_BACK);
+        ASSERT_NOT_NULL(migration_get_error(m));
+        ASSERT_TRUE(strstr(migration_get_error(m),
+                           "the policy strict aborted it after 3 pre-copy iterations without convergence"));
+        ASSERT_NULL(strstr(migration_get_error(m), "canceled by client"));
+}
+
+/* Without a policy's rule, progress is only recorded, as the backend gave it. */
+static void test_convergence_none(void) {
+        MigrationProgress p = { .iteration = 40, .max_downtime_ms = 123 };
+        _cleanup_(migration_freep) Migration *m = NULL;
+        Fake f;
+
+        m = job_new(&f);
+        ASSERT_OK(migration_start(m));
+        while (migration_get_phase(m) != PHASE_MIGRATE)
+                step(&f, m);
+        ASSERT_OK(migration_set_progress(m, &p));
+        ASSERT_STREQ(f.controls, "");
+        ASSERT_EQ_INT(migration_get_progress(m)->max_downtime_ms, 123);
+        ASSERT_EQ_INT(migration_get_max_downtime(m), 0);
 }
 
 static void test_recover(void) {
@@ -1222,6 +1387,9 @@ int main(void) {
         test_degraded_retries();
         test_check_only();
         test_policy_progress_events();
+        test_convergence();
+        test_convergence_abort();
+        test_convergence_none();
         test_recover();
         test_recover_twice();
         test_journal_records();

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The convergence rule's terms: the migration settings and the rule a policy gives, and the
+ * step the rule asks for. Shared by the policy code, which reads them from a file and decides
+ * (policy_convergence_decide()), and the state machine, which applies them to a running
+ * migration. Types only. */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* What to do when pre-copy does not converge. */
+typedef enum PolicyConvergenceAction {
+        POLICY_CONVERGENCE_RAISE_DOWNTIME,
+        POLICY_CONVERGENCE_POSTCOPY,
+        POLICY_CONVERGENCE_ABORT,
+        _POLICY_CONVERGENCE_ACTION_MAX,
+        _POLICY_CONVERGENCE_ACTION_INVALID = -EINVAL,
+} PolicyConvergenceAction;
+
+/* What policy_decide_convergence() asks the migration to do now. */
+typedef enum PolicyConvergenceStep {
+        POLICY_STEP_NONE,           /* keep going */
+        POLICY_STEP_RAISE_DOWNTIME, /* set the new max downtime */
+        POLICY_STEP_POSTCOPY,       /* switch to post-copy */
+        POLICY_STEP_ABORT,          /* abort the migration (it rolls back) */
+        _POLICY_STEP_MAX,
+        _POLICY_STEP_INVALID = -EINVAL,
+} PolicyConvergenceStep;
+
+typedef struct PolicyMigrationSettings {
+        uint64_t max_downtime_ms;
+        uint64_t bandwidth_mib_s; /* 0: unlimited */
+        bool auto_converge;
+        bool allow_postcopy;
+} PolicyMigrationSettings;
+
+typedef struct PolicyConvergence {
+        unsigned after_iterations; /* pre-copy iterations without convergence before acting */
+        PolicyConvergenceAction action;
+        uint64_t downtime_step_ms;    /* raise-downtime: by this much each time */
+        uint64_t downtime_ceiling_ms; /* raise-downtime: never above this */
+} PolicyConvergence;
