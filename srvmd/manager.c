@@ -565,19 +565,19 @@ typedef struct PolicyShow {
 } PolicyShow;
 
 static int domain_policy_json(Manager *mgr, const char *xml, char **ret, char **ret_error) {
-        _cleanup_(virt_xml_domain_info_done) VirtXmlDomainInfo info = {};
         _cleanup_(json_object_putp) json_object *o = NULL, *effective = NULL;
         const Policy *p;
         PolicyMatchKind kind;
         const char *text;
         int r;
 
-        r = virt_xml_read_domain_info(xml, &info);
+        r = preflight_resolve_policy(mgr->policies, xml, &p, &kind);
+        if (r == -ENOENT)
+                return set_error(ret_error, r, "no policy resolves for it");
+        if (r == -ENOMEM)
+                return set_error(ret_error, r, "out of memory");
         if (r < 0)
                 return set_error(ret_error, r, "libvirt's XML of the domain cannot be read");
-        r = virt_xml_resolve_policy(mgr->policies, &info, &p, &kind);
-        if (r < 0)
-                return set_error(ret_error, r, "no policy resolves for it");
         r = policy_to_json(p, &effective);
         if (r < 0)
                 return set_error(ret_error, r, "out of memory");
@@ -637,7 +637,7 @@ typedef struct DomainList {
 
 static void manager_domains_free(ManagerDomain *d, size_t n) {
         for (size_t i = 0; i < n; i++)
-                virt_xml_domain_summary_done(&d[i].summary);
+                preflight_domain_summary_done(&d[i].summary);
         free(d);
 }
 
@@ -660,13 +660,13 @@ static int domains_resolve(Manager *mgr, json_object *array, ManagerDomain **ret
                     !json_object_object_get_ex(o, "xml", &xml))
                         continue;
                 d[k].state = json_object_get_string(state);
-                r = virt_xml_summarize_domain(mgr->policies, json_object_get_string(xml), &d[k].summary);
+                r = preflight_summarize_domain(mgr->policies, json_object_get_string(xml), &d[k].summary);
                 if (r == -ENOMEM) {
                         manager_domains_free(d, k);
                         return r;
                 }
                 if (r < 0) {
-                        d[k].summary = (VirtXmlDomainSummary) {
+                        d[k].summary = (PreflightDomainSummary) {
                                 .name = strdup(json_object_get_string(name)),
                                 .note = strdup("libvirt's XML of the domain cannot be read"),
                         };
@@ -826,7 +826,6 @@ static void manager_sweep_arrivals(Manager *mgr) {
  * policy says which VF to plug (see virt_xml_plan_from_policy()). The job checks the guest
  * first (preflight), so a guest without the policy's bond gets nothing plugged. */
 static void manager_adopt_arrival(Manager *mgr, const char *domain, const char *xml) {
-        _cleanup_(virt_xml_domain_info_done) VirtXmlDomainInfo info = {};
         _cleanup_(virt_xml_plan_done) VirtXmlPlan plan = {};
         _cleanup_free_ char *why = NULL, *error = NULL;
         MigrationParams p = {};
@@ -835,9 +834,7 @@ static void manager_adopt_arrival(Manager *mgr, const char *domain, const char *
         Migration *m;
         int r;
 
-        r = virt_xml_read_domain_info(xml, &info);
-        if (r >= 0)
-                r = virt_xml_resolve_policy(mgr->policies, &info, &pol, &kind);
+        r = preflight_resolve_policy(mgr->policies, xml, &pol, &kind);
         if (r < 0) {
                 log_warning_errno(r, "%s: arrived with no srvm plan, and no policy resolves for it: %m", domain);
                 return;

@@ -11,6 +11,7 @@
 
 #include "metrics.h"
 #include "policy.h"
+#include "preflight.h"
 #include "virt-xml.h"
 #include "migration.h"
 
@@ -77,11 +78,11 @@ void manager_on_hook_event(Manager *mgr, const char *domain, const char *operati
 /* The VF inventory as JSON, put together off the loop. */
 int manager_list_vfs(Manager *mgr, VirtTextFn cb, void *userdata);
 /* The active domains of this host: each one's state, policy in force and VF (see
- * virt_xml_summarize_domain()). libvirt is read off the loop; cb runs on the loop with the
+ * preflight_summarize_domain()). libvirt is read off the loop; cb runs on the loop with the
  * list (valid during the call only), or NULL and a sentence saying why not. */
 typedef struct ManagerDomain {
         const char *state;
-        VirtXmlDomainSummary summary;
+        PreflightDomainSummary summary;
 } ManagerDomain;
 typedef void (*ManagerDomainsFn)(void *userdata, const ManagerDomain *domains, size_t n, const char *error);
 int manager_list_domains(Manager *mgr, ManagerDomainsFn cb, void *userdata);

@@ -83,7 +83,6 @@ typedef struct Post {
         int r;
         char *message;
         char *xml;             /* DOMAIN_INFO: the live domain XML */
-        VirtXmlDomainInfo info; /* DOMAIN_INFO: name, UUID, metadata */
         MigrationProgress progress; /* PROGRESS; ITERATION sets only its iteration */
         AgentSample agent_samples[AGENT_SAMPLES_MAX]; /* agent commands that answered */
         size_t n_agent_samples;

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "guest-reply.h"
 #include "log.h"
+#include "preflight.h"
 #include "virt-internal.h"
 
 static int check_not_on_destination(VirtJob *j, const Request *q, virDomainPtr source, Post *p) {
@@ -52,9 +53,6 @@ int do_preflight_read(VirtJob *j, const Request *q, Post *p) {
         p->xml = virDomainGetXMLDesc(dom, 0);
         if (!p->xml)
                 return result_fail_libvirt(p, "cannot read the domain's XML");
-        r = virt_xml_read_domain_info(p->xml, &p->info);
-        if (r < 0)
-                return result_fail(p, r, "cannot understand the domain's XML");
         return 0;
 }
 
@@ -276,71 +274,37 @@ int do_arrival_checks(VirtJob *j, const Request *q, Post *p) {
         return checks_end(&c, p);
 }
 
-/* Loop: preflight's policy. The first stage read the domain; resolve its policy (pure, at
- * once), let the job take it, copy what the backend needs later, find the VF the policy
- * names and make the XML the destination will plug, then send the checks to the worker. */
-static int virt_job_take_policy(VirtJob *j, Migration *m, const Policy *pol, const char *domain_xml) {
-        _cleanup_free_ char *network = NULL, *made = NULL, *plug = NULL, *error = NULL;
-        const char *spec;
+/* Loop: what the job's worker needs of preflight's decision (see preflight.h), copied since
+ * a reload may free the policy set while the job runs. */
+static int virt_job_take_decision(VirtJob *j, PreflightDecision *d) {
+        _cleanup_free_ char *network = NULL;
         int r;
 
-        r = strdup_or_null(policy_get_plug_network(pol), &network);
+        r = strdup_or_null(policy_get_plug_network(d->policy), &network);
         if (r < 0)
                 return r;
         j->have_policy = true;
-        j->agent_timeout = policy_get_agent_timeout(pol);
-        j->migration = *policy_get_migration(pol);
-        j->plug_source = policy_get_plug_source(pol);
+        j->agent_timeout = policy_get_agent_timeout(d->policy);
+        j->migration = *policy_get_migration(d->policy);
+        j->plug_source = policy_get_plug_source(d->policy);
         free(j->plug_network);
         j->plug_network = TAKE_PTR(network);
-
-        /* What preflight's checks report for the VF and the policy, if anything is wrong. */
-        spec = migration_get_vf_spec(m);
         virt_xml_interface_done(&j->vf);
-        r = virt_xml_find_vf(domain_xml, spec, &j->vf);
-        switch (r) {
-        case -ENOENT:
-        case -EMEDIUMTYPE:
-        case -ENOTUNIQ:
-                r = virt_xml_vf_note(domain_xml, spec, r, &error);
-                break;
-        default:
-                if (r < 0)
-                        r = asprintf(&error, "cannot understand the domain's XML");
-                else if (!j->vf.alias && !j->vf.mac)
-                        r = asprintf(&error, "the domain's VF interface has neither an alias nor a MAC");
-                else {
-                        r = policy_make_plug_xml(pol, j->vf.xml, j->vf.mac, j->vf.alias, &made);
-                        if (r >= 0 && j->plug_source == POLICY_PLUG_RECORDED)
-                                r = virt_xml_make_plug_xml(made, &plug);
-                        else if (r >= 0)
-                                plug = TAKE_PTR(made);
-                        if (r == -ENOMEM)
-                                return r;
-                        if (r < 0)
-                                r = asprintf(&error, "the policy %s cannot make the VF's XML for the destination (%s)",
-                                             policy_get_name(pol),
-                                             r == -ENODATA ? "the VF has no alias or MAC to fill in" :
-                                             r == -EINVAL ? "the VF's MAC or alias does not fit its template" :
-                                             strerror(-r));
-                }
-        }
-        if (r < 0)
-                return -ENOMEM;
-
+        j->vf = d->vf;
+        d->vf = (VirtXmlInterface) {};
         free(j->plug_xml);
-        j->plug_xml = TAKE_PTR(plug);
+        j->plug_xml = TAKE_PTR(d->plug_xml);
         free(j->check_error);
-        j->check_error = TAKE_PTR(error);
+        j->check_error = TAKE_PTR(d->refusal);
         return 0;
 }
 
 void virt_dispatch_domain_info(Virt *v, Post *p) {
+        _cleanup_(preflight_decision_done) PreflightDecision d = {};
         _cleanup_(request_freep) Request *q = NULL;
         VirtJob *j = virt_find_job(v, p->job_id);
         MigrationParams params = {};
-        PolicyMatchKind kind;
-        const Policy *pol;
+        const char *why = "out of memory resolving its policy";
         Migration *m;
         int r;
 
@@ -351,27 +315,25 @@ void virt_dispatch_domain_info(Virt *v, Post *p) {
                 return;
         virt_report_agent_latency(v, p, m);
 
-        if (!p->info.name) { /* libvirt's XML always names the domain; be safe */
-                free(p->info.name);
-                p->info.name = strdup(j->domain);
-                if (!p->info.name) {
-                        r = -ENOMEM;
-                        goto fail;
-                }
+        r = preflight_decide(manager_get_policies(v->manager), p->xml, migration_get_vf_spec(m), &d);
+        if (r == -EBADMSG)
+                why = "cannot understand the domain's XML";
+        if (r >= 0 && !d.policy) {
+                r = -ENOENT;
+                why = d.refusal;
         }
-        r = virt_xml_resolve_policy(manager_get_policies(v->manager), &p->info, &pol, &kind);
         if (r < 0)
                 goto fail;
 
-        policy_apply_to_params(pol, &params);
-        r = migration_apply_policy(m, policy_get_name(pol), &params);
+        policy_apply_to_params(d.policy, &params);
+        r = migration_apply_policy(m, policy_get_name(d.policy), &params);
         if (r < 0)
                 goto fail;
-        r = virt_job_take_policy(j, m, pol, p->xml);
+        log_info("%s: job %u: policy %s (matched by %s)", j->domain, j->id, policy_get_name(d.policy),
+                 policy_match_kind_to_string(d.match));
+        r = virt_job_take_decision(j, &d);
         if (r < 0)
                 goto fail;
-        log_info("%s: job %u: policy %s (matched by %s)", j->domain, j->id, policy_get_name(pol),
-                 policy_match_kind_to_string(kind));
 
         r = request_new(v, j, m, ACTION_PREFLIGHT, SIDE_SOURCE, &q);
         if (r < 0)
@@ -386,6 +348,5 @@ void virt_dispatch_domain_info(Virt *v, Post *p) {
 
 fail:
         j->generation = 0;
-        migration_action_done(m, ACTION_PREFLIGHT, r,
-                              r == -ENOENT ? "no policy applies to the domain" : "out of memory resolving its policy");
+        migration_action_done(m, ACTION_PREFLIGHT, r, why);
 }

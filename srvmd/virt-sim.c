@@ -15,6 +15,7 @@
 #include "log.h"
 #include "manager.h"
 #include "metrics.h"
+#include "preflight.h"
 #include "vf.h"
 #include "virt-xml.h"
 #include "virt.h"
@@ -197,45 +198,41 @@ static SimJob *sim_find_job(Virt *v, uint32_t id) {
         return NULL;
 }
 
-/* Preflight as the libvirt backend ends it: the domain's policy resolved and applied, and
- * the VF found in its XML. Returns the sentence of what is wrong, or NULL. */
-static const char *sim_preflight(SimJob *j, Migration *m, int *ret) {
-        _cleanup_(virt_xml_domain_info_done) VirtXmlDomainInfo info = {};
-        _cleanup_(virt_xml_interface_done) VirtXmlInterface vf = {};
+/* Preflight as the libvirt backend ends it: the same decision (preflight.h) on the simulated
+ * domain's XML, its policy applied, the VF recorded. Returns the phrase of what is wrong, in
+ * *ret_message (to be freed), or NULL. */
+static int sim_preflight(SimJob *j, Migration *m, char **ret_message) {
+        _cleanup_(preflight_decision_done) PreflightDecision d = {};
         _cleanup_free_ char *xml = NULL;
         MigrationParams params = {};
-        PolicyMatchKind kind;
-        const Policy *pol;
         int r;
 
         r = sim_domain_xml(j->domain, &xml);
+        if (r >= 0)
+                r = preflight_decide(manager_get_policies(j->virt->manager), xml, migration_get_vf_spec(m), &d);
         if (r < 0)
-                return *ret = r, "out of memory";
-        r = virt_xml_read_domain_info(xml, &info);
-        if (r < 0)
-                return *ret = r, "cannot read the domain's XML";
-        r = virt_xml_resolve_policy(manager_get_policies(j->virt->manager), &info, &pol, &kind);
-        if (r < 0)
-                return *ret = r, "no policy applies to the domain";
-        policy_apply_to_params(pol, &params);
-        r = migration_apply_policy(m, policy_get_name(pol), &params);
-        if (r < 0)
-                return *ret = r, "out of memory resolving its policy";
-        log_info("%s: job %u: policy %s (matched by %s)", j->domain, j->id, policy_get_name(pol),
-                 policy_match_kind_to_string(kind));
-
-        r = virt_xml_find_vf(xml, migration_get_vf_spec(m), &vf);
-        if (r < 0)
-                return *ret = r, "the domain has no such VF interface";
-        r = migration_set_vf(m, vf.alias, vf.mac, vf.xml);
-        if (r >= 0) {
-                free(j->vf_mac);
-                j->vf_mac = vf.mac ? strdup(vf.mac) : NULL;
+                return r;
+        if (!d.policy) {
+                *ret_message = TAKE_PTR(d.refusal);
+                return -ENOENT;
         }
+        policy_apply_to_params(d.policy, &params);
+        r = migration_apply_policy(m, policy_get_name(d.policy), &params);
         if (r < 0)
-                return *ret = r, "out of memory";
-        *ret = 0;
-        return NULL;
+                return r;
+        log_info("%s: job %u: policy %s (matched by %s)", j->domain, j->id, policy_get_name(d.policy),
+                 policy_match_kind_to_string(d.match));
+        if (d.refusal) {
+                *ret_message = TAKE_PTR(d.refusal);
+                return -EINVAL;
+        }
+
+        r = migration_set_vf(m, d.vf.alias, d.vf.mac, d.vf.xml);
+        if (r < 0)
+                return r;
+        free(j->vf_mac);
+        j->vf_mac = TAKE_PTR(d.vf.mac);
+        return 0;
 }
 
 static void sim_report_progress(SimJob *j, Migration *m) {
@@ -267,6 +264,7 @@ static int sim_arm(SimJob *j, usec_t delay) {
 }
 
 static int sim_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        _cleanup_free_ char *owned_message = NULL;
         SimJob *j = userdata;
         Virt *v = j->virt;
         const char *message = NULL;
@@ -280,7 +278,10 @@ static int sim_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
         switch (a) {
         case ACTION_PREFLIGHT:
-                message = sim_preflight(j, m, &r);
+                r = sim_preflight(j, m, &owned_message);
+                message = owned_message ? owned_message :
+                          r == -ENOMEM ? "out of memory" :
+                          r == -EBADMSG ? "cannot understand the domain's XML" : NULL;
                 break;
         case ACTION_MIGRATE:
                 if (j->aborted) {

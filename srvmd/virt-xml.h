@@ -30,11 +30,6 @@ int virt_xml_find_vf(const char *domain_xml, const char *spec, VirtXmlInterface 
  * joined by ", "; an empty string if none. */
 int virt_xml_list_vf_candidates(const char *domain_xml, char **ret);
 
-/* Why virt_xml_find_vf() found no VF, r being what it returned (< 0): one sentence in *ret
- * (to be freed), the one preflight and ListDomains both give. -ENOMEM, or r itself when it
- * is not one of virt_xml_find_vf()'s answers (*ret untouched then). */
-int virt_xml_vf_note(const char *domain_xml, const char *spec, int r, char **ret);
-
 /* 1 if the domain has a device with this alias, or a non-virtio interface with this MAC
  * (either may be NULL), 0 if not, -EBADMSG on bad XML. */
 int virt_xml_has_vf(const char *domain_xml, const char *alias, const char *mac);
@@ -110,21 +105,6 @@ int virt_xml_read_domain_info(const char *domain_xml, VirtXmlDomainInfo *ret);
  * GetDomainPolicy, and the hook, all decide by this). -EINVAL without a name. */
 int virt_xml_resolve_policy(const PolicySet *set, const VirtXmlDomainInfo *info, const Policy **ret,
                             PolicyMatchKind *ret_kind);
-
-/* What ListDomains tells of a domain, from its XML and the policies: its name, the policy in
- * force (NULL if none resolves), and the VF that policy names (or, if it names none, the one
- * srvmd would pick itself): its alias, else its MAC; NULL with a sentence in note saying why
- * there is none (no candidate, several, the spec names a virtio interface, ...). Errors:
- * -EBADMSG if domain_xml is not a domain's XML, -ENOMEM. */
-typedef struct VirtXmlDomainSummary {
-        char *name;
-        char *policy;
-        char *vf;
-        char *note;
-} VirtXmlDomainSummary;
-
-void virt_xml_domain_summary_done(VirtXmlDomainSummary *s);
-int virt_xml_summarize_domain(const PolicySet *set, const char *domain_xml, VirtXmlDomainSummary *ret);
 
 /* The user alias srvm gives a VF it plugs for a domain that arrived with no plan of its own. */
 #define VIRT_XML_ARRIVAL_ALIAS "ua-srvm-vf"

@@ -75,7 +75,6 @@ static Post *post_free(Post *p) {
         virt_xml_plan_done(&p->plan);
         free(p->vf_json);
         free(p->xml);
-        virt_xml_domain_info_done(&p->info);
         free(p);
         return NULL;
 }

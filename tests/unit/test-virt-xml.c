@@ -8,37 +8,8 @@
 #include <unistd.h>
 
 #include "assert.h"
+#include "domain-xml.h"
 #include "virt-xml.h"
-
-#define VIRTIO_NIC                                                                   \
-        "<interface type='bridge'>"                                                  \
-        "<mac address='52:54:00:00:00:01'/>"                                         \
-        "<source bridge='br0'/>"                                                     \
-        "<target dev='vnet0'/>"                                                      \
-        "<model type='virtio'/>"                                                     \
-        "<alias name='ua-net0'/>"                                                    \
-        "<address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'/>" \
-        "</interface>"
-
-#define EMULATED_VF                                                                  \
-        "<interface type='bridge'>"                                                  \
-        "<mac address='52:54:00:AA:00:02'/>"                                         \
-        "<source bridge='br0'/>"                                                     \
-        "<target dev='vnet1'/>"                                                      \
-        "<model type='e1000e'/>"                                                     \
-        "<rom enabled='no'/>"                                                        \
-        "<alias name='ua-vf0'/>"                                                     \
-        "<address type='pci' domain='0x0000' bus='0x02' slot='0x00' function='0x0'/>" \
-        "</interface>"
-
-#define POOL_VF                                                                      \
-        "<interface type='hostdev' managed='yes'>"                                   \
-        "<mac address='52:54:00:bb:00:03'/>"                                         \
-        "<driver name='vfio'/>"                                                      \
-        "<source><address type='pci' domain='0x0000' bus='0x3b' slot='0x02' function='0x1'/></source>" \
-        "<alias name='hostdev0'/>"                                                   \
-        "<address type='pci' domain='0x0000' bus='0x03' slot='0x00' function='0x0'/>" \
-        "</interface>"
 
 #define DOMAIN(devices) \
         "<domain type='qemu' id='1'><name>g</name><devices>" devices "</devices></domain>"
@@ -368,106 +339,6 @@ static void test_network_pool(void) {
         }
 }
 
-/* What ListDomains tells of a domain: policy by name, VF found by the policy's spec or by
- * itself, and why there is none. */
-static void test_summary(void) {
-        static const char *const files[][2] = {
-                { "named.json", "{ \"match\": { \"names\": [\"g\"] }, \"guest\": { \"vf\": \"ua-vf0\" } }" },
-                { "bymac.json", "{ \"match\": { \"names\": [\"m\"] }, \"guest\": { \"vf\": \"52:54:00:00:00:01\" } }" },
-        };
-        char dir[] = "/tmp/test-virt-xml-XXXXXX", path[256];
-        const char *dirs[] = { dir, NULL };
-        _cleanup_(policy_set_freep) PolicySet *set = NULL;
-        _cleanup_free_ char *error = NULL;
-
-        ASSERT_NOT_NULL(mkdtemp(dir));
-        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
-                FILE *f;
-
-                snprintf(path, sizeof path, "%s/%s", dir, files[i][0]);
-                f = fopen(path, "we");
-                ASSERT_NOT_NULL(f);
-                ASSERT_TRUE(fputs(files[i][1], f) >= 0);
-                ASSERT_EQ_INT(fclose(f), 0);
-        }
-        ASSERT_OK(policy_set_load(dirs, &set, &error));
-        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
-                snprintf(path, sizeof path, "%s/%s", dir, files[i][0]);
-                ASSERT_EQ_INT(unlink(path), 0);
-        }
-        ASSERT_EQ_INT(rmdir(dir), 0);
-
-        {       /* the policy names the VF by alias, and it is there */
-                _cleanup_(virt_xml_domain_summary_done) VirtXmlDomainSummary s = {};
-                ASSERT_OK(virt_xml_summarize_domain(set, DOMAIN(VIRTIO_NIC EMULATED_VF), &s));
-                ASSERT_STREQ(s.name, "g");
-                ASSERT_STREQ(s.policy, "named");
-                ASSERT_STREQ(s.vf, "ua-vf0");
-                ASSERT_NULL(s.note);
-        }
-        {       /* ... and it is not */
-                _cleanup_(virt_xml_domain_summary_done) VirtXmlDomainSummary s = {};
-                ASSERT_OK(virt_xml_summarize_domain(set, DOMAIN(VIRTIO_NIC POOL_VF), &s));
-                ASSERT_STREQ(s.policy, "named");
-                ASSERT_NULL(s.vf);
-                ASSERT_STREQ(s.note, "the domain has no interface ua-vf0");
-        }
-        {       /* the default policy: srvmd's own pick, by alias */
-                _cleanup_(virt_xml_domain_summary_done) VirtXmlDomainSummary s = {};
-                ASSERT_OK(virt_xml_summarize_domain(set,
-                        "<domain><name>other</name><devices>" VIRTIO_NIC POOL_VF "</devices></domain>", &s));
-                ASSERT_STREQ(s.name, "other");
-                ASSERT_STREQ(s.policy, "default");
-                ASSERT_STREQ(s.vf, "hostdev0");
-        }
-        {       /* no alias: the MAC, lower case */
-                _cleanup_(virt_xml_domain_summary_done) VirtXmlDomainSummary s = {};
-                ASSERT_OK(virt_xml_summarize_domain(set,
-                        "<domain><name>other</name><devices>"
-                        "<interface type='network'><mac address='AA:BB:CC:DD:EE:FF'/></interface>"
-                        "</devices></domain>", &s));
-                ASSERT_STREQ(s.vf, "aa:bb:cc:dd:ee:ff");
-        }
-        {       /* only virtio: no VF, and why */
-                _cleanup_(virt_xml_domain_summary_done) VirtXmlDomainSummary s = {};
-                ASSERT_OK(virt_xml_summarize_domain(set,
-                        "<domain><name>other</name><devices>" VIRTIO_NIC "</devices></domain>", &s));
-                ASSERT_STREQ(s.policy, "default");
-                ASSERT_NULL(s.vf);
-                ASSERT_STREQ(s.note, "the domain has no VF interface (type 'hostdev' or a model other than virtio)");
-        }
-        {       /* two candidates: none picked */
-                _cleanup_(virt_xml_domain_summary_done) VirtXmlDomainSummary s = {};
-                ASSERT_OK(virt_xml_summarize_domain(set,
-                        "<domain><name>other</name><devices>" EMULATED_VF
-                        "<interface type='network'><mac address='52:54:00:00:00:09'/></interface>"
-                        "</devices></domain>", &s));
-                ASSERT_NULL(s.vf);
-                ASSERT_TRUE(strstr(s.note, "several interfaces that could be the VF (ua-vf0 (52:54:00:AA:00:02), no alias (52:54:00:00:00:09))"));
-        }
-        {       /* the policy names the virtio NIC */
-                _cleanup_(virt_xml_domain_summary_done) VirtXmlDomainSummary s = {};
-                ASSERT_OK(virt_xml_summarize_domain(set,
-                        "<domain><name>m</name><devices>" VIRTIO_NIC EMULATED_VF "</devices></domain>", &s));
-                ASSERT_STREQ(s.policy, "bymac");
-                ASSERT_NULL(s.vf);
-                ASSERT_STREQ(s.note, "52:54:00:00:00:01 is the domain's virtio-net interface, not its VF");
-        }
-        {       /* no policies at all */
-                _cleanup_(virt_xml_domain_summary_done) VirtXmlDomainSummary s = {};
-                ASSERT_OK(virt_xml_summarize_domain(NULL, DOMAIN(EMULATED_VF), &s));
-                ASSERT_NULL(s.policy);
-                ASSERT_NULL(s.vf);
-                ASSERT_STREQ(s.note, "no policy resolves for it");
-        }
-        {
-                VirtXmlDomainSummary s = {};
-                ASSERT_EQ_INT(virt_xml_summarize_domain(set, "<network/>", &s), -EBADMSG);
-                ASSERT_EQ_INT(virt_xml_summarize_domain(set, "<domain><devices/></domain>", &s), -EBADMSG);
-                ASSERT_NULL(s.name);
-        }
-}
-
 /* A policy from JSON text, through a scratch file as srvmd reads them. */
 static Policy *policy_from_text(const char *name, const char *text) {
         char dir[] = "/tmp/test-virt-xml-XXXXXX", path[128];
@@ -570,7 +441,6 @@ int main(void) {
         test_domain_info();
         test_domain_info_plain();
         test_network_pool();
-        test_summary();
 
         test_plan_from_policy();
         printf("ok\n");
