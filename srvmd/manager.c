@@ -262,6 +262,21 @@ static void job_cancel_action(void *userdata, Migration *m, Action a) {
         virt_cancel_action(j->manager->virt, m, a);
 }
 
+static const PolicySet *job_policies(void *userdata) {
+        Job *j = userdata;
+
+        return j->manager->policies;
+}
+
+static int job_check(void *userdata, Migration *m) {
+        Job *j = userdata;
+
+        log_info("%s: job %u: policy %s (matched by %s)", migration_get_domain(m), migration_get_id(m),
+                 strna(migration_get_policy_name(m)),
+                 strna(policy_match_kind_to_string(migration_get_policy_match(m))));
+        return virt_check_domain(j->manager->virt, m);
+}
+
 static int job_control(void *userdata, Migration *m, MigrationControl c, uint64_t value) {
         Job *j = userdata;
 
@@ -370,6 +385,8 @@ static const MigrationBackendOps job_ops = {
         .now = job_now,
         .changed = job_changed,
         .control = job_control,
+        .policies = job_policies,
+        .check = job_check,
 };
 
 /* A new slot in the job table; the caller puts a migration in it. */

@@ -15,6 +15,7 @@
 #include "json-util.h"
 #include "migration.h"
 #include "policy.h"
+#include "preflight.h"
 #include "utf8.h"
 
 /* An action asked to stop after its phase's budget ran out gets this long to report back
@@ -103,6 +104,21 @@ struct Migration {
         bool convergence_done;
         bool postcopy_requested;
         bool aborted_by_policy;
+
+        /* What preflight decided on the domain's XML (migration_domain_read()), for the checks
+         * and the actions after them; none of it before, or for a job restarted from the
+         * journal. The VF found becomes the job's VF once preflight passed. Owned. */
+        bool have_decision;
+        PolicyMatchKind policy_match;
+        PolicyMigrationSettings settings;
+        usec_t agent_timeout;
+        PolicyPlugSource plug_source;
+        char *plug_network;
+        char *plug_xml;
+        char *refusal;
+        char *found_vf_alias;
+        char *found_vf_mac;
+        char *found_vf_xml;
         Event *events; /* owned, in order */
         size_t n_events;
         AgentStats *agent; /* owned, n_agent of them, in the order first seen */
@@ -346,6 +362,12 @@ Migration *migration_free(Migration *m) {
         free(m->error);
         free(m->cause);
         free(m->policy_name);
+        free(m->plug_network);
+        free(m->plug_xml);
+        free(m->refusal);
+        free(m->found_vf_alias);
+        free(m->found_vf_mac);
+        free(m->found_vf_xml);
         for (size_t i = 0; i < m->n_events; i++)
                 free(m->events[i].message);
         free(m->events);
@@ -772,6 +794,12 @@ void migration_action_done(Migration *m, Action a, int r, const char *message) {
                 return;
         }
 
+        if (r >= 0 && a == ACTION_PREFLIGHT && m->have_decision && !m->arrival) {
+                r = migration_set_vf(m, m->found_vf_alias, m->found_vf_mac, m->found_vf_xml);
+                if (r < 0)
+                        message = "out of memory";
+        }
+
         if (r < 0) {
                 _cleanup_free_ char *why = NULL;
 
@@ -940,6 +968,7 @@ int migration_apply_policy(Migration *m, const char *name, const MigrationParams
                 m->convergence = *p->convergence;
         }
         if (p->settings) {
+                m->settings = *p->settings;
                 m->allow_postcopy = p->settings->allow_postcopy;
                 m->max_downtime_ms = p->settings->max_downtime_ms;
         }
@@ -1071,6 +1100,101 @@ int migration_add_event(Migration *m, const char *fmt, ...) {
         m->events[m->n_events++] = (Event) { .at = now(m), .message = s };
         notify_changed(m);
         return 0;
+}
+
+/* Keep what preflight decided that the checks and later actions need. */
+static int take_decision(Migration *m, PreflightDecision *d) {
+        _cleanup_free_ char *network = NULL, *alias = NULL, *mac = NULL, *xml = NULL;
+        int r;
+
+        r = strdup_or_null(policy_get_plug_network(d->policy), &network);
+        if (r >= 0)
+                r = strdup_scrubbed(d->vf.alias, &alias);
+        if (r >= 0)
+                r = strdup_scrubbed(d->vf.mac, &mac);
+        if (r >= 0)
+                r = strdup_scrubbed(d->vf.xml, &xml);
+        if (r < 0)
+                return r;
+
+        m->have_decision = true;
+        m->agent_timeout = policy_get_agent_timeout(d->policy);
+        m->plug_source = policy_get_plug_source(d->policy);
+        free(m->plug_network);
+        m->plug_network = TAKE_PTR(network);
+        free(m->plug_xml);
+        m->plug_xml = TAKE_PTR(d->plug_xml);
+        free(m->refusal);
+        m->refusal = TAKE_PTR(d->refusal);
+        free(m->found_vf_alias);
+        m->found_vf_alias = TAKE_PTR(alias);
+        free(m->found_vf_mac);
+        m->found_vf_mac = TAKE_PTR(mac);
+        free(m->found_vf_xml);
+        m->found_vf_xml = TAKE_PTR(xml);
+        return 0;
+}
+
+void migration_domain_read(Migration *m, const char *domain_xml) {
+        _cleanup_(preflight_decision_done) PreflightDecision d = {};
+        MigrationParams params = {};
+        int r;
+
+        if (!m || m->finished || !m->action_running || m->action != ACTION_PREFLIGHT || m->arrival)
+                return; /* a late answer, or one the job did not ask for */
+
+        r = preflight_decide(m->ops->policies ? m->ops->policies(m->userdata) : NULL, domain_xml, m->vf_spec, &d);
+        if (r < 0) {
+                migration_action_done(m, ACTION_PREFLIGHT, r,
+                                      r == -ENOMEM ? "out of memory resolving its policy" : "cannot understand the domain's XML");
+                return;
+        }
+        if (!d.policy) {
+                migration_action_done(m, ACTION_PREFLIGHT, -ENOENT, d.refusal);
+                return;
+        }
+
+        policy_apply_to_params(d.policy, &params);
+        r = migration_apply_policy(m, policy_get_name(d.policy), &params);
+        if (r >= 0) {
+                m->policy_match = d.match;
+                r = take_decision(m, &d);
+        }
+        if (r < 0) {
+                migration_action_done(m, ACTION_PREFLIGHT, r, "out of memory resolving its policy");
+                return;
+        }
+
+        /* The checks on the hosts, with what is already known to be wrong among their causes. */
+        if (m->ops->check) {
+                r = m->ops->check(m->userdata, m);
+                if (r < 0)
+                        migration_action_done(m, ACTION_PREFLIGHT, r, "the checks could not start");
+                return;
+        }
+        migration_action_done(m, ACTION_PREFLIGHT, m->refusal ? -EINVAL : 0, m->refusal);
+}
+
+const PolicyMigrationSettings *migration_get_settings(const Migration *m) {
+        return m && m->have_decision ? &m->settings : NULL;
+}
+usec_t migration_get_agent_timeout(const Migration *m) {
+        return m && m->have_decision ? m->agent_timeout : 0;
+}
+PolicyPlugSource migration_get_plug_source(const Migration *m) {
+        return m && m->have_decision ? m->plug_source : _POLICY_PLUG_SOURCE_INVALID;
+}
+const char *migration_get_plug_network(const Migration *m) {
+        return m ? m->plug_network : NULL;
+}
+const char *migration_get_plug_xml(const Migration *m) {
+        return m ? m->plug_xml : NULL;
+}
+const char *migration_get_refusal(const Migration *m) {
+        return m ? m->refusal : NULL;
+}
+PolicyMatchKind migration_get_policy_match(const Migration *m) {
+        return m && m->have_decision ? m->policy_match : _POLICY_MATCH_KIND_INVALID;
 }
 
 int migration_set_vf(Migration *m, const char *alias, const char *mac, const char *xml) {

@@ -13,7 +13,7 @@
 
 #include <json-c/json.h>
 
-#include "convergence.h"
+#include "policy-types.h"
 #include "macro.h"
 
 typedef enum Phase {
@@ -82,6 +82,7 @@ typedef enum Side {
 } Side;
 
 typedef struct Migration Migration;
+typedef struct PolicySet PolicySet;
 
 /* What the convergence rule asks of a running migration. */
 typedef enum MigrationControl {
@@ -111,6 +112,14 @@ typedef struct MigrationBackendOps {
          * if the request could not be sent; a request sent that libvirt then refuses is
          * reported back with migration_add_event(). May be NULL: the rule is not applied. */
         int (*control)(void *userdata, Migration *m, MigrationControl c, uint64_t value);
+        /* The policies preflight resolves the domain's policy from (migration_domain_read()).
+         * May be NULL: none. */
+        const PolicySet *(*policies)(void *userdata);
+        /* Preflight's second action: the checks on the hosts, once the job has decided on the
+         * domain's XML (migration_get_refusal() and the rest say what it decided); it ends with
+         * migration_action_done(ACTION_PREFLIGHT). Returns < 0 if they could not start. May be
+         * NULL: the decision alone ends preflight. */
+        int (*check)(void *userdata, Migration *m);
 } MigrationBackendOps;
 
 typedef struct MigrationParams {
@@ -183,6 +192,19 @@ int migration_apply_policy(Migration *m, const char *name, const MigrationParams
  * convergence rule, once, and what it decides is asked of the backend (ops->control()) and
  * written into the job's events. */
 int migration_set_progress(Migration *m, const MigrationProgress *p);
+/* Preflight's first action read the domain's XML: the job decides on it (preflight.h:
+ * policy, VF, plug XML, refusal), applies the policy, and asks the backend for the checks
+ * (ops->check()) or, without them, ends preflight. Ignored unless preflight waits for it. */
+void migration_domain_read(Migration *m, const char *domain_xml);
+/* What preflight decided, for the checks and the later actions; the defaults (NULL, 0,
+ * _INVALID) before, for arrivals, and for a job restarted from the journal. */
+const PolicyMigrationSettings *migration_get_settings(const Migration *m);
+usec_t migration_get_agent_timeout(const Migration *m);
+PolicyPlugSource migration_get_plug_source(const Migration *m);
+const char *migration_get_plug_network(const Migration *m);
+const char *migration_get_plug_xml(const Migration *m);
+const char *migration_get_refusal(const Migration *m);
+PolicyMatchKind migration_get_policy_match(const Migration *m);
 /* libvirt's MIGRATION_ITERATION event: pre-copy started pass number iteration. */
 int migration_set_iteration(Migration *m, unsigned iteration);
 /* The max downtime in force: the policy's at first, then as the convergence rule raised it;

@@ -31,25 +31,6 @@ extern const char *const policy_dirs_default[];
 typedef struct Policy Policy;
 typedef struct PolicySet PolicySet;
 
-/* How a policy matched a domain, least specific first: the order is the precedence. */
-typedef enum PolicyMatchKind {
-        POLICY_MATCH_DEFAULT,
-        POLICY_MATCH_GLOB,
-        POLICY_MATCH_NAME,
-        POLICY_MATCH_METADATA,
-        POLICY_MATCH_UUID,
-        _POLICY_MATCH_KIND_MAX,
-        _POLICY_MATCH_KIND_INVALID = -EINVAL,
-} PolicyMatchKind;
-
-/* Where the VF plugged on the destination comes from. */
-typedef enum PolicyPlugSource {
-        POLICY_PLUG_RECORDED, /* the VF's <interface> as preflight recorded it on the source */
-        POLICY_PLUG_NETWORK,  /* a libvirt network of the destination, e.g. a hostdev pool */
-        POLICY_PLUG_TEMPLATE, /* an <interface> template with {mac} and {alias} filled in */
-        _POLICY_PLUG_SOURCE_MAX,
-        _POLICY_PLUG_SOURCE_INVALID = -EINVAL,
-} PolicyPlugSource;
 
 /* One element of the domain's libvirt <metadata>, as the caller extracted it: every element
  * under <metadata>, at any depth, with its namespace URI, its local name and its text

@@ -175,17 +175,6 @@ struct VirtJob {
         bool thread_started;
         pthread_t thread;
 
-        /* Loop only: what the job keeps of its policy, copied at preflight (a reload may
-         * free the set while the job runs), and of the VF. Owned. */
-        bool have_policy;
-        usec_t agent_timeout;
-        PolicyMigrationSettings migration;
-        PolicyPlugSource plug_source;
-        char *plug_network;
-        char *plug_xml;
-        char *check_error;
-        VirtXmlInterface vf;
-
         bool removal_pending;       /* the VF's detach returned unconfirmed, no DEVICE_REMOVED yet */
 
         /* Shared between the loop and the worker, under lock. */

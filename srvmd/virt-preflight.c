@@ -11,7 +11,6 @@
 #include "config.h"
 #include "guest-reply.h"
 #include "log.h"
-#include "preflight.h"
 #include "virt-internal.h"
 
 static int check_not_on_destination(VirtJob *j, const Request *q, virDomainPtr source, Post *p) {
@@ -274,39 +273,11 @@ int do_arrival_checks(VirtJob *j, const Request *q, Post *p) {
         return checks_end(&c, p);
 }
 
-/* Loop: what the job's worker needs of preflight's decision (see preflight.h), copied since
- * a reload may free the policy set while the job runs. */
-static int virt_job_take_decision(VirtJob *j, PreflightDecision *d) {
-        _cleanup_free_ char *network = NULL;
-        int r;
-
-        r = strdup_or_null(policy_get_plug_network(d->policy), &network);
-        if (r < 0)
-                return r;
-        j->have_policy = true;
-        j->agent_timeout = policy_get_agent_timeout(d->policy);
-        j->migration = *policy_get_migration(d->policy);
-        j->plug_source = policy_get_plug_source(d->policy);
-        free(j->plug_network);
-        j->plug_network = TAKE_PTR(network);
-        virt_xml_interface_done(&j->vf);
-        j->vf = d->vf;
-        d->vf = (VirtXmlInterface) {};
-        free(j->plug_xml);
-        j->plug_xml = TAKE_PTR(d->plug_xml);
-        free(j->check_error);
-        j->check_error = TAKE_PTR(d->refusal);
-        return 0;
-}
-
+/* Loop: preflight's first action read the domain; the job decides on its XML and asks for
+ * the checks (virt_check_domain()). This may end the job and release j. */
 void virt_dispatch_domain_info(Virt *v, Post *p) {
-        _cleanup_(preflight_decision_done) PreflightDecision d = {};
-        _cleanup_(request_freep) Request *q = NULL;
         VirtJob *j = virt_find_job(v, p->job_id);
-        MigrationParams params = {};
-        const char *why = "out of memory resolving its policy";
         Migration *m;
-        int r;
 
         if (!j || j->generation != p->generation)
                 return;
@@ -314,39 +285,29 @@ void virt_dispatch_domain_info(Virt *v, Post *p) {
         if (!m)
                 return;
         virt_report_agent_latency(v, p, m);
+        j->generation = 0;
+        migration_domain_read(m, p->xml);
+}
 
-        r = preflight_decide(manager_get_policies(v->manager), p->xml, migration_get_vf_spec(m), &d);
-        if (r == -EBADMSG)
-                why = "cannot understand the domain's XML";
-        if (r >= 0 && !d.policy) {
-                r = -ENOENT;
-                why = d.refusal;
-        }
-        if (r < 0)
-                goto fail;
+int virt_check_domain(Virt *v, Migration *m) {
+        _cleanup_(request_freep) Request *q = NULL;
+        VirtJob *j;
+        int r;
 
-        policy_apply_to_params(d.policy, &params);
-        r = migration_apply_policy(m, policy_get_name(d.policy), &params);
-        if (r < 0)
-                goto fail;
-        log_info("%s: job %u: policy %s (matched by %s)", j->domain, j->id, policy_get_name(d.policy),
-                 policy_match_kind_to_string(d.match));
-        r = virt_job_take_decision(j, &d);
-        if (r < 0)
-                goto fail;
+        if (!v || !m)
+                return -EINVAL;
+        j = virt_find_job(v, migration_get_id(m));
+        if (!j || !j->thread_started)
+                return -ESRCH; /* preflight's first action made both */
 
         r = request_new(v, j, m, ACTION_PREFLIGHT, SIDE_SOURCE, &q);
         if (r < 0)
-                goto fail;
+                return r;
         q->stage = 1;
-        r = strdup_or_null(j->check_error, &q->check_error);
+        r = strdup_or_null(migration_get_refusal(m), &q->check_error);
         if (r < 0)
-                goto fail;
-        q->generation = j->generation;
+                return r;
+        q->generation = j->generation = ++v->next_generation;
         virt_job_queue(j, TAKE_PTR(q));
-        return;
-
-fail:
-        j->generation = 0;
-        migration_action_done(m, ACTION_PREFLIGHT, r, why);
+        return 0;
 }

@@ -54,7 +54,7 @@ typedef struct SimJob {
         unsigned step;          /* migrate: progress reports so far */
         bool aborted;           /* migrate: cancelled, ends at once */
         char *domain;
-        char *vf_mac;           /* for ListVFs' "domain" of a VF */
+        bool checking;          /* preflight: the job decided; its checks run */
 } SimJob;
 
 /* An answer for ListVFs, GetDomainPolicy or an arrival, given on the next loop iteration,
@@ -186,7 +186,6 @@ static SimJob *sim_job_free(SimJob *j) {
                 return NULL;
         sd_event_source_disable_unref(j->timer);
         free(j->domain);
-        free(j->vf_mac);
         free(j);
         return NULL;
 }
@@ -196,43 +195,6 @@ static SimJob *sim_find_job(Virt *v, uint32_t id) {
                 if (j->id == id)
                         return j;
         return NULL;
-}
-
-/* Preflight as the libvirt backend ends it: the same decision (preflight.h) on the simulated
- * domain's XML, its policy applied, the VF recorded. Returns the phrase of what is wrong, in
- * *ret_message (to be freed), or NULL. */
-static int sim_preflight(SimJob *j, Migration *m, char **ret_message) {
-        _cleanup_(preflight_decision_done) PreflightDecision d = {};
-        _cleanup_free_ char *xml = NULL;
-        MigrationParams params = {};
-        int r;
-
-        r = sim_domain_xml(j->domain, &xml);
-        if (r >= 0)
-                r = preflight_decide(manager_get_policies(j->virt->manager), xml, migration_get_vf_spec(m), &d);
-        if (r < 0)
-                return r;
-        if (!d.policy) {
-                *ret_message = TAKE_PTR(d.refusal);
-                return -ENOENT;
-        }
-        policy_apply_to_params(d.policy, &params);
-        r = migration_apply_policy(m, policy_get_name(d.policy), &params);
-        if (r < 0)
-                return r;
-        log_info("%s: job %u: policy %s (matched by %s)", j->domain, j->id, policy_get_name(d.policy),
-                 policy_match_kind_to_string(d.match));
-        if (d.refusal) {
-                *ret_message = TAKE_PTR(d.refusal);
-                return -EINVAL;
-        }
-
-        r = migration_set_vf(m, d.vf.alias, d.vf.mac, d.vf.xml);
-        if (r < 0)
-                return r;
-        free(j->vf_mac);
-        j->vf_mac = TAKE_PTR(d.vf.mac);
-        return 0;
 }
 
 static void sim_report_progress(SimJob *j, Migration *m) {
@@ -264,7 +226,6 @@ static int sim_arm(SimJob *j, usec_t delay) {
 }
 
 static int sim_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        _cleanup_free_ char *owned_message = NULL;
         SimJob *j = userdata;
         Virt *v = j->virt;
         const char *message = NULL;
@@ -278,10 +239,23 @@ static int sim_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
         switch (a) {
         case ACTION_PREFLIGHT:
-                r = sim_preflight(j, m, &owned_message);
-                message = owned_message ? owned_message :
-                          r == -ENOMEM ? "out of memory" :
-                          r == -EBADMSG ? "cannot understand the domain's XML" : NULL;
+                /* As the libvirt backend: read the domain and hand its XML to the job, which
+                 * decides and asks for the checks (virt_check_domain()); they pass unless the
+                 * job found something wrong already. */
+                if (!j->checking) {
+                        _cleanup_free_ char *xml = NULL;
+
+                        r = sim_domain_xml(j->domain, &xml);
+                        if (r < 0) {
+                                message = "out of memory";
+                                break;
+                        }
+                        migration_domain_read(m, xml); /* may end the job and release j */
+                        return 0;
+                }
+                j->checking = false;
+                message = migration_get_refusal(m);
+                r = message ? -EINVAL : 0;
                 break;
         case ACTION_MIGRATE:
                 if (j->aborted) {
@@ -356,6 +330,7 @@ int virt_start_action(Virt *v, Migration *m, Action a, Side side) {
         j->side = side;
         j->step = 0;
         j->aborted = false;
+        j->checking = false;
         r = sim_arm(j, a == ACTION_MIGRATE ? sim_delay(a) / SIM_MIGRATE_STEPS : sim_delay(a));
         if (r < 0) {
                 j->action = _ACTION_INVALID;
@@ -377,6 +352,18 @@ void virt_cancel_action(Virt *v, Migration *m, Action a) {
         j->aborted = true;
         (void) sim_arm(j, 0);
         log_info("%s: asked the simulated migration to abort", j->domain);
+}
+
+int virt_check_domain(Virt *v, Migration *m) {
+        SimJob *j;
+
+        if (!v || !m)
+                return -EINVAL;
+        j = sim_find_job(v, migration_get_id(m));
+        if (!j || j->action != ACTION_PREFLIGHT)
+                return -ESRCH;
+        j->checking = true;
+        return sim_arm(j, 0);
 }
 
 /* The convergence rule of the state machine steers the simulated pre-copy as it steers
@@ -431,9 +418,13 @@ static int sim_vf_list(Virt *v, char **ret) {
         int r;
 
         /* The first jobs' domains hold the first VFs, with their MACs. */
-        for (SimJob *j = v->jobs; j && n_users < SIM_N_VFS; j = j->next)
-                if (j->vf_mac)
-                        users[n_users++] = (VfUser) { .domain = j->domain, .mac = j->vf_mac };
+        for (SimJob *j = v->jobs; j && n_users < SIM_N_VFS; j = j->next) {
+                Migration *m = manager_get_job(v->manager, j->id);
+                const char *mac = m ? migration_get_vf_mac(m) : NULL;
+
+                if (mac)
+                        users[n_users++] = (VfUser) { .domain = j->domain, .mac = mac };
+        }
 
         r = vf_inventory_new(&inv);
         if (r < 0)

@@ -250,10 +250,6 @@ static VirtJob *virt_job_free(VirtJob *j) {
         virt_monitor_stop(j->monitor);
         pthread_cond_destroy(&j->cond);
         pthread_mutex_destroy(&j->lock);
-        free(j->plug_network);
-        free(j->plug_xml);
-        free(j->check_error);
-        virt_xml_interface_done(&j->vf);
         free(j->domain);
         free(j);
         return NULL;
@@ -1278,12 +1274,12 @@ int request_new(Virt *v, VirtJob *j, Migration *m, Action a, Side side, Request 
                 return -ENOMEM;
 
         q->agent_timeout = AGENT_PING_TIMEOUT_USEC;
-        if (j->have_policy) {
-                q->agent_timeout = j->agent_timeout;
-                q->migration = j->migration;
-                q->plug_source = j->plug_source;
-                if (strdup_or_null(j->plug_network, &q->plug_network) < 0 ||
-                    strdup_or_null(j->plug_xml, &q->plug_xml) < 0)
+        if (migration_get_settings(m)) { /* what preflight decided; not for arrivals */
+                q->agent_timeout = migration_get_agent_timeout(m);
+                q->migration = *migration_get_settings(m);
+                q->plug_source = migration_get_plug_source(m);
+                if (strdup_or_null(migration_get_plug_network(m), &q->plug_network) < 0 ||
+                    strdup_or_null(migration_get_plug_xml(m), &q->plug_xml) < 0)
                         return -ENOMEM;
         }
         q->removal_pending = a == ACTION_PLUG && side == SIDE_SOURCE && j->removal_pending;
@@ -1461,7 +1457,6 @@ void virt_report_agent_latency(Virt *v, const Post *p, Migration *m) {
 static void virt_dispatch_result(Virt *v, Post *p) {
         VirtJob *j = virt_find_job(v, p->job_id);
         Migration *m;
-        int r;
 
         if (!j || j->generation != p->generation) {
                 log_debug("%s: dropping the result of %s of a job no longer waiting for it",
@@ -1479,16 +1474,6 @@ static void virt_dispatch_result(Virt *v, Post *p) {
         virt_report_agent_latency(v, p, m);
         if (p->guest_note)
                 (void) migration_add_event(m, "%s", p->guest_note);
-
-        /* An arrival knows its VF already; its preflight only checked the guest. */
-        if (p->action == ACTION_PREFLIGHT && p->r >= 0 && !migration_is_arrival(m)) {
-                r = migration_set_vf(m, j->vf.alias, j->vf.mac, j->vf.xml);
-                if (r < 0) {
-                        p->r = r;
-                        free(p->message);
-                        p->message = strdup("out of memory");
-                }
-        }
 
         if (p->action == ACTION_UNPLUG)
                 j->removal_pending = p->r == 0;

@@ -47,6 +47,9 @@ void virt_cancel_action(Virt *v, Migration *m, Action a);
 /* MigrationBackendOps.control: steer the running migration of m as the state machine's
  * convergence rule asks (off the loop; a refusal comes back as an event on the job). */
 int virt_control_migration(Virt *v, Migration *m, MigrationControl c, uint64_t value);
+/* MigrationBackendOps.check: preflight's checks on both hosts, once the job decided on the
+ * domain's XML; they end with migration_action_done(ACTION_PREFLIGHT). */
+int virt_check_domain(Virt *v, Migration *m);
 
 /* Read an arrived domain's plan (from its metadata) and whether its VF is plugged, off the
  * loop; the answer comes through manager_on_domain_inspected(). */

@@ -3,11 +3,14 @@
  * phase's failure and timeout, cancel in every phase, and the job's JSON. The fake runs on a
  * fake clock; each action takes a fixed time and ends as the test's script says. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "assert.h"
 #include "json-util.h"
 #include "migration.h"
+#include "policy.h"
 #include "utf8.h"
 
 typedef enum Outcome {
@@ -35,6 +38,8 @@ typedef struct Fake {
         char log[512];          /* "action@side " for each start */
         char controls[256];     /* "control=value " for each control() call */
         int control_r;          /* what control() returns */
+        const PolicySet *policies; /* what policies() gives */
+        unsigned checks;        /* check() calls */
 } Fake;
 
 static int fake_start(void *userdata, Migration *m, Action a, Side side) {
@@ -94,6 +99,29 @@ static int fake_control(void *userdata, Migration *m, MigrationControl c, uint64
         return 0;
 }
 
+static const PolicySet *fake_policies(void *userdata) {
+        return ((Fake *) userdata)->policies;
+}
+
+static int fake_check(void *userdata, Migration *m) {
+        Fake *f = userdata;
+
+        ASSERT_EQ_INT(migration_get_phase(m), PHASE_PREFLIGHT);
+        ASSERT_TRUE(f->pending);
+        f->checks++;
+        return 0;
+}
+
+/* A backend whose preflight ends with reading the domain: the job's decision is final. */
+static const MigrationBackendOps fake_ops_no_checks = {
+        .start_action = fake_start,
+        .cancel_action = fake_cancel,
+        .arm_timer = fake_arm,
+        .now = fake_now,
+        .changed = fake_changed,
+        .policies = fake_policies,
+};
+
 static const MigrationBackendOps fake_ops = {
         .start_action = fake_start,
         .cancel_action = fake_cancel,
@@ -101,6 +129,8 @@ static const MigrationBackendOps fake_ops = {
         .now = fake_now,
         .changed = fake_changed,
         .control = fake_control,
+        .policies = fake_policies,
+        .check = fake_check,
 };
 
 static Migration *job_new(Fake *f) {
@@ -673,6 +703,103 @@ static void test_convergence_none(void) {
         ASSERT_STREQ(f.controls, "");
         ASSERT_EQ_INT(migration_get_progress(m)->max_downtime_ms, 123);
         ASSERT_EQ_INT(migration_get_max_downtime(m), 0);
+}
+
+#define DOMAIN_XML(devices) \
+        "<domain type='qemu'><name>vm1</name><devices>" \
+        "<interface type='bridge'><mac address='52:54:00:00:00:01'/><model type='virtio'/><alias name='ua-net0'/></interface>" \
+        devices "</devices></domain>"
+#define VF_XML \
+        "<interface type='bridge'><mac address='52:54:00:aa:00:02'/><model type='e1000e'/>" \
+        "<alias name='ua-vf0'/><address type='pci' domain='0x0000' bus='0x02' slot='0x00' function='0x0'/></interface>"
+
+/* Preflight in two actions: the backend reads the domain, the job decides on its XML (policy,
+ * VF, plug XML, refusal) and asks for the checks; the VF becomes the job's once they pass. */
+static void test_preflight_decides(void) {
+        static const struct {
+                const char *name;
+                const char *xml;
+                bool policies;       /* a policy set (the built-in default) */
+                bool checks;         /* the backend has a check() */
+                int check_r;         /* what the checks answer */
+                unsigned n_checks;
+                const char *refusal; /* what the job decided is wrong */
+                Phase phase;         /* where the job is afterwards */
+                const char *error;   /* in the job's error, or NULL */
+        } reads[] = {
+                { "the default policy, one VF: checked, then failover",
+                  DOMAIN_XML(VF_XML), true, true, 0, 1, NULL, PHASE_FAILOVER, NULL },
+                { "no VF: checked anyway, the phrase among the causes",
+                  DOMAIN_XML(""), true, true, -EINVAL, 1,
+                  "the domain has no VF interface (type 'hostdev' or a model other than virtio)",
+                  PHASE_PREFLIGHT, "the domain has no VF interface" },
+                { "no checks: the decision ends preflight",
+                  DOMAIN_XML(VF_XML), true, false, 0, 0, NULL, PHASE_FAILOVER, NULL },
+                { "no checks, no VF: refused",
+                  DOMAIN_XML(""), true, false, 0, 0,
+                  "the domain has no VF interface (type 'hostdev' or a model other than virtio)",
+                  PHASE_PREFLIGHT, "the domain has no VF interface" },
+                { "no policies: refused before any check",
+                  DOMAIN_XML(VF_XML), false, true, 0, 0, NULL, PHASE_PREFLIGHT, "no policy resolves for it" },
+                { "not a domain's XML",
+                  "<network/>", true, true, 0, 0, NULL, PHASE_PREFLIGHT, "cannot understand the domain's XML" },
+        };
+        char dir[] = "/tmp/test-migration-XXXXXX";
+        const char *dirs[] = { dir, NULL };
+        _cleanup_(policy_set_freep) PolicySet *set = NULL;
+        _cleanup_free_ char *error = NULL;
+
+        ASSERT_NOT_NULL(mkdtemp(dir));
+        ASSERT_OK(policy_set_load(dirs, &set, &error)); /* the built-in default alone */
+        ASSERT_EQ_INT(rmdir(dir), 0);
+
+        for (size_t i = 0; i < ELEMENTSOF(reads); i++) {
+                MigrationParams p = { .domain = "vm1", .source_uri = "a", .destination_uri = "b" };
+                _cleanup_(migration_freep) Migration *m = NULL;
+                Fake f = { .now = 1, .timer = USEC_INFINITY };
+
+                printf("preflight: %s\n", reads[i].name);
+                f.policies = reads[i].policies ? set : NULL;
+                ASSERT_OK(migration_new(1, &p, reads[i].checks ? &fake_ops : &fake_ops_no_checks, &f, &m));
+                ASSERT_OK(migration_start(m));
+                ASSERT_EQ_INT(f.action, ACTION_PREFLIGHT);
+
+                migration_domain_read(m, reads[i].xml);
+                ASSERT_EQ_INT(f.checks, reads[i].n_checks);
+                if (reads[i].n_checks > 0) {
+                        /* The job decided and waits for the checks. */
+                        ASSERT_EQ_INT(migration_get_phase(m), PHASE_PREFLIGHT);
+                        ASSERT_STREQ(migration_get_policy_name(m), "default");
+                        ASSERT_EQ_INT(migration_get_policy_match(m), POLICY_MATCH_DEFAULT);
+                        ASSERT_EQ_INT(migration_get_settings(m)->max_downtime_ms, 300);
+                        ASSERT_TRUE(migration_get_agent_timeout(m) > 0);
+                        ASSERT_EQ_INT(migration_get_plug_source(m), POLICY_PLUG_RECORDED);
+                        ASSERT_TRUE(streq_ptr(migration_get_refusal(m), reads[i].refusal));
+                        ASSERT_NULL(migration_get_vf_alias(m)); /* not before the checks pass */
+                        if (!reads[i].refusal)
+                                ASSERT_NOT_NULL(strstr(migration_get_plug_xml(m), "<alias name=\"ua-vf0\"/>"));
+                        else
+                                ASSERT_NULL(migration_get_plug_xml(m));
+                        f.pending = false;
+                        migration_action_done(m, ACTION_PREFLIGHT, reads[i].check_r, migration_get_refusal(m));
+                }
+                ASSERT_EQ_INT(migration_get_phase(m), reads[i].phase);
+                if (reads[i].phase == PHASE_FAILOVER) {
+                        ASSERT_STREQ(migration_get_vf_alias(m), "ua-vf0");
+                        ASSERT_STREQ(migration_get_vf_mac(m), "52:54:00:aa:00:02");
+                        ASSERT_EQ_INT(f.action, ACTION_FAILOVER);
+                } else {
+                        ASSERT_TRUE(migration_is_finished(m));
+                        ASSERT_EQ_INT(migration_get_result(m), JOB_FAILED);
+                        ASSERT_NULL(migration_get_vf_alias(m));
+                        ASSERT_NOT_NULL(strstr(migration_get_error(m), reads[i].error));
+                }
+
+                /* A late read (the job moved on) changes nothing. */
+                migration_domain_read(m, reads[i].xml);
+                ASSERT_EQ_INT(f.checks, reads[i].n_checks);
+                ASSERT_EQ_INT(migration_get_phase(m), reads[i].phase);
+        }
 }
 
 static void test_recover(void) {
@@ -1390,6 +1517,7 @@ int main(void) {
         test_convergence();
         test_convergence_abort();
         test_convergence_none();
+        test_preflight_decides();
         test_recover();
         test_recover_twice();
         test_journal_records();

@@ -1,13 +1,33 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The convergence rule's terms: the migration settings and the rule a policy gives, and the
- * step the rule asks for. Shared by the policy code, which reads them from a file and decides
- * (policy_convergence_decide()), and the state machine, which applies them to a running
- * migration. Types only. */
+/* The policy's terms the state machine keeps on a job: how the policy matched, where the
+ * destination's VF comes from, the migration settings, the convergence rule and the step it
+ * asks for. Shared by the policy code, which reads them from a file and decides
+ * (policy_convergence_decide()), and the state machine, which applies them. Types only. */
 #pragma once
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+/* How a policy matched a domain, least specific first: the order is the precedence. */
+typedef enum PolicyMatchKind {
+        POLICY_MATCH_DEFAULT,
+        POLICY_MATCH_GLOB,
+        POLICY_MATCH_NAME,
+        POLICY_MATCH_METADATA,
+        POLICY_MATCH_UUID,
+        _POLICY_MATCH_KIND_MAX,
+        _POLICY_MATCH_KIND_INVALID = -EINVAL,
+} PolicyMatchKind;
+
+/* Where the VF plugged on the destination comes from. */
+typedef enum PolicyPlugSource {
+        POLICY_PLUG_RECORDED, /* the VF's <interface> as preflight recorded it on the source */
+        POLICY_PLUG_NETWORK,  /* a libvirt network of the destination, e.g. a hostdev pool */
+        POLICY_PLUG_TEMPLATE, /* an <interface> template with {mac} and {alias} filled in */
+        _POLICY_PLUG_SOURCE_MAX,
+        _POLICY_PLUG_SOURCE_INVALID = -EINVAL,
+} PolicyPlugSource;
 
 /* What to do when pre-copy does not converge. */
 typedef enum PolicyConvergenceAction {
