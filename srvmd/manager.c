@@ -93,6 +93,50 @@ static unsigned manager_metrics_n_active(void *userdata) {
         return manager_n_active_jobs(userdata);
 }
 
+/* The backend's reports (virt.h), on the loop thread. */
+static Migration *virt_on_job(void *userdata, uint32_t id) {
+        return manager_get_job(userdata, id);
+}
+static void virt_on_device_removed(void *userdata, const char *domain, const char *alias) {
+        manager_on_device_removed(userdata, domain, alias);
+}
+static void virt_on_device_removal_failed(void *userdata, const char *domain, const char *alias) {
+        manager_on_device_removal_failed(userdata, domain, alias);
+}
+static void virt_on_job_completed(void *userdata, const char *domain, uint64_t downtime_ms) {
+        manager_on_job_completed(userdata, domain, downtime_ms);
+}
+static void virt_on_domain_arrived(void *userdata, const char *domain) {
+        manager_on_domain_arrived(userdata, domain);
+}
+static void virt_on_domain_left(void *userdata, const char *domain) {
+        manager_on_domain_left(userdata, domain);
+}
+static void virt_on_domain_inspected(void *userdata, const char *domain, bool running, const VirtXmlPlan *plan,
+                                     bool vf_present, uint64_t held_for_sec, const char *xml, const char *error) {
+        manager_on_domain_inspected(userdata, domain, running, plan, vf_present, held_for_sec, xml, error);
+}
+static void virt_on_connection(void *userdata, bool connected) {
+        manager_on_libvirt_connection(userdata, connected);
+}
+static void virt_on_agent_latency(void *userdata, const char *command, usec_t rtt) {
+        Manager *mgr = userdata;
+
+        (void) metrics_observe_agent(mgr->metrics, command, (double) rtt / USEC_PER_SEC);
+}
+
+static const VirtEvents manager_virt_events = {
+        .job = virt_on_job,
+        .device_removed = virt_on_device_removed,
+        .device_removal_failed = virt_on_device_removal_failed,
+        .job_completed = virt_on_job_completed,
+        .domain_arrived = virt_on_domain_arrived,
+        .domain_left = virt_on_domain_left,
+        .domain_inspected = virt_on_domain_inspected,
+        .connection = virt_on_connection,
+        .agent_latency = virt_on_agent_latency,
+};
+
 int manager_new(const ManagerConfig *config, Manager **ret) {
         _cleanup_(manager_freep) Manager *mgr = NULL;
         int r;
@@ -1132,7 +1176,7 @@ int manager_startup(Manager *mgr) {
         if (r < 0)
                 log_warning_errno(r, "Failed to enable the watchdog, continuing without: %m");
 
-        r = virt_new(mgr, mgr->event, mgr->local_uri, &mgr->virt);
+        r = virt_new(&manager_virt_events, mgr, mgr->event, mgr->local_uri, &mgr->virt);
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to libvirt at %s: %m", mgr->local_uri);
 

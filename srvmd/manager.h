@@ -14,11 +14,9 @@
 #include "preflight.h"
 #include "virt-xml.h"
 #include "migration.h"
+#include "virt.h"
 
 typedef struct Manager Manager;
-typedef struct Virt Virt;
-/* An answer put together off the loop: text, or NULL and a sentence saying why not. */
-typedef void (*VirtTextFn)(void *userdata, const char *text, const char *error);
 
 typedef struct ManagerConfig {
         const char *local_uri;   /* libvirt URI of this host, default "qemu:///system" */

@@ -14,7 +14,6 @@
 
 #include "agent.h"
 #include "json-util.h"
-#include "manager.h"
 #include "migration.h"
 #include "policy.h"
 #include "vf-netlink.h"
@@ -195,7 +194,8 @@ struct VirtJob {
 };
 
 struct Virt {
-        Manager *manager;      /* not owned */
+        const VirtEvents *events; /* not owned: how the backend reports */
+        void *events_userdata;
         VirtControlGroup controls; /* the control threads, waited for at free */
         sd_event *event;       /* ref */
         char *local_uri;
@@ -229,6 +229,11 @@ struct Virt {
 
 /* A libvirt domain state (virDomainState) as virsh(1) names it; "unknown" for others. */
 const char *virt_domain_state_to_string(int state);
+
+/* The job of id through the events table; NULL if it is gone. */
+static inline Migration *virt_job_migration(Virt *v, uint32_t id) {
+        return v->events->job(v->events_userdata, id);
+}
 
 /* Posts: any thread queues; the loop dispatches. */
 Post *post_new(PostType type, uint32_t job_id, const char *domain, const char *alias);

@@ -283,7 +283,7 @@ void virt_dispatch_progress(Virt *v, Post *p) {
 
         if (!j)
                 return;
-        m = manager_get_job(v->manager, j->id);
+        m = virt_job_migration(v, j->id);
         if (!m || migration_is_finished(m) || migration_get_phase(m) != PHASE_MIGRATE)
                 return;
 
@@ -302,7 +302,7 @@ void virt_dispatch_progress(Virt *v, Post *p) {
 
 void virt_dispatch_note(Virt *v, Post *p) {
         VirtJob *j = virt_find_job_by_domain(v, p->domain);
-        Migration *m = j ? manager_get_job(v->manager, j->id) : NULL;
+        Migration *m = j ? virt_job_migration(v, j->id) : NULL;
 
         log_warning("%s: %s", strna(p->domain), strna(p->message));
         if (m)

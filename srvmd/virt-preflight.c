@@ -281,7 +281,7 @@ void virt_dispatch_domain_info(Virt *v, Post *p) {
 
         if (!j || j->generation != p->generation)
                 return;
-        m = manager_get_job(v->manager, p->job_id);
+        m = virt_job_migration(v, p->job_id);
         if (!m)
                 return;
         virt_report_agent_latency(v, p, m);

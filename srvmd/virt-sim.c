@@ -13,8 +13,6 @@
 
 #include "json-util.h"
 #include "log.h"
-#include "manager.h"
-#include "metrics.h"
 #include "preflight.h"
 #include "vf.h"
 #include "virt-xml.h"
@@ -70,7 +68,8 @@ typedef struct SimErrand {
 } SimErrand;
 
 struct Virt {
-        Manager *manager;     /* not owned */
+        const VirtEvents *events; /* not owned: how the backend reports */
+        void *events_userdata;
         sd_event *event;      /* ref */
         SimJob *jobs;         /* owned */
         SimErrand *errands;   /* owned */
@@ -233,7 +232,7 @@ static int sim_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Action a = j->action;
         int r = 0;
 
-        m = manager_get_job(v->manager, j->id);
+        m = v->events->job(v->events_userdata, j->id);
         if (!m || a < 0)
                 return 0;
 
@@ -272,7 +271,7 @@ static int sim_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                         break;
                 }
                 sim_report_progress(j, m);
-                manager_on_job_completed(v->manager, j->domain, SIM_VM_DOWNTIME_MS);
+                v->events->job_completed(v->events_userdata, j->domain, SIM_VM_DOWNTIME_MS);
                 break;
         case ACTION_UNPLUG:
                 r = 1; /* verified gone */
@@ -419,7 +418,7 @@ static int sim_vf_list(Virt *v, char **ret) {
 
         /* The first jobs' domains hold the first VFs, with their MACs. */
         for (SimJob *j = v->jobs; j && n_users < SIM_N_VFS; j = j->next) {
-                Migration *m = manager_get_job(v->manager, j->id);
+                Migration *m = v->events->job(v->events_userdata, j->id);
                 const char *mac = m ? migration_get_vf_mac(m) : NULL;
 
                 if (mac)
@@ -521,7 +520,7 @@ static int sim_errand_run(sd_event_source *s, void *userdata) {
                 /* No plan: the manager decides from the domain's policy, as for a domain
                  * another tool moved. */
                 r = sim_domain_xml(e->domain, &text);
-                manager_on_domain_inspected(v->manager, e->domain, true, NULL, false, 0, r < 0 ? NULL : text,
+                v->events->domain_inspected(v->events_userdata, e->domain, true, NULL, false, 0, r < 0 ? NULL : text,
                                             r < 0 ? "out of memory" : NULL);
         }
         else if (e->domains) {
@@ -581,13 +580,16 @@ int virt_get_domain_xml(Virt *v, const char *domain, VirtTextFn cb, void *userda
         return cb && domain ? sim_errand_start(v, domain, false, cb, userdata) : -EINVAL;
 }
 
-int virt_new(Manager *mgr, sd_event *e, const char *local_uri, Virt **ret) {
+int virt_new(const VirtEvents *events, void *userdata, sd_event *e, const char *local_uri, Virt **ret) {
         Virt *v;
 
+        if (!events || !e || !ret)
+                return -EINVAL;
         v = calloc(1, sizeof(*v));
         if (!v)
                 return -ENOMEM;
-        v->manager = mgr;
+        v->events = events;
+        v->events_userdata = userdata;
         v->event = sd_event_ref(e);
         log_notice("Simulated backend in place of libvirt at %s, delays scaled by %g: nothing is migrated.",
                    local_uri, sim_scale);

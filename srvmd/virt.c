@@ -2,8 +2,8 @@
 /* The libvirt backend. Three kinds of threads meet here, and only through one queue:
  *
  *  - the loop thread (sd-event) owns every struct below except where a comment says
- *    otherwise; it starts actions, and it is the only one that calls into the manager and
- *    the state machine;
+ *    otherwise; it starts actions, and it is the only one that reports to the manager (through
+ *    the VirtEvents table virt_new() was given) and calls into the state machine;
  *  - one event thread runs libvirt's default event loop: libvirt's domain events, the
  *    connections' keepalives and close notices. Its callbacks only copy what they are told
  *    into a Post and queue it;
@@ -39,7 +39,6 @@
 #include "json-util.h"
 #include "log.h"
 #include "srvm-hook.h"
-#include "metrics.h"
 #include "vf-netlink.h"
 #include "vf-xml.h"
 #include "policy.h"
@@ -1442,15 +1441,14 @@ static void virt_note_downtime(Virt *v, const char *domain) {
                         j->downtime_seen = true;
 }
 
-/* The guest agent's latency, one sample per command that answered: into the metrics and
- * the job's JSON. */
+/* The guest agent's latency, one sample per command that answered: into the job's JSON, and
+ * reported (for the metrics). */
 void virt_report_agent_latency(Virt *v, const Post *p, Migration *m) {
         for (size_t i = 0; i < p->n_agent_samples; i++) {
                 (void) migration_add_agent_sample(m, p->agent_samples[i].command, p->agent_samples[i].rtt);
                 log_debug("%s: guest agent %s answered in %.1f ms", p->domain, p->agent_samples[i].command,
                           (double) p->agent_samples[i].rtt / USEC_PER_MSEC);
-                (void) metrics_observe_agent(manager_get_metrics(v->manager), p->agent_samples[i].command,
-                                             (double) p->agent_samples[i].rtt / USEC_PER_SEC);
+                v->events->agent_latency(v->events_userdata, p->agent_samples[i].command, p->agent_samples[i].rtt);
         }
 }
 
@@ -1463,7 +1461,7 @@ static void virt_dispatch_result(Virt *v, Post *p) {
                           strna(p->domain), action_to_string(p->action));
                 return;
         }
-        m = manager_get_job(v->manager, p->job_id);
+        m = virt_job_migration(v, p->job_id);
         if (!m)
                 return;
         j->generation = 0;
@@ -1487,7 +1485,7 @@ static void virt_dispatch_result(Virt *v, Post *p) {
                 log_debug("%s: no JOB_COMPLETED event yet; the destination's job stats say the pause took %llu ms",
                           j->domain, (unsigned long long) p->downtime_ms);
                 j->downtime_seen = true;
-                manager_on_job_completed(v->manager, p->domain, p->downtime_ms);
+                v->events->job_completed(v->events_userdata, p->domain, p->downtime_ms);
         }
 
         /* This may end the job and release j: touch neither afterwards. */
@@ -1845,16 +1843,16 @@ static void virt_dispatch(Virt *v, Post *p) {
                 if (event_is_for_us(v, p))
                         virt_note_removed(v, p->domain);
                 if (event_is_for_us(v, p))
-                        manager_on_device_removed(v->manager, p->domain, p->alias);
+                        v->events->device_removed(v->events_userdata, p->domain, p->alias);
                 break;
         case POST_DEVICE_REMOVAL_FAILED:
                 if (event_is_for_us(v, p))
-                        manager_on_device_removal_failed(v->manager, p->domain, p->alias);
+                        v->events->device_removal_failed(v->events_userdata, p->domain, p->alias);
                 break;
         case POST_JOB_COMPLETED:
                 if (event_is_for_us(v, p)) {
                         virt_note_downtime(v, p->domain);
-                        manager_on_job_completed(v->manager, p->domain, p->downtime_ms);
+                        v->events->job_completed(v->events_userdata, p->domain, p->downtime_ms);
                 }
                 break;
         case POST_LIFECYCLE:
@@ -1865,16 +1863,16 @@ static void virt_dispatch(Virt *v, Post *p) {
                 /* An incoming migration completed here. */
                 if (p->job_id == 0 && p->event == VIR_DOMAIN_EVENT_RESUMED &&
                     p->detail == VIR_DOMAIN_EVENT_RESUMED_MIGRATED)
-                        manager_on_domain_arrived(v->manager, p->domain);
+                        v->events->domain_arrived(v->events_userdata, p->domain);
                 /* Gone: migrated away, shut down, destroyed. */
                 if (p->job_id == 0 && p->event == VIR_DOMAIN_EVENT_STOPPED)
-                        manager_on_domain_left(v->manager, p->domain);
+                        v->events->domain_left(v->events_userdata, p->domain);
                 break;
         case POST_CONNECTION_CLOSED:
                 if (p->job_id == 0)
                         virt_on_local_closed(v, p);
                 else {
-                        Migration *m = manager_get_job(v->manager, p->job_id);
+                        Migration *m = virt_job_migration(v, p->job_id);
 
                         log_warning("Job %u: lost the connection to the destination's libvirt (%s).",
                                     p->job_id, close_reason_to_string(p->event));
@@ -1915,7 +1913,7 @@ static void virt_dispatch(Virt *v, Post *p) {
         }
         case POST_INSPECTED:
                 inspection_join(v, p->inspection);
-                manager_on_domain_inspected(v->manager, p->domain, p->running, p->have_plan ? &p->plan : NULL,
+                v->events->domain_inspected(v->events_userdata, p->domain, p->running, p->have_plan ? &p->plan : NULL,
                                             p->vf_present, p->held_for_sec, p->xml, p->r < 0 ? p->message : NULL);
                 break;
         case _POST_TYPE_MAX:
@@ -2046,7 +2044,7 @@ static void virt_on_local_closed(Virt *v, const Post *p) {
         v->n_callbacks = 0;
         v->disconnected_at = now_usec();
         v->reconnect_delay = RECONNECT_DELAY_MIN;
-        manager_on_libvirt_connection(v->manager, false);
+        v->events->connection(v->events_userdata, false);
         virt_schedule_reconnect(v);
 }
 
@@ -2066,14 +2064,14 @@ static void virt_on_connected(Virt *v, Post *p) {
         p->n_callbacks = 0;
         log_notice("Reconnected to libvirt at %s, %.1f s after losing it.", v->local_uri,
                    (double) (now_usec() - v->disconnected_at) / USEC_PER_SEC);
-        manager_on_libvirt_connection(v->manager, true);
+        v->events->connection(v->events_userdata, true);
 }
 
-int virt_new(Manager *mgr, sd_event *e, const char *local_uri, Virt **ret) {
+int virt_new(const VirtEvents *events, void *userdata, sd_event *e, const char *local_uri, Virt **ret) {
         _cleanup_(virt_freep) Virt *v = NULL;
         int r;
 
-        if (!mgr || !e || !ret)
+        if (!events || !e || !ret)
                 return -EINVAL;
 
         r = libvirt_init();
@@ -2083,7 +2081,8 @@ int virt_new(Manager *mgr, sd_event *e, const char *local_uri, Virt **ret) {
         v = calloc(1, sizeof(*v));
         if (!v)
                 return log_error_errno(ENOMEM, "Failed to set up the libvirt backend: %m");
-        v->manager = mgr;
+        v->events = events;
+        v->events_userdata = userdata;
         v->event = sd_event_ref(e);
         v->fd = -EBADF;
         v->posts_tail = &v->posts;

@@ -10,8 +10,34 @@
 
 #include <systemd/sd-event.h>
 
-#include "manager.h"
 #include "migration.h"
+#include "virt-xml.h"
+
+typedef struct Virt Virt;
+/* An answer put together off the loop: text, or NULL and a sentence saying why not. */
+typedef void (*VirtTextFn)(void *userdata, const char *text, const char *error);
+
+/* How the backend reports, on the loop thread, to whoever created it (the manager): a table
+ * handed down at creation, so that the backend never calls up by name. */
+typedef struct VirtEvents {
+        /* The job with this id, NULL if it is gone (a result that comes too late). */
+        Migration *(*job)(void *userdata, uint32_t id);
+        /* libvirt's DEVICE_REMOVED and DEVICE_REMOVAL_FAILED for a domain's device. */
+        void (*device_removed)(void *userdata, const char *domain, const char *alias);
+        void (*device_removal_failed)(void *userdata, const char *domain, const char *alias);
+        /* A migration of domain completed; downtime_ms is the VM's pause. */
+        void (*job_completed)(void *userdata, const char *domain, uint64_t downtime_ms);
+        /* A domain arrived here by migration, or stopped running here. */
+        void (*domain_arrived)(void *userdata, const char *domain);
+        void (*domain_left)(void *userdata, const char *domain);
+        /* What virt_inspect_domain() found (see manager_on_domain_inspected()). */
+        void (*domain_inspected)(void *userdata, const char *domain, bool running, const VirtXmlPlan *plan,
+                                 bool vf_present, uint64_t held_for_sec, const char *xml, const char *error);
+        /* The local libvirt connection went down (srvmd reconnects on its own) or is back. */
+        void (*connection)(void *userdata, bool connected);
+        /* A guest agent command answered after rtt. */
+        void (*agent_latency)(void *userdata, const char *command, usec_t rtt);
+} VirtEvents;
 
 /* The backend's part of the daemon's command line, which main.c parses for every executable
  * it is linked into: the program's name, what it is (for --help), the backend's own long
@@ -29,14 +55,15 @@ typedef struct VirtCommandLine {
 extern const VirtCommandLine virt_command_line;
 
 /* Connect to the local libvirt (blocking, at startup), register for domain events, start
- * the event thread. Events are delivered to mgr through manager_on_*(). */
-int virt_new(Manager *mgr, sd_event *e, const char *local_uri, Virt **ret);
+ * the event thread. Reports go through events (borrowed, with userdata, for the backend's
+ * life). */
+int virt_new(const VirtEvents *events, void *userdata, sd_event *e, const char *local_uri, Virt **ret);
 Virt *virt_free(Virt *v);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Virt *, virt_free);
 
 /* Whether the local connection is up. When libvirtd goes away (a restart), srvmd connects
- * again on its own, with a backoff from 1 s doubling to 30 s, and tells the manager through
- * manager_on_libvirt_connection() both times; meanwhile what needs libvirt returns
+ * again on its own, with a backoff from 1 s doubling to 30 s, and reports it through
+ * VirtEvents.connection both times; meanwhile what needs libvirt returns
  * -ENOTCONN. */
 bool virt_is_connected(Virt *v);
 const char *virt_get_local_uri(Virt *v);
@@ -52,7 +79,7 @@ int virt_control_migration(Virt *v, Migration *m, MigrationControl c, uint64_t v
 int virt_check_domain(Virt *v, Migration *m);
 
 /* Read an arrived domain's plan (from its metadata) and whether its VF is plugged, off the
- * loop; the answer comes through manager_on_domain_inspected(). */
+ * loop; the answer comes through VirtEvents.domain_inspected. */
 int virt_inspect_domain(Virt *v, const char *domain);
 
 /* The host's SR-IOV inventory and which domain uses each VF, as JSON (vf_inventory_to_json()),
