@@ -17,5 +17,10 @@ int bus_setup(Manager *mgr);
 /* A job was created / changed phase or result. Emit the signals and PropertiesChanged. */
 void bus_job_new(Manager *mgr, Migration *m);
 void bus_job_changed(Manager *mgr, Migration *m);
+/* The job entered a new phase / finished: JobPhaseChanged / JobFinished (and ActiveJobs).
+ * The manager calls each once per phase and once at the end: the job's record says what was
+ * announced, the bus keeps nothing of its own. */
+void bus_job_phase_changed(Manager *mgr, Migration *m);
+void bus_job_finished(Manager *mgr, Migration *m);
 /* A finished job is about to be dropped from the job table: its object goes away. */
 void bus_job_removed(Manager *mgr, Migration *m);

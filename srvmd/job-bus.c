@@ -14,20 +14,6 @@
 #include "log.h"
 #include "migration.h"
 
-/* What the bus last said of each job: the phase in its last JobPhaseChanged and whether
- * JobFinished went out. The migration calls back on every change (progress included),
- * possibly more than once after it finished; each phase change and the end must be signalled
- * exactly once. The Migration is not ours to carry that, so it is kept here, one entry per
- * job from bus_job_new() to bus_job_removed(). One manager per process. */
-typedef struct JobSeen {
-        uint32_t id;
-        Phase phase;
-        bool finished_sent;
-} JobSeen;
-
-static JobSeen *seen;
-static size_t n_seen;
-
 static const char *strempty(const char *s) {
         return s ? s : "";
 }
@@ -205,38 +191,6 @@ int job_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***n
         return 0;
 }
 
-static JobSeen *job_seen_find(uint32_t id) {
-        for (size_t i = 0; i < n_seen; i++)
-                if (seen[i].id == id)
-                        return &seen[i];
-        return NULL;
-}
-
-static JobSeen *job_seen_add(uint32_t id) {
-        JobSeen *a, *e = job_seen_find(id);
-
-        if (e)
-                return e;
-
-        a = realloc(seen, (n_seen + 1) * sizeof(JobSeen));
-        if (!a)
-                return NULL;
-        seen = a;
-        seen[n_seen] = (JobSeen) { .id = id, .phase = _PHASE_INVALID };
-        return &seen[n_seen++];
-}
-
-static void job_seen_forget(uint32_t id) {
-        JobSeen *e = job_seen_find(id);
-
-        if (e)
-                *e = seen[--n_seen];
-        if (n_seen == 0) {
-                free(seen);
-                seen = NULL;
-        }
-}
-
 void bus_job_new(Manager *mgr, Migration *m) {
         _cleanup_free_ char *path = NULL;
         uint32_t id = migration_get_id(m);
@@ -252,9 +206,6 @@ void bus_job_new(Manager *mgr, Migration *m) {
                 return;
         }
 
-        if (!job_seen_add(id))
-                log_warning_errno(ENOMEM, "Job %" PRIu32 ": failed to track it for its signals: %m", id);
-
         r = sd_bus_emit_signal(bus, SRVM_BUS_PATH, SRVM_MANAGER_INTERFACE, "JobNew", "uo", id, path);
         if (r < 0)
                 log_warning_errno(r, "Job %" PRIu32 ": failed to send JobNew: %m", id);
@@ -268,47 +219,53 @@ void bus_job_new(Manager *mgr, Migration *m) {
                 log_warning_errno(r, "Failed to send PropertiesChanged for ActiveJobs: %m");
 }
 
+/* The job's object path, or NULL (said in the log) if out of memory. */
+static char *job_path(uint32_t id) {
+        char *path = NULL;
+        int r;
+
+        r = bus_job_path(id, &path);
+        if (r < 0)
+                log_warning_errno(r, "Job %" PRIu32 ": failed to build its object path: %m", id);
+        return path;
+}
+
 void bus_job_changed(Manager *mgr, Migration *m) {
         _cleanup_free_ char *path = NULL;
         uint32_t id = migration_get_id(m);
         sd_bus *bus = manager_get_bus(mgr);
-        JobSeen *e;
-        Phase phase;
         int r;
 
-        if (!bus)
+        if (!bus || !(path = job_path(id)))
                 return;
-
-        r = bus_job_path(id, &path);
-        if (r < 0) {
-                log_warning_errno(r, "Job %" PRIu32 ": failed to build its object path: %m", id);
-                return;
-        }
-
         r = sd_bus_emit_properties_changed(bus, path, SRVM_JOB_INTERFACE,
                                            "Phase", "Result", "Error", "Progress", "JSON", NULL);
         if (r < 0)
                 log_warning_errno(r, "Job %" PRIu32 ": failed to send PropertiesChanged: %m", id);
+}
 
-        e = job_seen_add(id);
-        if (!e) {
-                log_warning_errno(ENOMEM, "Job %" PRIu32 ": failed to track it for its signals: %m", id);
+void bus_job_phase_changed(Manager *mgr, Migration *m) {
+        _cleanup_free_ char *path = NULL;
+        uint32_t id = migration_get_id(m);
+        sd_bus *bus = manager_get_bus(mgr);
+        int r;
+
+        if (!bus || migration_get_phase(m) < 0 || !(path = job_path(id)))
                 return;
-        }
+        r = sd_bus_emit_signal(bus, SRVM_BUS_PATH, SRVM_MANAGER_INTERFACE, "JobPhaseChanged", "uos",
+                               id, path, phase_to_string(migration_get_phase(m)));
+        if (r < 0)
+                log_warning_errno(r, "Job %" PRIu32 ": failed to send JobPhaseChanged: %m", id);
+}
 
-        phase = migration_get_phase(m);
-        if (phase >= 0 && phase != e->phase) {
-                e->phase = phase;
-                r = sd_bus_emit_signal(bus, SRVM_BUS_PATH, SRVM_MANAGER_INTERFACE, "JobPhaseChanged", "uos",
-                                       id, path, phase_to_string(phase));
-                if (r < 0)
-                        log_warning_errno(r, "Job %" PRIu32 ": failed to send JobPhaseChanged: %m", id);
-        }
+void bus_job_finished(Manager *mgr, Migration *m) {
+        _cleanup_free_ char *path = NULL;
+        uint32_t id = migration_get_id(m);
+        sd_bus *bus = manager_get_bus(mgr);
+        int r;
 
-        if (!migration_is_finished(m) || e->finished_sent)
+        if (!bus || !(path = job_path(id)))
                 return;
-        e->finished_sent = true;
-
         r = sd_bus_emit_signal(bus, SRVM_BUS_PATH, SRVM_MANAGER_INTERFACE, "JobFinished", "uos",
                                id, path, job_result_to_string(migration_get_result(m)));
         if (r < 0)
@@ -324,8 +281,6 @@ void bus_job_removed(Manager *mgr, Migration *m) {
         uint32_t id = migration_get_id(m);
         sd_bus *bus = manager_get_bus(mgr);
         int r;
-
-        job_seen_forget(id);
 
         if (!bus)
                 return;

@@ -243,16 +243,6 @@ static bool bond_name_is_valid(const char *s) {
         return true;
 }
 
-static Migration *find_running_job(Manager *mgr, const char *domain) {
-        for (size_t i = 0; i < manager_n_jobs(mgr); i++) {
-                Migration *m = manager_get_job_at(mgr, i);
-
-                if (!migration_is_finished(m) && streq_ptr(migration_get_domain(m), domain))
-                        return m;
-        }
-        return NULL;
-}
-
 /* Migrate and Check: the same arguments, the same checks; a check runs preflight only. */
 static int method_start_job(sd_bus_message *message, Manager *mgr, bool check_only, sd_bus_error *error) {
         _cleanup_free_ char *path = NULL, *why = NULL;
@@ -288,17 +278,8 @@ static int method_start_job(sd_bus_message *message, Manager *mgr, bool check_on
         p.check_only = check_only;
 
         r = check_only ? manager_check(mgr, &p, &m, &why) : manager_migrate(mgr, &p, &m, &why);
-        if (r == -EBUSY) {
-                Migration *running = find_running_job(mgr, domain);
-
-                if (running)
-                        return sd_bus_error_setf(error, SRVM_ERROR_BUSY,
-                                                 "Domain '%s' already has %s job %" PRIu32 " running.",
-                                                 domain, migration_is_check_only(running) ? "check" : "migration",
-                                                 migration_get_id(running));
-                return sd_bus_error_setf(error, SRVM_ERROR_BUSY,
-                                         "Domain '%s' already has a job running.", domain);
-        }
+        if (r == -EBUSY) /* the manager names the job in the way */
+                return sd_bus_error_setf(error, SRVM_ERROR_BUSY, "%s", why ? why : "The domain already has a job running.");
         if (r == -ENOTCONN)
                 return sd_bus_error_setf(error, SRVM_ERROR_NOT_CONNECTED, "%s.", strna(why));
         if (r == -EINVAL)

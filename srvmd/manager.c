@@ -28,6 +28,7 @@ typedef struct Job {
         Manager *manager;
         Migration *migration;      /* owned */
         sd_event_source *timer;    /* owned; the phase budget */
+        /* What the log and the bus were told last: each phase and the end are announced once. */
         Phase logged_phase;
         JobResult logged_result;
         bool logged_finished;
@@ -394,14 +395,18 @@ static void job_changed(void *userdata, Migration *m) {
         if (milestone)
                 job_journal(j);
 
+        bus_job_changed(mgr, m);
+
         if (p != j->logged_phase) {
                 log_info("%s: job %u: %s -> %s", migration_get_domain(m), migration_get_id(m),
                          j->logged_phase >= 0 ? phase_to_string(j->logged_phase) : "new",
                          phase_to_string(p));
                 j->logged_phase = p;
+                bus_job_phase_changed(mgr, m);
         }
 
-        bus_job_changed(mgr, m);
+        if (migration_is_finished(m) && !j->logged_finished)
+                bus_job_finished(mgr, m);
 
         if (result != j->logged_result) {
                 j->logged_result = result;
