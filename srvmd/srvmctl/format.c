@@ -87,6 +87,30 @@ static void fput_ms_line(FILE *f, const char *label, json_object *job, const cha
                 fprintf(f, "%s: n/a\n", label);
 }
 
+/* What srvmd decided and why ("raised the maximum downtime to 400 ms after 5 iterations"),
+ * at the time from the first phase's start. */
+static void fput_events(FILE *f, json_object *job, int64_t base) {
+        json_object *events;
+        size_t n;
+
+        if (!json_object_object_get_ex(job, "events", &events) || !json_object_is_type(events, json_type_array))
+                return;
+        n = json_object_array_length(events);
+        if (n == 0)
+                return;
+        fputs("\nEvents:\n", f);
+        for (size_t i = 0; i < n; i++) {
+                json_object *e = json_object_array_get_idx(events, i);
+                int64_t at;
+
+                if (json_get_int64(e, "at_us", &at))
+                        fput_seconds(f, 9, at - base);
+                else
+                        fprintf(f, "%9s", "-");
+                fprintf(f, "  %s\n", strna(json_get_string(e, "message")));
+        }
+}
+
 int format_timeline(json_object *job, char **ret) {
         /* f is declared after buf so that it is closed, which writes buf, before buf is freed. */
         _cleanup_free_ char *buf = NULL;
@@ -153,6 +177,7 @@ int format_timeline(json_object *job, char **ret) {
 
         fput_ms_line(f, "VM downtime", job, "vm_downtime_ms");
         fput_ms_line(f, "On virtio (standby)", job, "standby_ms");
+        fput_events(f, job, timeline_base(phases));
 
         return finish_stream(&f, &buf, ret);
 }
@@ -353,7 +378,16 @@ unsigned format_progress_iteration(json_object *job) {
         return (unsigned) it;
 }
 
-int format_status_line(json_object *job, int64_t elapsed_us, unsigned bar_width, char **ret) {
+/* What a status line holds, from the most to the least: a variant leaves out more. */
+typedef struct StatusParts {
+        unsigned bar_width; /* 0: no bar */
+        bool padded;        /* the phase name padded to the width of the longest */
+        bool amounts;       /* "1.0 GiB of 4.0 GiB left" */
+        bool dirty;         /* "dirty 12.0 MiB/s" */
+        bool precopy;       /* the iteration and the share sent */
+} StatusParts;
+
+static int status_line_render(json_object *job, int64_t elapsed_us, const StatusParts *parts, char **ret) {
         _cleanup_free_ char *buf = NULL;
         _cleanup_(fclosep) FILE *f = NULL;
         const char *phase;
@@ -361,22 +395,19 @@ int format_status_line(json_object *job, int64_t elapsed_us, unsigned bar_width,
         uint64_t total, remaining, rate;
         size_t size;
 
-        if (!job || !ret)
-                return -EINVAL;
-
         f = open_memstream(&buf, &size);
         if (!f)
                 return -ENOMEM;
 
         phase = json_get_string(job, "phase");
-        fprintf(f, "%-17s", phase ? phase : "-");
+        fprintf(f, parts->padded ? "%-17s" : "%s", phase ? phase : "-");
         if (elapsed_us >= 0) {
                 fputc(' ', f);
-                fput_seconds(f, 9, elapsed_us);
+                fput_seconds(f, parts->padded ? 9 : 0, elapsed_us);
         }
 
         progress = json_get_progress(job);
-        if (progress && streq_ptr(phase, "migrate") &&
+        if (parts->precopy && progress && streq_ptr(phase, "migrate") &&
             json_get_uint64(progress, "data_total_bytes", &total) && total > 0 &&
             json_get_uint64(progress, "data_remaining_bytes", &remaining)) {
                 char left[32], all[32], dirty[32];
@@ -387,24 +418,151 @@ int format_status_line(json_object *job, int64_t elapsed_us, unsigned bar_width,
                 percent = (unsigned) ((total - remaining) * 100.0 / (double) total);
 
                 fprintf(f, "  iteration %u", format_progress_iteration(job));
-                if (bar_width > 0) {
-                        unsigned filled = percent * bar_width / 100;
+                if (parts->bar_width > 0) {
+                        unsigned filled = percent * parts->bar_width / 100;
 
                         fputs("  [", f);
-                        for (unsigned i = 0; i < bar_width; i++)
+                        for (unsigned i = 0; i < parts->bar_width; i++)
                                 fputc(i < filled ? '#' : '-', f);
                         fputc(']', f);
                 }
-                format_bytes(remaining, left, sizeof left);
-                format_bytes(total, all, sizeof all);
-                fprintf(f, " %3u%%  %s of %s left", percent, left, all);
-                if (json_get_uint64(progress, "dirty_rate_bytes_s", &rate)) {
+                fprintf(f, " %3u%%", percent);
+                if (parts->amounts) {
+                        format_bytes(remaining, left, sizeof left);
+                        format_bytes(total, all, sizeof all);
+                        fprintf(f, "  %s of %s left", left, all);
+                }
+                if (parts->dirty && json_get_uint64(progress, "dirty_rate_bytes_s", &rate)) {
                         format_bytes(rate, dirty, sizeof dirty);
                         fprintf(f, "  dirty %s/s", dirty);
                 }
         }
 
         return finish_stream(&f, &buf, ret);
+}
+
+int format_status_line(json_object *job, int64_t elapsed_us, unsigned columns, char **ret) {
+        /* Shortened step by step: the bar narrower, then gone, then the dirty rate, the
+         * amounts, the share sent, the padding. */
+        static const StatusParts variants[] = {
+                { 20, true,  true,  true,  true  },
+                { 10, true,  true,  true,  true  },
+                { 0,  true,  true,  true,  true  },
+                { 0,  true,  true,  false, true  },
+                { 0,  true,  false, false, true  },
+                { 0,  false, false, false, true  },
+                { 0,  false, false, false, false },
+        };
+        static const StatusParts piped = { 0, true, true, true, true };
+        char *line = NULL;
+        int r;
+
+        if (!job || !ret)
+                return -EINVAL;
+
+        if (columns == 0)
+                return status_line_render(job, elapsed_us, &piped, ret);
+
+        for (size_t i = 0; i < ELEMENTSOF(variants); i++) {
+                free(line);
+                line = NULL;
+                r = status_line_render(job, elapsed_us, &variants[i], &line);
+                if (r < 0)
+                        return r;
+                /* The last column stays free: some terminals wrap on writing to it. */
+                if (strlen(line) < columns)
+                        break;
+        }
+        /* Narrower than even the shortest form: cut it (the line is ASCII). */
+        if (strlen(line) >= columns)
+                line[columns > 0 ? columns - 1 : 0] = '\0';
+
+        *ret = line;
+        return 0;
+}
+
+int64_t format_job_elapsed_us(json_object *job) {
+        json_object *phases = job ? json_get_phases(job) : NULL;
+        int64_t first = INT64_MAX, last = INT64_MIN;
+        size_t n = phases ? json_object_array_length(phases) : 0;
+
+        /* A running phase's duration is the time so far when srvmd wrote the JSON. */
+        for (size_t i = 0; i < n; i++) {
+                json_object *ph = json_object_array_get_idx(phases, i);
+                int64_t start, duration = 0;
+
+                if (!json_get_int64(ph, "start_us", &start))
+                        continue;
+                (void) json_get_int64(ph, "duration_us", &duration);
+                if (duration < 0)
+                        duration = 0;
+                if (start < first)
+                        first = start;
+                if (start + duration > last)
+                        last = start + duration;
+        }
+        if (first == INT64_MAX || last < first)
+                return -1;
+        return last - first;
+}
+
+static const char *const json_mode_table[_JSON_MODE_MAX] = {
+        [JSON_MODE_OFF] = "off",
+        [JSON_MODE_SHORT] = "short",
+        [JSON_MODE_PRETTY] = "pretty",
+};
+
+DEFINE_STRING_TABLE_LOOKUP(json_mode, JsonMode);
+
+int format_json_object(json_object *j, JsonMode mode, char **ret) {
+        int flags = JSON_C_TO_STRING_NOSLASHESCAPE;
+        const char *s;
+        char *copy;
+
+        if (!j || !ret)
+                return -EINVAL;
+        switch (mode) {
+        case JSON_MODE_SHORT:
+                flags |= JSON_C_TO_STRING_PLAIN;
+                break;
+        case JSON_MODE_PRETTY:
+                flags |= JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED;
+                break;
+        case JSON_MODE_OFF:
+        case _JSON_MODE_MAX:
+        case _JSON_MODE_INVALID:
+                return -EINVAL;
+        }
+        s = json_object_to_json_string_ext(j, flags);
+        if (!s)
+                return -ENOMEM;
+        if (asprintf(&copy, "%s\n", s) < 0)
+                return -ENOMEM;
+        *ret = copy;
+        return 0;
+}
+
+int format_json(const char *json, JsonMode mode, char **ret) {
+        _cleanup_(json_object_putp) json_object *j = NULL;
+        enum json_tokener_error error = json_tokener_success;
+
+        if (!json || !ret)
+                return -EINVAL;
+        j = json_tokener_parse_verbose(json, &error);
+        if (error != json_tokener_success)
+                return -EBADMSG;
+        /* "null" parses to NULL: keep it as it is. */
+        if (!j) {
+                char *copy;
+
+                if (mode != JSON_MODE_SHORT && mode != JSON_MODE_PRETTY)
+                        return -EINVAL;
+                if (asprintf(&copy, "null\n") < 0)
+                        return -ENOMEM;
+                *ret = copy;
+                return 0;
+        }
+        return format_json_object(j, mode, ret);
 }
 
 static const char *dash_if_empty(const char *s) {

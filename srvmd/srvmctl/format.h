@@ -4,6 +4,7 @@
  * table. No bus and no terminal here, so the unit tests check the output byte for byte. */
 #pragma once
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,7 +34,7 @@ typedef struct PhaseProgress {
         size_t n_ended;
 } PhaseProgress;
 
-/* The header, the phase table and the downtime lines of job. */
+/* The header, the phase table, the downtime lines and the events of job. */
 int format_timeline(json_object *job, char **ret);
 
 /* One line for each phase that started or ended since progress, advancing progress. Feeding
@@ -46,9 +47,32 @@ void format_bytes(uint64_t bytes, char *buf, size_t size);
 
 /* The one line that says where a running job is: its phase, the time since it started
  * (elapsed_us < 0: not shown) and, while pre-copy runs, the iteration, the share sent, the
- * data left and the dirty rate. bar_width > 0 adds a bar of that many cells (for a
- * terminal, where the line is redrawn in place). No newline. */
-int format_status_line(json_object *job, int64_t elapsed_us, unsigned bar_width, char **ret);
+ * data left and the dirty rate. columns == 0: the whole line, for a pipe. columns > 0: for
+ * a terminal that wide, with a bar: shorter than columns (never wraps), shortened by a
+ * narrower bar, then none, then fewer figures, cut as a last resort. No newline. */
+int format_status_line(json_object *job, int64_t elapsed_us, unsigned columns, char **ret);
+
+/* How long the job has run, from its own fields: the first phase's start to the end of the
+ * latest (a running phase's duration is the time so far when srvmd wrote the JSON), so no
+ * clock of the reader is involved. -1 if no phase has a start. */
+int64_t format_job_elapsed_us(json_object *job);
+
+/* --json=MODE */
+typedef enum JsonMode {
+        JSON_MODE_OFF,
+        JSON_MODE_SHORT,  /* one line, no blank */
+        JSON_MODE_PRETTY, /* indented, for a reader */
+        _JSON_MODE_MAX,
+        _JSON_MODE_INVALID = -EINVAL,
+} JsonMode;
+
+const char *json_mode_to_string(JsonMode m);
+JsonMode json_mode_from_string(const char *s);
+
+/* j, or the JSON text json (srvmd's), laid out as mode says (short or pretty), with a
+ * newline; -EBADMSG if json does not parse. */
+int format_json_object(json_object *j, JsonMode mode, char **ret);
+int format_json(const char *json, JsonMode mode, char **ret);
 
 /* The pre-copy iteration of job's progress, 0 if none reported yet. */
 unsigned format_progress_iteration(json_object *job);

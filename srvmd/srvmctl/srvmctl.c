@@ -6,10 +6,12 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <systemd/sd-bus.h>
@@ -29,12 +31,14 @@ enum {
         EXIT_USAGE = 2,       /* bad command line, or arguments srvmd rejected */
         EXIT_UNREACHABLE = 3, /* no bus, or srvmd is not on it */
         EXIT_DENIED = 4,      /* the caller may not do this */
+        EXIT_INTERRUPTED = 130, /* SIGINT while following a job, which goes on */
 };
 
 #define JOB_PREFIX SRVM_BUS_PATH "/job/"
 
 static bool arg_user;
-static bool arg_json;
+static const char *arg_host;
+static JsonMode arg_json = JSON_MODE_OFF;
 static bool arg_wait;
 static const char *arg_migrate_uri;
 static const char *arg_bond;
@@ -42,8 +46,28 @@ static const char *arg_vf;
 static unsigned arg_concurrency = EVAC_CONCURRENCY_DEFAULT;
 static bool arg_concurrency_set;
 
-static const char *bus_kind(void) {
-        return arg_user ? "user" : "system";
+/* "the system bus", "the user bus", "the system bus of HOST". */
+static const char *bus_where(void) {
+        static char buf[512];
+
+        if (arg_user)
+                return "the user bus";
+        if (!arg_host)
+                return "the system bus";
+        snprintf(buf, sizeof buf, "the system bus of %s", arg_host);
+        return buf;
+}
+
+/* What to type to reach the same srvmd again: "srvmctl", "srvmctl --user", "srvmctl -H HOST". */
+static const char *self_command(void) {
+        static char buf[512];
+
+        if (arg_user)
+                return "srvmctl --user";
+        if (!arg_host)
+                return "srvmctl";
+        snprintf(buf, sizeof buf, "srvmctl -H %s", arg_host);
+        return buf;
 }
 
 static int fail(int code, const char *fmt, ...) _printf_(2, 3);
@@ -102,14 +126,16 @@ static int fail_bus(const sd_bus_error *error, int r, const char *what) {
 
         if (sd_bus_error_has_names(error, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER,
                                    SD_BUS_ERROR_DISCONNECTED) ||
-            (!sd_bus_error_is_set(error) && errno_means_unreachable(r)))
-                return fail(EXIT_UNREACHABLE, "cannot reach srvmd on the %s bus (%s): %s",
-                            bus_kind(), SRVM_BUS_NAME, message);
+            (!sd_bus_error_is_set(error) && errno_means_unreachable(r)) ||
+            (sd_bus_error_is_set(error) && startswith(error->name, "System.Error.") &&
+             errno_means_unreachable(sd_bus_error_get_errno(error))))
+                return fail(EXIT_UNREACHABLE, "cannot reach srvmd on %s (%s): %s",
+                            bus_where(), SRVM_BUS_NAME, message);
         if (sd_bus_error_has_name(error, SD_BUS_ERROR_ACCESS_DENIED)) {
                 /* dbus-daemon's refusal spells out the whole matched rule; say what it means. */
                 if (startswith(message, "Rejected send message"))
-                        return fail(EXIT_DENIED, "%s: the %s bus policy allows only root to start or cancel migrations.",
-                                    what, bus_kind());
+                        return fail(EXIT_DENIED, "%s: the bus policy of %s allows only root to start or cancel migrations.",
+                                    what, bus_where());
                 return fail(EXIT_DENIED, "%s%s", say_what(what, message), message);
         }
         if (sd_bus_error_has_name(error, SD_BUS_ERROR_INVALID_ARGS))
@@ -125,6 +151,27 @@ static int print_text(const char *s, FILE *f) {
         fputs(s, f);
         fflush(f);
         return 0;
+}
+
+/* JSON on stdout, as --json asked (short or pretty); returns an exit code. */
+static int print_json_object(json_object *j) {
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = format_json_object(j, arg_json, &text);
+        if (r < 0)
+                return fail(EXIT_FAILED, "cannot lay out the JSON: %s", strerror(-r));
+        return print_text(text, stdout);
+}
+
+static int print_json(const char *json) {
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = format_json(json, arg_json, &text);
+        if (r < 0)
+                return fail(EXIT_FAILED, "cannot lay out the JSON srvmd sent: %s", strerror(-r));
+        return print_text(text, stdout);
 }
 
 /* JOB on the command line: a job id or a job object path. */
@@ -148,6 +195,68 @@ static int parse_job(const char *s, uint32_t *ret_id, const char **ret_path) {
 
         *ret_id = (uint32_t) v;
         *ret_path = s[0] == '/' ? s : NULL;
+        return 0;
+}
+
+/* The arguments of each command, checked before any bus is opened, so a usage error is
+ * exit 2 whether srvmd runs or not. argv[0] is the command. */
+static int check_no_args(int argc, char *argv[]) {
+        if (argc != 1)
+                return usage_error("%s takes no arguments.", argv[0]);
+        return 0;
+}
+
+static int check_domain_and_uri(int argc, char *argv[]) {
+        if (argc != 3)
+                return usage_error("%s needs a domain and a destination URI.", argv[0]);
+        return 0;
+}
+
+static int check_job_arg(int argc, char *argv[]) {
+        const char *path;
+        uint32_t id;
+
+        if (argc != 2)
+                return usage_error("%s needs one job id or job path.", argv[0]);
+        if (parse_job(argv[1], &id, &path) < 0)
+                return usage_error("'%s' is neither a job id nor a job path (%s<id>).", argv[1], JOB_PREFIX);
+        return 0;
+}
+
+static int check_vf(int argc, char *argv[]) {
+        if (argc != 2 || !streq(argv[1], "list"))
+                return usage_error("vf takes one subcommand: list.");
+        return 0;
+}
+
+static int check_policy(int argc, char *argv[]) {
+        if (argc < 2)
+                return usage_error("policy needs a subcommand: list, show NAME or check FILE...");
+        if (streq(argv[1], "list")) {
+                if (argc != 2)
+                        return usage_error("policy list takes no arguments.");
+                return 0;
+        }
+        if (streq(argv[1], "show")) {
+                if (argc != 3)
+                        return usage_error("policy show needs one policy name.");
+                return 0;
+        }
+        if (streq(argv[1], "check")) {
+                if (argc < 3)
+                        return usage_error("policy check needs at least one file.");
+                return 0;
+        }
+        return usage_error("unknown policy subcommand '%s'; use list, show or check.", argv[1]);
+}
+
+static int check_evacuate(int argc, char *argv[]) {
+        if (argc != 3)
+                return usage_error("evacuate needs the source URI and a destination URI.");
+        if (!argv[1][0] || !argv[2][0])
+                return usage_error("evacuate: the URIs must not be empty.");
+        if (streq(argv[1], argv[2]))
+                return usage_error("evacuate: the destination URI is the source URI '%s'.", argv[1]);
         return 0;
 }
 
@@ -230,6 +339,9 @@ typedef struct Watch {
         PhaseProgress progress;
         unsigned iteration;  /* the last pre-copy iteration printed (piped) */
         json_object *last;   /* the newest JSON seen, owned */
+        int64_t last_elapsed_us; /* the job's elapsed time in last, from its own fields */
+        int64_t last_seen_us;    /* when last arrived, on this host's monotonic clock */
+        sigset_t wait_mask;      /* the signal mask while waiting for the bus: SIGINT open */
         bool done;
         bool daemon_gone;
 } Watch;
@@ -248,23 +360,103 @@ static const char *json_get_result(json_object *j) {
         return json_object_get_string(v);
 }
 
-/* Microseconds since the job's first phase started, on this host's CLOCK_MONOTONIC, the
- * clock srvmd stamps the phases with; -1 if that cannot be told. */
-static int64_t job_elapsed_us(json_object *j) {
-        json_object *phases, *start;
-        int64_t now, begin;
+/* The job's elapsed time now: what its own fields said when it arrived, plus the time since on
+ * this host's clock. Only a difference of local readings is used, so it holds when srvmd
+ * runs on another host (-H) with a clock of its own. */
+static int64_t watch_elapsed_us(const Watch *w) {
+        int64_t now = (int64_t) now_usec();
 
-        if (!json_object_object_get_ex(j, "phases", &phases) || !json_object_is_type(phases, json_type_array) ||
-            json_object_array_length(phases) == 0)
+        if (w->last_elapsed_us < 0)
                 return -1;
-        if (!json_object_object_get_ex(json_object_array_get_idx(phases, 0), "start_us", &start) ||
-            !json_object_is_type(start, json_type_int))
-                return -1;
-        begin = json_object_get_int64(start);
+        if (now < 0 || w->last_seen_us < 0 || now < w->last_seen_us)
+                return w->last_elapsed_us;
+        return w->last_elapsed_us + (now - w->last_seen_us);
+}
 
-        now = (int64_t) now_usec();
+/* The width of the terminal out is, else $COLUMNS, else 80. */
+static unsigned terminal_columns(FILE *out) {
+        struct winsize ws = {};
+        const char *e;
+        unsigned long v;
+        char *end;
 
-        return now >= begin ? now - begin : -1;
+        if (ioctl(fileno(out), TIOCGWINSZ, &ws) >= 0 && ws.ws_col > 0)
+                return ws.ws_col;
+        e = getenv("COLUMNS");
+        if (e && e[0]) {
+                errno = 0;
+                v = strtoul(e, &end, 10);
+                if (errno == 0 && *end == '\0' && v > 0 && v <= 10000)
+                        return (unsigned) v;
+        }
+        return 80;
+}
+
+/* A terminal that can redraw a line in place: not TERM=dumb. */
+static bool is_smart_terminal(FILE *out) {
+        const char *term = getenv("TERM");
+
+        return isatty(fileno(out)) && !streq_ptr(term, "dumb");
+}
+
+static volatile sig_atomic_t sigint_seen;
+
+static void on_sigint(int sig) {
+        sigint_seen = 1;
+}
+
+/* SIGINT is blocked, and only let through while waiting for the bus (ppoll's mask), so it
+ * cannot fall between the check of sigint_seen and the wait. */
+static int watch_catch_sigint(Watch *w) {
+        struct sigaction sa = { .sa_handler = on_sigint };
+        sigset_t mask;
+
+        sigemptyset(&sa.sa_mask);
+        if (sigaction(SIGINT, &sa, NULL) < 0)
+                return -errno;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        if (pthread_sigmask(SIG_BLOCK, &mask, &w->wait_mask) != 0)
+                return -EINVAL;
+        sigdelset(&w->wait_mask, SIGINT);
+        return 0;
+}
+
+/* sd_bus_wait() with SIGINT let through: 1 when the bus has something, 0 on timeout,
+ * -EINTR on a signal. */
+static int watch_wait_bus(sd_bus *bus, const Watch *w, uint64_t timeout_usec) {
+        struct timespec ts, *tsp = NULL;
+        struct pollfd p;
+        uint64_t until;
+        int fd, events, r;
+
+        fd = sd_bus_get_fd(bus);
+        if (fd < 0)
+                return fd;
+        events = sd_bus_get_events(bus);
+        if (events < 0)
+                return events;
+        r = sd_bus_get_timeout(bus, &until);
+        if (r < 0)
+                return r;
+        if (until != UINT64_MAX) {
+                int64_t now = (int64_t) now_usec();
+                uint64_t left = now >= 0 && until > (uint64_t) now ? until - (uint64_t) now : 0;
+
+                if (left < timeout_usec)
+                        timeout_usec = left;
+        }
+        if (timeout_usec != UINT64_MAX) {
+                ts.tv_sec = (time_t) (timeout_usec / USEC_PER_SEC);
+                ts.tv_nsec = (long) (timeout_usec % USEC_PER_SEC * NSEC_PER_USEC);
+                tsp = &ts;
+        }
+
+        p = (struct pollfd) { .fd = fd, .events = (short) events };
+        r = ppoll(&p, 1, tsp, &w->wait_mask);
+        if (r < 0)
+                return -errno;
+        return r > 0;
 }
 
 static void watch_clear_status(Watch *w) {
@@ -287,7 +479,7 @@ static void watch_show_status(Watch *w) {
                 return;
 
         if (w->tty) {
-                if (format_status_line(w->last, job_elapsed_us(w->last), 20, &line) < 0)
+                if (format_status_line(w->last, watch_elapsed_us(w), terminal_columns(w->out), &line) < 0)
                         return;
                 fputs("\r\033[K", w->out);
                 fputs(line, w->out);
@@ -299,7 +491,7 @@ static void watch_show_status(Watch *w) {
         if (format_progress_iteration(w->last) == w->iteration)
                 return;
         w->iteration = format_progress_iteration(w->last);
-        if (format_status_line(w->last, job_elapsed_us(w->last), 0, &line) < 0)
+        if (format_status_line(w->last, watch_elapsed_us(w), 0, &line) < 0)
                 return;
         fprintf(w->out, "%s\n", line);
         fflush(w->out);
@@ -323,6 +515,8 @@ static void watch_feed_json(Watch *w, const char *json) {
 
         json_object_put(w->last);
         w->last = TAKE_PTR(j);
+        w->last_elapsed_us = format_job_elapsed_us(w->last);
+        w->last_seen_us = (int64_t) now_usec();
         watch_show_status(w);
 }
 
@@ -445,6 +639,30 @@ static void print_check_result(json_object *j) {
         printf("  FAILED  %s\n", error && error[0] ? error : strna(result));
 }
 
+/* Ctrl-C: srvmctl stops following, the job goes on; one sentence says which job and how to
+ * follow or cancel it. */
+static int watch_interrupted(Watch *w) {
+        const char *domain = NULL, *kind = NULL, *ignored;
+        json_object *v;
+        uint32_t id = 0;
+
+        watch_clear_status(w);
+        fflush(w->out);
+        if (w->last && json_object_object_get_ex(w->last, "domain", &v) && json_object_is_type(v, json_type_string))
+                domain = json_object_get_string(v);
+        if (w->last && json_object_object_get_ex(w->last, "kind", &v) && json_object_is_type(v, json_type_string))
+                kind = json_object_get_string(v);
+        (void) parse_job(w->path, &id, &ignored);
+
+        fprintf(stderr,
+                "srvmctl: interrupted; job %" PRIu32 " (%s of domain '%s') goes on in srvmd: "
+                "'%s watch %" PRIu32 "' follows it again, '%s cancel %" PRIu32 "' %s.\n",
+                id, streq_ptr(kind, "check") ? "check" : streq_ptr(kind, "arrival") ? "arrival" : "migration",
+                strna(domain), self_command(), id, self_command(), id,
+                streq_ptr(kind, "check") ? "stops it" : "rolls it back");
+        return EXIT_INTERRUPTED;
+}
+
 /* Follow the job at w->path until it ends; returns the exit code. check: print the check's
  * verdict instead of the timeline. */
 static int watch_run(sd_bus *bus, Watch *w, bool check) {
@@ -460,10 +678,12 @@ static int watch_run(sd_bus *bus, Watch *w, bool check) {
         watch_feed_json(w, json);
 
         while (!w->done) {
+                if (sigint_seen)
+                        return watch_interrupted(w);
                 if (w->daemon_gone) {
                         watch_clear_status(w);
-                        return fail(EXIT_UNREACHABLE, "srvmd left the %s bus (%s) while job %s was running",
-                                    bus_kind(), SRVM_BUS_NAME, w->path);
+                        return fail(EXIT_UNREACHABLE, "srvmd left %s (%s) while job %s was running",
+                                    bus_where(), SRVM_BUS_NAME, w->path);
                 }
 
                 r = sd_bus_process(bus, NULL);
@@ -475,8 +695,10 @@ static int watch_run(sd_bus *bus, Watch *w, bool check) {
                         continue;
 
                 /* On a terminal, wake up each second to tick the elapsed time. */
-                r = sd_bus_wait(bus, w->tty ? USEC_PER_SEC : UINT64_MAX);
-                if (r < 0 && r != -EINTR) {
+                r = watch_wait_bus(bus, w, w->tty ? USEC_PER_SEC : UINT64_MAX);
+                if (r == -EINTR)
+                        continue;
+                if (r < 0) {
                         watch_clear_status(w);
                         return fail_bus(NULL, r, "lost the connection to the bus");
                 }
@@ -499,8 +721,9 @@ static int watch_run(sd_bus *bus, Watch *w, bool check) {
                 return fail_parse(r, "cannot show the job");
 
         if (arg_json) {
-                fputs(json, stdout);
-                fputc('\n', stdout);
+                r = print_json(json);
+                if (r != 0)
+                        return r;
         } else if (check)
                 print_check_result(j);
         else {
@@ -549,8 +772,8 @@ static int new_job_call(sd_bus *bus, const char *method, const char *domain, con
 }
 
 static void watch_init(Watch *w) {
-        *w = (Watch) { .out = arg_json ? stderr : stdout };
-        w->tty = isatty(fileno(w->out));
+        *w = (Watch) { .out = arg_json ? stderr : stdout, .last_elapsed_us = -1, .last_seen_us = -1 };
+        w->tty = is_smart_terminal(w->out);
 }
 
 /* migrate and check: the same arguments, Migrate() or Check(). */
@@ -566,8 +789,6 @@ static int start_job(sd_bus *bus, int argc, char *argv[], bool check) {
 
         watch_init(&w);
 
-        if (argc != 3)
-                return usage_error("%s needs a domain and a destination URI.", argv[0]);
         domain = argv[1];
         destination = argv[2];
 
@@ -575,6 +796,9 @@ static int start_job(sd_bus *bus, int argc, char *argv[], bool check) {
                 return fail(EXIT_FAILED, "out of memory");
 
         if (wait) {
+                r = watch_catch_sigint(&w);
+                if (r < 0)
+                        return fail(EXIT_FAILED, "cannot take SIGINT: %s", strerror(-r));
                 r = watch_subscribe(bus, &w);
                 if (r < 0)
                         return fail_bus(NULL, r, "cannot subscribe to the job's signals");
@@ -599,8 +823,12 @@ static int start_job(sd_bus *bus, int argc, char *argv[], bool check) {
                 return fail(EXIT_FAILED, "%s: srvmd answered with an unexpected job path %s", what, path);
 
         if (arg_json && !wait) {
-                printf("{\"id\":%" PRIu32 ",\"path\":\"%s\"}\n", id, path);
-                return 0;
+                _cleanup_(json_object_putp) json_object *j = json_object_new_object();
+
+                if (!j || json_add(j, "id", json_object_new_int64(id)) < 0 ||
+                    json_add(j, "path", json_object_new_string(path)) < 0)
+                        return fail(EXIT_FAILED, "out of memory");
+                return print_json_object(j);
         }
 
         fprintf(w.out, "Job %" PRIu32 " (%s): %s %s %s %s\n", id, path,
@@ -631,11 +859,12 @@ static int verb_watch(sd_bus *bus, int argc, char *argv[]) {
 
         watch_init(&w);
 
-        if (argc != 2)
-                return usage_error("watch needs one job id or job path.");
         if (parse_job(argv[1], &id, &path) < 0)
-                return usage_error("'%s' is neither a job id nor a job path (%s<id>).", argv[1], JOB_PREFIX);
+                return check_job_arg(argc, argv);
 
+        r = watch_catch_sigint(&w);
+        if (r < 0)
+                return fail(EXIT_FAILED, "cannot take SIGINT: %s", strerror(-r));
         r = watch_subscribe(bus, &w);
         if (r < 0)
                 return fail_bus(NULL, r, "cannot subscribe to the job's signals");
@@ -657,10 +886,8 @@ static int verb_show(sd_bus *bus, int argc, char *argv[]) {
         uint32_t id;
         int r;
 
-        if (argc != 2)
-                return usage_error("show needs one job id or job path.");
         if (parse_job(argv[1], &id, &path) < 0)
-                return usage_error("'%s' is neither a job id nor a job path (%s<id>).", argv[1], JOB_PREFIX);
+                return check_job_arg(argc, argv);
 
         if (!path) {
                 r = get_job_path(bus, id, &owned_path);
@@ -673,11 +900,8 @@ static int verb_show(sd_bus *bus, int argc, char *argv[]) {
         if (r != 0)
                 return r;
 
-        if (arg_json) {
-                fputs(json, stdout);
-                fputc('\n', stdout);
-                return 0;
-        }
+        if (arg_json)
+                return print_json(json);
 
         return print_timeline(json);
 }
@@ -689,9 +913,6 @@ static int verb_jobs(sd_bus *bus, int argc, char *argv[]) {
         _cleanup_free_ char *text = NULL;
         size_t n = 0;
         int r;
-
-        if (argc != 1)
-                return usage_error("jobs takes no arguments.");
 
         r = sd_bus_call_method(bus, SRVM_BUS_NAME, SRVM_BUS_PATH, SRVM_MANAGER_INTERFACE, "ListJobs",
                                &error, &reply, NULL);
@@ -726,10 +947,9 @@ static int verb_jobs(sd_bus *bus, int argc, char *argv[]) {
         if (r < 0)
                 return fail(EXIT_FAILED, "cannot format the job list: %s", strerror(-r));
 
-        print_text(text, stdout);
         if (arg_json)
-                fputc('\n', stdout);
-        return 0;
+                return print_json(text);
+        return print_text(text, stdout);
 }
 
 static int verb_cancel(sd_bus *bus, int argc, char *argv[]) {
@@ -739,10 +959,8 @@ static int verb_cancel(sd_bus *bus, int argc, char *argv[]) {
         uint32_t id;
         int r;
 
-        if (argc != 2)
-                return usage_error("cancel needs one job id or job path.");
         if (parse_job(argv[1], &id, &path) < 0)
-                return usage_error("'%s' is neither a job id nor a job path (%s<id>).", argv[1], JOB_PREFIX);
+                return check_job_arg(argc, argv);
 
         snprintf(what, sizeof what, "cannot cancel job %" PRIu32, id);
 
@@ -757,9 +975,6 @@ static int verb_cancel(sd_bus *bus, int argc, char *argv[]) {
 static int verb_reload(sd_bus *bus, int argc, char *argv[]) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
-
-        if (argc != 1)
-                return usage_error("reload takes no arguments.");
 
         r = sd_bus_call_method(bus, SRVM_BUS_NAME, SRVM_BUS_PATH, SRVM_MANAGER_INTERFACE, "Reload",
                                &error, NULL, NULL);
@@ -777,9 +992,6 @@ static int verb_vf(sd_bus *bus, int argc, char *argv[]) {
         const char *text;
         int r;
 
-        if (argc != 2 || !streq(argv[1], "list"))
-                return usage_error("vf takes one subcommand: list.");
-
         r = sd_bus_call_method(bus, SRVM_BUS_NAME, SRVM_BUS_PATH, SRVM_MANAGER_INTERFACE, "ListVFs",
                                &error, &reply, NULL);
         if (r < 0)
@@ -788,10 +1000,8 @@ static int verb_vf(sd_bus *bus, int argc, char *argv[]) {
         if (r < 0)
                 return fail(EXIT_FAILED, "srvmd's answer to ListVFs is not a string");
 
-        if (arg_json) {
-                printf("%s\n", text);
-                return 0;
-        }
+        if (arg_json)
+                return print_json(text);
         json = json_tokener_parse(text);
         if (!json)
                 return fail(EXIT_FAILED, "srvmd's VF inventory is not JSON");
@@ -807,9 +1017,6 @@ static int verb_version(sd_bus *bus, int argc, char *argv[]) {
         _cleanup_free_ char *daemon = NULL;
         int r;
 
-        if (argc != 1)
-                return usage_error("version takes no arguments.");
-
         r = sd_bus_get_property_string(bus, SRVM_BUS_NAME, SRVM_BUS_PATH, SRVM_MANAGER_INTERFACE, "Version",
                                        &error, &daemon);
 
@@ -820,7 +1027,7 @@ static int verb_version(sd_bus *bus, int argc, char *argv[]) {
                     json_object_object_add(j, "srvmctl", json_object_new_string(SRVM_VERSION)) < 0 ||
                     json_object_object_add(j, "srvmd", r >= 0 ? json_object_new_string(daemon) : NULL) < 0)
                         return fail(EXIT_FAILED, "out of memory");
-                printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
+                print_json_object(j);
         } else {
                 printf("srvmctl %s\n", SRVM_VERSION);
                 if (r >= 0)
@@ -872,11 +1079,8 @@ static int policy_list(sd_bus *bus) {
                         return fail(EXIT_FAILED, "out of memory");
         }
 
-        if (arg_json) {
-                printf("%s\n", json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN |
-                                                                   JSON_C_TO_STRING_NOSLASHESCAPE));
-                return 0;
-        }
+        if (arg_json)
+                return print_json_object(a);
 
         for (size_t i = 0; i < json_object_array_length(a); i++) {
                 json_object *o = json_object_array_get_idx(a, i), *name, *path, *match;
@@ -919,6 +1123,8 @@ static int policy_show(sd_bus *bus, const char *name) {
                 return fail_parse(r, what);
 
         /* The policy file's own form either way: it is JSON already. */
+        if (arg_json)
+                return print_json(json);
         printf("%s\n", json);
         return 0;
 }
@@ -948,9 +1154,7 @@ static int policy_check(int n, char *files[]) {
                         r = policy_to_json(policy, &j);
                         if (r < 0)
                                 return fail(EXIT_FAILED, "%s: cannot render the policy: %s", files[i], strerror(-r));
-                        printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
-                                                                           JSON_C_TO_STRING_SPACED |
-                                                                           JSON_C_TO_STRING_NOSLASHESCAPE));
+                        print_json_object(j);
                 } else
                         printf("%s: valid policy '%s'\n", files[i], policy_get_name(policy));
         }
@@ -958,27 +1162,13 @@ static int policy_check(int n, char *files[]) {
         return ret;
 }
 
+/* The subcommand was checked by check_policy(). */
 static int verb_policy(sd_bus *bus, int argc, char *argv[]) {
-        if (argc < 2)
-                return usage_error("policy needs a subcommand: list, show NAME or check FILE...");
-
-        if (streq(argv[1], "list")) {
-                if (argc != 2)
-                        return usage_error("policy list takes no arguments.");
+        if (streq(argv[1], "list"))
                 return policy_list(bus);
-        }
-        if (streq(argv[1], "show")) {
-                if (argc != 3)
-                        return usage_error("policy show needs one policy name.");
+        if (streq(argv[1], "show"))
                 return policy_show(bus, argv[2]);
-        }
-        if (streq(argv[1], "check")) {
-                if (argc < 3)
-                        return usage_error("policy check needs at least one file.");
-                return policy_check(argc - 2, argv + 2);
-        }
-
-        return usage_error("unknown policy subcommand '%s'; use list, show or check.", argv[1]);
+        return policy_check(argc - 2, argv + 2);
 }
 
 /* ListDomains(): the rows point into *ret_reply. Prints what failed and returns the exit
@@ -1026,9 +1216,6 @@ static int verb_domains(sd_bus *bus, int argc, char *argv[]) {
         size_t n = 0;
         int r;
 
-        if (argc != 1)
-                return usage_error("domains takes no arguments.");
-
         r = list_domains(bus, &reply, &rows, &n);
         if (r != 0)
                 return r;
@@ -1036,10 +1223,9 @@ static int verb_domains(sd_bus *bus, int argc, char *argv[]) {
         r = arg_json ? format_domains_json(rows, n, &text) : format_domains_table(rows, n, &text);
         if (r < 0)
                 return fail(EXIT_FAILED, "cannot format the domain list: %s", strerror(-r));
-        print_text(text, stdout);
         if (arg_json)
-                fputc('\n', stdout);
-        return 0;
+                return print_json(text);
+        return print_text(text, stdout);
 }
 
 /* evacuate: the jobs, the finishes the signals announced and not yet handled, and how it
@@ -1084,8 +1270,8 @@ static int evac_on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_
         if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0)
                 return 0;
         if (streq(name, SRVM_BUS_NAME) && new_owner[0] == '\0') {
-                x->ret = fail(EXIT_UNREACHABLE, "srvmd left the %s bus (%s) during the evacuation",
-                              bus_kind(), SRVM_BUS_NAME);
+                x->ret = fail(EXIT_UNREACHABLE, "srvmd left %s (%s) during the evacuation",
+                              bus_where(), SRVM_BUS_NAME);
                 x->plan.stopped = true;
                 return sd_event_exit(x->event, 0);
         }
@@ -1229,14 +1415,8 @@ static int verb_evacuate(sd_bus *bus, int argc, char *argv[]) {
         size_t n = 0;
         int r;
 
-        if (argc != 3)
-                return usage_error("evacuate needs the source URI and a destination URI.");
         source = argv[1];
         destination = argv[2];
-        if (!source[0] || !destination[0])
-                return usage_error("evacuate: the URIs must not be empty.");
-        if (streq(source, destination))
-                return usage_error("evacuate: the destination URI is the source URI '%s'.", source);
 
         r = sd_bus_get_property_string(bus, SRVM_BUS_NAME, SRVM_BUS_PATH, SRVM_MANAGER_INTERFACE, "LocalURI",
                                        &error, &local);
@@ -1287,7 +1467,7 @@ static int verb_evacuate(sd_bus *bus, int argc, char *argv[]) {
         if (x.plan.n_items == 0) {
                 fprintf(x.out, "No domain to evacuate from %s.\n", source);
                 if (arg_json)
-                        puts("[]");
+                        print_json("[]");
                 evac_done(&x.plan);
                 return 0;
         }
@@ -1329,12 +1509,70 @@ static int verb_evacuate(sd_bus *bus, int argc, char *argv[]) {
                 _cleanup_(json_object_putp) json_object *a = NULL;
 
                 if (evac_to_json(&x.plan, &a) >= 0)
-                        printf("%s\n", json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN |
-                                                                           JSON_C_TO_STRING_NOSLASHESCAPE));
+                        print_json_object(a);
         }
         r = x.ret ? x.ret : evac_exit_code(&x.plan);
         evac_done(&x.plan);
         return r;
+}
+
+/* Each command, its checks, what it runs and its lines of --help. */
+typedef struct Verb {
+        const char *name;
+        int (*check)(int argc, char *argv[]); /* before the bus is opened; NULL: none */
+        int (*run)(sd_bus *bus, int argc, char *argv[]);
+        bool takes_job_options;               /* --wait and friends */
+        bool reads;                           /* --json applies */
+        const char *help;                     /* its lines under "Commands:" */
+} Verb;
+
+static int verb_help(sd_bus *bus, int argc, char *argv[]);
+static int check_help(int argc, char *argv[]);
+
+static const Verb verbs[] = {
+        { "migrate", check_domain_and_uri, verb_migrate, true, true,
+          "  migrate DOMAIN DEST_URI   Migrate DOMAIN to the libvirt URI DEST_URI; prints the\n"
+          "                            new job's id and object path\n" },
+        { "check", check_domain_and_uri, verb_check, true, true,
+          "  check DOMAIN DEST_URI     Run the preflight checks of such a migration, touching\n"
+          "                            nothing, and print what fails\n" },
+        { "watch", check_job_arg, verb_watch, false, true,
+          "  watch JOB                 Follow a job: each phase as it starts and ends, and\n"
+          "                            the pre-copy progress\n" },
+        { "show", check_job_arg, verb_show, false, true,
+          "  show JOB                  Show a job's phase timeline, downtime and events\n" },
+        { "jobs", check_no_args, verb_jobs, false, true,
+          "  jobs                      List the jobs srvmd knows of\n" },
+        { "cancel", check_job_arg, verb_cancel, false, false,
+          "  cancel JOB                Cancel a running job; it rolls back to the source\n" },
+        { "policy", check_policy, verb_policy, false, true,
+          "  policy list               List the policies in force and what they match\n"
+          "  policy show DOMAIN|NAME   Show the policy in force for a domain (which, how it\n"
+          "                            matched, every value), or the policy called NAME\n"
+          "  policy check FILE...      Check policy files, without srvmd\n" },
+        { "reload", check_no_args, verb_reload, false, false,
+          "  reload                    Load the policies anew; a bad file keeps the old set\n" },
+        { "vf", check_vf, verb_vf, false, true,
+          "  vf list                   List the host's SR-IOV PFs and VFs, and who uses each\n" },
+        { "domains", check_no_args, verb_domains, false, true,
+          "  domains                   List the active domains: state, policy, VF, and why\n"
+          "                            one has no policy or VF\n" },
+        { "evacuate", check_evacuate, verb_evacuate, false, true,
+          "  evacuate SRC_URI DEST_URI Migrate every running domain with a policy and a VF\n"
+          "                            off this host (SRC_URI, srvmd's own URI) to DEST_URI,\n"
+          "                            at most --concurrency at a time; prints a line as\n"
+          "                            each job starts and ends, then a summary\n" },
+        { "version", check_no_args, verb_version, false, true,
+          "  version                   Show the versions of srvmctl and srvmd\n" },
+        { "help", check_help, verb_help, false, false,
+          "  help [COMMAND]            Show this help, or COMMAND's lines of it\n" },
+};
+
+static const Verb *verb_find(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (streq(verbs[i].name, name))
+                        return &verbs[i];
+        return NULL;
 }
 
 static void help(void) {
@@ -1342,43 +1580,28 @@ static void help(void) {
                "\n"
                "Start, follow and inspect live migrations of VMs with an SR-IOV VF, run by srvmd.\n"
                "\n"
-               "Commands:\n"
-               "  migrate DOMAIN DEST_URI   Migrate DOMAIN to the libvirt URI DEST_URI; prints the\n"
-               "                            new job's id and object path\n"
-               "  check DOMAIN DEST_URI     Run the preflight checks of such a migration, touching\n"
-               "                            nothing, and print what fails\n"
-               "  watch JOB                 Follow a job: each phase as it starts and ends, and\n"
-               "                            the pre-copy progress\n"
-               "  show JOB                  Show a job's phase timeline and downtime\n"
-               "  jobs                      List the jobs srvmd knows of\n"
-               "  cancel JOB                Cancel a running job; it rolls back to the source\n"
-               "  policy list               List the policies in force and what they match\n"
-               "  policy show DOMAIN|NAME   Show the policy in force for a domain (which, how it\n"
-               "                            matched, every value), or the policy called NAME\n"
-               "  policy check FILE...      Check policy files, without srvmd\n"
-               "  reload                    Load the policies anew; a bad file keeps the old set\n"
-               "  vf list                   List the host's SR-IOV PFs and VFs, and who uses each\n"
-               "  domains                   List the active domains: state, policy, VF, and why\n"
-               "                            one has no policy or VF\n"
-               "  evacuate SRC_URI DEST_URI Migrate every running domain with a policy and a VF\n"
-               "                            off this host (SRC_URI, srvmd's own URI) to DEST_URI,\n"
-               "                            at most --concurrency at a time; prints a line as\n"
-               "                            each job starts and ends, then a summary\n"
-               "  version                   Show the versions of srvmctl and srvmd\n"
-               "\n"
+               "Commands:\n");
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                fputs(verbs[i].help, stdout);
+        printf("\n"
                "JOB is a job id (3) or a job object path (" JOB_PREFIX "3).\n"
                "\n"
                "Options:\n"
                "  -h --help                 Show this help and exit\n"
                "     --version              Show the version and exit\n"
                "     --user                 Talk to srvmd on the user bus, not the system bus\n"
-               "     --json                 Print JSON: the job's JSON (show, watch, check,\n"
-               "                            migrate --wait; the phases go to stderr),\n"
-               "                            {\"id\",\"path\"} (migrate), an array of jobs (jobs)\n"
-               "                            or of policies (policy list), the policy (policy\n"
-               "                            show, policy check), the versions (version), an\n"
-               "                            array of domains (domains) or of the finished\n"
-               "                            jobs' JSON (evacuate; the lines go to stderr)\n"
+               "  -H --host [USER@]HOST     Talk to srvmd on HOST's system bus, over ssh\n"
+               "     --json=MODE            Print JSON, short (one line) or pretty (indented);\n"
+               "                            off: text (the default). --json and -j: pretty on a\n"
+               "                            terminal, short otherwise. What is printed: the\n"
+               "                            job's JSON (show, watch, check, migrate --wait; the\n"
+               "                            phases go to stderr), {\"id\",\"path\"} (migrate), an\n"
+               "                            array of jobs (jobs) or of policies (policy list),\n"
+               "                            the policy (policy show, policy check), the versions\n"
+               "                            (version), an array of domains (domains) or of the\n"
+               "                            finished jobs' JSON (evacuate; the lines go to\n"
+               "                            stderr)\n"
+               "  -j                        Same as --json\n"
                "  -w --wait                 migrate: follow the job, print each phase as it\n"
                "                            starts and ends, then its timeline\n"
                "     --migrate-uri URI      migrate, check, evacuate: the URI of the migration\n"
@@ -1390,17 +1613,39 @@ static void help(void) {
                "     --concurrency N        evacuate: run at most N migrations at once, 1 to\n"
                "                            64 (default 1)\n"
                "\n"
-               "The system bus is found through DBUS_SYSTEM_BUS_ADDRESS if set.\n"
+               "The system bus is found through DBUS_SYSTEM_BUS_ADDRESS if set. On a terminal,\n"
+               "watch and migrate --wait keep a status line that fits its width, redrawn in\n"
+               "place, unless TERM=dumb. srvmctl prints no colours.\n"
                "\n"
                "Exit status:\n"
-               "  0  success (migrate --wait, watch: the job succeeded; check: every check passed;\n"
-               "     evacuate: every job succeeded, or there was no domain to move)\n"
-               "  1  the job failed, was rolled back or cancelled, a check or a policy failed,\n"
-               "     the operation failed; evacuate: a job did not succeed, or it was\n"
-               "     interrupted (SIGINT)\n"
-               "  2  usage error, or arguments srvmd rejected\n"
-               "  3  srvmd is not reachable on the bus\n"
-               "  4  access denied (changing anything needs root or the admin group)\n");
+               "  0    success (migrate --wait, watch: the job succeeded; check: every check\n"
+               "       passed; evacuate: every job succeeded, or there was no domain to move)\n"
+               "  1    the job failed, was rolled back or cancelled, a check or a policy failed,\n"
+               "       the operation failed; evacuate: a job did not succeed, or it was\n"
+               "       interrupted (SIGINT)\n"
+               "  2    usage error, or arguments srvmd rejected\n"
+               "  3    srvmd is not reachable on the bus\n"
+               "  4    access denied (changing anything needs root or the admin group)\n"
+               "  130  watch, migrate --wait, check: interrupted (SIGINT); the job goes on\n");
+}
+
+static int check_help(int argc, char *argv[]) {
+        if (argc > 2)
+                return usage_error("help takes at most one command.");
+        if (argc == 2 && !verb_find(argv[1]))
+                return usage_error("unknown command '%s'.", argv[1]);
+        return 0;
+}
+
+/* help: all of --help; help COMMAND: that command's lines, and where the rest is. */
+static int verb_help(sd_bus *bus, int argc, char *argv[]) {
+        if (argc < 2) {
+                help();
+                return 0;
+        }
+        printf("srvmctl [OPTIONS...] %s ...\n\n%s\nThe options and exit codes: srvmctl --help; all of it: man srvmctl.\n",
+               argv[1], verb_find(argv[1])->help);
+        return 0;
 }
 
 enum {
@@ -1413,12 +1658,18 @@ enum {
         ARG_CONCURRENCY,
 };
 
+/* --json and -j without a mode: pretty for a reader, short for a pipe. */
+static JsonMode json_mode_auto(void) {
+        return isatty(STDOUT_FILENO) ? JSON_MODE_PRETTY : JSON_MODE_SHORT;
+}
+
 static int parse_argv(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "help",        no_argument,       NULL, 'h'             },
                 { "version",     no_argument,       NULL, ARG_VERSION     },
                 { "user",        no_argument,       NULL, ARG_USER        },
-                { "json",        no_argument,       NULL, ARG_JSON        },
+                { "host",        required_argument, NULL, 'H'             },
+                { "json",        optional_argument, NULL, ARG_JSON        },
                 { "wait",        no_argument,       NULL, 'w'             },
                 { "migrate-uri", required_argument, NULL, ARG_MIGRATE_URI },
                 { "bond",        required_argument, NULL, ARG_BOND        },
@@ -1429,7 +1680,7 @@ static int parse_argv(int argc, char *argv[]) {
         int c;
 
         opterr = 0;
-        while ((c = getopt_long(argc, argv, ":hw", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, ":hwjH:", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         help();
@@ -1440,8 +1691,24 @@ static int parse_argv(int argc, char *argv[]) {
                 case ARG_USER:
                         arg_user = true;
                         break;
+                case 'H':
+                        /* ssh takes it from here; an empty host or one that looks like an
+                         * option would reach it as something else. */
+                        if (!optarg[0] || optarg[0] == '-')
+                                return -usage_error("--host takes [USER@]HOST, not '%s'.", optarg);
+                        arg_host = optarg;
+                        break;
                 case ARG_JSON:
-                        arg_json = true;
+                        if (!optarg) {
+                                arg_json = json_mode_auto();
+                                break;
+                        }
+                        arg_json = json_mode_from_string(optarg);
+                        if (arg_json < 0)
+                                return -usage_error("--json takes short, pretty or off, not '%s'.", optarg);
+                        break;
+                case 'j':
+                        arg_json = json_mode_auto();
                         break;
                 case 'w':
                         arg_wait = true;
@@ -1471,32 +1738,21 @@ static int parse_argv(int argc, char *argv[]) {
                         return -usage_error("cannot parse the options.");
                 }
 
+        if (arg_user && arg_host)
+                return -usage_error("--user and --host exclude each other: srvmd runs on a system bus.");
         return 1;
+}
+
+static int open_bus(sd_bus **ret) {
+        if (arg_host)
+                return sd_bus_open_system_remote(ret, arg_host);
+        return arg_user ? sd_bus_open_user(ret) : sd_bus_open_system(ret);
 }
 
 int main(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        static const struct {
-                const char *name;
-                int (*run)(sd_bus *bus, int argc, char *argv[]);
-                bool takes_job_options; /* --wait and friends */
-                bool reads;             /* --json applies */
-        } verbs[] = {
-                { "migrate", verb_migrate, true,  true  },
-                { "check",   verb_check,   true,  true  },
-                { "watch",   verb_watch,   false, true  },
-                { "show",    verb_show,    false, true  },
-                { "jobs",    verb_jobs,    false, true  },
-                { "cancel",  verb_cancel,  false, false },
-                { "policy",  verb_policy,  false, true  },
-                { "reload",  verb_reload,  false, false },
-                { "vf",      verb_vf,      false, true  },
-                { "version", verb_version, false, true  },
-                { "domains", verb_domains, false, true  },
-                { "evacuate", verb_evacuate, false, true },
-        };
+        const Verb *v;
         const char *verb;
-        size_t i;
         int r;
 
         r = parse_argv(argc, argv);
@@ -1507,35 +1763,47 @@ int main(int argc, char *argv[]) {
                 return usage_error("no command given.");
         verb = argv[optind];
 
-        for (i = 0; i < ELEMENTSOF(verbs); i++)
-                if (streq(verbs[i].name, verb))
-                        break;
-        if (i >= ELEMENTSOF(verbs))
+        v = verb_find(verb);
+        if (!v)
                 return usage_error("unknown command '%s'.", verb);
 
         if (streq(verb, "evacuate")) {
                 if (arg_wait || arg_vf)
                         return usage_error("evacuate always waits and finds each domain's VF; --wait and --vf apply to migrate and check only.");
-        } else if (!verbs[i].takes_job_options && (arg_wait || arg_migrate_uri || arg_bond || arg_vf))
+        } else if (!v->takes_job_options && (arg_wait || arg_migrate_uri || arg_bond || arg_vf))
                 return usage_error("--wait, --migrate-uri, --bond and --vf apply to migrate and check only (--migrate-uri and --bond to evacuate too).");
         if (arg_concurrency_set && !streq(verb, "evacuate"))
                 return usage_error("--concurrency applies to evacuate only.");
         if (streq(verb, "check") && arg_wait)
                 return usage_error("check always waits; --wait applies to migrate only.");
-        if (!verbs[i].reads && arg_json)
+        if (!v->reads && arg_json)
                 return usage_error("--json does not apply to %s.", verb);
 
-        /* Checking policy files is local: no bus. */
-        if (streq(verb, "policy") && optind + 1 < argc && streq(argv[optind + 1], "check"))
-                return verbs[i].run(NULL, argc - optind, argv + optind);
-
-        r = arg_user ? sd_bus_open_user(&bus) : sd_bus_open_system(&bus);
-        if (r < 0) {
-                if (streq(verb, "version"))
-                        printf(arg_json ? "{\"srvmctl\":\"%s\",\"srvmd\":null}\n" : "srvmctl %s\n", SRVM_VERSION);
-                return fail(EXIT_UNREACHABLE, "cannot reach srvmd on the %s bus (%s): cannot connect to the bus: %s",
-                            bus_kind(), SRVM_BUS_NAME, strerror(-r));
+        if (v->check) {
+                r = v->check(argc - optind, argv + optind);
+                if (r != 0)
+                        return r;
         }
 
-        return verbs[i].run(bus, argc - optind, argv + optind);
+        /* help and checking policy files are local: no bus. */
+        if (streq(verb, "help") || (streq(verb, "policy") && streq(argv[optind + 1], "check")))
+                return v->run(NULL, argc - optind, argv + optind);
+
+        r = open_bus(&bus);
+        if (r < 0) {
+                if (streq(verb, "version")) {
+                        if (arg_json) {
+                                _cleanup_(json_object_putp) json_object *j = json_object_new_object();
+
+                                if (j && json_add(j, "srvmctl", json_object_new_string(SRVM_VERSION)) >= 0 &&
+                                    json_object_object_add(j, "srvmd", NULL) >= 0)
+                                        print_json_object(j);
+                        } else
+                                printf("srvmctl %s\n", SRVM_VERSION);
+                }
+                return fail(EXIT_UNREACHABLE, "cannot reach srvmd on %s (%s): cannot connect to the bus: %s",
+                            bus_where(), SRVM_BUS_NAME, strerror(-r));
+        }
+
+        return v->run(bus, argc - optind, argv + optind);
 }

@@ -101,6 +101,41 @@ stderr_has "cannot reach srvmd on the system bus (org.srvm.srvm1)"
 expect 3 "version without srvmd" "$srvmctl" version
 stdout_has "srvmctl "
 
+# Usage errors are found before any bus is opened: exit 2 with no bus at all, not 3.
+nobus=(env DBUS_SYSTEM_BUS_ADDRESS="unix:path=$dir/no-bus" DBUS_SESSION_BUS_ADDRESS="unix:path=$dir/no-bus" "$srvmctl")
+usage_cases=(
+        "migrate" "migrate vm" "migrate vm uri extra" "check" "check vm" "watch" "watch x" "watch 1 2"
+        "show" "show /not/a/job" "cancel" "cancel -- -1" "jobs x" "reload x" "version x" "domains x"
+        "vf" "vf show" "policy" "policy nope" "policy list x" "policy show" "policy check"
+        "evacuate" "evacuate a" "evacuate a a" "help nope" "help migrate check" "nope"
+        "--json=long jobs" "--user -H host jobs" "-H -x jobs" "--json cancel 1" "--wait jobs"
+        "--concurrency 2 migrate vm uri"
+)
+for args in "${usage_cases[@]}"; do
+        # shellcheck disable=SC2086  # word splitting wanted
+        expect 2 "no bus: srvmctl $args is a usage error" "${nobus[@]}" $args
+        stderr_has "Try 'srvmctl --help'."
+done
+expect 3 "no bus: well-formed arguments reach for the bus" "${nobus[@]}" migrate vm uri
+expect 3 "  and with --user" "${nobus[@]}" --user watch 3
+
+# -H reaches for srvmd over ssh; a host that does not resolve is unreachable (3), and named.
+if command -v ssh >/dev/null; then
+        expect 3 "-H with a host that does not resolve" timeout 30 "$srvmctl" -H root@nosuchhost.invalid jobs
+        stderr_has "cannot reach srvmd on the system bus of root@nosuchhost.invalid"
+fi
+
+# help needs no bus; help COMMAND prints that command's lines only.
+expect 0 "help, no bus" "${nobus[@]}" help
+stdout_has "^Commands:"
+stdout_has "^  help \[COMMAND\]"
+if cmp -s "$dir/out" <("$srvmctl" --help); then pass "  the same as --help"; else fail "  help differs from --help"; fi
+expect 0 "help migrate, no bus" "${nobus[@]}" help migrate
+stdout_has "^  migrate DOMAIN DEST_URI"
+if grep -q "watch JOB" "$dir/out"; then fail "  help migrate shows other commands"; else pass "  and no other command"; fi
+expect 0 "help policy" "${nobus[@]}" help policy
+stdout_has "^  policy check FILE"
+
 # Checking a policy file needs no daemon.
 mkdir "$dir/policies"
 echo '{ "match": { "names": ["web-*"] }, "guest": { "bond": "bond1" } }' > "$dir/good.json"
@@ -109,8 +144,22 @@ expect 0 "policy check of a good file, without srvmd" "$srvmctl" policy check "$
 stdout_has "valid policy 'good'"
 expect 1 "policy check of a bad file" "$srvmctl" policy check "$dir/bad.json"
 stderr_has "bad.json"
-expect 0 "policy check --json" "$srvmctl" policy check --json "$dir/good.json"
-stdout_has '"bond": "bond1"'
+expect 0 "policy check --json=pretty" "$srvmctl" policy check --json=pretty "$dir/good.json"
+stdout_has '^    "bond": "bond1"'
+expect 0 "policy check --json=short" "$srvmctl" policy check --json=short "$dir/good.json"
+stdout_has '"guest":{"bond":"bond1"'
+expect 0 "policy check --json, piped: short" "$srvmctl" policy check --json "$dir/good.json"
+stdout_has '"guest":{"bond":"bond1"'
+expect 0 "policy check -j, piped: short" "$srvmctl" -j policy check "$dir/good.json"
+stdout_has '"guest":{"bond":"bond1"'
+expect 0 "policy check --json=off: text" "$srvmctl" policy check --json=off "$dir/good.json"
+stdout_has "valid policy 'good'"
+TERM=xterm script -qec "$srvmctl --json policy check $dir/good.json" /dev/null > "$dir/tty" 2>&1 || true
+if grep -q '^    "bond": "bond1"' <(tr -d '\r' < "$dir/tty"); then
+        pass "policy check --json on a terminal: pretty"
+else
+        fail "policy check --json on a terminal: $(cat -v "$dir/tty")"
+fi
 cp "$dir/good.json" "$dir/policies/web.json"
 
 wait_for_srvmd() {
@@ -249,6 +298,10 @@ expect 0 "nobody may list jobs" as_nobody "$srvmctl" jobs --json
 stdout_has '"path":"/org/srvm/srvm1/job/1"'
 expect 0 "show --json" "$srvmctl" show /org/srvm/srvm1/job/1 --json
 stdout_has '"phases":\['
+expect 0 "show --json=pretty" "$srvmctl" show 1 --json=pretty
+stdout_has '^  "phases": \['
+expect 0 "jobs --json=pretty" "$srvmctl" jobs --json=pretty
+stdout_has '^    "path": "/org/srvm/srvm1/job/1"'
 expect 1 "watch a failed job" "$srvmctl" watch 1
 stdout_has "preflight         failed"
 expect 1 "cancel a finished job" "$srvmctl" cancel 1

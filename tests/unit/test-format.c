@@ -2,6 +2,7 @@
 /* What srvmctl prints: the timeline, the progress lines of a watched job and the job table,
  * checked byte for byte from job JSON as srvmd sends it. */
 #include <stdio.h>
+#include <string.h>
 
 #include "assert.h"
 #include "format.h"
@@ -204,34 +205,146 @@ static void test_jobs(void) {
 }
 
 static void test_status_line(void) {
+        static const char *precopy =
+                "{\"phase\":\"migrate\",\"progress\":{\"iteration\":3,\"data_total_bytes\":4294967296,"
+                "\"data_remaining_bytes\":1073741824,\"dirty_rate_bytes_s\":12582912}}";
         static const struct {
                 const char *json;
                 int64_t elapsed_us;
-                unsigned bar;
+                unsigned columns;
                 const char *text;
         } cases[] = {
                 /* Before pre-copy: the phase and the time only. */
-                { "{\"phase\":\"preflight\",\"progress\":null}", 12345, 20,
+                { "{\"phase\":\"preflight\",\"progress\":null}", 12345, 80,
                   "preflight            0.012s" },
                 /* Unknown elapsed time: left out. */
                 { "{\"phase\":\"failover\"}", -1, 0, "failover         " },
-                /* Pre-copy on a terminal: a bar of 10 cells, 75 % sent. */
-                { "{\"phase\":\"migrate\",\"progress\":{\"iteration\":3,\"data_total_bytes\":4294967296,"
-                  "\"data_remaining_bytes\":1073741824,\"dirty_rate_bytes_s\":12582912}}", 2500000, 10,
+                /* Pre-copy on a wide terminal: a bar of 20 cells, 75 % sent. */
+                { NULL, 2500000, 200,
+                  "migrate              2.500s  iteration 3  [###############-----]  75%  1.0 GiB of 4.0 GiB left  dirty 12.0 MiB/s" },
+                /* 105 columns: the bar narrows to 10. */
+                { NULL, 2500000, 105,
                   "migrate              2.500s  iteration 3  [#######---]  75%  1.0 GiB of 4.0 GiB left  dirty 12.0 MiB/s" },
-                /* Piped: no bar. */
+                /* 90 columns: no bar. */
+                { NULL, 2500000, 90,
+                  "migrate              2.500s  iteration 3  75%  1.0 GiB of 4.0 GiB left  dirty 12.0 MiB/s" },
+                /* Narrower: the dirty rate goes (80 columns), then the amounts, then the padding. */
+                { NULL, 2500000, 80,
+                  "migrate              2.500s  iteration 3  75%  1.0 GiB of 4.0 GiB left" },
+                { NULL, 2500000, 50, "migrate              2.500s  iteration 3  75%" },
+                { NULL, 2500000, 40, "migrate 2.500s  iteration 3  75%" },
+                { NULL, 2500000, 30, "migrate 2.500s" },
+                /* Narrower than the shortest form: cut. */
+                { NULL, 2500000, 8, "migrate" },
+                /* Piped: the whole line, no bar. */
                 { "{\"phase\":\"migrate\",\"progress\":{\"iteration\":1,\"data_total_bytes\":1000,"
                   "\"data_remaining_bytes\":1000}}", 0, 0,
                   "migrate              0.000s  iteration 1   0%  1000 B of 1000 B left" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                _cleanup_(json_object_putp) json_object *j = parse(cases[i].json);
+                _cleanup_(json_object_putp) json_object *j = parse(cases[i].json ? cases[i].json : precopy);
                 _cleanup_free_ char *text = NULL;
 
-                ASSERT_OK(format_status_line(j, cases[i].elapsed_us, cases[i].bar, &text));
+                ASSERT_OK(format_status_line(j, cases[i].elapsed_us, cases[i].columns, &text));
                 ASSERT_STREQ(text, cases[i].text);
         }
+}
+
+/* On any terminal from 1 to 300 columns, whatever the figures, the line never reaches the
+ * last column, so a redraw never leaves a row behind. */
+static void test_status_line_fits(void) {
+        static const char *jobs[] = {
+                "{\"phase\":\"migrate\",\"progress\":{\"iteration\":4294967295,"
+                "\"data_total_bytes\":9223372036854775807,\"data_remaining_bytes\":1,"
+                "\"dirty_rate_bytes_s\":9223372036854775807}}",
+                "{\"phase\":\"rollback-failback\"}",
+                "{\"phase\":\"migrate\",\"progress\":{\"iteration\":12,\"data_total_bytes\":17179869184,"
+                "\"data_remaining_bytes\":123456789,\"dirty_rate_bytes_s\":999999999}}",
+        };
+
+        for (size_t k = 0; k < ELEMENTSOF(jobs); k++) {
+                _cleanup_(json_object_putp) json_object *j = parse(jobs[k]);
+
+                for (unsigned columns = 1; columns <= 300; columns++) {
+                        _cleanup_free_ char *text = NULL;
+
+                        ASSERT_OK(format_status_line(j, 86399999999, columns, &text));
+                        ASSERT_TRUE(strlen(text) < columns);
+                        ASSERT_NULL(strchr(text, '\n'));
+                }
+        }
+}
+
+static void test_elapsed(void) {
+        static const struct {
+                const char *json;
+                int64_t elapsed_us;
+        } cases[] = {
+                /* The latest end counts, the running phase's time so far included. */
+                { "{\"phases\":[{\"start_us\":1000,\"duration_us\":20000,\"result\":\"ok\"},"
+                  "{\"start_us\":21000,\"duration_us\":4000000,\"result\":\"running\"}]}", 4020000 },
+                { "{\"phases\":[{\"start_us\":5000000,\"duration_us\":0}]}", 0 },
+                { "{\"phases\":[]}", -1 },
+                { "{\"phases\":[{\"name\":\"preflight\"}]}", -1 },
+                { "{}", -1 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_(json_object_putp) json_object *j = parse(cases[i].json);
+
+                ASSERT_TRUE(format_job_elapsed_us(j) == cases[i].elapsed_us);
+        }
+        ASSERT_TRUE(format_job_elapsed_us(NULL) == -1);
+}
+
+static void test_events(void) {
+        _cleanup_(json_object_putp) json_object *j = parse(
+                "{\"id\":4,\"domain\":\"web1\",\"source_uri\":\"a\",\"destination_uri\":\"b\","
+                "\"result\":\"succeeded\",\"phases\":["
+                "{\"name\":\"migrate\",\"start_us\":1000000,\"duration_us\":3000000,\"result\":\"ok\"}],"
+                "\"vm_downtime_ms\":170,\"standby_ms\":4000,"
+                "\"events\":[{\"at_us\":2500000,\"message\":\"raised the maximum downtime to 400 ms\"},"
+                "{\"message\":\"no time\"}]}");
+        _cleanup_free_ char *text = NULL;
+
+        ASSERT_OK(format_timeline(j, &text));
+        ASSERT_STREQ(text,
+                     "Job:       4\n"
+                     "Domain:    web1\n"
+                     "Migration: a -> b\n"
+                     "Result:    succeeded\n"
+                     "\n"
+                     "PHASE       START  DURATION  RESULT\n"
+                     "migrate    0.000s    3.000s  ok\n"
+                     "\n"
+                     "VM downtime: 170 ms\n"
+                     "On virtio (standby): 4000 ms\n"
+                     "\n"
+                     "Events:\n"
+                     "   1.500s  raised the maximum downtime to 400 ms\n"
+                     "        -  no time\n");
+}
+
+static void test_json_mode(void) {
+        _cleanup_free_ char *s = NULL, *p = NULL, *n = NULL, *none = NULL;
+
+        ASSERT_TRUE(json_mode_from_string("pretty") == JSON_MODE_PRETTY);
+        ASSERT_TRUE(json_mode_from_string("short") == JSON_MODE_SHORT);
+        ASSERT_TRUE(json_mode_from_string("off") == JSON_MODE_OFF);
+        ASSERT_TRUE(json_mode_from_string("long") == _JSON_MODE_INVALID);
+        ASSERT_TRUE(json_mode_from_string(NULL) == _JSON_MODE_INVALID);
+        ASSERT_STREQ(json_mode_to_string(JSON_MODE_SHORT), "short");
+
+        ASSERT_OK(format_json("{ \"a\": [1, 2], \"p\": \"/x/y\" }", JSON_MODE_SHORT, &s));
+        ASSERT_STREQ(s, "{\"a\":[1,2],\"p\":\"/x/y\"}\n");
+        ASSERT_OK(format_json("{\"a\":[1,2]}", JSON_MODE_PRETTY, &p));
+        ASSERT_STREQ(p, "{\n  \"a\": [\n    1,\n    2\n  ]\n}\n");
+        ASSERT_OK(format_json("null", JSON_MODE_SHORT, &n));
+        ASSERT_STREQ(n, "null\n");
+        ASSERT_ERR(format_json("{\"a\":", JSON_MODE_SHORT, &none), EBADMSG);
+        ASSERT_ERR(format_json("{}", JSON_MODE_OFF, &none), EINVAL);
+        ASSERT_NULL(none);
 }
 
 int main(void) {
@@ -239,5 +352,9 @@ int main(void) {
         test_progress();
         test_jobs();
         test_status_line();
+        test_status_line_fits();
+        test_elapsed();
+        test_events();
+        test_json_mode();
         return 0;
 }
