@@ -243,10 +243,33 @@ static bool bond_name_is_valid(const char *s) {
         return true;
 }
 
+/* Who called, for the job's "requested_by": the uid the bus vouches for (bus_verify_admin()
+ * checked it is there) and its name from /etc/passwd, read directly rather than through NSS,
+ * which could wait on a directory server; a user only a directory knows gets no name. */
+static int bus_caller_request(sd_bus_message *message, JobRequest *req, char **ret_user) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        uid_t euid;
+        int r;
+
+        r = sd_bus_query_sender_creds(message, SD_BUS_CREDS_EUID, &creds);
+        if (r < 0)
+                return r;
+        r = sd_bus_creds_get_euid(creds, &euid);
+        if (r < 0)
+                return r;
+        *req = (JobRequest) { .via = JOB_REQUEST_BUS, .have_uid = true, .uid = (uint32_t) euid };
+        r = job_request_user_from_passwd("/etc/passwd", (uint32_t) euid, ret_user);
+        if (r < 0 && r != -ENOENT)
+                log_debug_errno(r, "Cannot read the name of uid %u from /etc/passwd: %m", (unsigned) euid);
+        req->user = r >= 0 ? *ret_user : NULL;
+        return 0;
+}
+
 /* Migrate and Check: the same arguments, the same checks; a check runs preflight only. */
 static int method_start_job(sd_bus_message *message, Manager *mgr, bool check_only, sd_bus_error *error) {
-        _cleanup_free_ char *path = NULL, *why = NULL;
+        _cleanup_free_ char *path = NULL, *why = NULL, *user = NULL;
         MigrationParams p = {};
+        JobRequest request;
         const char *domain, *destination, *what = check_only ? "check" : "migration";
         Migration *m;
         int r;
@@ -273,6 +296,10 @@ static int method_start_job(sd_bus_message *message, Manager *mgr, bool check_on
         if (r < 0)
                 return r;
 
+        r = bus_caller_request(message, &request, &user);
+        if (r < 0)
+                return r;
+        p.request = &request;
         p.domain = domain;
         p.destination_uri = destination;
         p.check_only = check_only;

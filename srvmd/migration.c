@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "json-util.h"
 #include "migration.h"
@@ -123,6 +124,9 @@ struct Migration {
         size_t n_events;
         AgentStats *agent; /* owned, n_agent of them, in the order first seen */
         size_t n_agent;
+        usec_t started_realtime; /* CLOCK_REALTIME when the job was made */
+        JobRequest request;      /* request.user is request_user */
+        char *request_user;      /* owned */
 };
 
 static const char *const phase_table[_PHASE_MAX] = {
@@ -306,6 +310,21 @@ int migration_new(uint32_t id, const MigrationParams *p, const MigrationBackendO
         m->next_retry = USEC_INFINITY;
         m->check_only = p->check_only;
         m->arrival = p->arrival;
+        m->started_realtime = p->started_realtime;
+        if (m->started_realtime == 0) {
+                struct timespec ts;
+
+                if (clock_gettime(CLOCK_REALTIME, &ts) >= 0)
+                        m->started_realtime = (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
+        }
+        m->request = (JobRequest) { .via = JOB_REQUEST_SRVMD };
+        if (p->request) {
+                m->request = *p->request;
+                r = strdup_or_null(p->request->user, &m->request_user);
+                if (r < 0)
+                        return r;
+                m->request.user = m->request_user;
+        }
         m->arrival_check = p->arrival && p->arrival_check;
 
         r = strdup_scrubbed(p->domain, &m->domain);
@@ -368,6 +387,7 @@ Migration *migration_free(Migration *m) {
         free(m->found_vf_alias);
         free(m->found_vf_mac);
         free(m->found_vf_xml);
+        free(m->request_user);
         for (size_t i = 0; i < m->n_events; i++)
                 free(m->events[i].message);
         free(m->events);
@@ -1533,6 +1553,21 @@ int migration_build_json(const Migration *m, json_object **ret) {
         if (r >= 0)
                 r = json_add(o, "kind", json_object_new_string(m->check_only ? "check" :
                                                                m->arrival ? "arrival" : "migrate"));
+        if (r >= 0) {
+                char when[64];
+
+                if (m->started_realtime > 0 && job_request_format_time(m->started_realtime, when, sizeof when) >= 0)
+                        r = json_add(o, "started_at", json_object_new_string(when));
+                else
+                        r = json_add_string_or_null(o, "started_at", NULL);
+        }
+        if (r >= 0) {
+                json_object *req = NULL;
+
+                r = job_request_to_json(&m->request, &req);
+                if (r >= 0)
+                        r = json_add(o, "requested_by", req);
+        }
         if (r >= 0)
                 r = json_add(o, "bond", json_object_new_string(m->bond));
         if (r >= 0)
@@ -1667,6 +1702,8 @@ int migration_build_journal(const Migration *m, json_object **ret) {
                 r = json_add(j, "rollback_goal", json_object_new_string(job_result_to_string(m->rollback_goal)));
         if (r >= 0)
                 r = json_add(j, "cancel_requested", json_object_new_boolean(m->cancel_requested));
+        if (r >= 0)
+                r = json_add(j, "started_realtime_us", json_object_new_int64((int64_t) m->started_realtime));
         if (r >= 0)
                 r = json_add(j, "standby_start_us", json_object_new_int64((int64_t) m->standby_start));
         if (r >= 0)
@@ -1808,6 +1845,43 @@ static void reader_phases(Reader *rd, json_object *o, Migration *m) {
         }
 }
 
+/* "requested_by" back into m's request; absent: srvmd. */
+static void reader_request(Reader *rd, json_object *record, Migration *m) {
+        JobRequest *req = &m->request;
+        json_object *o, *uid;
+        char *via;
+
+        if (!json_object_object_get_ex(record, "requested_by", &o) || !o)
+                return;
+        if (!json_object_is_type(o, json_type_object)) {
+                if (!rd->error)
+                        rd->error = strdup("\"requested_by\" is not an object");
+                return;
+        }
+        via = reader_string(rd, o, "via", false);
+        if (via) {
+                req->via = job_request_via_from_string(via);
+                if (req->via < 0) {
+                        req->via = JOB_REQUEST_SRVMD;
+                        if (!rd->error)
+                                rd->error = strdup("\"requested_by\" has an unknown \"via\"");
+                }
+                free(via);
+        }
+        if (json_object_object_get_ex(o, "uid", &uid) && uid) {
+                int64_t v = reader_int(rd, o, "uid");
+
+                if (v >= 0 && v <= UINT32_MAX) {
+                        req->have_uid = true;
+                        req->uid = (uint32_t) v;
+                } else if (!rd->error)
+                        rd->error = strdup("\"requested_by\" has a uid out of range");
+        }
+        free(m->request_user);
+        m->request_user = reader_string(rd, o, "user", true);
+        req->user = m->request_user;
+}
+
 int migration_new_from_journal(json_object *record, const MigrationBackendOps *ops, void *userdata,
                                Migration **ret, char **ret_error) {
         _cleanup_(migration_freep) Migration *m = NULL;
@@ -1869,6 +1943,13 @@ int migration_new_from_journal(json_object *record, const MigrationBackendOps *o
                 m->interrupted = reader_enum(&rd, record, "interrupted", true, phase_from_string_int);
         if (m->interrupted < 0)
                 m->interrupted = _PHASE_INVALID;
+        /* Optional: records of a srvmd that did not write them have no start time and no
+         * requester; such a job then says srvmd asked. */
+        if (json_object_object_get_ex(j, "started_realtime_us", NULL))
+                m->started_realtime = (usec_t) reader_int(&rd, j, "started_realtime_us");
+        else
+                m->started_realtime = 0;
+        reader_request(&rd, record, m);
         m->standby_start = (usec_t) reader_int(&rd, j, "standby_start_us");
         m->standby_end = (usec_t) reader_int(&rd, j, "standby_end_us");
         reader_phase_table(&rd, j, "budgets_us", m->budget);

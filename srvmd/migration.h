@@ -13,6 +13,7 @@
 
 #include <json-c/json.h>
 
+#include "job-request.h"
 #include "policy-types.h"
 #include "macro.h"
 
@@ -150,6 +151,9 @@ typedef struct MigrationParams {
          * the guest agent: srvm-guest and the bond answer as the policy says), then plug,
          * link, failback; a failed check plugs nothing. */
         bool arrival_check;
+        /* Who asked (NULL: srvmd itself) and the wall-clock time the job started (0: now). */
+        const JobRequest *request;
+        usec_t started_realtime;
 } MigrationParams;
 
 

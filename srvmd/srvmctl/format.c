@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "format.h"
 #include "json-util.h"
@@ -239,11 +240,31 @@ int format_progress(json_object *job, PhaseProgress *progress, char **ret) {
         return finish_stream(&f, &buf, ret);
 }
 
+int format_started_at(const char *s, char *buf, size_t size) {
+        struct tm tm = {}, local;
+        const char *end;
+        time_t t;
+
+        if (!s || !buf || size == 0)
+                return -EINVAL;
+        end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        if (!end || *end != '\0')
+                return -EINVAL;
+        t = timegm(&tm);
+        if (t == (time_t) -1 || !localtime_r(&t, &local))
+                return -EINVAL;
+        if (strftime(buf, size, "%Y-%m-%d %H:%M:%S %Z", &local) == 0)
+                return -ERANGE;
+        return 0;
+}
+
 int format_jobs_table(const JobRow *rows, size_t n, char **ret) {
         _cleanup_free_ char *buf = NULL;
         _cleanup_(fclosep) FILE *f = NULL;
         size_t size;
-        int w_id = (int) strlen("ID"), w_domain = (int) strlen("DOMAIN"), w_phase = (int) strlen("PHASE");
+        int w_id = (int) strlen("ID"), w_domain = (int) strlen("DOMAIN"), w_phase = (int) strlen("PHASE"),
+            w_started = (int) strlen("STARTED");
+        char (*started)[64] = NULL;
 
         if (!ret || (n > 0 && !rows))
                 return -EINVAL;
@@ -257,24 +278,34 @@ int format_jobs_table(const JobRow *rows, size_t n, char **ret) {
                 return finish_stream(&f, &buf, ret);
         }
 
+        started = calloc(n, sizeof(*started));
+        if (!started)
+                return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 int w = snprintf(NULL, 0, "%" PRIu32, rows[i].id);
 
+                if (format_started_at(rows[i].started_at, started[i], sizeof started[i]) < 0)
+                        snprintf(started[i], sizeof started[i], "-");
                 if (w > w_id)
                         w_id = w;
                 if ((int) strlen(strna(rows[i].domain)) > w_domain)
                         w_domain = (int) strlen(strna(rows[i].domain));
                 if ((int) strlen(strna(rows[i].phase)) > w_phase)
                         w_phase = (int) strlen(strna(rows[i].phase));
+                if ((int) strlen(started[i]) > w_started)
+                        w_started = (int) strlen(started[i]);
         }
 
-        fprintf(f, "%*s %-*s %-*s %s\n", w_id, "ID", w_domain, "DOMAIN", w_phase, "PHASE", "RESULT");
+        fprintf(f, "%*s %-*s %-*s %-*s %s\n", w_id, "ID", w_domain, "DOMAIN", w_started, "STARTED",
+                w_phase, "PHASE", "RESULT");
         for (size_t i = 0; i < n; i++)
-                fprintf(f, "%*" PRIu32 " %-*s %-*s %s\n", w_id, rows[i].id,
+                fprintf(f, "%*" PRIu32 " %-*s %-*s %-*s %s\n", w_id, rows[i].id,
                         w_domain, strna(rows[i].domain),
+                        w_started, started[i],
                         w_phase, rows[i].phase && rows[i].phase[0] ? rows[i].phase : "-",
                         strna(rows[i].result));
         fprintf(f, "\n%zu job%s listed.\n", n, n == 1 ? "" : "s");
+        free(started);
 
         return finish_stream(&f, &buf, ret);
 }
@@ -323,6 +354,8 @@ int format_jobs_json(const JobRow *rows, size_t n, char **ret) {
                         r = json_add_string(o, "result", rows[i].result);
                 if (r >= 0)
                         r = json_add_string(o, "path", rows[i].path);
+                if (r >= 0)
+                        r = json_add_string(o, "started_at", rows[i].started_at);
                 if (r < 0)
                         return r;
         }

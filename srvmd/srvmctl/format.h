@@ -25,6 +25,7 @@ typedef struct JobRow {
         const char *phase;
         const char *result;
         const char *path;
+        const char *started_at; /* RFC 3339 as srvmd wrote it, NULL: not known */
 } JobRow;
 
 /* How far a watched job has been reported: phases [0, n_started) were printed as started,
@@ -77,7 +78,11 @@ int format_json(const char *json, JsonMode mode, char **ret);
 /* The pre-copy iteration of job's progress, 0 if none reported yet. */
 unsigned format_progress_iteration(json_object *job);
 
-/* The `srvmctl jobs` table, and the same rows as a JSON array. */
+/* "2026-12-02T19:45:01Z" as local time, "2026-12-02 20:45:01 CET", in buf; -EINVAL if s is
+ * not such a UTC time. */
+int format_started_at(const char *s, char *buf, size_t size);
+
+/* The `srvmctl jobs` table (STARTED in local time), and the same rows as a JSON array. */
 int format_jobs_table(const JobRow *rows, size_t n, char **ret);
 int format_jobs_json(const JobRow *rows, size_t n, char **ret);
 

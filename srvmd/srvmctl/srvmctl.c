@@ -911,6 +911,7 @@ static int verb_jobs(sd_bus *bus, int argc, char *argv[]) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ JobRow *rows = NULL;
         _cleanup_free_ char *text = NULL;
+        _cleanup_(json_object_putp) json_object *jobs = NULL; /* the rows' started_at point into it */
         size_t n = 0;
         int r;
 
@@ -933,11 +934,31 @@ static int verb_jobs(sd_bus *bus, int argc, char *argv[]) {
                 if (r == 0)
                         break;
 
+                row.started_at = NULL;
                 a = realloc(rows, (n + 1) * sizeof(JobRow));
                 if (!a)
                         return fail(EXIT_FAILED, "out of memory");
                 rows = a;
                 rows[n++] = row;
+        }
+
+        /* When each started: from its JSON, which ListJobs does not carry. */
+        jobs = json_object_new_array();
+        if (!jobs)
+                return fail(EXIT_FAILED, "out of memory");
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+                _cleanup_free_ char *json = NULL;
+                json_object *j = NULL, *v;
+
+                /* A job that went away meanwhile keeps no start time. */
+                if (sd_bus_get_property_string(bus, SRVM_BUS_NAME, rows[i].path, SRVM_JOB_INTERFACE, "JSON",
+                                               &e, &json) < 0 || parse_json(json, &j) < 0)
+                        continue;
+                if (json_append(jobs, j) < 0)
+                        return fail(EXIT_FAILED, "out of memory");
+                if (json_object_object_get_ex(j, "started_at", &v) && json_object_is_type(v, json_type_string))
+                        rows[i].started_at = json_object_get_string(v);
         }
 
         if (arg_json)

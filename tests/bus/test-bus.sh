@@ -298,6 +298,11 @@ expect 0 "nobody may list jobs" as_nobody "$srvmctl" jobs --json
 stdout_has '"path":"/org/srvm/srvm1/job/1"'
 expect 0 "show --json" "$srvmctl" show /org/srvm/srvm1/job/1 --json
 stdout_has '"phases":\['
+stdout_has '"started_at":"20[0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9]Z"'
+stdout_has '"requested_by":{"uid":0,"user":"root","via":"bus"}'
+expect 0 "jobs: a STARTED column" "$srvmctl" jobs
+stdout_has '^ID DOMAIN STARTED  *PHASE  *RESULT$'
+stdout_has '^ *1 test   20[0-9-]* [0-9:]* [A-Z+0-9-]*  *preflight  *failed$'
 expect 0 "show --json=pretty" "$srvmctl" show 1 --json=pretty
 stdout_has '^  "phases": \['
 expect 0 "jobs --json=pretty" "$srvmctl" jobs --json=pretty
@@ -320,6 +325,9 @@ stdout_has "  FAILED  "
 job=$(busctl --system call org.srvm.srvm1 /org/srvm/srvm1 org.srvm.srvm1.Manager ListJobs | grep -o '/org/srvm/srvm1/job/[0-9]*' | tail -n 1)
 expect 0 "a check job is a check" busctl --system get-property org.srvm.srvm1 "$job" org.srvm.srvm1.Job Kind
 stdout_has '"check"'
+expect 0 "  asked for by the admin group's caller" "$srvmctl" show "${job##*/}" --json=short
+stdout_has '"requested_by":{"uid":65534,"user":"nobody","via":"bus"}'
+stdout_has '"started_at":"20[0-9-]*T[0-9:]*Z"'
 expect 1 "check --json" "$srvmctl" check --json test test:///default
 stdout_has '"kind":"check"'
 

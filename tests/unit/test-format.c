@@ -2,6 +2,8 @@
 /* What srvmctl prints: the timeline, the progress lines of a watched job and the job table,
  * checked byte for byte from job JSON as srvmd sends it. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "assert.h"
@@ -170,23 +172,33 @@ static void test_progress(void) {
 
 static void test_jobs(void) {
         static const JobRow rows[] = {
-                { 3, "web1", "failback", "succeeded", "/org/srvm/srvm1/job/3" },
-                { 12, "database", "", "running", "/org/srvm/srvm1/job/12" },
+                { 3, "web1", "failback", "succeeded", "/org/srvm/srvm1/job/3", "2026-12-02T19:45:01Z" },
+                { 12, "database", "", "running", "/org/srvm/srvm1/job/12", NULL },
         };
         _cleanup_free_ char *table = NULL, *one = NULL, *none = NULL, *json = NULL, *empty = NULL;
+        char buf[64];
+
+        /* The start in local time: UTC here. */
+        ASSERT_TRUE(setenv("TZ", "UTC", 1) == 0);
+        tzset();
+        ASSERT_OK(format_started_at("2026-12-02T19:45:01Z", buf, sizeof buf));
+        ASSERT_STREQ(buf, "2026-12-02 19:45:01 UTC");
+        ASSERT_ERR(format_started_at("2026-12-02 19:45:01", buf, sizeof buf), EINVAL);
+        ASSERT_ERR(format_started_at("2026-12-02T19:45:01Zjunk", buf, sizeof buf), EINVAL);
+        ASSERT_ERR(format_started_at(NULL, buf, sizeof buf), EINVAL);
 
         ASSERT_OK(format_jobs_table(rows, ELEMENTSOF(rows), &table));
         ASSERT_STREQ(table,
-                     "ID DOMAIN   PHASE    RESULT\n"
-                     " 3 web1     failback succeeded\n"
-                     "12 database -        running\n"
+                     "ID DOMAIN   STARTED                 PHASE    RESULT\n"
+                     " 3 web1     2026-12-02 19:45:01 UTC failback succeeded\n"
+                     "12 database -                       -        running\n"
                      "\n"
                      "2 jobs listed.\n");
 
         ASSERT_OK(format_jobs_table(rows, 1, &one));
         ASSERT_STREQ(one,
-                     "ID DOMAIN PHASE    RESULT\n"
-                     " 3 web1   failback succeeded\n"
+                     "ID DOMAIN STARTED                 PHASE    RESULT\n"
+                     " 3 web1   2026-12-02 19:45:01 UTC failback succeeded\n"
                      "\n"
                      "1 job listed.\n");
 
@@ -196,9 +208,9 @@ static void test_jobs(void) {
         ASSERT_OK(format_jobs_json(rows, ELEMENTSOF(rows), &json));
         ASSERT_STREQ(json,
                      "[{\"id\":3,\"domain\":\"web1\",\"phase\":\"failback\",\"result\":\"succeeded\","
-                     "\"path\":\"/org/srvm/srvm1/job/3\"},"
+                     "\"path\":\"/org/srvm/srvm1/job/3\",\"started_at\":\"2026-12-02T19:45:01Z\"},"
                      "{\"id\":12,\"domain\":\"database\",\"phase\":null,\"result\":\"running\","
-                     "\"path\":\"/org/srvm/srvm1/job/12\"}]");
+                     "\"path\":\"/org/srvm/srvm1/job/12\",\"started_at\":null}]");
 
         ASSERT_OK(format_jobs_json(NULL, 0, &empty));
         ASSERT_STREQ(empty, "[]");
