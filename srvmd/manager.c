@@ -138,6 +138,30 @@ static const VirtEvents manager_virt_events = {
         .agent_latency = virt_on_agent_latency,
 };
 
+static bool manager_metrics_libvirt_connected(void *userdata) {
+        Manager *mgr = userdata;
+
+        return mgr->virt && virt_is_connected(mgr->virt);
+}
+
+static unsigned manager_metrics_n_degraded(void *userdata) {
+        Manager *mgr = userdata;
+        unsigned n = 0;
+
+        for (size_t i = 0; i < mgr->n_jobs; i++) {
+                Migration *m = mgr->jobs[i]->migration;
+
+                if (!migration_is_finished(m) && migration_get_result(m) == JOB_DEGRADED)
+                        n++;
+        }
+        return n;
+}
+
+static const MetricsStateOps manager_metrics_state_ops = {
+        .libvirt_connected = manager_metrics_libvirt_connected,
+        .n_degraded = manager_metrics_n_degraded,
+};
+
 int manager_new(const ManagerConfig *config, Manager **ret) {
         _cleanup_(manager_freep) Manager *mgr = NULL;
         int r;
@@ -173,6 +197,7 @@ int manager_new(const ManagerConfig *config, Manager **ret) {
         if (r < 0)
                 return r;
         metrics_set_active_jobs_callback(mgr->metrics, manager_metrics_n_active, mgr);
+        metrics_set_state_ops(mgr->metrics, &manager_metrics_state_ops, mgr);
 
         *ret = TAKE_PTR(mgr);
         return 0;
@@ -1030,6 +1055,7 @@ int manager_reload_policies(Manager *mgr, char **ret_error) {
         int r;
 
         r = policy_set_load(mgr->policy_dir ? dirs : policy_dirs_default, &set, &error);
+        (void) metrics_policy_reloaded(mgr->metrics, r >= 0, (double) time(NULL));
         if (r < 0) {
                 log_error("Policies not reloaded, the %zu in force stay: %s",
                           mgr->policies ? policy_set_size(mgr->policies) : 0, strna(error));

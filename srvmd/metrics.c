@@ -351,10 +351,24 @@ struct Metrics {
         MetricFamily *standby;
         MetricFamily *rollbacks;
         MetricFamily *agent;
+        MetricFamily *checks;
+        MetricFamily *libvirt_connected;
+        MetricFamily *degraded;
+        MetricFamily *reload_success;
+        MetricFamily *reload_time;
 
         unsigned (*n_active)(void *userdata);
         void *n_active_userdata;
+        const MetricsStateOps *state_ops;
+        void *state_userdata;
 };
+
+/* The kinds of job the job families count apart; checks have a family of their own. */
+static const char *const job_kinds[] = { "migrate", "arrival" };
+
+static const char *job_kind(const Migration *job) {
+        return migration_is_arrival(job) ? "arrival" : "migrate";
+}
 
 /* Phases last from milliseconds (failover) to minutes (migrate of a busy guest). */
 static const double phase_buckets[] = {
@@ -384,6 +398,11 @@ Metrics *metrics_free(Metrics *m) {
         metric_family_free(m->standby);
         metric_family_free(m->rollbacks);
         metric_family_free(m->agent);
+        metric_family_free(m->checks);
+        metric_family_free(m->libvirt_connected);
+        metric_family_free(m->degraded);
+        metric_family_free(m->reload_success);
+        metric_family_free(m->reload_time);
         free(m);
         return NULL;
 }
@@ -394,9 +413,23 @@ static double metrics_get_active(void *userdata) {
         return m->n_active ? m->n_active(m->n_active_userdata) : 0;
 }
 
-/* The forward phases whose failure (or a cancel right after) rolls the job back, and how. */
+/* The forward phases whose failure (or a cancel right after) rolls the job back, and how:
+ * every cause rollback_cause() can give, so no series appears mid-stream. */
 static const Phase rollback_phases[] = { PHASE_FAILOVER, PHASE_UNPLUG, PHASE_MIGRATE };
-static const char *const rollback_causes[] = { "failed", "timeout", "cancelled" };
+static const char *const rollback_causes[] = { "failed", "timeout", "cancelled", "interrupted" };
+
+static double metrics_get_libvirt_connected(void *userdata) {
+        Metrics *m = userdata;
+
+        return m->state_ops && m->state_ops->libvirt_connected ?
+                m->state_ops->libvirt_connected(m->state_userdata) : 0;
+}
+
+static double metrics_get_degraded(void *userdata) {
+        Metrics *m = userdata;
+
+        return m->state_ops && m->state_ops->n_degraded ? m->state_ops->n_degraded(m->state_userdata) : 0;
+}
 
 int metrics_new(const char *version, Metrics **ret) {
         _cleanup_(metrics_freep) Metrics *m = NULL;
@@ -417,14 +450,29 @@ int metrics_new(const char *version, Metrics **ret) {
         if (r < 0)
                 return r;
 
-        r = metric_family_new("srvm_migrations_total", "Migration jobs finished, by result.",
-                              METRIC_COUNTER, (const char *[]) { "result", NULL }, NULL, 0, &m->migrations);
+        r = metric_family_new("srvm_migrations_total",
+                              "Jobs that move a guest (kind migrate: srvmctl migrate; arrival: the VF of a domain that arrived without it), finished, by result.",
+                              METRIC_COUNTER, (const char *[]) { "kind", "result", NULL }, NULL, 0, &m->migrations);
         if (r < 0)
                 return r;
+        for (size_t k = 0; k < ELEMENTSOF(job_kinds); k++)
+                for (JobResult j = JOB_SUCCEEDED; j < _JOB_RESULT_MAX; j++) {
+                        r = metric_family_touch(m->migrations, (const char *[]) { job_kinds[k], job_result_to_string(j) });
+                        if (r < 0)
+                                return r;
+                }
+
+        r = metric_family_new("srvm_checks_total", "Preflight checks (srvmctl check) finished, by result.",
+                              METRIC_COUNTER, (const char *[]) { "result", NULL }, NULL, 0, &m->checks);
+        if (r < 0)
+                return r;
+        /* What a check can end as: it moves nothing, so it neither rolls back nor degrades. */
         for (JobResult j = JOB_SUCCEEDED; j < _JOB_RESULT_MAX; j++) {
                 const char *v = job_result_to_string(j);
 
-                r = metric_family_touch(m->migrations, &v);
+                if (j == JOB_ROLLED_BACK || j == JOB_DEGRADED)
+                        continue;
+                r = metric_family_touch(m->checks, &v);
                 if (r < 0)
                         return r;
         }
@@ -438,18 +486,17 @@ int metrics_new(const char *version, Metrics **ret) {
                 return r;
 
         r = metric_family_new("srvm_migration_phase_duration_seconds",
-                              "Time from a phase's start to its end, by phase, whatever its result.",
-                              METRIC_HISTOGRAM, (const char *[]) { "phase", NULL }, phase_buckets,
+                              "Time from a phase's start to its end, by kind of job and phase, whatever its result.",
+                              METRIC_HISTOGRAM, (const char *[]) { "kind", "phase", NULL }, phase_buckets,
                               ELEMENTSOF(phase_buckets), &m->phase_duration);
         if (r < 0)
                 return r;
-        for (Phase p = 0; p < _PHASE_MAX; p++) {
-                const char *v = phase_to_string(p);
-
-                r = metric_family_touch(m->phase_duration, &v);
-                if (r < 0)
-                        return r;
-        }
+        for (size_t k = 0; k < ELEMENTSOF(job_kinds); k++)
+                for (Phase p = 0; p < _PHASE_MAX; p++) {
+                        r = metric_family_touch(m->phase_duration, (const char *[]) { job_kinds[k], phase_to_string(p) });
+                        if (r < 0)
+                                return r;
+                }
 
         r = metric_family_new("srvm_migration_vm_downtime_seconds",
                               "Time the VM was paused to switch hosts, as libvirt measured it.",
@@ -462,27 +509,64 @@ int metrics_new(const char *version, Metrics **ret) {
                 return r;
 
         r = metric_family_new("srvm_migration_standby_seconds",
-                              "Time the guest's traffic ran on the virtio-net standby, from failover to failback.",
-                              METRIC_HISTOGRAM, NULL, standby_buckets, ELEMENTSOF(standby_buckets), &m->standby);
+                              "Time the guest's traffic ran on the virtio-net standby, from failover to failback, by kind of job.",
+                              METRIC_HISTOGRAM, (const char *[]) { "kind", NULL }, standby_buckets,
+                              ELEMENTSOF(standby_buckets), &m->standby);
         if (r < 0)
                 return r;
-        r = metric_family_touch(m->standby, NULL);
-        if (r < 0)
-                return r;
+        for (size_t k = 0; k < ELEMENTSOF(job_kinds); k++) {
+                r = metric_family_touch(m->standby, &job_kinds[k]);
+                if (r < 0)
+                        return r;
+        }
 
         r = metric_family_new("srvm_rollbacks_total",
-                              "Jobs rolled back on the source, by the phase that ended badly and how.",
-                              METRIC_COUNTER, (const char *[]) { "phase", "cause", NULL }, NULL, 0,
+                              "Migration jobs rolled back on the source, by the phase that ended badly and how.",
+                              METRIC_COUNTER, (const char *[]) { "kind", "phase", "cause", NULL }, NULL, 0,
                               &m->rollbacks);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < ELEMENTSOF(rollback_phases); i++)
                 for (size_t j = 0; j < ELEMENTSOF(rollback_causes); j++) {
                         r = metric_family_touch(m->rollbacks, (const char *[]) {
-                                                phase_to_string(rollback_phases[i]), rollback_causes[j] });
+                                                "migrate", phase_to_string(rollback_phases[i]), rollback_causes[j] });
                         if (r < 0)
                                 return r;
                 }
+
+        r = metric_family_new("srvm_libvirt_connected", "1 while srvmd is connected to its local libvirt, else 0.",
+                              METRIC_GAUGE, NULL, NULL, 0, &m->libvirt_connected);
+        if (r < 0)
+                return r;
+        r = metric_family_set_callback(m->libvirt_connected, metrics_get_libvirt_connected, m);
+        if (r < 0)
+                return r;
+
+        r = metric_family_new("srvm_jobs_degraded",
+                              "Guests on their virtio-net standby now because no VF could be plugged after the move (degraded jobs, still retrying).",
+                              METRIC_GAUGE, NULL, NULL, 0, &m->degraded);
+        if (r < 0)
+                return r;
+        r = metric_family_set_callback(m->degraded, metrics_get_degraded, m);
+        if (r < 0)
+                return r;
+
+        r = metric_family_new("srvm_policy_reload_success",
+                              "1 if the last load of the policies succeeded, 0 if it failed and the previous set stays.",
+                              METRIC_GAUGE, NULL, NULL, 0, &m->reload_success);
+        if (r < 0)
+                return r;
+        r = metric_family_set(m->reload_success, NULL, 0);
+        if (r < 0)
+                return r;
+        r = metric_family_new("srvm_policy_reload_timestamp_seconds",
+                              "When the policies were last loaded successfully, in seconds since the epoch.",
+                              METRIC_GAUGE, NULL, NULL, 0, &m->reload_time);
+        if (r < 0)
+                return r;
+        r = metric_family_set(m->reload_time, NULL, 0);
+        if (r < 0)
+                return r;
 
         r = metric_family_new("srvm_agent_request_duration_seconds",
                               "Time a qemu-guest-agent request took until its answer, by command.",
@@ -493,6 +577,24 @@ int metrics_new(const char *version, Metrics **ret) {
 
         *ret = TAKE_PTR(m);
         return 0;
+}
+
+void metrics_set_state_ops(Metrics *m, const MetricsStateOps *ops, void *userdata) {
+        if (!m)
+                return;
+        m->state_ops = ops;
+        m->state_userdata = userdata;
+}
+
+int metrics_policy_reloaded(Metrics *m, bool ok, double when_sec) {
+        int r;
+
+        if (!m)
+                return -EINVAL;
+        r = metric_family_set(m->reload_success, NULL, ok ? 1 : 0);
+        if (r >= 0 && ok)
+                r = metric_family_set(m->reload_time, NULL, when_sec);
+        return r;
 }
 
 void metrics_set_active_jobs_callback(Metrics *m, unsigned (*n_active)(void *userdata), void *userdata) {
@@ -523,7 +625,7 @@ static const char *rollback_cause(PhaseResult how) {
 
 int metrics_job_finished(Metrics *m, const Migration *job) {
         JobResult result;
-        const char *v;
+        const char *v, *kind;
         usec_t standby;
         int r;
 
@@ -533,8 +635,14 @@ int metrics_job_finished(Metrics *m, const Migration *job) {
                 return -EBUSY;
         result = migration_get_result(job);
 
-        v = job_result_to_string(result);
-        r = metric_family_add(m->migrations, &v, 1);
+        /* A check moves nothing: it has its own counter and leaves the migration families be. */
+        if (migration_is_check_only(job)) {
+                v = job_result_to_string(result);
+                return metric_family_add(m->checks, &v, 1);
+        }
+        kind = job_kind(job);
+
+        r = metric_family_add(m->migrations, (const char *[]) { kind, job_result_to_string(result) }, 1);
         if (r < 0)
                 return r;
 
@@ -545,8 +653,8 @@ int metrics_job_finished(Metrics *m, const Migration *job) {
                 if (migration_get_phase_record(job, p, NULL, &duration, &how) < 0 ||
                     how == PHASE_RESULT_RUNNING)
                         continue;
-                v = phase_to_string(p);
-                r = metric_family_observe(m->phase_duration, &v, (double) duration / USEC_PER_SEC);
+                r = metric_family_observe(m->phase_duration, (const char *[]) { kind, phase_to_string(p) },
+                                          (double) duration / USEC_PER_SEC);
                 if (r < 0)
                         return r;
         }
@@ -560,14 +668,14 @@ int metrics_job_finished(Metrics *m, const Migration *job) {
                         if (migration_get_phase_record(job, p, NULL, NULL, &how) < 0)
                                 continue;
                         r = metric_family_add(m->rollbacks,
-                                              (const char *[]) { phase_to_string(p), rollback_cause(how) }, 1);
+                                              (const char *[]) { kind, phase_to_string(p), rollback_cause(how) }, 1);
                         if (r < 0)
                                 return r;
                         break;
                 }
 
         if (migration_get_standby_usec(job, &standby) >= 0) {
-                r = metric_family_observe(m->standby, NULL, (double) standby / USEC_PER_SEC);
+                r = metric_family_observe(m->standby, &kind, (double) standby / USEC_PER_SEC);
                 if (r < 0)
                         return r;
         }
@@ -605,8 +713,9 @@ int metrics_render(const Metrics *m, const MetricsProcess *process, char **ret, 
                 return -EINVAL;
 
         const MetricFamily *families[] = {
-                m->build_info, m->migrations, m->active, m->phase_duration,
-                m->vm_downtime, m->standby, m->rollbacks, m->agent,
+                m->build_info, m->migrations, m->checks, m->active, m->phase_duration,
+                m->vm_downtime, m->standby, m->rollbacks, m->agent, m->libvirt_connected,
+                m->degraded, m->reload_success, m->reload_time,
         };
 
         out = open_memstream(&buf, &size);

@@ -6,6 +6,7 @@
  * are read by the caller (metrics-http.c) and handed in, and rendering writes into memory. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -73,12 +74,26 @@ int metrics_new(const char *version, Metrics **ret);
 Metrics *metrics_free(Metrics *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Metrics *, metrics_free);
 
+/* What the gauges of srvmd's state read at each render: srvm_libvirt_connected and
+ * srvm_jobs_degraded. Either may be NULL (then 0). */
+typedef struct MetricsStateOps {
+        bool (*libvirt_connected)(void *userdata);
+        unsigned (*n_degraded)(void *userdata); /* running jobs whose guest is on its standby */
+} MetricsStateOps;
+
+void metrics_set_state_ops(Metrics *m, const MetricsStateOps *ops, void *userdata);
+
+/* A load of the policies: srvm_policy_reload_success, and on success
+ * srvm_policy_reload_timestamp_seconds = when_sec (since the epoch). */
+int metrics_policy_reloaded(Metrics *m, bool ok, double when_sec);
+
 /* srvm_migrations_active reads n_active(userdata) at each render. */
 void metrics_set_active_jobs_callback(Metrics *m, unsigned (*n_active)(void *userdata), void *userdata);
 
 /* Count a job that has just left JOB_RUNNING: its result, the duration of every phase it
  * entered, a rollback (by the forward phase that failed and why) and its time on the
- * virtio-net standby. Call once per job. -EBUSY if the job still runs. */
+ * virtio-net standby, each by kind (migrate, arrival). A check counts in srvm_checks_total
+ * only. Call once per job. -EBUSY if the job still runs. */
 int metrics_job_finished(Metrics *m, const Migration *job);
 /* libvirt's VM downtime for one completed migration (its JOB_COMPLETED event). */
 int metrics_observe_vm_downtime_ms(Metrics *m, uint64_t ms);

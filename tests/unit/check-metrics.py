@@ -18,6 +18,11 @@ EXPECTED = {
     "srvm_migration_standby_seconds": "histogram",
     "srvm_rollbacks": "counter",
     "srvm_agent_request_duration_seconds": "histogram",
+    "srvm_checks": "counter",
+    "srvm_libvirt_connected": "gauge",
+    "srvm_jobs_degraded": "gauge",
+    "srvm_policy_reload_success": "gauge",
+    "srvm_policy_reload_timestamp_seconds": "gauge",
     "process_cpu_seconds": "counter",
     "process_open_fds": "gauge",
     "process_max_fds": "gauge",
@@ -71,4 +76,5 @@ def main():
           f"{sum(len(f.samples) for f in families.values())} samples parsed")
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -232,11 +232,12 @@ static const MigrationBackendOps fake_ops = {
         .now = fake_now,
 };
 
-static Migration *run_job(Fake *f, Phase fail_phase, PhaseResult how) {
+static Migration *run_job_as(Fake *f, Phase fail_phase, PhaseResult how, bool check_only) {
         MigrationParams p = {
                 .domain = "vm1",
                 .source_uri = "qemu:///system",
                 .destination_uri = "qemu+ssh://b/system",
+                .check_only = check_only,
         };
         Migration *m = NULL;
 
@@ -264,6 +265,10 @@ static Migration *run_job(Fake *f, Phase fail_phase, PhaseResult how) {
                 migration_action_done(m, f->action, f->action == ACTION_UNPLUG ? 1 : 0, NULL);
         }
         return m;
+}
+
+static Migration *run_job(Fake *f, Phase fail_phase, PhaseResult how) {
+        return run_job_as(f, fail_phase, how, false);
 }
 
 static unsigned two_active(void *userdata) {
@@ -305,27 +310,116 @@ static void test_registry(void) {
         ASSERT_OK(metrics_render(m, NULL, &text, &size));
         ASSERT_EQ_INT(size, strlen(text));
         ASSERT_TRUE(contains(text, "# TYPE srvm_build_info gauge\nsrvm_build_info{version=\"1.2.3\"} 1\n"));
-        ASSERT_TRUE(contains(text, "srvm_migrations_total{result=\"succeeded\"} 1\n"));
-        ASSERT_TRUE(contains(text, "srvm_migrations_total{result=\"rolled-back\"} 2\n"));
-        ASSERT_TRUE(contains(text, "srvm_migrations_total{result=\"cancelled\"} 0\n"));
+        ASSERT_TRUE(contains(text, "srvm_migrations_total{kind=\"migrate\",result=\"succeeded\"} 1\n"));
+        ASSERT_TRUE(contains(text, "srvm_migrations_total{kind=\"migrate\",result=\"rolled-back\"} 2\n"));
+        ASSERT_TRUE(contains(text, "srvm_migrations_total{kind=\"migrate\",result=\"cancelled\"} 0\n"));
         ASSERT_TRUE(!contains(text, "result=\"running\""));
         ASSERT_TRUE(contains(text, "srvm_migrations_active 2\n"));
         /* Each phase took 100 ms; preflight ran in all three jobs, failback in one. */
-        ASSERT_TRUE(contains(text, "srvm_migration_phase_duration_seconds_bucket{phase=\"preflight\",le=\"0.1\"} 3\n"));
-        ASSERT_TRUE(contains(text, "srvm_migration_phase_duration_seconds_count{phase=\"preflight\"} 3\n"));
-        ASSERT_TRUE(contains(text, "srvm_migration_phase_duration_seconds_count{phase=\"failback\"} 1\n"));
-        ASSERT_TRUE(contains(text, "srvm_migration_phase_duration_seconds_count{phase=\"rollback-plug\"} 2\n"));
-        ASSERT_TRUE(contains(text, "srvm_migration_phase_duration_seconds_sum{phase=\"failback\"} 0.1\n"));
-        ASSERT_TRUE(contains(text, "srvm_rollbacks_total{phase=\"migrate\",cause=\"failed\"} 1\n"));
-        ASSERT_TRUE(contains(text, "srvm_rollbacks_total{phase=\"unplug\",cause=\"timeout\"} 1\n"));
-        ASSERT_TRUE(contains(text, "srvm_rollbacks_total{phase=\"migrate\",cause=\"timeout\"} 0\n"));
+        ASSERT_TRUE(contains(text, "srvm_migration_phase_duration_seconds_bucket{kind=\"migrate\",phase=\"preflight\",le=\"0.1\"} 3\n"));
+        ASSERT_TRUE(contains(text, "srvm_migration_phase_duration_seconds_count{kind=\"migrate\",phase=\"preflight\"} 3\n"));
+        ASSERT_TRUE(contains(text, "srvm_migration_phase_duration_seconds_count{kind=\"migrate\",phase=\"failback\"} 1\n"));
+        ASSERT_TRUE(contains(text, "srvm_migration_phase_duration_seconds_count{kind=\"migrate\",phase=\"rollback-plug\"} 2\n"));
+        ASSERT_TRUE(contains(text, "srvm_migration_phase_duration_seconds_sum{kind=\"migrate\",phase=\"failback\"} 0.1\n"));
+        ASSERT_TRUE(contains(text, "srvm_rollbacks_total{kind=\"migrate\",phase=\"migrate\",cause=\"failed\"} 1\n"));
+        ASSERT_TRUE(contains(text, "srvm_rollbacks_total{kind=\"migrate\",phase=\"unplug\",cause=\"timeout\"} 1\n"));
+        ASSERT_TRUE(contains(text, "srvm_rollbacks_total{kind=\"migrate\",phase=\"migrate\",cause=\"timeout\"} 0\n"));
         ASSERT_TRUE(contains(text, "srvm_migration_vm_downtime_seconds_bucket{le=\"0.005\"} 0\n"));
         ASSERT_TRUE(contains(text, "srvm_migration_vm_downtime_seconds_bucket{le=\"0.01\"} 1\n"));
         ASSERT_TRUE(contains(text, "srvm_migration_vm_downtime_seconds_sum 0.007\n"));
-        ASSERT_TRUE(contains(text, "srvm_migration_standby_seconds_count 3\n"));
+        ASSERT_TRUE(contains(text, "srvm_migration_standby_seconds_count{kind=\"migrate\"} 3\n"));
         ASSERT_TRUE(contains(text, "srvm_agent_request_duration_seconds_bucket{command=\"guest-exec\",le=\"0.025\"} 1\n"));
         ASSERT_TRUE(contains(text, "srvm_agent_request_duration_seconds_count{command=\"guest-ping\"} 1\n"));
         ASSERT_TRUE(!contains(text, "process_"));
+}
+
+/* Drop, in place, the lines that name family (its HELP, TYPE and samples). */
+static void without_family(char *text, const char *family) {
+        char *in = text, *out = text;
+
+        while (*in) {
+                char *end = strchr(in, '\n');
+                size_t len = end ? (size_t) (end - in) + 1 : strlen(in);
+                bool drop = false;
+
+                for (size_t i = 0; i + strlen(family) <= len && !drop; i++)
+                        drop = strncmp(in + i, family, strlen(family)) == 0;
+                if (!drop) {
+                        memmove(out, in, len);
+                        out += len;
+                }
+                in += len;
+        }
+        *out = '\0';
+}
+
+static bool connected(void *userdata) {
+        return *(bool *) userdata;
+}
+
+static unsigned one_degraded(void *userdata) {
+        return 1;
+}
+
+/* A check moves nothing: it counts in srvm_checks_total and leaves every migration family as
+ * it was, byte for byte. Every series a job can add exists from the start, at zero. */
+static void test_check_counts_apart(void) {
+        _cleanup_(metrics_freep) Metrics *m = NULL;
+        _cleanup_free_ char *before = NULL, *after = NULL;
+        _cleanup_(migration_freep) Migration *check = NULL, *failed = NULL;
+        Fake f1, f2;
+
+        ASSERT_OK(metrics_new("1", &m));
+        ASSERT_OK(metrics_render(m, NULL, &before, NULL));
+        ASSERT_TRUE(contains(before, "srvm_rollbacks_total{kind=\"migrate\",phase=\"migrate\",cause=\"interrupted\"} 0\n"));
+        ASSERT_TRUE(contains(before, "srvm_migrations_total{kind=\"arrival\",result=\"degraded\"} 0\n"));
+        ASSERT_TRUE(contains(before, "srvm_migration_phase_duration_seconds_count{kind=\"arrival\",phase=\"plug\"} 0\n"));
+        ASSERT_TRUE(contains(before, "srvm_checks_total{result=\"succeeded\"} 0\n"));
+
+        check = run_job_as(&f1, _PHASE_INVALID, PHASE_RESULT_OK, true);
+        ASSERT_EQ_INT(migration_get_result(check), JOB_SUCCEEDED);
+        ASSERT_OK(metrics_job_finished(m, check));
+        failed = run_job_as(&f2, PHASE_PREFLIGHT, PHASE_RESULT_FAILED, true);
+        ASSERT_OK(metrics_job_finished(m, failed));
+        ASSERT_OK(metrics_render(m, NULL, &after, NULL));
+        ASSERT_TRUE(contains(after, "srvm_checks_total{result=\"succeeded\"} 1\n"));
+        ASSERT_TRUE(contains(after, "srvm_checks_total{result=\"failed\"} 1\n"));
+
+        /* Everything but srvm_checks_total as before: the same text once its lines are gone. */
+        without_family(before, "srvm_checks_total");
+        without_family(after, "srvm_checks_total");
+        ASSERT_STREQ(after, before);
+}
+
+static void test_state_gauges(void) {
+        _cleanup_(metrics_freep) Metrics *m = NULL;
+        _cleanup_free_ char *none = NULL, *text = NULL, *failed = NULL;
+        MetricsStateOps ops = { .libvirt_connected = connected, .n_degraded = one_degraded };
+        bool up = true;
+
+        ASSERT_OK(metrics_new("1", &m));
+        /* Before srvmd says anything: disconnected, none degraded, no reload yet. */
+        ASSERT_OK(metrics_render(m, NULL, &none, NULL));
+        ASSERT_TRUE(contains(none, "srvm_libvirt_connected 0\n"));
+        ASSERT_TRUE(contains(none, "srvm_jobs_degraded 0\n"));
+        ASSERT_TRUE(contains(none, "srvm_policy_reload_success 0\n"));
+
+        metrics_set_state_ops(m, &ops, &up);
+        ASSERT_OK(metrics_policy_reloaded(m, true, 1796240701));
+        ASSERT_OK(metrics_render(m, NULL, &text, NULL));
+        ASSERT_TRUE(contains(text, "# TYPE srvm_libvirt_connected gauge\nsrvm_libvirt_connected 1\n"));
+        ASSERT_TRUE(contains(text, "srvm_jobs_degraded 1\n"));
+        ASSERT_TRUE(contains(text, "srvm_policy_reload_success 1\n"));
+        ASSERT_TRUE(contains(text, "srvm_policy_reload_timestamp_seconds 1796240701\n"));
+
+        /* A failed reload: success 0, the time of the last good one stays. */
+        up = false;
+        ASSERT_OK(metrics_policy_reloaded(m, false, 1796240999));
+        ASSERT_OK(metrics_render(m, NULL, &failed, NULL));
+        ASSERT_TRUE(contains(failed, "srvm_libvirt_connected 0\n"));
+        ASSERT_TRUE(contains(failed, "srvm_policy_reload_success 0\n"));
+        ASSERT_TRUE(contains(failed, "srvm_policy_reload_timestamp_seconds 1796240701\n"));
+        ASSERT_ERR(metrics_policy_reloaded(NULL, true, 0), EINVAL);
 }
 
 static void test_process(void) {
@@ -734,6 +828,8 @@ int main(void) {
         test_escaping();
         test_validation();
         test_registry();
+        test_check_counts_apart();
+        test_state_gauges();
         test_process();
         test_parse_listen();
 
