@@ -15,6 +15,7 @@
 #include "bus.h"
 #include "journal.h"
 #include "json-util.h"
+#include "log-journal.h"
 #include "log.h"
 #include "manager.h"
 #include "metrics-http.h"
@@ -435,11 +436,7 @@ static void job_changed(void *userdata, Migration *m) {
 
         if (result != j->logged_result) {
                 j->logged_result = result;
-                if (result == JOB_SUCCEEDED)
-                        log_info("%s: job %u succeeded", migration_get_domain(m), migration_get_id(m));
-                else
-                        log_warning("%s: job %u %s: %s", migration_get_domain(m), migration_get_id(m),
-                                    job_result_to_string(result), strna(migration_get_error(m)));
+                log_job_event(m, job_log_event_for_result(result), NULL);
         }
 
         if (migration_is_finished(m) && !j->logged_finished) {
@@ -500,6 +497,7 @@ static int set_error(char **ret_error, int r, const char *fmt, ...) {
 
 int manager_migrate(Manager *mgr, const MigrationParams *p, Migration **ret, char **ret_error) {
         MigrationParams params = *p;
+        _cleanup_free_ char *what = NULL;
         Migration *running;
         Job *j;
         int r;
@@ -529,10 +527,11 @@ int manager_migrate(Manager *mgr, const MigrationParams *p, Migration **ret, cha
         }
         mgr->next_id++;
 
-        log_info("%s: job %u: %s %s%s%s", p->domain, migration_get_id(j->migration),
-                 p->check_only ? "checking a migration to" : p->arrival ? "plugging the VF of an arrival on" :
-                                                                         "migrating to",
-                 p->destination_uri, p->migrate_uri ? " over " : "", p->migrate_uri ? p->migrate_uri : "");
+        if (asprintf(&what, "%s %s%s%s",
+                     p->check_only ? "checking a migration to" : p->arrival ? "plugging the VF of an arrival on" :
+                                                                             "migrating to",
+                     p->destination_uri, p->migrate_uri ? " over " : "", p->migrate_uri ? p->migrate_uri : "") >= 0)
+                log_job_event(j->migration, JOB_LOG_STARTED, what);
         bus_job_new(mgr, j->migration);
 
         r = migration_start(j->migration);
