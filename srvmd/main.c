@@ -13,6 +13,7 @@
 #include "log.h"
 #include "manager.h"
 #include "metrics-http.h"
+#include "metrics-textfile.h"
 #include "virt.h"
 
 /* Room for the backend's options next to the daemon's own. */
@@ -40,6 +41,10 @@ static void help(void) {
                "                         serve Prometheus metrics on ADDR:PORT, [ADDR6]:PORT or\n"
                "                         PORT (default: 127.0.0.1:9709), path /metrics\n"
                "      --no-metrics       serve no metrics\n"
+               "      --metrics-textfile=PATH\n"
+               "                         also write the metrics to PATH (absolute, *.prom) for\n"
+               "                         node_exporter's textfile collector, every 15 s and at the\n"
+               "                         end of each job, atomically (PATH.tmp, renamed)\n"
                "%s"
                "  -v, --verbose          log debug messages too\n"
                "  -h, --help             show this help and exit\n"
@@ -49,7 +54,7 @@ static void help(void) {
 }
 
 int main(int argc, char *argv[]) {
-        enum { ARG_STATE_DIR = 0x100, ARG_USER, ARG_POLICY_DIR, ARG_ARRIVAL_GRACE, ARG_ADMIN_GROUP, ARG_METRICS_LISTEN, ARG_NO_METRICS, ARG_VERSION,
+        enum { ARG_STATE_DIR = 0x100, ARG_USER, ARG_POLICY_DIR, ARG_ARRIVAL_GRACE, ARG_ADMIN_GROUP, ARG_METRICS_LISTEN, ARG_NO_METRICS, ARG_METRICS_TEXTFILE, ARG_VERSION,
                ARG_BACKEND = 0x200 };
         static const struct option options[] = {
                 { "connect", required_argument, NULL, 'c' },
@@ -60,6 +65,7 @@ int main(int argc, char *argv[]) {
                 { "admin-group", required_argument, NULL, ARG_ADMIN_GROUP },
                 { "metrics-listen", required_argument, NULL, ARG_METRICS_LISTEN },
                 { "no-metrics", no_argument, NULL, ARG_NO_METRICS },
+                { "metrics-textfile", required_argument, NULL, ARG_METRICS_TEXTFILE },
                 { "verbose", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -128,6 +134,14 @@ int main(int argc, char *argv[]) {
                         break;
                 case ARG_NO_METRICS:
                         config.no_metrics = true;
+                        break;
+                case ARG_METRICS_TEXTFILE:
+                        if (!metrics_textfile_path_is_valid(optarg)) {
+                                fprintf(stderr, "%s: --metrics-textfile=%s: expected an absolute path ending in .prom, "
+                                        "as node_exporter's textfile collector reads.\n", program, optarg);
+                                return 2;
+                        }
+                        config.metrics_textfile = optarg;
                         break;
                 case 'v':
                         log_set_max_level(LOG_DEBUG);

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "manager.h"
 #include "metrics-http.h"
+#include "metrics-textfile.h"
 #include "srvm-hook.h"
 #include "virt.h"
 
@@ -68,6 +69,9 @@ struct Manager {
 
         Metrics *metrics;          /* owned */
         MetricsHttp *metrics_http; /* owned; NULL with --no-metrics */
+        char *metrics_textfile;    /* owned; NULL without --metrics-textfile */
+        sd_event_source *metrics_textfile_timer; /* owned */
+        bool metrics_textfile_failed; /* said so once; again when it works */
         char *metrics_address;
         uint16_t metrics_port;
         bool no_metrics;
@@ -158,6 +162,28 @@ static unsigned manager_metrics_n_degraded(void *userdata) {
         return n;
 }
 
+/* --metrics-textfile: the file rewritten whole; a failure said once until it works again. */
+static void manager_write_textfile(Manager *mgr) {
+        int r;
+
+        if (!mgr->metrics_textfile)
+                return;
+        r = metrics_textfile_write(mgr->metrics, mgr->metrics_textfile);
+        if (r < 0 && !mgr->metrics_textfile_failed)
+                log_warning_errno(r, "Cannot write the metrics to %s: %m", mgr->metrics_textfile);
+        else if (r >= 0 && mgr->metrics_textfile_failed)
+                log_info("Writing the metrics to %s again.", mgr->metrics_textfile);
+        mgr->metrics_textfile_failed = r < 0;
+}
+
+static int manager_on_textfile_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *mgr = userdata;
+
+        manager_write_textfile(mgr);
+        (void) sd_event_source_set_time(s, usec + METRICS_TEXTFILE_INTERVAL_USEC);
+        return 0;
+}
+
 static const MetricsStateOps manager_metrics_state_ops = {
         .libvirt_connected = manager_metrics_libvirt_connected,
         .n_degraded = manager_metrics_n_degraded,
@@ -186,6 +212,11 @@ int manager_new(const ManagerConfig *config, Manager **ret) {
         }
         mgr->next_id = 1;
 
+        if (config && config->metrics_textfile) {
+                mgr->metrics_textfile = strdup(config->metrics_textfile);
+                if (!mgr->metrics_textfile)
+                        return -ENOMEM;
+        }
         if (config && config->metrics_address) {
                 mgr->metrics_address = strdup(config->metrics_address);
                 if (!mgr->metrics_address)
@@ -222,6 +253,8 @@ Manager *manager_free(Manager *mgr) {
         }
         virt_free(mgr->virt);
         metrics_http_free(mgr->metrics_http); /* before the registry it renders */
+        sd_event_source_disable_unref(mgr->metrics_textfile_timer);
+        free(mgr->metrics_textfile);
         metrics_free(mgr->metrics);
         free(mgr->metrics_address);
         sd_bus_flush_close_unref(mgr->bus);
@@ -442,6 +475,7 @@ static void job_changed(void *userdata, Migration *m) {
         if (migration_is_finished(m) && !j->logged_finished) {
                 j->logged_finished = true;
                 (void) metrics_job_finished(mgr->metrics, m);
+                manager_write_textfile(mgr);
                 virt_release_job(mgr->virt, m);
                 manager_update_status(mgr);
                 if (mgr->stopping && manager_n_active_jobs(mgr) == 0)
@@ -1233,6 +1267,25 @@ int manager_startup(Manager *mgr) {
                 return log_error_errno(r, "Failed to read the job journal %s: %m", mgr->journal_dir);
         manager_update_status(mgr);
         manager_sweep_arrivals(mgr);
+
+        if (mgr->metrics_textfile) {
+                uint64_t now;
+
+                manager_write_textfile(mgr);
+                r = sd_event_now(mgr->event, CLOCK_MONOTONIC, &now);
+                if (r >= 0)
+                        r = sd_event_add_time(mgr->event, &mgr->metrics_textfile_timer, CLOCK_MONOTONIC,
+                                              now + METRICS_TEXTFILE_INTERVAL_USEC, USEC_PER_SEC,
+                                              manager_on_textfile_timer, mgr);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(mgr->metrics_textfile_timer, SD_EVENT_ON);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot rewrite %s periodically, only at the end of each job: %m",
+                                          mgr->metrics_textfile);
+                else
+                        log_info("Writing metrics to %s every %llu s and at the end of each job",
+                                 mgr->metrics_textfile, METRICS_TEXTFILE_INTERVAL_USEC / USEC_PER_SEC);
+        }
 
         /* Migrations matter more than their figures: a taken port is worth a warning, not a
          * daemon that does not start. */

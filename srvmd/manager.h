@@ -27,6 +27,7 @@ typedef struct ManagerConfig {
         bool no_metrics;             /* serve no metrics endpoint */
         const char *policy_dir;      /* NULL: /etc/srvm/policies.d, then the shipped ones */
         usec_t arrival_grace;        /* 0: MANAGER_ARRIVAL_GRACE_DEFAULT */
+        const char *metrics_textfile; /* NULL: none; else rewritten for node_exporter */
 } ManagerConfig;
 
 /* How long after a domain arrived by migration its coordinator has to plug the VF before this

@@ -34,8 +34,9 @@ class SimDaemon:
     """One srvmd-sim and its bus. start() brings both up and waits until srvmd-sim owns its
     name and serves metrics; stop() ends them and removes the directory unless keep."""
 
-    def __init__(self, srvmd_sim, scale, workdir=None, monitor=False, keep=False):
+    def __init__(self, srvmd_sim, scale, workdir=None, monitor=False, keep=False, extra_args=()):
         self.srvmd_sim = srvmd_sim
+        self.extra_args = list(extra_args)
         self.scale = scale
         self.keep = keep
         self.dir = tempfile.mkdtemp(prefix="srvm-sim.", dir=workdir)
@@ -74,7 +75,7 @@ class SimDaemon:
             self.proc = subprocess.Popen([self.srvmd_sim, "--user", "--state-dir", os.path.join(self.dir, "state"),
                                           "--policy-dir", os.path.join(self.dir, "policies"),
                                           "--metrics-listen", "127.0.0.1:%d" % self.port,
-                                          "--sim-scale", str(self.scale)],
+                                          "--sim-scale", str(self.scale)] + self.extra_args,
                                          stdout=log, stderr=subprocess.STDOUT, env=env)
         conn = self.connect()
         deadline = time.monotonic() + timeout

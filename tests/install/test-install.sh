@@ -37,10 +37,28 @@ done
 # that ignores DESTDIR, which shows as an installed file missing from DESTDIR above.
 unit=$(find "$destdir" -name srvmd.service -path '*/system/*' | head -n 1)
 srvmd=$(find "$destdir" -name srvmd -type f | head -n 1)
-if [ -n "$unit" ] && [ -n "$srvmd" ] && grep -qx "ExecStart=${srvmd#"$destdir"}" "$unit"; then
+if [ -n "$unit" ] && [ -n "$srvmd" ] && grep -qx "ExecStart=${srvmd#"$destdir"} \$SRVMD_OPTS" "$unit"; then
         echo "ok: the unit starts the installed srvmd"
 else
         echo "FAIL: the unit's ExecStart is not the installed srvmd (${srvmd#"$destdir"}): $(grep ExecStart "$unit" 2>&1)"
+        failures=$((failures + 1))
+fi
+
+# D-Bus activation starts the unit through an alias only enabling creates, so disabling the
+# unit turns activation off: the activation file names that alias, and the unit declares it.
+activation=$(find "$destdir" -name org.srvm.srvm1.service -path '*/system-services/*' | head -n 1)
+alias=$(sed -n 's/^SystemdService=//p' "$activation" 2>/dev/null)
+if [ "$alias" = dbus-org.srvm.srvm1.service ] && grep -qx "Alias=$alias" "$unit"; then
+        echo "ok: D-Bus activation goes through $alias, the unit's Alias="
+else
+        echo "FAIL: activation's SystemdService=$alias is not an Alias= of $(basename "$unit")"
+        failures=$((failures + 1))
+fi
+# Options come from /etc/default/srvmd, which may be missing.
+if grep -qx "EnvironmentFile=-/etc/default/srvmd" "$unit"; then
+        echo "ok: the unit reads SRVMD_OPTS from /etc/default/srvmd, if there"
+else
+        echo "FAIL: the unit has no EnvironmentFile=-/etc/default/srvmd"
         failures=$((failures + 1))
 fi
 

@@ -11,6 +11,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include "assert.h"
 #include "log.h"
 #include "metrics-http.h"
+#include "metrics-textfile.h"
 #include "metrics.h"
 
 /* Debian's python3-prometheus-client installs for the system interpreter. */
@@ -351,6 +353,49 @@ static void without_family(char *text, const char *family) {
                 in += len;
         }
         *out = '\0';
+}
+
+/* --metrics-textfile: the render lands whole at the path, by rename; nothing else stays. */
+static void test_textfile(void) {
+        _cleanup_(metrics_freep) Metrics *m = NULL;
+        _cleanup_free_ char *text = NULL, *path = NULL, *tmp = NULL, *nowhere = NULL;
+        char dir[] = "/tmp/test-metrics-textfile.XXXXXX", buf[65536];
+        struct stat st;
+        size_t size = 0;
+        ssize_t n;
+        int fd;
+
+        ASSERT_TRUE(metrics_textfile_path_is_valid("/var/lib/prometheus/node-exporter/srvmd.prom"));
+        ASSERT_TRUE(!metrics_textfile_path_is_valid("srvmd.prom"));
+        ASSERT_TRUE(!metrics_textfile_path_is_valid("/var/lib/srvmd.txt"));
+        ASSERT_TRUE(!metrics_textfile_path_is_valid("/var/lib/.prom"));
+        ASSERT_TRUE(!metrics_textfile_path_is_valid(NULL));
+
+        ASSERT_NOT_NULL(mkdtemp(dir));
+        ASSERT_TRUE(asprintf(&path, "%s/srvmd.prom", dir) > 0);
+        ASSERT_TRUE(asprintf(&tmp, "%s.tmp", path) > 0);
+        ASSERT_OK(metrics_new("9.9", &m));
+        ASSERT_OK(metrics_render(m, NULL, &text, &size));
+
+        /* An older file is replaced whole. */
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        ASSERT_TRUE(fd >= 0 && write(fd, "old\n", 4) == 4 && close(fd) == 0);
+        ASSERT_OK(metrics_textfile_write(m, path));
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        ASSERT_TRUE(fd >= 0);
+        n = read(fd, buf, sizeof buf - 1);
+        ASSERT_TRUE(n > 0 && close(fd) == 0);
+        buf[n] = '\0';
+        ASSERT_STREQ(buf, text);
+        ASSERT_TRUE(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644);
+        ASSERT_TRUE(access(tmp, F_OK) < 0 && errno == ENOENT);
+
+        /* A directory that is not there: an error, and nothing written. */
+        ASSERT_TRUE(asprintf(&nowhere, "%s/no/srvmd.prom", dir) > 0);
+        ASSERT_ERR(metrics_textfile_write(m, nowhere), ENOENT);
+        ASSERT_ERR(metrics_textfile_write(m, "relative.prom"), EINVAL);
+
+        ASSERT_TRUE(unlink(path) == 0 && rmdir(dir) == 0);
 }
 
 static bool connected(void *userdata) {
@@ -830,6 +875,7 @@ int main(void) {
         test_registry();
         test_check_counts_apart();
         test_state_gauges();
+        test_textfile();
         test_process();
         test_parse_listen();
 
