@@ -180,5 +180,12 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
 
         r = manager_run(mgr);
+        if (r >= 0 && manager_handed_over(mgr)) {
+                /* Freeing the manager would wait for every action in flight (a migration call
+                 * returns when libvirt is done): the jobs are the next srvmd's now. */
+                fflush(stdout);
+                fflush(stderr);
+                _exit(EXIT_SUCCESS);
+        }
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -59,7 +59,7 @@ struct Manager {
         size_t n_jobs;
         uint32_t next_id;
 
-        bool stopping; /* asked to exit: waiting for the running jobs to wind down */
+        bool handed_over; /* stopped with jobs running, journaled for the next srvmd */
 
         usec_t arrival_grace;
         Arrival *arrivals; /* owned: domains that arrived, waiting out the grace period */
@@ -478,8 +478,6 @@ static void job_changed(void *userdata, Migration *m) {
                 manager_write_textfile(mgr);
                 virt_release_job(mgr->virt, m);
                 manager_update_status(mgr);
-                if (mgr->stopping && manager_n_active_jobs(mgr) == 0)
-                        (void) sd_event_exit(mgr->event, 0);
         }
 }
 
@@ -1141,30 +1139,39 @@ void manager_on_job_completed(Manager *mgr, const char *domain, uint64_t downtim
         }
 }
 
-/* SIGTERM/SIGINT: exit once no job is running. Jobs that can still turn around are cancelled,
- * so the guest gets its VF back on the source before the daemon goes; jobs past the point of no
- * return finish forward. A second signal exits at once. */
+/* SIGTERM/SIGINT (systemctl stop or restart, a package upgrade): hand the running jobs to the
+ * next srvmd instead of rolling them back. Each job's record is written once more, durably,
+ * saying the phase it is in, and srvmd exits at once without waiting for the actions in
+ * flight (main() sees manager_handed_over()): libvirt finishes a peer-to-peer migration on its
+ * own, and the next srvmd finds each job in its journal and finishes it through recover, as
+ * after a crash. Rolling a job back is `srvmctl cancel`'s. */
 static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *mgr = userdata;
         unsigned n = manager_n_active_jobs(mgr);
 
-        if (n == 0 || mgr->stopping) {
-                if (n > 0)
-                        log_warning("Exiting with %u job%s still running.", n, n == 1 ? "" : "s");
+        if (n == 0)
                 return sd_event_exit(mgr->event, 0);
-        }
 
-        mgr->stopping = true;
-        log_notice("Stopping: cancelling %u running job%s first; signal again to exit at once.",
-                   n, n == 1 ? "" : "s");
-        (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping: winding down the running jobs");
+        log_notice("Stopping with %u job%s running: each is journaled where it is, and the next srvmd finishes it; "
+                   "'srvmctl cancel JOB' rolls one back instead.", n, n == 1 ? "" : "s");
+        (void) sd_notifyf(false, "STOPPING=1\nSTATUS=Stopping: %u running job%s handed to the next srvmd",
+                          n, n == 1 ? "" : "s");
         for (size_t i = 0; i < mgr->n_jobs; i++) {
-                Migration *m = mgr->jobs[i]->migration;
+                Job *j = mgr->jobs[i];
 
-                if (!migration_is_finished(m))
-                        (void) migration_cancel(m);
+                if (migration_is_finished(j->migration) || migration_is_check_only(j->migration))
+                        continue;
+                job_journal(j);
+                log_info("%s: job %u: handed over in phase %s%s", migration_get_domain(j->migration),
+                         migration_get_id(j->migration), phase_to_string(migration_get_phase(j->migration)),
+                         j->journal_failed ? ", but its journal could not be written: the next srvmd will not know of it" : "");
         }
-        return 0;
+        mgr->handed_over = true;
+        return sd_event_exit(mgr->event, 0);
+}
+
+bool manager_handed_over(Manager *mgr) {
+        return mgr && mgr->handed_over;
 }
 
 static int manager_restore_job(uint32_t id, json_object *record, const char *error, void *userdata) {

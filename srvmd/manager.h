@@ -42,6 +42,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 int manager_startup(Manager *mgr);
 int manager_run(Manager *mgr);
 
+/* The loop ended on SIGTERM/SIGINT with jobs running, each journaled for the next srvmd: exit
+ * without waiting for the actions in flight, as after a crash. */
+bool manager_handed_over(Manager *mgr);
+
 sd_event *manager_get_event(Manager *mgr);
 sd_bus *manager_get_bus(Manager *mgr);
 const char *manager_get_local_uri(Manager *mgr);
