@@ -88,6 +88,34 @@ static void fput_ms_line(FILE *f, const char *label, json_object *job, const cha
                 fprintf(f, "%s: n/a\n", label);
 }
 
+/* "Started:   2026-12-02 20:45:01 CET by root (uid 0)", when srvmd says when or who. */
+static void fput_started(FILE *f, json_object *job) {
+        const char *at = json_get_string(job, "started_at"), *user = NULL, *via = NULL;
+        json_object *by = NULL;
+        char when[64];
+        int64_t uid;
+        bool have_uid = false;
+
+        if (json_object_object_get_ex(job, "requested_by", &by) && json_object_is_type(by, json_type_object)) {
+                user = json_get_string(by, "user");
+                via = json_get_string(by, "via");
+                have_uid = json_get_int64(by, "uid", &uid);
+        } else
+                by = NULL;
+        if (!at && !by)
+                return;
+        fputs("Started:   ", f);
+        if (at && format_started_at(at, when, sizeof when) >= 0)
+                fputs(when, f);
+        else
+                fputs(at ? at : "n/a", f);
+        if (have_uid)
+                fprintf(f, " by %s (uid %" PRId64 ")", user ? user : "?", uid);
+        else if (streq_ptr(via, "srvmd"))
+                fputs(" by srvmd itself", f);
+        fputc('\n', f);
+}
+
 /* What srvmd decided and why ("raised the maximum downtime to 400 ms after 5 iterations"),
  * at the time from the first phase's start. */
 static void fput_events(FILE *f, json_object *job, int64_t base) {
@@ -137,6 +165,7 @@ int format_timeline(json_object *job, char **ret) {
                 strna(json_get_string(job, "source_uri")),
                 strna(json_get_string(job, "destination_uri")));
         fprintf(f, "Result:    %s\n", strna(json_get_string(job, "result")));
+        fput_started(f, job);
         error = json_get_string(job, "error");
         if (error && error[0])
                 fprintf(f, "Error:     %s\n", error);

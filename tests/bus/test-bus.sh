@@ -294,6 +294,7 @@ expect 0 "the job object is there" busctl --system get-property org.srvm.srvm1 /
 stdout_has '"failed"'
 expect 0 "nobody may read it" as_nobody "$srvmctl" show 1
 stdout_has "Domain:    test"
+stdout_has "^Started:   20[0-9-]* [0-9:]* [A-Z+0-9-]* by root (uid 0)$"
 expect 0 "nobody may list jobs" as_nobody "$srvmctl" jobs --json
 stdout_has '"path":"/org/srvm/srvm1/job/1"'
 expect 0 "show --json" "$srvmctl" show /org/srvm/srvm1/job/1 --json

@@ -310,6 +310,34 @@ static void test_elapsed(void) {
         ASSERT_TRUE(format_job_elapsed_us(NULL) == -1);
 }
 
+/* When and by whom, in local time (UTC here), when srvmd says so. */
+static void test_started_line(void) {
+        static const struct {
+                const char *json;
+                const char *line;
+        } cases[] = {
+                { "{\"started_at\":\"2026-12-02T19:45:01Z\",\"requested_by\":{\"uid\":0,\"user\":\"root\",\"via\":\"bus\"}}",
+                  "Started:   2026-12-02 19:45:01 UTC by root (uid 0)\n" },
+                { "{\"started_at\":\"2026-12-02T19:45:01Z\",\"requested_by\":{\"uid\":70000,\"user\":null,\"via\":\"bus\"}}",
+                  "Started:   2026-12-02 19:45:01 UTC by ? (uid 70000)\n" },
+                { "{\"started_at\":\"2026-12-02T19:45:01Z\",\"requested_by\":{\"uid\":null,\"user\":null,\"via\":\"srvmd\"}}",
+                  "Started:   2026-12-02 19:45:01 UTC by srvmd itself\n" },
+                { "{\"started_at\":\"yesterday\"}", "Started:   yesterday\n" },
+        };
+
+        ASSERT_TRUE(setenv("TZ", "UTC", 1) == 0);
+        tzset();
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_(json_object_putp) json_object *j = parse(cases[i].json);
+                _cleanup_free_ char *text = NULL;
+
+                ASSERT_OK(format_timeline(j, &text));
+                ASSERT_NOT_NULL(strstr(text, cases[i].line));
+                /* Right after the result line. */
+                ASSERT_NOT_NULL(strstr(text, "Result:    n/a\nStarted:   "));
+        }
+}
+
 static void test_events(void) {
         _cleanup_(json_object_putp) json_object *j = parse(
                 "{\"id\":4,\"domain\":\"web1\",\"source_uri\":\"a\",\"destination_uri\":\"b\","
@@ -367,6 +395,7 @@ int main(void) {
         test_status_line_fits();
         test_elapsed();
         test_events();
+        test_started_line();
         test_json_mode();
         return 0;
 }
