@@ -9,7 +9,7 @@
 #include "log-journal.h"
 #include "macro.h"
 
-static usec_t now_usec = 5 * USEC_PER_SEC;
+static usec_t fake_clock_usec = 5 * USEC_PER_SEC;
 
 static int fake_start(void *userdata, Migration *m, Action a, Side side) {
         return 0;
@@ -18,7 +18,7 @@ static int fake_arm(void *userdata, Migration *m, usec_t usec) {
         return 0;
 }
 static usec_t fake_now(void *userdata) {
-        return now_usec;
+        return fake_clock_usec;
 }
 static const MigrationBackendOps ops = { .start_action = fake_start, .arm_timer = fake_arm, .now = fake_now };
 
@@ -82,7 +82,7 @@ static void test_ended(void) {
 
         ASSERT_OK(migration_new(12, &p, &ops, NULL, &m));
         ASSERT_OK(migration_start(m));
-        now_usec += 2500 * USEC_PER_MSEC;
+        fake_clock_usec += 2500 * USEC_PER_MSEC;
         ASSERT_OK(migration_build_journal(m, &record));
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
