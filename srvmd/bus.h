@@ -10,6 +10,11 @@
  * before bus_setup(); the name is borrowed and must outlive the bus objects. */
 void bus_set_admin_group(const char *name);
 
+struct UriRules;
+/* Root's allow lists for the URIs a caller passes (uri-check.h). Borrowed, like the group;
+ * without it every Migrate and Check is refused. */
+void bus_set_uri_rules(const struct UriRules *rules);
+
 /* Add the object vtables and enumerators to the manager's bus and request the well-known
  * name. Called once at startup, after the bus is attached to the loop. */
 int bus_setup(Manager *mgr);

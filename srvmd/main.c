@@ -14,6 +14,7 @@
 #include "manager.h"
 #include "metrics-http.h"
 #include "metrics-textfile.h"
+#include "uri-check.h"
 #include "virt.h"
 
 /* Room for the backend's options next to the daemon's own. */
@@ -45,6 +46,13 @@ static void help(void) {
                "                         also write the metrics to PATH (absolute, *.prom) for\n"
                "                         node_exporter's textfile collector, every 15 s and at the\n"
                "                         end of each job, atomically (PATH.tmp, renamed)\n"
+               "      --allow-uri-driver=NAME[,NAME...]\n"
+               "      --allow-uri-transport=NAME[,NAME...]\n"
+               "      --allow-uri-param=NAME[,NAME...]\n"
+               "      --allow-uri-migrate-scheme=NAME[,NAME...]\n"
+               "                         what a destination or migrate URI may use; the first use\n"
+               "                         of each replaces its default (driver qemu; transports\n"
+               "                         tls, tcp, ssh, libssh2; no parameter; migrate scheme tcp)\n"
                "%s"
                "  -v, --verbose          log debug messages too\n"
                "  -h, --help             show this help and exit\n"
@@ -55,6 +63,8 @@ static void help(void) {
 
 int main(int argc, char *argv[]) {
         enum { ARG_STATE_DIR = 0x100, ARG_USER, ARG_POLICY_DIR, ARG_ARRIVAL_GRACE, ARG_ADMIN_GROUP, ARG_METRICS_LISTEN, ARG_NO_METRICS, ARG_METRICS_TEXTFILE, ARG_VERSION,
+        enum { ARG_STATE_DIR = 0x100, ARG_USER, ARG_POLICY_DIR, ARG_ARRIVAL_GRACE, ARG_ADMIN_GROUP, ARG_METRICS_LISTEN, ARG_NO_METRICS, ARG_VERSION,
+               ARG_ALLOW_URI = 0x180, /* + UriList */
                ARG_BACKEND = 0x200 };
         static const struct option options[] = {
                 { "connect", required_argument, NULL, 'c' },
@@ -66,6 +76,10 @@ int main(int argc, char *argv[]) {
                 { "metrics-listen", required_argument, NULL, ARG_METRICS_LISTEN },
                 { "no-metrics", no_argument, NULL, ARG_NO_METRICS },
                 { "metrics-textfile", required_argument, NULL, ARG_METRICS_TEXTFILE },
+                { "allow-uri-driver", required_argument, NULL, ARG_ALLOW_URI + URI_LIST_DRIVER },
+                { "allow-uri-transport", required_argument, NULL, ARG_ALLOW_URI + URI_LIST_TRANSPORT },
+                { "allow-uri-param", required_argument, NULL, ARG_ALLOW_URI + URI_LIST_PARAM },
+                { "allow-uri-migrate-scheme", required_argument, NULL, ARG_ALLOW_URI + URI_LIST_MIGRATE_SCHEME },
                 { "verbose", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -75,6 +89,7 @@ int main(int argc, char *argv[]) {
         const char *program = virt_command_line.program;
         size_t n = ELEMENTSOF(options) - 1;
         _cleanup_(manager_freep) Manager *mgr = NULL;
+        _cleanup_(uri_rules_freep) UriRules *uri_rules = NULL;
         ManagerConfig config = {};
         _cleanup_free_ char *metrics_address = NULL;
         int c, r;
@@ -85,6 +100,12 @@ int main(int argc, char *argv[]) {
                 all[n] = virt_command_line.options[i];
                 all[n].flag = NULL;
                 all[n++].val = ARG_BACKEND + (int) i;
+        }
+
+        r = uri_rules_new(&uri_rules);
+        if (r < 0) {
+                fprintf(stderr, "%s: out of memory.\n", program);
+                return EXIT_FAILURE;
         }
 
         while ((c = getopt_long(argc, argv, "c:vh", all, NULL)) >= 0)
@@ -153,6 +174,25 @@ int main(int argc, char *argv[]) {
                         printf("%s %s\n", program, SRVM_VERSION);
                         return EXIT_SUCCESS;
                 default:
+                        if (c >= ARG_ALLOW_URI && c < ARG_ALLOW_URI + _URI_LIST_MAX) {
+                                UriList l = (UriList) (c - ARG_ALLOW_URI);
+                                const char *bad = optarg;
+                                size_t bad_len = 0;
+
+                                r = uri_rules_allow(uri_rules, l, optarg, &bad, &bad_len);
+                                if (r == -ENOMEM) {
+                                        fprintf(stderr, "%s: out of memory.\n", program);
+                                        return EXIT_FAILURE;
+                                }
+                                if (r < 0) {
+                                        fprintf(stderr, "%s: --allow-uri-%s=%s: '%.*s' is not %s.\n", program,
+                                                uri_list_to_string(l), optarg, (int) bad_len, bad,
+                                                l == URI_LIST_TRANSPORT ? "a libvirt transport (tls, tcp, ssh, libssh2, libssh, unix, ext)" :
+                                                "a lowercase name of letters, digits and '_', at most 32 long");
+                                        return 2;
+                                }
+                                break;
+                        }
                         if (c >= ARG_BACKEND && c < ARG_BACKEND + BACKEND_OPTIONS_MAX) {
                                 if (virt_command_line.parse_option(c - ARG_BACKEND, optarg) < 0)
                                         return 2;
@@ -168,6 +208,8 @@ int main(int argc, char *argv[]) {
 
         /* Under systemd, stderr is the journal: keep the levels. */
         log_set_prefix_priority(getenv("JOURNAL_STREAM") != NULL);
+
+        bus_set_uri_rules(uri_rules);
 
         r = manager_new(&config, &mgr);
         if (r < 0) {

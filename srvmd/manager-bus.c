@@ -19,6 +19,7 @@
 #include "log.h"
 #include "migration.h"
 #include "policy.h"
+#include "uri-check.h"
 #include "utf8.h"
 
 static bool isempty(const char *s) {
@@ -64,6 +65,31 @@ static void admin_group_resolve(void) {
 
 void bus_set_admin_group(const char *name) {
         admin_group = name ? name : SRVM_ADMIN_GROUP;
+}
+
+static const UriRules *uri_rules;
+
+void bus_set_uri_rules(const UriRules *rules) {
+        uri_rules = rules;
+}
+
+/* Where a job may go is root's decision (uri-check.h), for every caller, root included: a
+ * URI can name a program for srvmd or libvirtd to run. */
+static int verify_uris(const MigrationParams *p, sd_bus_error *error) {
+        const char *verb = p->check_only ? "check" : "migrate";
+        _cleanup_free_ char *why = NULL;
+        int r;
+
+        if (!uri_rules)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Cannot %s domain '%s': srvmd has no destination rules.", verb, p->domain);
+        r = uri_check_destination(uri_rules, p->destination_uri, &why);
+        if (r >= 0 && p->migrate_uri)
+                r = uri_check_migrate(uri_rules, p->migrate_uri, &why);
+        if (r == -EPERM)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Cannot %s domain '%s': %s",
+                                         verb, p->domain, why);
+        return r;
 }
 
 /* The caller's groups as the bus daemon itself vouches for them: dbus-daemon reads them
@@ -292,6 +318,14 @@ static int method_start_job(sd_bus_message *message, Manager *mgr, bool check_on
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Option 'bond' is not a valid interface name: '%s'.", p.bond);
 
+        p.domain = domain;
+        p.destination_uri = destination;
+        p.check_only = check_only;
+
+        r = verify_uris(&p, error);
+        if (r < 0)
+                return r;
+
         r = bus_verify_admin(message, error);
         if (r < 0)
                 return r;
@@ -300,9 +334,6 @@ static int method_start_job(sd_bus_message *message, Manager *mgr, bool check_on
         if (r < 0)
                 return r;
         p.request = &request;
-        p.domain = domain;
-        p.destination_uri = destination;
-        p.check_only = check_only;
 
         r = check_only ? manager_check(mgr, &p, &m, &why) : manager_migrate(mgr, &p, &m, &why);
         if (r == -EBUSY) /* the manager names the job in the way */

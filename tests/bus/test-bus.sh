@@ -187,7 +187,10 @@ else
         fail "srvmd without its admin group did not say so once; it said: $(cat "$dir/srvmd-nogroup.log")"
 fi
 
-"$srvmd" --connect test:///default --state-dir "$dir/state" --policy-dir "$dir/policies" --no-metrics > "$dir/srvmd.log" 2>&1 &
+# Destinations are root's to allow: here the test driver and unix sockets besides the default.
+"$srvmd" --connect test:///default --state-dir "$dir/state" --policy-dir "$dir/policies" --no-metrics \
+        --allow-uri-driver=qemu,test --allow-uri-transport=unix,tls,tcp,ssh,libssh2 --allow-uri-param=socket \
+        > "$dir/srvmd.log" 2>&1 &
 srvmd_pid=$!
 wait_for_srvmd
 
@@ -331,6 +334,60 @@ stdout_has '"requested_by":{"uid":65534,"user":"nobody","via":"bus"}'
 stdout_has '"started_at":"20[0-9-]*T[0-9:]*Z"'
 expect 1 "check --json" "$srvmctl" check --json test test:///default
 stdout_has '"kind":"check"'
+
+# No URI runs a program or opens a transport root did not allow, whoever asks: each is
+# refused with a sentence naming its part, no job starts and the program never runs.
+printf '#!/bin/sh\ntouch %s/ran\n' "$dir" > "$dir/evil"
+chmod 755 "$dir/evil"
+jobs_before=$("$srvmctl" jobs --json | grep -o '"id":' | wc -l)
+hostile=(
+        "qemu+ext:///system?command=$dir/evil|uses transport 'ext'"
+        "qemu+ssh://localhost/system?command=$dir/evil|uses parameter 'command'"
+        "qemu+ssh://localhost/system?netcat=$dir/evil|uses parameter 'netcat'"
+        "qemu+ssh://localhost/system?%63ommand=$dir/evil|uses parameter '%63ommand'"
+        "qemu+ssh://-oProxyCommand=$dir/evil/system|names a host"
+        "qemu+unix:///system?socket=/x&keyfile=$dir/evil|uses parameter 'keyfile'"
+)
+for who in root admin; do
+        runner=()
+        [ "$who" = admin ] && runner=(as_admin)
+        for h in "${hostile[@]}"; do
+                uri=${h%%|*}
+                for method in Check Migrate; do
+                        expect 1 "$method as $who to $uri: refused" "${runner[@]}" busctl --system call org.srvm.srvm1 \
+                                /org/srvm/srvm1 org.srvm.srvm1.Manager "$method" 'ssa{sv}' test "$uri" 0
+                        stderr_has "${h#*|}"
+                done
+        done
+        expect 1 "Migrate as $who with migrate_uri exec:: refused" "${runner[@]}" busctl --system call org.srvm.srvm1 \
+                /org/srvm/srvm1 org.srvm.srvm1.Manager Migrate 'ssa{sv}' test "qemu+tcp://localhost/system" 1 \
+                migrate_uri s "exec:$dir/evil"
+        stderr_has "uses scheme 'exec'"
+        expect 2 "srvmctl migrate --migrate-uri unix: as $who: refused" "${runner[@]}" "$srvmctl" migrate test \
+                "qemu+tcp://localhost/system" --migrate-uri "unix://$dir/evil"
+        stderr_has "the migrate URI 'unix://$dir/evil' uses scheme 'unix', which this host's srvmd does not allow"
+        expect 2 "srvmctl check to qemu+ext as $who: refused" "${runner[@]}" "$srvmctl" check test \
+                "qemu+ext:///system?command=$dir/evil"
+        stderr_has "Cannot check domain 'test': the destination URI 'qemu+ext:///system?command=$dir/evil' uses transport 'ext'"
+done
+# The error's name, which busctl does not print.
+/usr/bin/python3 - "qemu+ssh://h/system?netcat=$dir/evil" > "$dir/out" 2>&1 <<'PY' || true
+import sys, dbus
+try:
+    dbus.SystemBus().get_object("org.srvm.srvm1", "/org/srvm/srvm1").Check(
+        "test", sys.argv[1], dbus.Dictionary({}, signature="sv"), dbus_interface="org.srvm.srvm1.Manager")
+except dbus.exceptions.DBusException as e:
+    print("Error %s: %s" % (e.get_dbus_name(), e.get_dbus_message()))
+PY
+if grep -q "^Error org.freedesktop.DBus.Error.InvalidArgs: .*uses parameter 'netcat'" "$dir/out"; then
+        pass "the refusal is InvalidArgs"
+else
+        fail "the refusal is InvalidArgs: $(cat "$dir/out")"
+fi
+sleep 1
+if [ -e "$dir/ran" ]; then fail "a refused URI ran its program"; else pass "no refused URI ran its program"; fi
+jobs_after=$("$srvmctl" jobs --json | grep -o '"id":' | wc -l)
+if [ "$jobs_after" -eq "$jobs_before" ]; then pass "  and no job started"; else fail "  $((jobs_after - jobs_before)) jobs started"; fi
 
 # What a watcher prints: plain lines when piped; on a terminal a status line redrawn in place
 # that is cleared before every other line and at the end.
