@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "guest-reply.h"
+#include "json-util.h"
 #include "macro.h"
 
 static const char *get_string(json_object *o, const char *key) {
@@ -42,25 +43,53 @@ json_object *guest_reply_replay(json_object *answer) {
         return replay;
 }
 
-/* Whether the list (of strings, or of objects whose "setting" is compared) holds s. */
-static bool list_has(json_object *list, const char *s, bool settings) {
+/* A guest's lists can be as long as the agent's reply allows (100k entries and more): srvmd
+ * reads the first GUEST_LIST_MAX of each, in one pass, and counts the rest. */
+#define GUEST_LIST_MAX 256
+
+/* The entry's key: the string itself, or an object's "setting". */
+static const char *entry_key(json_object *list, size_t i, bool settings) {
+        json_object *e = json_object_array_get_idx(list, i);
+
+        return settings ? get_string(e, "setting") : json_object_is_type(e, json_type_string) ? json_object_get_string(e) : NULL;
+}
+
+/* The keys of the first GUEST_LIST_MAX entries of list, as a json-c object used as a hash set,
+ * so that each look-up is constant time, not a walk of the list. NULL for no list. */
+static int key_set(json_object *list, bool settings, json_object **ret) {
         size_t n = list ? json_object_array_length(list) : 0;
+        json_object *set;
 
-        for (size_t i = 0; i < n; i++) {
-                json_object *e = json_object_array_get_idx(list, i);
+        *ret = NULL;
+        if (n == 0)
+                return 0;
+        set = json_object_new_object();
+        if (!set)
+                return -ENOMEM;
+        for (size_t i = 0; i < n && i < GUEST_LIST_MAX; i++) {
+                const char *k = entry_key(list, i, settings);
 
-                if (streq_ptr(settings ? get_string(e, "setting") : json_object_get_string(e), s))
-                        return true;
+                if (k && json_object_object_add(set, k, NULL) < 0) {
+                        json_object_put(set);
+                        return -ENOMEM;
+                }
         }
-        return false;
+        *ret = set;
+        return 0;
+}
+
+static bool set_has(json_object *set, const char *s) {
+        return set && s && json_object_object_get_ex(set, s, NULL);
 }
 
 int guest_reply_replay_note(json_object *answer, json_object *said, char **ret) {
-        json_object *replay, *applied, *failed, *said_applied = NULL, *said_failed = NULL;
+        _cleanup_(json_object_putp) json_object *said_applied = NULL, *said_failed = NULL;
+        json_object *replay, *applied, *failed, *list;
         _cleanup_free_ char *s = NULL;
-        size_t n_applied, n_failed, size = 0, new_applied = 0, new_failed = 0;
+        size_t n_applied, n_failed, size = 0, new_applied = 0, new_failed = 0, unread;
         const char *error;
         FILE *f;
+        int r;
 
         *ret = NULL;
         replay = guest_reply_replay(answer);
@@ -76,15 +105,26 @@ int guest_reply_replay_note(json_object *answer, json_object *said, char **ret) 
 
         n_applied = array_length(replay, "applied", &applied);
         n_failed = array_length(replay, "failed", &failed);
-        (void) array_length(said, "applied", &said_applied);
-        (void) array_length(said, "failed", &said_failed);
+        unread = (n_applied > GUEST_LIST_MAX ? n_applied - GUEST_LIST_MAX : 0) +
+                 (n_failed > GUEST_LIST_MAX ? n_failed - GUEST_LIST_MAX : 0);
+        n_applied = n_applied > GUEST_LIST_MAX ? GUEST_LIST_MAX : n_applied;
+        n_failed = n_failed > GUEST_LIST_MAX ? GUEST_LIST_MAX : n_failed;
+        (void) array_length(said, "applied", &list);
+        r = key_set(list, false, &said_applied);
+        if (r < 0)
+                return r;
+        (void) array_length(said, "failed", &list);
+        r = key_set(list, true, &said_failed);
+        if (r < 0)
+                return r;
+
         for (size_t i = 0; i < n_applied; i++)
-                if (!list_has(said_applied, json_object_get_string(json_object_array_get_idx(applied, i)), false))
+                if (!set_has(said_applied, entry_key(applied, i, false)))
                         new_applied++;
         for (size_t i = 0; i < n_failed; i++)
-                if (!list_has(said_failed, get_string(json_object_array_get_idx(failed, i), "setting"), true))
+                if (!set_has(said_failed, entry_key(failed, i, true)))
                         new_failed++;
-        if (new_applied == 0 && new_failed == 0)
+        if (new_applied == 0 && new_failed == 0 && unread == 0)
                 return 0;
 
         f = open_memstream(&s, &size);
@@ -95,9 +135,9 @@ int guest_reply_replay_note(json_object *answer, json_object *said, char **ret) 
         if (new_applied == 0)
                 fputs(said ? "nothing more to change" : "nothing to change", f);
         for (size_t i = 0, k = 0; i < n_applied; i++) {
-                const char *a = json_object_get_string(json_object_array_get_idx(applied, i));
+                const char *a = entry_key(applied, i, false);
 
-                if (list_has(said_applied, a, false))
+                if (set_has(said_applied, a))
                         continue;
                 fprintf(f, "%s%s", k++ > 0 ? ", " : "", strna(a));
         }
@@ -107,11 +147,13 @@ int guest_reply_replay_note(json_object *answer, json_object *said, char **ret) 
                 json_object *e = json_object_array_get_idx(failed, i);
                 const char *why = get_string(e, "error");
 
-                if (list_has(said_failed, get_string(e, "setting"), true))
+                if (set_has(said_failed, get_string(e, "setting")))
                         continue;
                 fprintf(f, "%s%s%s%s%s", k++ > 0 ? ", " : "", strna(get_string(e, "setting")),
                         why ? " (" : "", why ? why : "", why ? ")" : "");
         }
+        if (unread > 0)
+                fprintf(f, "; %zu more settings not read (srvmd reads %d of each list)", unread, GUEST_LIST_MAX);
         if (fclose(f) != 0)
                 return -ENOMEM;
 

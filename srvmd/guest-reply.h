@@ -5,6 +5,15 @@
 
 #include <json-c/json.h>
 
+/* The most of srvm-guest's standard output srvmd reads as its answer: real answers are a few
+ * hundred bytes; a guest's root could print gigabytes, and json-c spends ~100 bytes of memory
+ * per value it parses. */
+#define GUEST_REPLY_MAX (64 * 1024)
+
+/* The most srvmd keeps of one text a guest sent (its "error", its stderr), escaped: the rest
+ * is cut with a note of how much (utf8_escape()). */
+#define GUEST_TEXT_MAX 1024
+
 /* The answer's "replay" member (borrowed), or NULL. */
 json_object *guest_reply_replay(json_object *answer);
 

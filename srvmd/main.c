@@ -63,7 +63,6 @@ static void help(void) {
 
 int main(int argc, char *argv[]) {
         enum { ARG_STATE_DIR = 0x100, ARG_USER, ARG_POLICY_DIR, ARG_ARRIVAL_GRACE, ARG_ADMIN_GROUP, ARG_METRICS_LISTEN, ARG_NO_METRICS, ARG_METRICS_TEXTFILE, ARG_VERSION,
-        enum { ARG_STATE_DIR = 0x100, ARG_USER, ARG_POLICY_DIR, ARG_ARRIVAL_GRACE, ARG_ADMIN_GROUP, ARG_METRICS_LISTEN, ARG_NO_METRICS, ARG_VERSION,
                ARG_ALLOW_URI = 0x180, /* + UriList */
                ARG_BACKEND = 0x200 };
         static const struct option options[] = {

@@ -658,7 +658,8 @@ static int property_get_active_jobs(sd_bus *bus, const char *path, const char *i
  * said: D-Bus wants UTF-8, and a caller left without any answer would wait for its timeout. */
 static int reply_text(sd_bus_message *message, const char *error_name, const char *what,
                       const char *text, const char *error) {
-        _cleanup_free_ char *copy = utf8_scrub(strdup(text ? text : strna(error)));
+        /* JSON escapes its own controls; an error may carry libvirt's words. */
+        _cleanup_free_ char *copy = text ? utf8_scrub(strdup(text)) : utf8_escape(strna(error), 4096);
 
         if (!copy)
                 return sd_bus_reply_method_errorf(message, SD_BUS_ERROR_NO_MEMORY, "%s: out of memory.", what);

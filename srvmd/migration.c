@@ -24,6 +24,15 @@
  * last line against one that is not. */
 #define ACTION_GRACE_USEC (30 * USEC_PER_SEC)
 
+/* What a job keeps of text it did not write (a guest's answer, libvirt's error): it goes onto
+ * D-Bus with every change, into the journal and into srvmd's log, so each piece is bounded
+ * (the rest cut, with a note of how much), and so is the number of events: the first ones
+ * and the latest are kept. Together they keep a job's JSON and its journal record near 2 MiB
+ * at worst (json-c doubles a '/' or a '\\'), under the journal's 4 MiB per record. */
+#define MIGRATION_TEXT_MAX 4096
+#define MIGRATION_EVENTS_MAX 256
+#define MIGRATION_EVENTS_HEAD 16
+
 typedef struct Event {
         usec_t at;
         char *message;
@@ -274,11 +283,41 @@ static int strdup_scrubbed(const char *s, char **ret) {
 
 static char *strdup_vprintf(const char *fmt, va_list ap) _printf_(1, 0);
 static char *strdup_vprintf(const char *fmt, va_list ap) {
-        char *s;
+        _cleanup_free_ char *raw = NULL;
 
-        if (vasprintf(&s, fmt, ap) < 0)
+        if (vasprintf(&raw, fmt, ap) < 0)
                 return NULL;
-        return utf8_scrub(s); /* it may carry a guest's or libvirt's words */
+        return utf8_escape(raw, MIGRATION_TEXT_MAX); /* it may carry a guest's or libvirt's words */
+}
+
+/* Take message (owned) as the job's next event. Past MIGRATION_EVENTS_MAX, the oldest after
+ * the first MIGRATION_EVENTS_HEAD give way, and the one there says so. */
+static int events_append(Migration *m, usec_t at, char *message) {
+        Event *events;
+
+        if (m->n_events >= MIGRATION_EVENTS_MAX) {
+                Event *gap = &m->events[MIGRATION_EVENTS_HEAD];
+                char *note = strdup("(earlier events dropped: a job keeps its first and its latest ones)");
+
+                if (!note) {
+                        free(message);
+                        return -ENOMEM;
+                }
+                free(gap->message);
+                free(gap[1].message);
+                gap->message = note;
+                gap->at = gap[1].at;
+                memmove(gap + 1, gap + 2, (m->n_events - MIGRATION_EVENTS_HEAD - 2) * sizeof(Event));
+                m->n_events--;
+        }
+        events = realloc(m->events, (m->n_events + 1) * sizeof(Event));
+        if (!events) {
+                free(message);
+                return -ENOMEM;
+        }
+        m->events = events;
+        m->events[m->n_events++] = (Event) { .at = at, .message = message };
+        return 0;
 }
 
 int migration_new(uint32_t id, const MigrationParams *p, const MigrationBackendOps *ops,
@@ -535,7 +574,7 @@ static void migration_set_phase(Migration *m, Phase p) {
 
 static void enter_rollback(Migration *m, JobResult goal, const char *cause) {
         free(m->cause);
-        m->cause = cause ? utf8_scrub(strdup(cause)) : NULL;
+        m->cause = cause ? utf8_escape(cause, MIGRATION_TEXT_MAX) : NULL;
         m->rollback_from = m->phase == PHASE_RECOVER ? m->interrupted : m->phase;
         m->rollback_goal = goal;
         migration_set_phase(m, PHASE_ROLLBACK_PLUG);
@@ -1100,8 +1139,8 @@ uint64_t migration_get_max_downtime(const Migration *m) {
 }
 
 int migration_add_event(Migration *m, const char *fmt, ...) {
-        Event *events;
         va_list ap;
+        int r;
         char *s;
 
         if (!m || !fmt)
@@ -1111,13 +1150,9 @@ int migration_add_event(Migration *m, const char *fmt, ...) {
         va_end(ap);
         if (!s)
                 return -ENOMEM;
-        events = realloc(m->events, (m->n_events + 1) * sizeof(Event));
-        if (!events) {
-                free(s);
-                return -ENOMEM;
-        }
-        m->events = events;
-        m->events[m->n_events++] = (Event) { .at = now(m), .message = s };
+        r = events_append(m, now(m), s);
+        if (r < 0)
+                return r;
         notify_changed(m);
         return 0;
 }
@@ -1968,17 +2003,13 @@ int migration_new_from_journal(json_object *record, const MigrationBackendOps *o
                 json_object *e = json_object_array_get_idx(events, i);
                 usec_t at = (usec_t) reader_int(&rd, e, "at_us");
                 _cleanup_free_ char *message = reader_string(&rd, e, "message", false);
-                Event *more;
 
                 if (rd.error)
                         break;
-                more = realloc(m->events, (m->n_events + 1) * sizeof(Event));
-                if (!more) {
+                if (events_append(m, at, TAKE_PTR(message)) < 0) {
                         rd.error = strdup("out of memory");
                         break;
                 }
-                m->events = more;
-                m->events[m->n_events++] = (Event) { .at = at, .message = TAKE_PTR(message) };
         }
         if (!rd.error && !m->finished && m->phase < 0)
                 rd.error = strdup("an unfinished job without phases");

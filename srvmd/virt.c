@@ -44,6 +44,7 @@
 #include "policy.h"
 #include "virt-monitor.h"
 #include "virt-xml.h"
+#include "utf8.h"
 #include "virt.h"
 #include "virt-internal.h"
 
@@ -382,20 +383,25 @@ int guest_run(virDomainPtr dom, char *const argv[], usec_t timeout, Post *p,
         }
         for (size_t i = 0; i < res.n_samples; i++)
                 record_sample(p, res.samples[i].command, res.samples[i].rtt);
+        if (res.out_size > GUEST_REPLY_MAX)
+                return result_fail(p, -EBADMSG, "srvm-guest %s printed %zu bytes, more than the %d srvmd reads as an answer",
+                                   verb, res.out_size, GUEST_REPLY_MAX);
 
         answer = json_tokener_parse(res.out);
         if (answer && json_object_is_type(answer, json_type_object)) {
                 ok = json_object_object_get_ex(answer, "ok", &v) && json_object_get_boolean(v);
                 if (json_object_object_get_ex(answer, "error", &v) &&
                     json_object_is_type(v, json_type_string))
-                        error = strdup(json_object_get_string(v));
+                        error = utf8_escape(json_object_get_string(v), GUEST_TEXT_MAX);
         } else {
                 json_object_put(answer);
                 answer = NULL;
         }
         if (!error && res.err_size > 0) {
                 /* No JSON reason: the first line of stderr is the next best. */
-                error = strndup(res.err, strcspn(res.err, "\n"));
+                _cleanup_free_ char *line = strndup(res.err, strcspn(res.err, "\n"));
+
+                error = utf8_escape(line, GUEST_TEXT_MAX);
         }
         strip_period(error);
 

@@ -24,6 +24,7 @@
 #include "json-util.h"
 #include "macro.h"
 #include "policy.h"
+#include "utf8.h"
 #include "vf.h"
 
 enum {
@@ -72,13 +73,19 @@ static const char *self_command(void) {
 
 static int fail(int code, const char *fmt, ...) _printf_(2, 3);
 static int fail(int code, const char *fmt, ...) {
+        _cleanup_free_ char *raw = NULL, *line = NULL;
         va_list ap;
+        int k;
 
-        fputs("srvmctl: ", stderr);
+        /* The message may be srvmd's, carrying a guest's or libvirt's words: one line, no
+         * control character, whatever srvmd did about it. */
         va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
+        k = vasprintf(&raw, fmt, ap);
         va_end(ap);
-        fputc('\n', stderr);
+        if (k < 0)
+                raw = NULL;
+        line = utf8_escape(raw, 0);
+        fprintf(stderr, "srvmctl: %s\n", line ? line : "out of memory");
         return code;
 }
 
@@ -147,8 +154,43 @@ static int fail_parse(int r, const char *what) {
         return fail(EXIT_FAILED, "%s: cannot parse srvmd's reply: %s", what, strerror(r < 0 ? -r : r));
 }
 
+/* Write what srvmd sent (or what was made of it), line by line, each line escaped again
+ * (utf8_escape()): srvmd escapes what a guest or libvirt says, and srvmctl does not take
+ * that on trust before it writes to a terminal. */
+static void write_escaped(const char *s, FILE *f) {
+        while (*s) {
+                size_t n = strcspn(s, "\n");
+                _cleanup_free_ char *line = strndup(s, n), *e = NULL;
+
+                e = utf8_escape(line, 0);
+                fputs(e ? e : "(out of memory)", f);
+                if (s[n] == '\0')
+                        break;
+                fputc('\n', f);
+                s += n + 1;
+        }
+}
+
+/* printf() for lines that carry what srvmd sent. */
+static void print_escaped(FILE *f, const char *fmt, ...) _printf_(2, 3);
+static void print_escaped(FILE *f, const char *fmt, ...) {
+        _cleanup_free_ char *s = NULL;
+        va_list ap;
+        int k;
+
+        va_start(ap, fmt);
+        k = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        write_escaped(k >= 0 ? s : "(out of memory)\n", f);
+}
+
+static void print_line(const char *s) {
+        write_escaped(s, stdout);
+        fputc('\n', stdout);
+}
+
 static int print_text(const char *s, FILE *f) {
-        fputs(s, f);
+        write_escaped(s, f);
         fflush(f);
         return 0;
 }
@@ -482,7 +524,7 @@ static void watch_show_status(Watch *w) {
                 if (format_status_line(w->last, watch_elapsed_us(w), terminal_columns(w->out), &line) < 0)
                         return;
                 fputs("\r\033[K", w->out);
-                fputs(line, w->out);
+                write_escaped(line, w->out);
                 w->status_shown = true;
                 fflush(w->out);
                 return;
@@ -493,7 +535,8 @@ static void watch_show_status(Watch *w) {
         w->iteration = format_progress_iteration(w->last);
         if (format_status_line(w->last, watch_elapsed_us(w), 0, &line) < 0)
                 return;
-        fprintf(w->out, "%s\n", line);
+        write_escaped(line, w->out);
+        fputc('\n', w->out);
         fflush(w->out);
 }
 
@@ -631,12 +674,12 @@ static void print_check_result(json_object *j) {
                 error = json_object_get_string(v);
 
         if (streq_ptr(result, "succeeded")) {
-                printf("Domain '%s' passed every check for a migration to %s.\n", strna(domain), strna(destination));
+                print_escaped(stdout, "Domain '%s' passed every check for a migration to %s.\n", strna(domain), strna(destination));
                 return;
         }
 
-        printf("Domain '%s' cannot be migrated to %s:\n", strna(domain), strna(destination));
-        printf("  FAILED  %s\n", error && error[0] ? error : strna(result));
+        print_escaped(stdout, "Domain '%s' cannot be migrated to %s:\n", strna(domain), strna(destination));
+        print_escaped(stdout, "  FAILED  %s\n", error && error[0] ? error : strna(result));
 }
 
 /* Ctrl-C: srvmctl stops following, the job goes on; one sentence says which job and how to
@@ -831,7 +874,7 @@ static int start_job(sd_bus *bus, int argc, char *argv[], bool check) {
                 return print_json_object(j);
         }
 
-        fprintf(w.out, "Job %" PRIu32 " (%s): %s %s %s %s\n", id, path,
+        print_escaped(w.out, "Job %" PRIu32 " (%s): %s %s %s %s\n", id, path,
                 check ? "checking whether" : "migrating", domain,
                 check ? "can migrate to" : "to", destination);
         fflush(w.out);
@@ -1029,7 +1072,7 @@ static int verb_vf(sd_bus *bus, int argc, char *argv[]) {
         r = vf_format_table(json, &table);
         if (r < 0)
                 return fail(EXIT_FAILED, "cannot lay out the VF inventory: %s", strerror(-r));
-        fputs(table, stdout);
+        write_escaped(table, stdout);
         return 0;
 }
 
@@ -1052,7 +1095,7 @@ static int verb_version(sd_bus *bus, int argc, char *argv[]) {
         } else {
                 printf("srvmctl %s\n", SRVM_VERSION);
                 if (r >= 0)
-                        printf("srvmd %s\n", daemon);
+                        print_escaped(stdout, "srvmd %s\n", daemon);
         }
         if (r < 0)
                 return fail_bus(&error, r, "cannot read srvmd's version");
@@ -1109,8 +1152,13 @@ static int policy_list(sd_bus *bus) {
                 json_object_object_get_ex(o, "name", &name);
                 json_object_object_get_ex(o, "path", &path);
                 json_object_object_get_ex(o, "match", &match);
-                printf("%s\n  file:  %s\n  match: %s\n", json_object_get_string(name),
-                       path ? json_object_get_string(path) : "(built in)", json_object_get_string(match));
+                _cleanup_free_ char *entry = NULL;
+
+                if (asprintf(&entry, "%s\n  file:  %s\n  match: %s\n", strna(json_object_get_string(name)),
+                             path ? strna(json_object_get_string(path)) : "(built in)",
+                             strna(json_object_get_string(match))) < 0)
+                        return fail(EXIT_FAILED, "out of memory");
+                write_escaped(entry, stdout);
         }
         printf("\n%zu polic%s in force.\n", json_object_array_length(a),
                json_object_array_length(a) == 1 ? "y" : "ies");
@@ -1146,7 +1194,7 @@ static int policy_show(sd_bus *bus, const char *name) {
         /* The policy file's own form either way: it is JSON already. */
         if (arg_json)
                 return print_json(json);
-        printf("%s\n", json);
+        print_line(json);
         return 0;
 }
 
@@ -1411,7 +1459,7 @@ static int evac_on_sigint(sd_event_source *s, const struct signalfd_siginfo *si,
 
                         if (i->state != EVAC_RUNNING)
                                 continue;
-                        fprintf(x->out, "%s job %" PRIu32 " (%s)", first ? "" : ",", i->job, i->domain);
+                        print_escaped(x->out, "%s job %" PRIu32 " (%s)", first ? "" : ",", i->job, i->domain);
                         first = false;
                 }
                 fprintf(x->out, "; 'srvmctl cancel JOB' stops one.");
@@ -1479,7 +1527,7 @@ static int verb_evacuate(sd_bus *bus, int argc, char *argv[]) {
                                                    buf, sizeof buf);
 
                 if (why)
-                        fprintf(x.out, "%s: skipped: %s.\n", rows[k].name, why);
+                        print_escaped(x.out, "%s: skipped: %s.\n", rows[k].name, why);
                 else if (evac_add(&x.plan, rows[k].name) < 0) {
                         evac_done(&x.plan);
                         return fail(EXIT_FAILED, "out of memory");

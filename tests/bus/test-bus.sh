@@ -389,6 +389,16 @@ if [ -e "$dir/ran" ]; then fail "a refused URI ran its program"; else pass "no r
 jobs_after=$("$srvmctl" jobs --json | grep -o '"id":' | wc -l)
 if [ "$jobs_after" -eq "$jobs_before" ]; then pass "  and no job started"; else fail "  $((jobs_after - jobs_before)) jobs started"; fi
 
+# srvmctl escapes what srvmd sends before it writes it: here srvmd's refusal quotes the
+# caller's own domain name, escape sequence and newline included.
+expect 2 "srvmctl escapes srvmd's words" "$srvmctl" check $'vm\e[2J\n<0>x' "qemu+ext:///system"
+stderr_has 'domain .vm\\x1b\[2J\\n<0>x.'
+if LC_ALL=C grep -q '[[:cntrl:]]' <(tr -d '\n' < "$dir/err"); then
+        fail "  a control character reached srvmctl's stderr: $(cat -v "$dir/err")"
+else
+        pass "  no control character on srvmctl's stderr"
+fi
+
 # What a watcher prints: plain lines when piped; on a terminal a status line redrawn in place
 # that is cleared before every other line and at the end.
 expect 1 "migrate --wait, piped" "$srvmctl" migrate test test:///default --wait

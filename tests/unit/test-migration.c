@@ -1498,15 +1498,63 @@ static void test_foreign_text(void) {
                 step(&f, m);
         ASSERT_EQ_INT(migration_get_result(m), JOB_FAILED);
         ASSERT_TRUE(utf8_is_valid(migration_get_error(m)));
-        ASSERT_NOT_NULL(strstr(migration_get_error(m), "srvm-guest: ???"));
+        ASSERT_NOT_NULL(strstr(migration_get_error(m), "srvm-guest: \\xff\\xfe\\xc3"));
         o = job_json(m);
         ASSERT_TRUE(utf8_is_valid(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)));
         ASSERT_STREQ(json_object_get_string(json_object_object_get(
                              json_object_array_get_idx(json_object_object_get(o, "events"), 0), "message")),
-                     "the agent said ?!");
+                     "the agent said \\x80!");
+}
+
+/* A guest's words cannot steer a terminal or forge a log line, and cannot grow a job without
+ * bound: each text is escaped and cut, the events are capped, and the job's JSON and journal
+ * record stay far under what the journal's loader takes (4 MiB). */
+static void test_hostile_text(void) {
+        Fake f;
+        _cleanup_(migration_freep) Migration *m = NULL;
+        _cleanup_(json_object_putp) json_object *o = NULL, *j = NULL;
+        _cleanup_free_ char *big = malloc(3 * 1024 * 1024 + 1);
+        json_object *events;
+        const char *s;
+
+        ASSERT_NOT_NULL(big);
+        memset(big, '/', 3 * 1024 * 1024);
+        big[3 * 1024 * 1024] = '\0';
+        static const char head[] = "bond0 is down\n<0>FORGED\x1b[2J";
+        memcpy(big, head, strlen(head));
+
+        m = job_new(&f);
+        f.script[PHASE_FAILOVER] = OUT_FAIL;
+        f.fail_message = big;
+        ASSERT_OK(migration_start(m));
+        for (int i = 0; i < 300; i++)
+                ASSERT_OK(migration_add_event(m, "guest said: %s", big + 3 * 1024 * 1024 - 64 * 1024));
+        while (!migration_is_finished(m))
+                step(&f, m);
+
+        s = migration_get_error(m);
+        ASSERT_TRUE(utf8_is_escaped(s));
+        ASSERT_NOT_NULL(strstr(s, "bond0 is down\\n<0>FORGED\\x1b[2J"));
+        ASSERT_NOT_NULL(strstr(s, " bytes cut]"));
+        ASSERT_TRUE(strlen(s) < 4096 + 200);
+
+        o = job_json(m);
+        events = json_object_object_get(o, "events");
+        ASSERT_TRUE(json_object_array_length(events) <= 256);
+        for (size_t i = 0; i < json_object_array_length(events); i++)
+                ASSERT_TRUE(utf8_is_escaped(json_object_get_string(
+                        json_object_object_get(json_object_array_get_idx(events, i), "message"))));
+        s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+        ASSERT_TRUE(strlen(s) < 3 * 1024 * 1024);
+        ASSERT_OK(migration_build_journal(m, &j));
+        ASSERT_TRUE(strlen(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN)) < 3 * 1024 * 1024);
+        /* The first events stay, and the latest. */
+        ASSERT_NOT_NULL(strstr(json_object_get_string(json_object_object_get(
+                json_object_array_get_idx(events, 16), "message")), "earlier events dropped"));
 }
 
 int main(void) {
+        test_hostile_text();
         test_cases();
         test_sides();
         test_unplug_waits_for_event();
