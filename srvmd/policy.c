@@ -15,6 +15,7 @@
 
 #include "json-util.h"
 #include "policy.h"
+#include "utf8.h"
 
 /* A policy file is small; anything larger is a mistake (a log, a core) and not read whole. */
 #define POLICY_FILE_SIZE_MAX (1024 * 1024)
@@ -496,6 +497,15 @@ typedef struct Parser {
         char *error; /* owned: the sentence */
 } Parser;
 
+/* An error quotes the file's name, keys and values: it goes onto D-Bus and into the log, so
+ * it is made valid UTF-8 without control characters. Takes e; NULL if out of memory. */
+static char *escape_error(char *e) {
+        char *escaped = utf8_escape(e, 0);
+
+        free(e);
+        return escaped;
+}
+
 _printf_(4, 5)
 static int parser_fail(Parser *ps, int error, const char *path, const char *fmt, ...) {
         _cleanup_free_ char *msg = NULL;
@@ -517,6 +527,8 @@ static int parser_fail(Parser *ps, int error, const char *path, const char *fmt,
                 n = asprintf(&ps->error, "%s: %s", ps->file, msg);
         if (n < 0)
                 ps->error = NULL;
+        else
+                ps->error = escape_error(ps->error);
         return error;
 }
 
@@ -566,6 +578,8 @@ static int parser_fail_at_line(Parser *ps, int error, unsigned line, const char 
         }
         if (asprintf(&ps->error, "%s:%u: %s", ps->file, line, msg) < 0)
                 ps->error = NULL;
+        else
+                ps->error = escape_error(ps->error);
         return error;
 }
 
@@ -1186,6 +1200,50 @@ static int parse_on_failure(Parser *ps, Policy *p, json_object *root) {
         return 0;
 }
 
+/* Every key and string of a policy is UTF-8: names, descriptions and patterns go onto D-Bus,
+ * which refuses anything else, so one bad byte would break ListPolicies for everyone. The
+ * error names the first such key or string by its path. */
+static int check_utf8(Parser *ps, json_object *v, const char *path) {
+        char child[JSON_PATH_MAX];
+        int r;
+
+        switch (json_object_get_type(v)) {
+        case json_type_object: {
+                json_object_object_foreach(v, key, value) {
+                        path_child(child, path, key);
+                        if (!utf8_is_valid(key))
+                                return parser_fail(ps, -EINVAL, child, "the key is not valid UTF-8");
+                        r = check_utf8(ps, value, child);
+                        if (r < 0)
+                                return r;
+                }
+                return 0;
+        }
+        case json_type_array:
+                for (size_t i = 0; i < json_object_array_length(v); i++) {
+                        path_index(child, path, i);
+                        r = check_utf8(ps, json_object_array_get_idx(v, i), child);
+                        if (r < 0)
+                                return r;
+                }
+                return 0;
+        case json_type_string: {
+                const char *s = json_object_get_string(v);
+
+                if (!utf8_is_valid(s))
+                        return parser_fail(ps, -EINVAL, path, "expected text in UTF-8, got a string with a byte "
+                                           "that is not (at offset %zu)", utf8_invalid_offset(s));
+                return 0;
+        }
+        case json_type_null:
+        case json_type_boolean:
+        case json_type_double:
+        case json_type_int:
+                return 0;
+        }
+        return 0;
+}
+
 static int parse_policy(Parser *ps, Policy *p, json_object *root) {
         static const char *const keys[] = {
                 "description", "match", "guest", "plug", "budgets_s", "migration", "convergence",
@@ -1200,6 +1258,9 @@ static int parse_policy(Parser *ps, Policy *p, json_object *root) {
                 describe_value(root, got, sizeof got);
                 return parser_fail(ps, -EINVAL, NULL, "expected a JSON object at the top level, got %s", got);
         }
+        r = check_utf8(ps, root, "");
+        if (r < 0)
+                return r;
         r = check_keys(ps, root, "", keys);
         if (r < 0)
                 return r;

@@ -38,17 +38,21 @@ static size_t sequence_length(const unsigned char *s) {
         return n;
 }
 
-bool utf8_is_valid(const char *s) {
+size_t utf8_invalid_offset(const char *s) {
         const unsigned char *p = (const unsigned char *) s;
 
         while (*p) {
                 size_t n = sequence_length(p);
 
                 if (n == 0)
-                        return false;
+                        break;
                 p += n;
         }
-        return true;
+        return (size_t) ((const char *) p - s);
+}
+
+bool utf8_is_valid(const char *s) {
+        return s[utf8_invalid_offset(s)] == '\0';
 }
 
 char *utf8_scrub(char *s) {

@@ -12,6 +12,9 @@
  * U+10FFFF). */
 bool utf8_is_valid(const char *s);
 
+/* The offset of the first byte of s that does not begin a well-formed sequence, or strlen(s). */
+size_t utf8_invalid_offset(const char *s);
+
 /* Replace, in place, every byte of s that does not begin a well-formed UTF-8 sequence (and
  * every byte of a broken one) with '?'. Returns s; NULL stays NULL. */
 char *utf8_scrub(char *s);

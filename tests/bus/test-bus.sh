@@ -500,6 +500,16 @@ if [ "$jobs_after" -eq "$jobs_before" ]; then pass "  no job started"; else fail
 rm "$dir/policies/pinned.json"
 expect 0 "reload without it" "$srvmctl" reload
 
+# A policy string that is not UTF-8 is refused by check and by Reload, which changes nothing.
+printf '{ "match": { "names": ["caf\xe9"] } }' > "$dir/policies/latin1.json"
+expect 1 "policy check: not UTF-8" "$srvmctl" policy check "$dir/policies/latin1.json"
+stderr_has "latin1.json: .match.names\[0\]: expected text in UTF-8"
+expect 1 "reload: not UTF-8" "$srvmctl" reload
+stderr_has "latin1.json: .match.names\[0\]: expected text in UTF-8"
+expect 0 "  the policies in force stay readable" "$srvmctl" policy list --json
+stdout_has '"name":"default"'
+rm "$dir/policies/latin1.json"
+
 # The domain has a VF now: evacuate starts its job, which fails in preflight (no guest
 # agent, no destination), and says so.
 expect 4 "nobody may not evacuate" as_nobody "$srvmctl" evacuate test:///default "$nowhere"

@@ -224,6 +224,15 @@ static const struct {
         { "comment.json", "{\n/* no */ }", EBADMSG, "%s:2: invalid JSON: quoted object property name expected" },
         { "array.json", "[1, 2]", EINVAL, "%s: expected a JSON object at the top level, got an array" },
         { "number.json", "5", EINVAL, "%s: expected a JSON object at the top level, got 5" },
+        /* text that is not UTF-8, named by its path; the error itself is valid UTF-8 */
+        { "latin1.json", "{ \"description\": \"caf\xe9\" }", EINVAL,
+          "%s: .description: expected text in UTF-8, got a string with a byte that is not (at offset 3)" },
+        { "deep-utf8.json", "{ \"match\": { \"names\": [\"a\", \"web-\xff*\"] } }", EINVAL,
+          "%s: .match.names[1]: expected text in UTF-8, got a string with a byte that is not (at offset 4)" },
+        { "key-utf8.json", "{ \"guest\": { \"bo\xc3nd\": \"bond0\" } }", EINVAL,
+          "%s: .guest.bo\\xc3nd: the key is not valid UTF-8" },
+        { "control.json", "{ \"match\": { \"names\": [\"a\"] }, \"guest\": { \"bond\\u001b\": 1 } }", EINVAL,
+          "%s: .guest.bond\\x1b: unknown key (known here: bond, vf, agent_timeout_s)" },
         /* unknown keys, at every depth */
         { "top.json", "{ \"matches\": {} }", EINVAL,
           "%s: .matches: unknown key (known here: description, match, guest, plug, budgets_s, migration, "
