@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* See journal.h. */
+/* See journal.h. The loader reads a directory only root writes, yet takes nothing there on
+ * trust: a FIFO or a device must not hang or feed it (opened non-blocking, then checked to
+ * be a regular file), a record must be the job its name says, and a temporary file left by
+ * a write that a crash cut short is removed. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -82,6 +85,20 @@ int journal_remove(const char *dir, uint32_t id) {
         return 0;
 }
 
+static int record_id(const char *name, uint32_t *ret);
+
+/* ".42.json.tmp": a record being written; at load time, one that never was. */
+static bool is_stale_tmp(const char *name) {
+        uint32_t id;
+        size_t n = strlen(name);
+        _cleanup_free_ char *inner = NULL;
+
+        if (name[0] != '.' || n < 10 || !streq(name + n - 4, ".tmp"))
+                return false;
+        inner = strndup(name + 1, n - 5);
+        return inner && record_id(inner, &id) >= 0;
+}
+
 /* "42.json" -> 42; anything else (temporary files, strays) is not a record. */
 static int record_id(const char *name, uint32_t *ret) {
         char *end;
@@ -112,7 +129,7 @@ static int load_one(int dirfd, uint32_t id, JournalRecordFn cb, void *userdata) 
         size_t done = 0;
 
         snprintf(name, sizeof name, "%" PRIu32 ".json", id);
-        fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
         if (fd < 0 || fstat(fd, &st) < 0)
                 (void) asprintf(&error, "%s: cannot read it: %s", name, strerror(errno));
         else if (!S_ISREG(st.st_mode) || st.st_size > JOURNAL_RECORD_MAX)
@@ -133,6 +150,14 @@ static int load_one(int dirfd, uint32_t id, JournalRecordFn cb, void *userdata) 
                 record = json_tokener_parse(text);
                 if (!record || !json_object_is_type(record, json_type_object))
                         (void) asprintf(&error, "%s: not valid JSON", name);
+                else {
+                        json_object *v;
+
+                        if (!json_object_object_get_ex(record, "id", &v) || !json_object_is_type(v, json_type_int) ||
+                            json_object_get_int64(v) != (int64_t) id)
+                                (void) asprintf(&error, "%s: not the record of job %" PRIu32 " (its \"id\" is %s)",
+                                                name, id, v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN) : "missing");
+                }
         }
 
         return cb(id, error ? NULL : record, error, userdata);
@@ -152,6 +177,11 @@ int journal_load(const char *dir, JournalRecordFn cb, void *userdata) {
         while ((de = readdir(d))) {
                 uint32_t id;
 
+                if (is_stale_tmp(de->d_name)) {
+                        /* Only srvmd writes here, and it has written nothing yet. */
+                        (void) unlinkat(dirfd(d), de->d_name, 0);
+                        continue;
+                }
                 if (record_id(de->d_name, &id) < 0)
                         continue;
                 if (n == allocated) {

@@ -15,8 +15,10 @@ int journal_prepare(const char *dir);
 int journal_write(const char *dir, uint32_t id, json_object *record);
 int journal_remove(const char *dir, uint32_t id);
 
-/* Call cb for each record in id order. A file that cannot be read or parsed is passed with
- * record NULL and a sentence in error; the other files are still read. Stops at the first
+/* Call cb for each record in id order. A file that cannot be read or parsed, is not a regular
+ * file, or holds another job's "id" than its name says is passed with record NULL and a
+ * sentence in error; the other files are still read. Removes the temporary files of writes
+ * that never finished: call it before any journal_write(). Stops at the first
  * negative return of cb and returns it. */
 typedef int (*JournalRecordFn)(uint32_t id, json_object *record, const char *error, void *userdata);
 int journal_load(const char *dir, JournalRecordFn cb, void *userdata);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The journal's files: records written atomically read back in id order, strays ignored,
- * broken files reported without stopping the others. */
+ * broken files (a FIFO, a symlink, another job's record) reported without stopping the others,
+ * unfinished writes removed. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -47,7 +48,7 @@ static void record(const char *dir, uint32_t id) {
 }
 
 int main(void) {
-        char dir[] = "/tmp/test-journal-XXXXXX", jobs[600];
+        char dir[] = "/tmp/test-journal-XXXXXX", jobs[600], path[700];
         Seen seen = {};
         struct stat st;
 
@@ -70,17 +71,45 @@ int main(void) {
         write_file(jobs, ".3.json.tmp", "{\"id\": 3}"); /* a write that never finished */
         write_file(jobs, "notes.txt", "hello");
         write_file(jobs, "007.json", "{\"id\": 7}"); /* not a name we write */
+        write_file(jobs, "12.json", "{\"id\": 3}"); /* another job's record under this name */
+        write_file(jobs, "13.json", "{\"domain\": \"vm\"}");
+        snprintf(path, sizeof path, "%s/5.json", jobs);
+        ASSERT_OK(mkfifo(path, 0600)); /* no writer: a blocking open would hang here */
+        snprintf(path, sizeof path, "%s/6.json", jobs);
+        ASSERT_OK(symlink("/etc/passwd", path));
 
         ASSERT_OK(journal_load(jobs, collect, &seen));
-        ASSERT_EQ_INT(seen.n, 3);
+        ASSERT_EQ_INT(seen.n, 7);
         ASSERT_EQ_INT(seen.ids[0], 2);
         ASSERT_NULL(seen.errors[0]);
-        ASSERT_EQ_INT(seen.ids[1], 7);
-        ASSERT_STREQ(seen.errors[1], "7.json: not valid JSON");
-        ASSERT_EQ_INT(seen.ids[2], 10);
-        ASSERT_NULL(seen.errors[2]);
+        ASSERT_EQ_INT(seen.ids[1], 5);
+        ASSERT_STREQ(seen.errors[1], "5.json: not a journal record (not a regular file, or over 4194304 bytes)");
+        ASSERT_EQ_INT(seen.ids[2], 6);
+        ASSERT_NOT_NULL(strstr(seen.errors[2], "6.json: cannot read it: "));
+        ASSERT_EQ_INT(seen.ids[3], 7);
+        ASSERT_STREQ(seen.errors[3], "7.json: not valid JSON");
+        ASSERT_EQ_INT(seen.ids[4], 10);
+        ASSERT_NULL(seen.errors[4]);
+        ASSERT_EQ_INT(seen.ids[5], 12);
+        ASSERT_STREQ(seen.errors[5], "12.json: not the record of job 12 (its \"id\" is 3)");
+        ASSERT_EQ_INT(seen.ids[6], 13);
+        ASSERT_STREQ(seen.errors[6], "13.json: not the record of job 13 (its \"id\" is missing)");
         for (size_t i = 0; i < seen.n; i++)
                 free(seen.errors[i]);
+        /* The unfinished write is gone; the strays that are not ours stay. */
+        snprintf(path, sizeof path, "%s/.3.json.tmp", jobs);
+        ASSERT_TRUE(access(path, F_OK) < 0 && errno == ENOENT);
+        snprintf(path, sizeof path, "%s/notes.txt", jobs);
+        ASSERT_OK(access(path, F_OK));
+        ASSERT_OK(unlink(path));
+        snprintf(path, sizeof path, "%s/12.json", jobs);
+        ASSERT_OK(unlink(path));
+        snprintf(path, sizeof path, "%s/13.json", jobs);
+        ASSERT_OK(unlink(path));
+        snprintf(path, sizeof path, "%s/5.json", jobs);
+        ASSERT_OK(unlink(path));
+        snprintf(path, sizeof path, "%s/6.json", jobs);
+        ASSERT_OK(unlink(path));
 
         ASSERT_OK(journal_remove(jobs, 10));
         ASSERT_OK(journal_remove(jobs, 10)); /* gone already: fine */
