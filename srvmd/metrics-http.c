@@ -6,6 +6,9 @@
  * in a run (it reports a zero timeout then) is picked up on the next loop iteration. */
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -26,6 +29,18 @@
  * render a second, not one each, and Prometheus scrapes far less often anyway. */
 #define METRICS_HTTP_CACHE_USEC USEC_PER_SEC
 
+/* Who a connection counts against: a user for a peer on this host (every local user comes
+ * from 127.0.0.1, and one of them must not use up what all share), an address otherwise. */
+typedef struct Peer {
+        struct MHD_Connection *connection; /* borrowed: MHD's */
+        int fd;                            /* borrowed: MHD's socket */
+        uint64_t deadline;                 /* CLOCK_MONOTONIC; then it is cut, however busy */
+        bool cut;
+        bool local;
+        uid_t uid;                         /* local: the peer socket's owner */
+        struct in6_addr address;           /* not local: the peer's, IPv4 mapped */
+} Peer;
+
 struct MetricsHttp {
         sd_event *event;           /* a reference */
         sd_event_source *io;       /* owned: MHD's epoll fd */
@@ -36,7 +51,166 @@ struct MetricsHttp {
         uint16_t port;
         struct MHD_Response *cached; /* a reference; MHD keeps its own while it sends */
         uint64_t cached_at;          /* CLOCK_MONOTONIC */
+        Peer *peers;                 /* owned: one per open connection */
+        size_t n_peers;
+        unsigned per_peer_limit;
+        uint64_t lifetime;
 };
+
+/* The owner of the socket at the other end of a loopback TCP connection, from the kernel's
+ * socket table (sock_diag, the exact look-up of one socket by its addresses and ports). */
+static int loopback_peer_uid(const struct sockaddr_storage *local, const struct sockaddr_storage *peer, uid_t *ret) {
+        struct {
+                struct nlmsghdr nlh;
+                struct inet_diag_req_v2 req;
+        } q = {
+                .nlh = { .nlmsg_len = sizeof(q), .nlmsg_type = SOCK_DIAG_BY_FAMILY, .nlmsg_flags = NLM_F_REQUEST },
+                .req = { .sdiag_family = (uint8_t) peer->ss_family, .sdiag_protocol = IPPROTO_TCP, .idiag_states = ~0U,
+                         .id.idiag_cookie = { INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE } },
+        };
+        union {
+                struct nlmsghdr nlh;
+                char buf[1024];
+        } a;
+        _cleanup_close_ int fd = -EBADF;
+        const struct inet_diag_msg *m;
+        ssize_t n;
+
+        /* As seen from the peer's socket: it is the source. */
+        if (peer->ss_family == AF_INET) {
+                const struct sockaddr_in *l = (const void *) local, *p = (const void *) peer;
+
+                q.req.id.idiag_sport = p->sin_port;
+                q.req.id.idiag_dport = l->sin_port;
+                memcpy(q.req.id.idiag_src, &p->sin_addr, 4);
+                memcpy(q.req.id.idiag_dst, &l->sin_addr, 4);
+        } else {
+                const struct sockaddr_in6 *l = (const void *) local, *p = (const void *) peer;
+
+                q.req.id.idiag_sport = p->sin6_port;
+                q.req.id.idiag_dport = l->sin6_port;
+                memcpy(q.req.id.idiag_src, &p->sin6_addr, 16);
+                memcpy(q.req.id.idiag_dst, &l->sin6_addr, 16);
+        }
+
+        fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+        if (fd < 0)
+                return -errno;
+        if (send(fd, &q, sizeof(q), 0) < 0)
+                return -errno;
+        n = recv(fd, &a, sizeof(a), 0);
+        if (n < 0)
+                return -errno;
+        if (!NLMSG_OK(&a.nlh, (size_t) n) || a.nlh.nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+            a.nlh.nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
+                return -ESRCH;
+        m = NLMSG_DATA(&a.nlh);
+        *ret = m->idiag_uid;
+        return 0;
+}
+
+static bool is_loopback(const struct sockaddr_storage *sa) {
+        if (sa->ss_family == AF_INET)
+                return (ntohl(((const struct sockaddr_in *) sa)->sin_addr.s_addr) >> 24) == 127;
+        if (sa->ss_family == AF_INET6) {
+                const struct in6_addr *a = &((const struct sockaddr_in6 *) sa)->sin6_addr;
+
+                return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+        }
+        return false;
+}
+
+static bool peer_same(const Peer *a, const Peer *b) {
+        if (a->local != b->local)
+                return false;
+        return a->local ? a->uid == b->uid : memcmp(&a->address, &b->address, sizeof(a->address)) == 0;
+}
+
+static uint64_t monotonic_now(MetricsHttp *h) {
+        uint64_t now;
+
+        return sd_event_now(h->event, CLOCK_MONOTONIC, &now) >= 0 ? now : 0;
+}
+
+/* A new connection: note who it is, and cut it at once when that peer holds its share. */
+static void peer_started(MetricsHttp *h, struct MHD_Connection *c) {
+        const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct sockaddr_storage local = {}, remote = {};
+        socklen_t ll = sizeof(local), rl = sizeof(remote);
+        Peer p = { .connection = c, .fd = -1 }, *more;
+        unsigned same = 0;
+
+        if (!info)
+                return;
+        p.fd = info->connect_fd;
+        p.deadline = monotonic_now(h) + h->lifetime;
+        if (getsockname(p.fd, (struct sockaddr *) &local, &ll) < 0 || getpeername(p.fd, (struct sockaddr *) &remote, &rl) < 0) {
+                (void) shutdown(p.fd, SHUT_RDWR);
+                return;
+        }
+        if (is_loopback(&remote) && loopback_peer_uid(&local, &remote, &p.uid) >= 0)
+                p.local = true;
+        else if (remote.ss_family == AF_INET6)
+                p.address = ((const struct sockaddr_in6 *) &remote)->sin6_addr;
+        else if (remote.ss_family == AF_INET) {
+                p.address.s6_addr[10] = p.address.s6_addr[11] = 0xff;
+                memcpy(&p.address.s6_addr[12], &((const struct sockaddr_in *) &remote)->sin_addr, 4);
+        }
+
+        for (size_t i = 0; i < h->n_peers; i++)
+                if (!h->peers[i].cut && peer_same(&h->peers[i], &p))
+                        same++;
+        if (same >= h->per_peer_limit) {
+                if (p.local)
+                        log_debug("metrics: user %u holds %u connections already; closing the next one.", (unsigned) p.uid, same);
+                (void) shutdown(p.fd, SHUT_RDWR);
+                p.cut = true;
+        }
+
+        more = realloc(h->peers, (h->n_peers + 1) * sizeof(Peer));
+        if (!more) {
+                (void) shutdown(p.fd, SHUT_RDWR);
+                return;
+        }
+        h->peers = more;
+        h->peers[h->n_peers++] = p;
+}
+
+static void peer_closed(MetricsHttp *h, struct MHD_Connection *c) {
+        for (size_t i = 0; i < h->n_peers; i++)
+                if (h->peers[i].connection == c) {
+                        h->peers[i] = h->peers[--h->n_peers];
+                        return;
+                }
+}
+
+static void metrics_http_on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                                       enum MHD_ConnectionNotificationCode toe) {
+        if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+                peer_started(cls, c);
+        else if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
+                peer_closed(cls, c);
+}
+
+/* MHD's timeout counts idle time only: a client that trickles a byte now and then would keep
+ * its connection for ever. Each gets a lifetime; past it the socket is shut down, which MHD
+ * sees as the peer gone. Returns the time until the next deadline. */
+static uint64_t peers_cut_expired(MetricsHttp *h) {
+        uint64_t now = monotonic_now(h), next = UINT64_MAX;
+
+        for (size_t i = 0; i < h->n_peers; i++) {
+                Peer *p = &h->peers[i];
+
+                if (p->cut)
+                        continue;
+                if (p->deadline <= now) {
+                        (void) shutdown(p->fd, SHUT_RDWR);
+                        p->cut = true;
+                } else if (p->deadline - now < next)
+                        next = p->deadline - now;
+        }
+        return next;
+}
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *text, const char *allow) {
         struct MHD_Response *response;
@@ -116,15 +290,19 @@ _printf_(2, 0) static void metrics_http_log(void *cls, const char *fmt, va_list 
 /* Run what MHD has ready, then wake up again when it next needs to. */
 static void metrics_http_dispatch(MetricsHttp *h) {
         MHD_UNSIGNED_LONG_LONG timeout_ms;
+        uint64_t next;
         int r;
 
         (void) MHD_run(h->daemon);
+        next = peers_cut_expired(h);
 
-        if (MHD_get_timeout(h->daemon, &timeout_ms) != MHD_YES) {
+        if (MHD_get_timeout(h->daemon, &timeout_ms) == MHD_YES && (uint64_t) timeout_ms * USEC_PER_MSEC < next)
+                next = (uint64_t) timeout_ms * USEC_PER_MSEC;
+        if (next == UINT64_MAX) {
                 (void) sd_event_source_set_enabled(h->timer, SD_EVENT_OFF);
                 return;
         }
-        r = sd_event_source_set_time_relative(h->timer, (uint64_t) timeout_ms * USEC_PER_MSEC);
+        r = sd_event_source_set_time_relative(h->timer, next);
         if (r >= 0)
                 r = sd_event_source_set_enabled(h->timer, SD_EVENT_ONESHOT);
         if (r < 0)
@@ -150,6 +328,7 @@ MetricsHttp *metrics_http_free(MetricsHttp *h) {
                 MHD_stop_daemon(h->daemon);
         if (h->cached)
                 MHD_destroy_response(h->cached);
+        free(h->peers);
         sd_event_unref(h->event);
         free(h);
         return NULL;
@@ -188,6 +367,9 @@ int metrics_http_new(sd_event *event, const MetricsHttpConfig *config, MetricsRe
         h->event = sd_event_ref(event);
         h->render = render;
         h->userdata = userdata;
+        h->per_peer_limit = config->per_ip_connection_limit ?: METRICS_HTTP_PER_IP_CONNECTION_LIMIT_DEFAULT;
+        h->lifetime = (uint64_t) (config->connection_lifetime_sec ?: METRICS_HTTP_CONNECTION_LIFETIME_SEC_DEFAULT) *
+                      USEC_PER_SEC;
 
         errno = 0;
         h->daemon = MHD_start_daemon(
@@ -198,8 +380,8 @@ int metrics_http_new(sd_event *event, const MetricsHttpConfig *config, MetricsRe
                 MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned) 1,
                 MHD_OPTION_CONNECTION_LIMIT,
                 config->connection_limit ?: METRICS_HTTP_CONNECTION_LIMIT_DEFAULT,
-                MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-                config->per_ip_connection_limit ?: METRICS_HTTP_PER_IP_CONNECTION_LIMIT_DEFAULT,
+                /* The share of each peer is counted here (peer_started()), per user on loopback. */
+                MHD_OPTION_NOTIFY_CONNECTION, metrics_http_on_connection, h,
                 MHD_OPTION_CONNECTION_TIMEOUT,
                 config->connection_timeout_sec ?: METRICS_HTTP_CONNECTION_TIMEOUT_SEC_DEFAULT,
                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) METRICS_HTTP_CONNECTION_MEMORY,

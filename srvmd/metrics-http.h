@@ -25,6 +25,8 @@
 #define METRICS_HTTP_CONNECTION_LIMIT_DEFAULT 32U
 #define METRICS_HTTP_PER_IP_CONNECTION_LIMIT_DEFAULT 8U
 #define METRICS_HTTP_CONNECTION_TIMEOUT_SEC_DEFAULT 10U
+/* A scrape takes milliseconds; a connection older than this is cut, busy or not. */
+#define METRICS_HTTP_CONNECTION_LIFETIME_SEC_DEFAULT 15U
 
 typedef struct MetricsHttp MetricsHttp;
 
@@ -35,8 +37,9 @@ typedef struct MetricsHttpConfig {
         const char *address;             /* numeric IPv4 or IPv6; NULL: METRICS_HTTP_ADDRESS_DEFAULT */
         uint16_t port;                   /* 0: any free port (tests; see metrics_http_get_port()) */
         unsigned connection_limit;       /* 0: the default */
-        unsigned per_ip_connection_limit;
-        unsigned connection_timeout_sec; /* idle time before a connection is closed */
+        unsigned per_ip_connection_limit; /* per address, and per user for a peer on this host */
+        unsigned connection_timeout_sec;  /* idle time before a connection is closed */
+        unsigned connection_lifetime_sec; /* time, idle or not, before it is cut */
 } MetricsHttpConfig;
 
 /* Listen and serve on event. Failures are returned for the caller to log; only MHD's own

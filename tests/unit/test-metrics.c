@@ -840,6 +840,85 @@ static void test_http(Metrics *m) {
         sd_event_unref(e);
 }
 
+static int connect_to(uint16_t port) {
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_TRUE(connect(fd, (struct sockaddr *) &sa, sizeof sa) == 0);
+        return fd;
+}
+
+/* A client that trickles is cut at the connection's lifetime, busy as it is; and a local user
+ * who holds its share of connections gets no more, while another user still does. */
+static void test_http_limits(Metrics *m) {
+        MetricsHttpConfig config = {
+                .address = "127.0.0.1",
+                .connection_limit = 16,
+                .per_ip_connection_limit = 3,
+                .connection_timeout_sec = 30,
+                .connection_lifetime_sec = 2,
+        };
+        MetricsHttp *h = NULL;
+        sd_event *e = NULL;
+        Trickle t;
+        usec_t start;
+        int held[3];
+        char cmd[512], url[64];
+        char *out;
+
+        ASSERT_OK(sd_event_new(&e));
+        ASSERT_OK(metrics_http_new(e, &config, metrics_http_render, m, &h));
+        start = now_usec();
+        trickle_start(e, metrics_http_get_port(h), &t);
+        while (!t.closed) {
+                ASSERT_TRUE(now_usec() < start + 10 * USEC_PER_SEC);
+                ASSERT_OK(sd_event_run(e, 100 * USEC_PER_MSEC));
+        }
+        printf("lifetime: a trickler sending every 50 ms cut after %llu ms, %llu ms after its last byte\n",
+               (unsigned long long) ((t.closed - start) / USEC_PER_MSEC),
+               (unsigned long long) ((t.closed - t.last_sent) / USEC_PER_MSEC));
+        ASSERT_TRUE(t.closed - start >= 1900 * USEC_PER_MSEC);
+        ASSERT_TRUE(t.closed - t.last_sent < 1000 * USEC_PER_MSEC); /* not for being idle */
+        sd_event_source_disable_unref(t.timer);
+        sd_event_source_disable_unref(t.io);
+        close(t.fd);
+        h = metrics_http_free(h);
+
+        config.connection_lifetime_sec = 60;
+        ASSERT_OK(metrics_http_new(e, &config, metrics_http_render, m, &h));
+        snprintf(url, sizeof url, "http://127.0.0.1:%u/metrics", metrics_http_get_port(h));
+        for (size_t i = 0; i < ELEMENTSOF(held); i++)
+                held[i] = connect_to(metrics_http_get_port(h));
+        for (int i = 0; i < 5; i++)
+                ASSERT_OK(sd_event_run(e, 20 * USEC_PER_MSEC));
+        snprintf(cmd, sizeof cmd, "curl -s --max-time 5 -o /dev/null -w '%%{http_code}' %s", url);
+        (void) run(e, cmd, &out);
+        printf("per user: a 4th connection of user %u answered '%s'\n", (unsigned) getuid(), out);
+        ASSERT_STREQ(out, "000");
+        free(out);
+        if (geteuid() == 0) {
+                snprintf(cmd, sizeof cmd, "setpriv --reuid=65534 --regid=65534 --clear-groups "
+                         "curl -s --max-time 5 -o /dev/null -w '%%{http_code}' %s", url);
+                ASSERT_EQ_INT(run(e, cmd, &out), 0);
+                printf("per user: user 65534 meanwhile answered '%s'\n", out);
+                ASSERT_STREQ(out, "200");
+                free(out);
+        } else
+                printf("per user: not root, another user's connection not tried\n");
+        for (size_t i = 0; i < ELEMENTSOF(held); i++)
+                close(held[i]);
+        for (int i = 0; i < 5; i++)
+                ASSERT_OK(sd_event_run(e, 20 * USEC_PER_MSEC));
+        snprintf(cmd, sizeof cmd, "curl -s --max-time 5 -o /dev/null -w '%%{http_code}' %s", url);
+        ASSERT_EQ_INT(run(e, cmd, &out), 0);
+        ASSERT_STREQ(out, "200"); /* its share back */
+        free(out);
+
+        h = metrics_http_free(h);
+        sd_event_unref(e);
+}
+
 /* The same on IPv6 loopback. */
 static void test_http_ipv6(Metrics *m) {
         _cleanup_(metrics_http_freep) MetricsHttp *h = NULL;
@@ -889,6 +968,7 @@ int main(void) {
         sigaddset(&mask, SIGCHLD);
         ASSERT_TRUE(sigprocmask(SIG_BLOCK, &mask, NULL) == 0);
         test_http(m);
+        test_http_limits(m);
         test_http_ipv6(m);
 
         printf("test-metrics: all passed\n");
