@@ -17,6 +17,7 @@
 #include "json-util.h"
 #include "log-journal.h"
 #include "log.h"
+#include "arrival-plug.h"
 #include "manager.h"
 #include "metrics-http.h"
 #include "metrics-textfile.h"
@@ -1011,7 +1012,9 @@ static void manager_adopt_arrival(Manager *mgr, const char *domain, const char *
 
 void manager_on_domain_inspected(Manager *mgr, const char *domain, bool running, const VirtXmlPlan *plan,
                                  bool vf_present, uint64_t held_for_sec, const char *xml, const char *error) {
-        _cleanup_free_ char *why = NULL;
+        _cleanup_free_ char *why = NULL, *plug = NULL;
+        PolicyMatchKind kind;
+        const Policy *pol;
         MigrationParams p;
         Migration *m;
         int r;
@@ -1050,13 +1053,26 @@ void manager_on_domain_inspected(Manager *mgr, const char *domain, bool running,
                 return;
         }
 
+        /* The plan says which VF; this host's policy says what may be plugged for it. */
+        r = preflight_resolve_policy(mgr->policies, xml, &pol, &kind);
+        if (r >= 0)
+                r = arrival_plug_xml(pol, xml, plan->device_xml, plan->vf_mac, plan->vf_alias, &plug, &why);
+        if (r < 0) {
+                if (why)
+                        log_warning("%s: arrived without its VF %s; not plugging it: %s.", domain, plan->vf_alias, why);
+                else
+                        log_warning_errno(r, "%s: arrived without its VF %s; cannot tell what its policy allows: %m",
+                                          domain, plan->vf_alias);
+                return;
+        }
+
         p = (MigrationParams) {
                 .domain = domain,
                 .destination_uri = mgr->local_uri,
                 .bond = plan->bond,
                 .vf = plan->vf_alias,
                 .vf_mac = plan->vf_mac,
-                .vf_xml = plan->device_xml,
+                .vf_xml = plug,
                 .arrival = true,
         };
         log_notice("%s: arrived without its VF %s (job %u of %s did not plug it); plugging it here.",
