@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "bus.h"
+#include "bus-policy.h"
 #include "log.h"
 #include "manager.h"
 #include "metrics-http.h"
@@ -91,6 +92,7 @@ int main(int argc, char *argv[]) {
         _cleanup_(uri_rules_freep) UriRules *uri_rules = NULL;
         ManagerConfig config = {};
         _cleanup_free_ char *metrics_address = NULL;
+        const char *admin_group = NULL;
         int c, r;
 
         memcpy(all, options, n * sizeof(struct option));
@@ -126,6 +128,7 @@ int main(int argc, char *argv[]) {
                                 fprintf(stderr, "%s: --admin-group=%s: expected a group name.\n", program, optarg);
                                 return 2;
                         }
+                        admin_group = optarg;
                         bus_set_admin_group(optarg);
                         break;
                 case ARG_ARRIVAL_GRACE: {
@@ -203,6 +206,23 @@ int main(int argc, char *argv[]) {
         if (optind < argc) {
                 fprintf(stderr, "%s: unexpected argument '%s'. Try '%s --help'.\n", program, argv[optind], program);
                 return 2;
+        }
+
+        /* Another group than the one the installed bus policy names would leave both groups
+         * unable to do anything, without a word: say so now, unless a drop-in lets it in. */
+        if (admin_group && !streq(admin_group, SRVM_ADMIN_GROUP) && !config.user_bus) {
+                r = bus_policy_allows_group(bus_policy_dirs_default, SRVM_BUS_NAME, admin_group, NULL);
+                if (r < 0) {
+                        fprintf(stderr, "%s: out of memory.\n", program);
+                        return EXIT_FAILURE;
+                }
+                if (r == 0) {
+                        fprintf(stderr, "%s: --admin-group=%s: no D-Bus policy in %s or %s lets group '%s' call %s "
+                                "(the installed one names group '%s'); add a drop-in there that does, or leave the "
+                                "option out.\n", program, admin_group, bus_policy_dirs_default[0],
+                                bus_policy_dirs_default[1], admin_group, SRVM_BUS_NAME, SRVM_ADMIN_GROUP);
+                        return EXIT_FAILURE;
+                }
         }
 
         /* Under systemd, stderr is the journal: keep the levels. */
