@@ -383,11 +383,9 @@ int guest_run(virDomainPtr dom, char *const argv[], usec_t timeout, Post *p,
         }
         for (size_t i = 0; i < res.n_samples; i++)
                 record_sample(p, res.samples[i].command, res.samples[i].rtt);
-        if (res.out_size > GUEST_REPLY_MAX)
-                return result_fail(p, -EBADMSG, "srvm-guest %s printed %zu bytes, more than the %d srvmd reads as an answer",
-                                   verb, res.out_size, GUEST_REPLY_MAX);
 
-        answer = json_tokener_parse(res.out);
+        /* An answer past GUEST_REPLY_MAX is not parsed; stderr may still say why it failed. */
+        answer = res.out_size <= GUEST_REPLY_MAX ? json_tokener_parse(res.out) : NULL;
         if (answer && json_object_is_type(answer, json_type_object)) {
                 ok = json_object_object_get_ex(answer, "ok", &v) && json_object_get_boolean(v);
                 if (json_object_object_get_ex(answer, "error", &v) &&
@@ -412,6 +410,9 @@ int guest_run(virDomainPtr dom, char *const argv[], usec_t timeout, Post *p,
                                    "srvm-guest %s exited with status %d: %s", verb, res.exit_code,
                                    error ? error : "no reason given");
         }
+        if (res.out_size > GUEST_REPLY_MAX)
+                return result_fail(p, -EBADMSG, "srvm-guest %s printed %zu bytes, more than the %d srvmd reads as an answer",
+                                   verb, res.out_size, GUEST_REPLY_MAX);
         if (!answer)
                 return result_fail(p, -EBADMSG, "srvm-guest %s exited with status 0 but printed no JSON answer", verb);
         if (!ok)

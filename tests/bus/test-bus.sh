@@ -168,7 +168,11 @@ expect 1 "srvmd --admin-group that no bus policy names" "$srvmd" --connect test:
 stderr_has "no D-Bus policy in /etc/dbus-1/system.d or /usr/share/dbus-1/system.d lets group 'srvm-test-nobody' call"
 
 # Destinations are root's to allow: here the test driver and unix sockets besides the default.
-"$srvmd" --connect test:///default --state-dir "$dir/state" --policy-dir "$dir/policies" --no-metrics \
+# srvmd runs with the capabilities its unit leaves it (CapabilityBoundingSet=), none at all.
+caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$(dirname "$0")/../../srvmd/srvmd.service.in")
+bounding=-all
+for c in $caps; do bounding="$bounding,+${c#CAP_}"; done
+setpriv --bounding-set="${bounding,,}" --inh-caps=-all -- "$srvmd" --connect test:///default --state-dir "$dir/state" --policy-dir "$dir/policies" --no-metrics \
         --allow-uri-driver=qemu,test --allow-uri-transport=unix,tls,tcp,ssh,libssh2 --allow-uri-param=socket \
         > "$dir/srvmd.log" 2>&1 &
 srvmd_pid=$!
