@@ -4,6 +4,7 @@
  * makes srvmd (libvirt) and srvmd-sim (the simulated backend of the benchmarks). */
 #include <assert.h>
 #include <getopt.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,8 +210,9 @@ int main(int argc, char *argv[]) {
         }
 
         /* Another group than the one the installed bus policy names would leave both groups
-         * unable to do anything, without a word: say so now, unless a drop-in lets it in. */
-        if (admin_group && !streq(admin_group, SRVM_ADMIN_GROUP) && !config.user_bus) {
+         * unable to do anything, without a word: say so now, unless a drop-in lets it in. (A
+         * group that does not exist has no members to be confused; srvmd says so at start.) */
+        if (admin_group && !streq(admin_group, SRVM_ADMIN_GROUP) && !config.user_bus && getgrnam(admin_group)) {
                 r = bus_policy_allows_group(bus_policy_dirs_default, SRVM_BUS_NAME, admin_group, NULL);
                 if (r < 0) {
                         fprintf(stderr, "%s: out of memory.\n", program);

@@ -162,10 +162,36 @@ else
 fi
 cp "$dir/good.json" "$dir/policies/web.json"
 
-# An admin group no bus policy lets in: srvmd refuses to start rather than run deaf to it.
+wait_for_srvmd() {
+        for _ in $(seq 50); do
+                busctl --system status org.srvm.srvm1 >/dev/null 2>&1 && return 0
+                sleep 0.1
+        done
+        return 1
+}
+
+# An admin group that does not exist: srvmd still starts, and says so once, naming the
+# group and the fix.
+missing_group=srvm-test-no-such-group
+getent group "$missing_group" >/dev/null && { echo "test-bus: group $missing_group exists"; exit 1; }
+"$srvmd" --connect test:///default --state-dir "$dir/state-nogroup" --policy-dir "$dir/policies" \
+        --no-metrics --admin-group "$missing_group" > "$dir/srvmd-nogroup.log" 2>&1 &
+srvmd_pid=$!
+wait_for_srvmd
+kill "$srvmd_pid" && wait "$srvmd_pid" 2>/dev/null
+srvmd_pid=
+if [ "$(grep -c "Admin group '$missing_group' does not exist" "$dir/srvmd-nogroup.log")" -eq 1 ] &&
+        grep -q "usermod -aG $missing_group USER" "$dir/srvmd-nogroup.log"; then
+        pass "srvmd says once at start that its admin group does not exist, and how to fix it"
+else
+        fail "srvmd without its admin group did not say so once; it said: $(cat "$dir/srvmd-nogroup.log")"
+fi
+
+# An admin group that exists but that no bus policy lets in (daemon): srvmd refuses to start
+# rather than run deaf to that group's calls.
 expect 1 "srvmd --admin-group that no bus policy names" "$srvmd" --connect test:///default --state-dir "$dir/state" \
-        --policy-dir "$dir/policies" --no-metrics --admin-group=srvm-test-nobody
-stderr_has "no D-Bus policy in /etc/dbus-1/system.d or /usr/share/dbus-1/system.d lets group 'srvm-test-nobody' call"
+        --policy-dir "$dir/policies" --no-metrics --admin-group=daemon
+stderr_has "no D-Bus policy in /etc/dbus-1/system.d or /usr/share/dbus-1/system.d lets group 'daemon' call"
 
 # Destinations are root's to allow: here the test driver and unix sockets besides the default.
 # srvmd runs with the capabilities its unit leaves it (CapabilityBoundingSet=), none at all.
