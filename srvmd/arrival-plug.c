@@ -45,17 +45,19 @@ static bool domain_on_bridge(const char *domain_xml, const char *bridge) {
         return false;
 }
 
-/* The recorded <interface>, checked: see arrival-plug.h. */
-static int check_recorded(const char *domain_xml, const char *xml, const char *mac, char **ret_why) {
+/* The recorded <interface>, checked (see arrival-plug.h), and without what was the old
+ * host's: the host tap it used (<target>) and where it sat in the guest (<address>), as
+ * virt_xml_make_plug_xml() drops them too. */
+static int check_recorded(const char *domain_xml, const char *xml, const char *mac, char **ret_xml, char **ret_why) {
         /* What an <interface> of a VF or its stand-in carries; nothing that runs a program
-         * (<script>, <downscript>) or names a host device or file (<target>, <backend>). */
+         * (<script>, <downscript>) or names a host file (<backend>). */
         static const char *const children[] = {
                 "mac", "source", "model", "alias", "driver", "vlan", "virtualport", "rom", "teaming",
-                "mtu", "link", "address", "boot", "coalesce", "bandwidth", "tune", "guest", NULL,
+                "mtu", "link", "address", "target", "boot", "coalesce", "bandwidth", "tune", "guest", NULL,
         };
         _cleanup_(xml_doc_freep) xmlDocPtr doc = NULL;
         _cleanup_xml_ xmlChar *type = NULL, *recorded_mac = NULL, *name = NULL;
-        xmlNodePtr root, source;
+        xmlNodePtr root, source, next;
         bool network;
 
         if (!xml)
@@ -88,7 +90,15 @@ static int check_recorded(const char *domain_xml, const char *xml, const char *m
         if (!network && !domain_on_bridge(domain_xml, (const char *) name))
                 return refuse(ret_why, "its srvm plan records an <interface> on bridge '%.64s', which none of the "
                               "domain's interfaces here is on", (const char *) name);
-        return 0;
+
+        for (xmlNodePtr c = root->children; c; c = next) {
+                next = c->next;
+                if (node_is(c, "target") || node_is(c, "address")) {
+                        xmlUnlinkNode(c);
+                        xmlFreeNode(c);
+                }
+        }
+        return node_dump(doc, root, false, ret_xml);
 }
 
 int arrival_plug_xml(const Policy *pol, const char *domain_xml, const char *plan_xml, const char *plan_mac,
@@ -108,12 +118,9 @@ int arrival_plug_xml(const Policy *pol, const char *domain_xml, const char *plan
 
         switch (policy_get_plug_source(pol)) {
         case POLICY_PLUG_RECORDED:
-                r = check_recorded(domain_xml, plan_xml, plan_mac, ret_why);
+                r = check_recorded(domain_xml, plan_xml, plan_mac, &xml, ret_why);
                 if (r < 0)
                         return r;
-                xml = strdup(plan_xml);
-                if (!xml)
-                        return -ENOMEM;
                 break;
         case POLICY_PLUG_NETWORK:
         case POLICY_PLUG_TEMPLATE:

@@ -5,7 +5,8 @@
  * host PCI device passed through, another bridge, a script). So the destination rebuilds the
  * XML from its own policy (plug source network or template), and takes the recorded one
  * (plug source recorded) only when it is a plain <interface> on a libvirt network, or on a
- * bridge the domain is on already, with the plan's MAC. Pure: unit-tested. */
+ * bridge the domain is on already, with the plan's MAC, and without the old host's <target>
+ * and <address>. Pure: unit-tested. */
 #pragma once
 
 #include "policy.h"
