@@ -290,6 +290,17 @@ static char *strdup_vprintf(const char *fmt, va_list ap) {
         return utf8_escape(raw, MIGRATION_TEXT_MAX); /* it may carry a guest's or libvirt's words */
 }
 
+static char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
+static char *strdup_printf(const char *fmt, ...) {
+        va_list ap;
+        char *s;
+
+        va_start(ap, fmt);
+        s = strdup_vprintf(fmt, ap);
+        va_end(ap);
+        return s;
+}
+
 /* Take message (owned) as the job's next event. Past MIGRATION_EVENTS_MAX, the oldest after
  * the first MIGRATION_EVENTS_HEAD give way, and the one there says so. */
 static int events_append(Migration *m, usec_t at, char *message) {
@@ -632,12 +643,9 @@ static void phase_failed(Migration *m, PhaseResult how, const char *message) {
         case PHASE_LINK:
         case PHASE_FAILBACK:
                 free(m->error);
-                m->error = NULL;
-                if (asprintf(&m->error,
-                             "Domain '%s': %s failed on the destination: %s. The domain runs there on its virtio-net standby%s.",
-                             m->domain, ph, strna(cause),
-                             m->records[p].attempts > m->retries[p] ? "" : "; retrying") < 0)
-                        m->error = NULL;
+                m->error = strdup_printf("Domain '%s': %s failed on the destination: %s. The domain runs there on its virtio-net standby%s.",
+                                         m->domain, ph, strna(cause),
+                                         m->records[p].attempts > m->retries[p] ? "" : "; retrying");
                 m->result = JOB_DEGRADED;
                 if (m->records[p].attempts > m->retries[p] || m->cancel_requested) {
                         finish(m, JOB_DEGRADED, NULL);
