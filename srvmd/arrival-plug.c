@@ -1,22 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* See arrival-plug.h. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <strings.h>
 
 #include "arrival-plug.h"
+#include "virt-xml.h"
 #include "xml-util.h"
-
-static int refuse(char **ret_why, const char *fmt, ...) _printf_(2, 3);
-static int refuse(char **ret_why, const char *fmt, ...) {
-        va_list ap;
-        int k;
-
-        va_start(ap, fmt);
-        k = vasprintf(ret_why, fmt, ap);
-        va_end(ap);
-        return k < 0 ? -ENOMEM : -EPERM;
-}
 
 static bool is_listed(const char *s, const char *const *list) {
         for (; *list; list++)
@@ -46,8 +35,8 @@ static bool domain_on_bridge(const char *domain_xml, const char *bridge) {
 }
 
 /* The recorded <interface>, checked (see arrival-plug.h), and without what was the old
- * host's: the host tap it used (<target>) and where it sat in the guest (<address>), as
- * virt_xml_make_plug_xml() drops them too. */
+ * host's (virt_xml_make_plug_xml()): the host tap it used (<target>), where it sat in the
+ * guest (<address>) and the network port libvirt gave it there. */
 static int check_recorded(const char *domain_xml, const char *xml, const char *mac, char **ret_xml, char **ret_why) {
         /* What an <interface> of a VF or its stand-in carries; nothing that runs a program
          * (<script>, <downscript>) or names a host file (<backend>). */
@@ -57,48 +46,41 @@ static int check_recorded(const char *domain_xml, const char *xml, const char *m
         };
         _cleanup_(xml_doc_freep) xmlDocPtr doc = NULL;
         _cleanup_xml_ xmlChar *type = NULL, *recorded_mac = NULL, *name = NULL;
-        xmlNodePtr root, source, next;
+        xmlNodePtr root, source;
         bool network;
 
         if (!xml)
-                return refuse(ret_why, "the srvm plan in its metadata records no <interface> to plug");
+                return refuse_with(ret_why, -EPERM, "the srvm plan in its metadata records no <interface> to plug");
         if (xml_parse(xml, 0, &doc) < 0)
-                return refuse(ret_why, "the <interface> its srvm plan records is not XML");
+                return refuse_with(ret_why, -EPERM, "the <interface> its srvm plan records is not XML");
         root = xmlDocGetRootElement(doc);
         if (!node_is(root, "interface") || root->next)
-                return refuse(ret_why, "its srvm plan records a device that is not one <interface>");
+                return refuse_with(ret_why, -EPERM, "its srvm plan records a device that is not one <interface>");
         type = xmlGetProp(root, (const xmlChar *) "type");
         network = type && streq((const char *) type, "network");
         if (!network && !(type && streq((const char *) type, "bridge")))
-                return refuse(ret_why, "its srvm plan records an <interface> of type '%s', and a recorded one is "
-                              "plugged here only on a libvirt network or a bridge (a hostdev pool is plug source network)",
-                              type ? (const char *) type : "");
+                return refuse_with(ret_why, -EPERM, "its srvm plan records an <interface> of type '%s', and a recorded one is "
+                                   "plugged here only on a libvirt network or a bridge (a hostdev pool is plug source network)",
+                                   type ? (const char *) type : "");
         for (xmlNodePtr c = root->children; c; c = c->next)
                 if (c->type == XML_ELEMENT_NODE && !is_listed((const char *) c->name, children))
-                        return refuse(ret_why, "its srvm plan records an <interface> with a <%.32s> element, which srvmd "
-                                      "does not plug from a plan", (const char *) c->name);
+                        return refuse_with(ret_why, -EPERM, "its srvm plan records an <interface> with a <%.32s> element, which srvmd "
+                                           "does not plug from a plan", (const char *) c->name);
 
         recorded_mac = child_attr(root, "mac", "address");
         if (!recorded_mac || !mac || strcasecmp((const char *) recorded_mac, mac) != 0)
-                return refuse(ret_why, "the <interface> its srvm plan records is not the one of the VF %s",
-                              mac ? mac : "(none)");
+                return refuse_with(ret_why, -EPERM, "the <interface> its srvm plan records is not the one of the VF %s",
+                                   mac ? mac : "(none)");
 
         source = child_element(root, "source");
         name = source ? xmlGetProp(source, (const xmlChar *) (network ? "network" : "bridge")) : NULL;
         if (!name)
-                return refuse(ret_why, "the <interface> its srvm plan records names no %s", network ? "network" : "bridge");
+                return refuse_with(ret_why, -EPERM, "the <interface> its srvm plan records names no %s", network ? "network" : "bridge");
         if (!network && !domain_on_bridge(domain_xml, (const char *) name))
-                return refuse(ret_why, "its srvm plan records an <interface> on bridge '%.64s', which none of the "
-                              "domain's interfaces here is on", (const char *) name);
+                return refuse_with(ret_why, -EPERM, "its srvm plan records an <interface> on bridge '%.64s', which none of the "
+                                   "domain's interfaces here is on", (const char *) name);
 
-        for (xmlNodePtr c = root->children; c; c = next) {
-                next = c->next;
-                if (node_is(c, "target") || node_is(c, "address")) {
-                        xmlUnlinkNode(c);
-                        xmlFreeNode(c);
-                }
-        }
-        return node_dump(doc, root, false, ret_xml);
+        return virt_xml_make_plug_xml(xml, ret_xml);
 }
 
 int arrival_plug_xml(const Policy *pol, const char *domain_xml, const char *plan_xml, const char *plan_mac,
@@ -112,9 +94,9 @@ int arrival_plug_xml(const Policy *pol, const char *domain_xml, const char *plan
         *ret_why = NULL;
 
         /* A policy that names the VF's MAC has the last word on which VF it is. */
-        if (want && strlen(want) == 17 && strchr(want, ':') && (!plan_mac || strcasecmp(want, plan_mac) != 0))
-                return refuse(ret_why, "its srvm plan plugs the VF %s, and its policy %s here says %s",
-                              plan_mac ? plan_mac : "(none)", policy_get_name(pol), want);
+        if (want && virt_xml_is_mac(want) && (!plan_mac || strcasecmp(want, plan_mac) != 0))
+                return refuse_with(ret_why, -EPERM, "its srvm plan plugs the VF %s, and its policy %s here says %s",
+                                   plan_mac ? plan_mac : "(none)", policy_get_name(pol), want);
 
         switch (policy_get_plug_source(pol)) {
         case POLICY_PLUG_RECORDED:
@@ -128,8 +110,8 @@ int arrival_plug_xml(const Policy *pol, const char *domain_xml, const char *plan
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0)
-                        return refuse(ret_why, "its policy %s cannot make the VF's XML for its plan (%s)",
-                                      policy_get_name(pol), strerror(-r));
+                        return refuse_with(ret_why, -EPERM, "its policy %s cannot make the VF's XML for its plan (%s)",
+                                           policy_get_name(pol), strerror(-r));
                 break;
         case _POLICY_PLUG_SOURCE_MAX:
         case _POLICY_PLUG_SOURCE_INVALID:

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -100,4 +102,21 @@ static inline int strdup_or_null(const char *s, char **ret) {
         }
         *ret = d;
         return 0;
+}
+
+/* A refusal: *ret_why = the sentence fmt makes, and error; -ENOMEM when the sentence cannot
+ * be made. */
+static inline int refuse_with(char **ret_why, int error, const char *fmt, ...) _printf_(3, 4);
+static inline int refuse_with(char **ret_why, int error, const char *fmt, ...) {
+        va_list ap;
+        int k;
+
+        va_start(ap, fmt);
+        k = vasprintf(ret_why, fmt, ap);
+        va_end(ap);
+        if (k < 0) {
+                *ret_why = NULL; /* vasprintf() leaves it undefined */
+                return -ENOMEM;
+        }
+        return error;
 }

@@ -235,17 +235,6 @@ static void xml_freep(char **p) {
                 xmlFree(*p);
 }
 
-static int refuse(char **ret_why, const char *fmt, ...) _printf_(2, 3);
-static int refuse(char **ret_why, const char *fmt, ...) {
-        va_list ap;
-        int k;
-
-        va_start(ap, fmt);
-        k = vasprintf(ret_why, fmt, ap);
-        va_end(ap);
-        return k < 0 ? -ENOMEM : -EPERM;
-}
-
 static int refuse_not_allowed(const UriRules *r, UriList l, char **ret_why, const char *uri,
                               const char *what, const char *name) {
         _cleanup_free_ char *allowed = NULL;
@@ -254,9 +243,9 @@ static int refuse_not_allowed(const UriRules *r, UriList l, char **ret_why, cons
         k = uri_rules_describe(r, l, &allowed);
         if (k < 0)
                 return k;
-        return refuse(ret_why, "the destination URI '%s' uses %s '%s', which this host's srvmd does not allow "
-                      "(allowed: %s; see --allow-uri-%s in srvmd(8)).",
-                      uri, what, name, allowed, uri_list_to_string(l));
+        return refuse_with(ret_why, -EPERM, "the destination URI '%s' uses %s '%s', which this host's srvmd does not allow "
+                           "(allowed: %s; see --allow-uri-%s in srvmd(8)).",
+                           uri, what, name, allowed, uri_list_to_string(l));
 }
 
 /* libvirt's virURIParseParams(), which has its own idea of separators: the first '&' of the
@@ -313,10 +302,10 @@ int uri_check_destination(const UriRules *r, const char *uri, char **ret_why) {
 
         u = xmlParseURI(uri);
         if (!u)
-                return refuse(ret_why, "the destination URI '%s' is not a URI libvirt can parse.", uri);
+                return refuse_with(ret_why, -EPERM, "the destination URI '%s' is not a URI libvirt can parse.", uri);
         if (is_empty(u->scheme))
-                return refuse(ret_why, "the destination URI '%s' has no scheme; name the driver and transport, "
-                              "as in qemu+ssh://HOST/system.", uri);
+                return refuse_with(ret_why, -EPERM, "the destination URI '%s' has no scheme; name the driver and transport, "
+                                   "as in qemu+ssh://HOST/system.", uri);
 
         plus = strchr(u->scheme, '+');
         driver = strndup(u->scheme, plus ? (size_t) (plus - u->scheme) : strlen(u->scheme));
@@ -333,16 +322,16 @@ int uri_check_destination(const UriRules *r, const char *uri, char **ret_why) {
                                                                                      "unix (implied by no host)");
 
         if (!is_empty(u->server) && !host_is_valid(u->server))
-                return refuse(ret_why, "the destination URI '%s' names a host that is not a host name or an IP "
-                              "address.", uri);
+                return refuse_with(ret_why, -EPERM, "the destination URI '%s' names a host that is not a host name or an IP "
+                                   "address.", uri);
         if (u->user && !user_is_valid(u->user))
-                return refuse(ret_why, "the destination URI '%s' names a user that is not a plain user name "
-                              "(letters, digits, '.', '_', '-', not first).", uri);
+                return refuse_with(ret_why, -EPERM, "the destination URI '%s' names a user that is not a plain user name "
+                                   "(letters, digits, '.', '_', '-', not first).", uri);
         if (u->fragment)
-                return refuse(ret_why, "the destination URI '%s' has a fragment ('#...'), which libvirt does not use.", uri);
+                return refuse_with(ret_why, -EPERM, "the destination URI '%s' has a fragment ('#...'), which libvirt does not use.", uri);
         if (streq(driver, "qemu") && !streq_ptr(u->path, "/system"))
-                return refuse(ret_why, "the destination URI '%s' has path '%s'; srvmd migrates to the destination's "
-                              "system instance, path /system.", uri, u->path ? u->path : "");
+                return refuse_with(ret_why, -EPERM, "the destination URI '%s' has path '%s'; srvmd migrates to the destination's "
+                                   "system instance, path /system.", uri, u->path ? u->path : "");
 
         return check_params(r, uri, u->query_raw, ret_why);
 }
@@ -358,31 +347,31 @@ int uri_check_migrate(const UriRules *r, const char *uri, char **ret_why) {
 
         u = xmlParseURI(uri);
         if (!u)
-                return refuse(ret_why, "the migrate URI '%s' is not a URI libvirt can parse.", uri);
+                return refuse_with(ret_why, -EPERM, "the migrate URI '%s' is not a URI libvirt can parse.", uri);
         if (is_empty(u->scheme) || !rules_allow(r, URI_LIST_MIGRATE_SCHEME, u->scheme, false)) {
                 k = uri_rules_describe(r, URI_LIST_MIGRATE_SCHEME, &allowed);
                 if (k < 0)
                         return k;
-                return refuse(ret_why, "the migrate URI '%s' uses scheme '%s', which this host's srvmd does not allow "
-                              "(allowed: %s; see --allow-uri-migrate-scheme in srvmd(8)).",
-                              uri, u->scheme ? u->scheme : "", allowed);
+                return refuse_with(ret_why, -EPERM, "the migrate URI '%s' uses scheme '%s', which this host's srvmd does not allow "
+                                   "(allowed: %s; see --allow-uri-migrate-scheme in srvmd(8)).",
+                                   uri, u->scheme ? u->scheme : "", allowed);
         }
         if (u->user || u->query_raw || u->fragment)
-                return refuse(ret_why, "the migrate URI '%s' has a %s; it is SCHEME://HOST:PORT only.",
-                              uri, u->user ? "user" : u->query_raw ? "query" : "fragment");
+                return refuse_with(ret_why, -EPERM, "the migrate URI '%s' has a %s; it is SCHEME://HOST:PORT only.",
+                                   uri, u->user ? "user" : u->query_raw ? "query" : "fragment");
 
         if (is_empty(u->server)) {
                 /* unix:///run/... names a socket, if root allowed the scheme; every other one a
                  * host (libvirt reads an opaque tcp:HOST:PORT its own way: not ours to guess). */
                 if (!streq(u->scheme, "unix") || is_empty(u->path) || u->path[0] != '/')
-                        return refuse(ret_why, "the migrate URI '%s' names no host; it is SCHEME://HOST:PORT.", uri);
+                        return refuse_with(ret_why, -EPERM, "the migrate URI '%s' names no host; it is SCHEME://HOST:PORT.", uri);
                 return 0;
         }
         if (!host_is_valid(u->server))
-                return refuse(ret_why, "the migrate URI '%s' names a host that is not a host name or an IP address.", uri);
+                return refuse_with(ret_why, -EPERM, "the migrate URI '%s' names a host that is not a host name or an IP address.", uri);
         if (u->port <= 0 || u->port > 65535)
-                return refuse(ret_why, "the migrate URI '%s' has no port from 1 to 65535; it is SCHEME://HOST:PORT.", uri);
+                return refuse_with(ret_why, -EPERM, "the migrate URI '%s' has no port from 1 to 65535; it is SCHEME://HOST:PORT.", uri);
         if (!is_empty(u->path) && !streq(u->path, "/"))
-                return refuse(ret_why, "the migrate URI '%s' has a path; it is SCHEME://HOST:PORT only.", uri);
+                return refuse_with(ret_why, -EPERM, "the migrate URI '%s' has a path; it is SCHEME://HOST:PORT only.", uri);
         return 0;
 }
