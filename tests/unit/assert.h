@@ -51,3 +51,15 @@
                 if (r_ != -(long long) (err))                                     \
                         ASSERT_FAIL_("%s: expected -%s, got %lld", #expr, #err, r_); \
         } while (0)
+
+/* Write text into dir/name, failing the test if it cannot. */
+static inline void assert_write_file(const char *dir, const char *name, const char *text) {
+        char path[512];
+        FILE *f;
+
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        f = fopen(path, "w");
+        ASSERT_NOT_NULL(f);
+        fputs(text, f);
+        ASSERT_TRUE(fclose(f) == 0);
+}

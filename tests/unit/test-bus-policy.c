@@ -7,36 +7,25 @@
 #include "bus-policy.h"
 #include "macro.h"
 
-static void write_file(const char *dir, const char *name, const char *text) {
-        char path[512];
-        FILE *f;
-
-        snprintf(path, sizeof path, "%s/%s", dir, name);
-        f = fopen(path, "w");
-        ASSERT_NOT_NULL(f);
-        fputs(text, f);
-        fclose(f);
-}
-
 int main(void) {
         char dir[] = "/tmp/test-bus-policy-XXXXXX", cmd[600];
         const char *dirs[] = { "/nonexistent/system.d", dir, NULL };
         _cleanup_free_ char *file = NULL;
 
         ASSERT_NOT_NULL(mkdtemp(dir));
-        write_file(dir, "org.srvm.srvm1.conf",
+        assert_write_file(dir, "org.srvm.srvm1.conf",
                    "<busconfig><policy user='root'><allow own='org.srvm.srvm1'/></policy>"
                    "<policy group='srvm'><allow send_destination='org.srvm.srvm1'/></policy></busconfig>");
-        write_file(dir, "other.conf", "<busconfig><policy group='ops'><allow send_destination='org.example.x'/></policy></busconfig>");
-        write_file(dir, "broken.conf", "<busconfig><policy group='ops'>");
-        write_file(dir, "ops.conf.disabled", "<busconfig><policy group='ops'><allow send_destination='org.srvm.srvm1'/></policy></busconfig>");
+        assert_write_file(dir, "other.conf", "<busconfig><policy group='ops'><allow send_destination='org.example.x'/></policy></busconfig>");
+        assert_write_file(dir, "broken.conf", "<busconfig><policy group='ops'>");
+        assert_write_file(dir, "ops.conf.disabled", "<busconfig><policy group='ops'><allow send_destination='org.srvm.srvm1'/></policy></busconfig>");
 
         ASSERT_EQ_INT(bus_policy_allows_group(dirs, "org.srvm.srvm1", "srvm", &file), 1);
         ASSERT_NOT_NULL(strstr(file, "/org.srvm.srvm1.conf"));
         ASSERT_EQ_INT(bus_policy_allows_group(dirs, "org.srvm.srvm1", "ops", NULL), 0);
         ASSERT_EQ_INT(bus_policy_allows_group(dirs, "org.srvm.srvm1", "root", NULL), 0);
 
-        write_file(dir, "srvm-ops.conf",
+        assert_write_file(dir, "srvm-ops.conf",
                    "<busconfig><policy group='ops'><allow receive_sender='org.srvm.srvm1'/>"
                    "<allow send_destination='org.srvm.srvm1'/></policy></busconfig>");
         ASSERT_EQ_INT(bus_policy_allows_group(dirs, "org.srvm.srvm1", "ops", NULL), 1);

@@ -29,17 +29,6 @@ static int collect(uint32_t id, json_object *record, const char *error, void *us
         return 0;
 }
 
-static void write_file(const char *dir, const char *name, const char *text) {
-        char path[512];
-        FILE *f;
-
-        snprintf(path, sizeof path, "%s/%s", dir, name);
-        f = fopen(path, "w");
-        ASSERT_NOT_NULL(f);
-        fputs(text, f);
-        fclose(f);
-}
-
 static void record(const char *dir, uint32_t id) {
         _cleanup_(json_object_putp) json_object *o = json_object_new_object();
 
@@ -67,12 +56,12 @@ int main(void) {
         record(jobs, 10);
         record(jobs, 2);
         record(jobs, 2); /* replaced, not duplicated */
-        write_file(jobs, "7.json", "{\"id\": 7, \"trunc");
-        write_file(jobs, ".3.json.tmp", "{\"id\": 3}"); /* a write that never finished */
-        write_file(jobs, "notes.txt", "hello");
-        write_file(jobs, "007.json", "{\"id\": 7}"); /* not a name we write */
-        write_file(jobs, "12.json", "{\"id\": 3}"); /* another job's record under this name */
-        write_file(jobs, "13.json", "{\"domain\": \"vm\"}");
+        assert_write_file(jobs, "7.json", "{\"id\": 7, \"trunc");
+        assert_write_file(jobs, ".3.json.tmp", "{\"id\": 3}"); /* a write that never finished */
+        assert_write_file(jobs, "notes.txt", "hello");
+        assert_write_file(jobs, "007.json", "{\"id\": 7}"); /* not a name we write */
+        assert_write_file(jobs, "12.json", "{\"id\": 3}"); /* another job's record under this name */
+        assert_write_file(jobs, "13.json", "{\"domain\": \"vm\"}");
         snprintf(path, sizeof path, "%s/5.json", jobs);
         ASSERT_OK(mkfifo(path, 0600)); /* no writer: a blocking open would hang here */
         snprintf(path, sizeof path, "%s/6.json", jobs);
