@@ -61,7 +61,7 @@ static int property_get_string(sd_bus *bus, const char *path, const char *interf
         else if (streq(property, "DestinationURI"))
                 s = migration_get_destination_uri(m);
         else if (streq(property, "Phase"))
-                s = phase_to_string(migration_get_phase(m));
+                s = migration_is_queued(m) ? "queued" : phase_to_string(migration_get_phase(m));
         else if (streq(property, "Result"))
                 s = job_result_to_string(migration_get_result(m));
         else if (streq(property, "Error"))
@@ -94,8 +94,8 @@ int bus_job_method_cancel(sd_bus_message *message, Migration *m, sd_bus_error *e
         int r;
 
         r = bus_verify_admin(message, error);
-        if (r < 0)
-                return r;
+        if (r <= 0)
+                return r < 0 ? r : 1; /* 0: asked the bus who calls; the call comes again */
 
         if (migration_is_finished(m))
                 return sd_bus_error_setf(error, SRVM_ERROR_JOB_NOT_RUNNING,

@@ -20,8 +20,10 @@ int job_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***n
 /* Cancel m for the caller of message: check the caller, cancel, reply. */
 int bus_job_method_cancel(sd_bus_message *message, Migration *m, sd_bus_error *error);
 
-/* 0 if the caller of message runs as root or is in the admin group, as the bus vouches for
- * it; otherwise a negative errno, with error set to AccessDenied when the caller is someone
- * else. */
+/* 1 if the caller of message runs as root or is in the admin group, as the bus vouches for
+ * it; a negative errno, with error set to AccessDenied, when the caller is someone else; 0 when
+ * the bus has been asked: the handler then returns 1 at once, without a reply, and runs again
+ * with the same message once the answer is there. Call it after reading and checking the
+ * arguments, before acting. */
 int bus_verify_admin(sd_bus_message *message, sd_bus_error *error);
 

@@ -32,19 +32,20 @@ static int fsync_path(const char *path, int flags) {
         return 0;
 }
 
-int journal_write(const char *dir, uint32_t id, json_object *record) {
+int journal_sync_dir(const char *dir) {
+        return fsync_path(dir, O_RDONLY | O_DIRECTORY);
+}
+
+int journal_write_text(const char *dir, uint32_t id, const char *text) {
         _cleanup_free_ char *path = NULL, *tmp = NULL;
         _cleanup_close_ int fd = -EBADF;
-        const char *text;
         size_t n, done = 0;
         int r;
 
+        if (!dir || !text)
+                return -EINVAL;
         if (asprintf(&path, "%s/%" PRIu32 ".json", dir, id) < 0 ||
             asprintf(&tmp, "%s/.%" PRIu32 ".json.tmp", dir, id) < 0)
-                return -ENOMEM;
-
-        text = json_object_to_json_string_ext(record, JSON_C_TO_STRING_PLAIN);
-        if (!text)
                 return -ENOMEM;
         n = strlen(text);
 
@@ -68,11 +69,24 @@ int journal_write(const char *dir, uint32_t id, json_object *record) {
                 r = -errno;
                 goto fail;
         }
-        return fsync_path(dir, O_RDONLY | O_DIRECTORY);
+        return 0;
 
 fail:
         (void) unlink(tmp);
         return r;
+}
+
+int journal_write(const char *dir, uint32_t id, json_object *record) {
+        const char *text;
+        int r;
+
+        text = json_object_to_json_string_ext(record, JSON_C_TO_STRING_PLAIN);
+        if (!text)
+                return -ENOMEM;
+        r = journal_write_text(dir, id, text);
+        if (r < 0)
+                return r;
+        return journal_sync_dir(dir);
 }
 
 int journal_remove(const char *dir, uint32_t id) {

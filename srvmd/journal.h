@@ -14,6 +14,11 @@ int journal_prepare(const char *dir);
 /* Replace job id's record: temporary file, fsync, rename, fsync of the directory. */
 int journal_write(const char *dir, uint32_t id, json_object *record);
 int journal_remove(const char *dir, uint32_t id);
+/* The two halves of journal_write(), for a writer that syncs the directory once for many
+ * records (journal-writer.h): the record's file made durable and renamed into place, and the
+ * directory's fsync that makes the renames (and removals) durable. */
+int journal_write_text(const char *dir, uint32_t id, const char *text);
+int journal_sync_dir(const char *dir);
 
 /* Call cb for each record in id order. A file that cannot be read or parsed, is not a regular
  * file, or holds another job's "id" than its name says is passed with record NULL and a

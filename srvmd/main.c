@@ -36,6 +36,8 @@ static void help(void) {
                "                         after a domain arrives by migration without its VF, wait\n"
                "                         SEC seconds for its coordinator, then plug it here\n"
                "                         (default: 120)\n"
+               "      --max-migrations=N run at most N migrations at once, from 1 to %d; the\n"
+               "                         others wait, queued (default: %d)\n"
                "      --admin-group=NAME members of NAME may start, check and cancel migrations\n"
                "                         and reload policies, besides root (default: " SRVM_ADMIN_GROUP ")\n"
                "      --policy-dir=DIR   read policies from DIR only (default: /etc/srvm/policies.d,\n"
@@ -60,11 +62,13 @@ static void help(void) {
                "  -h, --help             show this help and exit\n"
                "      --version          show the version and exit\n",
                virt_command_line.program, virt_command_line.about, SRVM_BUS_NAME,
+               MANAGER_MAX_MIGRATIONS_MAX, MANAGER_MAX_MIGRATIONS_DEFAULT,
                virt_command_line.options_help);
 }
 
 int main(int argc, char *argv[]) {
         enum { ARG_STATE_DIR = 0x100, ARG_USER, ARG_POLICY_DIR, ARG_ARRIVAL_GRACE, ARG_ADMIN_GROUP, ARG_METRICS_LISTEN, ARG_NO_METRICS, ARG_METRICS_TEXTFILE, ARG_VERSION,
+               ARG_MAX_MIGRATIONS,
                ARG_ALLOW_URI = 0x180, /* + UriList */
                ARG_BACKEND = 0x200 };
         static const struct option options[] = {
@@ -74,6 +78,7 @@ int main(int argc, char *argv[]) {
                 { "policy-dir", required_argument, NULL, ARG_POLICY_DIR },
                 { "arrival-grace", required_argument, NULL, ARG_ARRIVAL_GRACE },
                 { "admin-group", required_argument, NULL, ARG_ADMIN_GROUP },
+                { "max-migrations", required_argument, NULL, ARG_MAX_MIGRATIONS },
                 { "metrics-listen", required_argument, NULL, ARG_METRICS_LISTEN },
                 { "no-metrics", no_argument, NULL, ARG_NO_METRICS },
                 { "metrics-textfile", required_argument, NULL, ARG_METRICS_TEXTFILE },
@@ -144,6 +149,21 @@ int main(int argc, char *argv[]) {
                                 return 2;
                         }
                         config.arrival_grace = s * USEC_PER_SEC;
+                        break;
+                }
+                case ARG_MAX_MIGRATIONS: {
+                        char *end;
+                        unsigned long cap;
+
+                        errno = 0;
+                        cap = strtoul(optarg, &end, 10);
+                        if (errno != 0 || end == optarg || *end || optarg[0] == '-' || cap < 1 ||
+                            cap > MANAGER_MAX_MIGRATIONS_MAX) {
+                                fprintf(stderr, "%s: --max-migrations=%s: expected a whole number from 1 to %d.\n",
+                                        program, optarg, MANAGER_MAX_MIGRATIONS_MAX);
+                                return 2;
+                        }
+                        config.max_migrations = (unsigned) cap;
                         break;
                 }
                 case ARG_METRICS_LISTEN:

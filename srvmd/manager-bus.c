@@ -14,6 +14,7 @@
 #include "bus-error.h"
 #include "bus.h"
 #include "config.h"
+#include "errand.h"
 #include "job-bus.h"
 #include "json-util.h"
 #include "log.h"
@@ -92,39 +93,66 @@ static int verify_uris(const MigrationParams *p, sd_bus_error *error) {
         return r;
 }
 
-/* The caller's groups as the bus daemon itself vouches for them: dbus-daemon reads them
- * from the socket (SO_PEERGROUPS) and answers them in GetConnectionCredentials'
- * UnixGroupIDs. sd-bus may not ask for them and fill them in from /proc, which is not to be
- * trusted, so they are asked for here. 1 if the caller is in gid, 0 if not or unknown. */
-static int bus_sender_in_group(sd_bus_message *message, gid_t gid) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        const char *sender = sd_bus_message_get_sender(message);
+/* Whether a caller may change something, asked of the bus without waiting for it. The bus
+ * daemon vouches for the caller's user and groups in GetConnectionCredentials (dbus-daemon
+ * reads them from the socket: SO_PEERCRED, SO_PEERGROUPS); sd-bus would ask the same thing
+ * synchronously, stalling the loop for a round trip per call. So the first time a method
+ * call is seen, the question goes out and the handler returns; the answer puts the call back
+ * in the read queue (sd_bus_enqueue_for_read(), as systemd's polkit queries do), and the
+ * handler, run again, finds the answer here. One manager per process. */
+typedef struct AdminQuery {
+        struct AdminQuery *next;
+        sd_bus_message *request;   /* ref */
+        sd_bus_slot *slot;         /* the question in flight */
+        sd_event_source *cleanup;  /* drops an answer nobody came back for */
+        bool answered;
+        int verdict;               /* 1 root or admin group, 0 neither, < 0 the bus could not say */
+} AdminQuery;
+
+static AdminQuery *admin_queries;
+
+static AdminQuery *admin_query_free(AdminQuery *q) {
+        if (!q)
+                return NULL;
+        for (AdminQuery **k = &admin_queries; *k; k = &(*k)->next)
+                if (*k == q) {
+                        *k = q->next;
+                        break;
+                }
+        sd_bus_slot_unref(q->slot);
+        sd_event_source_disable_unref(q->cleanup);
+        sd_bus_message_unref(q->request);
+        free(q);
+        return NULL;
+}
+
+/* GetConnectionCredentials' a{sv}: 1 if UnixUserID is 0 or UnixGroupIDs holds the admin
+ * group, 0 if not, -ENODATA if the bus gave no user. */
+static int admin_verdict(sd_bus_message *reply) {
+        bool have_uid = false, member = false;
+        uint32_t uid = UINT32_MAX;
         int r;
-
-        if (!sender)
-                return 0;
-
-        r = sd_bus_call_method(sd_bus_message_get_bus(message), "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                               "org.freedesktop.DBus", "GetConnectionCredentials", NULL, &reply, "s", sender);
-        if (r < 0)
-                return r;
 
         r = sd_bus_message_enter_container(reply, 'a', "{sv}");
         if (r < 0)
                 return r;
-
         for (;;) {
                 const char *key;
 
                 r = sd_bus_message_enter_container(reply, 'e', "sv");
-                if (r <= 0)
+                if (r < 0)
                         return r;
-
+                if (r == 0)
+                        break;
                 r = sd_bus_message_read(reply, "s", &key);
                 if (r < 0)
                         return r;
-
-                if (streq(key, "UnixGroupIDs")) {
+                if (streq(key, "UnixUserID")) {
+                        r = sd_bus_message_read(reply, "v", "u", &uid);
+                        if (r < 0)
+                                return r;
+                        have_uid = true;
+                } else if (streq(key, "UnixGroupIDs")) {
                         const void *a;
                         size_t size;
 
@@ -134,70 +162,108 @@ static int bus_sender_in_group(sd_bus_message *message, gid_t gid) {
                         r = sd_bus_message_read_array(reply, 'u', &a, &size);
                         if (r < 0)
                                 return r;
-                        for (size_t i = 0; i < size / sizeof(uint32_t); i++)
-                                if (((const uint32_t *) a)[i] == (uint32_t) gid)
-                                        return 1;
-                        return 0;
+                        for (size_t i = 0; have_admin_gid && i < size / sizeof(uint32_t); i++)
+                                if (((const uint32_t *) a)[i] == (uint32_t) admin_gid)
+                                        member = true;
+                        r = sd_bus_message_exit_container(reply);
+                        if (r < 0)
+                                return r;
+                } else {
+                        r = sd_bus_message_skip(reply, "v");
+                        if (r < 0)
+                                return r;
                 }
-
-                r = sd_bus_message_skip(reply, "v");
-                if (r < 0)
-                        return r;
                 r = sd_bus_message_exit_container(reply);
                 if (r < 0)
                         return r;
         }
+        if (!have_uid)
+                return -ENODATA;
+        return uid == 0 || member;
 }
 
-static bool creds_in_admin_group(sd_bus_message *message, sd_bus_creds *creds) {
-        uint64_t augmented = sd_bus_creds_get_augmented_mask(creds);
-        const gid_t *gids;
-        gid_t egid;
-        int n;
+static int admin_query_on_cleanup(sd_event_source *s, void *userdata) {
+        admin_query_free(userdata);
+        return 0;
+}
 
-        if (!have_admin_gid)
-                return false;
+static int admin_query_on_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        AdminQuery *q = userdata;
+        sd_bus *bus = sd_bus_message_get_bus(q->request);
+        int r;
 
-        if (!(augmented & SD_BUS_CREDS_EGID) && sd_bus_creds_get_egid(creds, &egid) >= 0 && egid == admin_gid)
-                return true;
+        q->slot = sd_bus_slot_unref(q->slot);
+        q->verdict = sd_bus_message_is_method_error(reply, NULL) ? -ENODATA : admin_verdict(reply);
+        q->answered = true;
 
-        /* dbus-daemon's answer carries no groups for sd-bus, which then has none or only
-         * those it read from /proc. */
-        n = sd_bus_creds_get_supplementary_gids(creds, &gids);
-        if (n < 0 || (augmented & SD_BUS_CREDS_SUPPLEMENTARY_GIDS))
-                return bus_sender_in_group(message, admin_gid) > 0;
-
-        for (int i = 0; i < n; i++)
-                if (gids[i] == admin_gid)
-                        return true;
-        return false;
+        /* Run the call again; if its object went meanwhile, nobody comes back for the answer:
+         * drop it once the loop is idle. */
+        r = sd_event_add_defer(sd_bus_get_event(bus), &q->cleanup, admin_query_on_cleanup, q);
+        if (r >= 0)
+                r = sd_event_source_set_priority(q->cleanup, SD_EVENT_PRIORITY_IDLE);
+        if (r >= 0)
+                r = sd_bus_message_rewind(q->request, true);
+        if (r >= 0)
+                r = sd_bus_enqueue_for_read(bus, q->request);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to answer a call after asking the bus who made it: %m");
+                (void) sd_bus_reply_method_errorf(q->request, SD_BUS_ERROR_FAILED,
+                                                  "srvmd could not verify the caller: %s", strerror(-r));
+                admin_query_free(q);
+        }
+        return 0;
 }
 
 int bus_verify_admin(sd_bus_message *message, sd_bus_error *error) {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-        uid_t euid;
-        int r;
+        const char *sender = sd_bus_message_get_sender(message);
+        AdminQuery *q;
+        int verdict, r;
 
-        r = sd_bus_query_sender_creds(message,
-                                      SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID | SD_BUS_CREDS_SUPPLEMENTARY_GIDS,
-                                      &creds);
-        if (r < 0)
-                return r;
+        for (q = admin_queries; q; q = q->next)
+                if (q->request == message)
+                        break;
+        if (q && !q->answered)
+                return 0; /* asked already */
+        if (q) {
+                verdict = q->verdict;
+                admin_query_free(q);
+                if (verdict > 0)
+                        return 1;
+                if (verdict < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                                 "Only root and members of group '%s' may start, check or cancel migrations and reload policies; the caller's user could not be verified.",
+                                                 admin_group);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "Only root and members of group '%s' may start, check or cancel migrations and reload policies.",
+                                         admin_group);
+        }
 
-        /* Only what the bus itself vouches for counts; a value read from /proc afterwards
-         * could belong to another process by then. */
-        if ((sd_bus_creds_get_augmented_mask(creds) & SD_BUS_CREDS_EUID) ||
-            sd_bus_creds_get_euid(creds, &euid) < 0)
+        if (!sender)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
                                          "Only root and members of group '%s' may start, check or cancel migrations and reload policies; the caller's user could not be verified.",
                                          admin_group);
+        q = calloc(1, sizeof(*q));
+        if (!q)
+                return -ENOMEM;
+        q->request = sd_bus_message_ref(message);
+        r = sd_bus_call_method_async(sd_bus_message_get_bus(message), &q->slot, "org.freedesktop.DBus",
+                                     "/org/freedesktop/DBus", "org.freedesktop.DBus", "GetConnectionCredentials",
+                                     admin_query_on_reply, q, "s", sender);
+        if (r < 0) {
+                admin_query_free(q);
+                return r;
+        }
+        q->next = admin_queries;
+        admin_queries = q;
+        return 0;
+}
 
-        if (euid == 0 || creds_in_admin_group(message, creds))
-                return 0;
-
-        return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                 "Only root and members of group '%s' may start, check or cancel migrations and reload policies.",
-                                 admin_group);
+/* The reads open to everyone are bounded (errand.h): past the limits a caller is told so. */
+static int bus_error_errands_busy(sd_bus_error *error, const char *what) {
+        return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                 "Cannot %s now: srvmd is at its limit for reads of libvirt (%d at once, %d more "
+                                 "waiting, %d callers in all); try again shortly.",
+                                 what, ERRAND_MAX_RUNNING_DEFAULT, ERRAND_MAX_QUEUED_DEFAULT, ERRAND_MAX_WAITERS_DEFAULT);
 }
 
 /* Read Migrate()'s a{sv} into p. The strings point into message. */
@@ -327,8 +393,8 @@ static int method_start_job(sd_bus_message *message, Manager *mgr, bool check_on
                 return r;
 
         r = bus_verify_admin(message, error);
-        if (r < 0)
-                return r;
+        if (r <= 0)
+                return r < 0 ? r : 1; /* 0: asked the bus who calls; the call comes again */
 
         r = bus_caller_request(message, &request, &user);
         if (r < 0)
@@ -405,7 +471,7 @@ static int method_list_jobs(sd_bus_message *message, void *userdata, sd_bus_erro
         for (size_t i = 0; i < manager_n_jobs(mgr); i++) {
                 _cleanup_free_ char *path = NULL;
                 Migration *m = manager_get_job_at(mgr, i);
-                const char *phase = phase_to_string(migration_get_phase(m));
+                const char *phase = migration_is_queued(m) ? "queued" : phase_to_string(migration_get_phase(m));
 
                 r = bus_job_path(migration_get_id(m), &path);
                 if (r < 0)
@@ -586,8 +652,8 @@ static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *
         int r;
 
         r = bus_verify_admin(message, error);
-        if (r < 0)
-                return r;
+        if (r <= 0)
+                return r < 0 ? r : 1; /* 0: asked the bus who calls; the call comes again */
 
         r = manager_reload_policies(mgr, &why);
         if (r < 0) {
@@ -690,6 +756,8 @@ static int method_list_vfs(sd_bus_message *message, void *userdata, sd_bus_error
                         return sd_bus_error_setf(error, SRVM_ERROR_NOT_CONNECTED,
                                                  "Cannot list the VFs: libvirt at %s is not connected (reconnecting).",
                                                  manager_get_local_uri(mgr));
+                if (r == -EBUSY)
+                        return bus_error_errands_busy(error, "list the VFs");
                 return sd_bus_error_set_errnof(error, r, "Cannot list the VFs: %m");
         }
         return 1;
@@ -724,6 +792,8 @@ static int method_get_domain_policy(sd_bus_message *message, void *userdata, sd_
                         return sd_bus_error_setf(error, SRVM_ERROR_NOT_CONNECTED,
                                                  "Cannot resolve the policy of domain '%s': libvirt at %s is not connected (reconnecting).",
                                                  domain, manager_get_local_uri(mgr));
+                if (r == -EBUSY)
+                        return bus_error_errands_busy(error, "resolve the policy of a domain");
                 return sd_bus_error_set_errnof(error, r, "Cannot resolve the policy of domain '%s': %m", domain);
         }
         return 1;
@@ -774,6 +844,8 @@ static int method_list_domains(sd_bus_message *message, void *userdata, sd_bus_e
                         return sd_bus_error_setf(error, SRVM_ERROR_NOT_CONNECTED,
                                                  "Cannot list the domains: libvirt at %s is not connected (reconnecting).",
                                                  manager_get_local_uri(mgr));
+                if (r == -EBUSY)
+                        return bus_error_errands_busy(error, "list the domains");
                 return sd_bus_error_set_errnof(error, r, "Cannot list the domains: %m");
         }
         return 1;
@@ -791,8 +863,8 @@ static int method_domain_event(sd_bus_message *message, void *userdata, sd_bus_e
         if (!*domain || !*operation)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "The domain and the operation must not be empty.");
         r = bus_verify_admin(message, error);
-        if (r < 0)
-                return r;
+        if (r <= 0)
+                return r < 0 ? r : 1; /* 0: asked the bus who calls; the call comes again */
 
         manager_on_hook_event(mgr, domain, operation, sub_operation);
         return sd_bus_reply_method_return(message, NULL); /* dropped by sd-bus when no reply is expected */

@@ -13,7 +13,9 @@
 
 #include "config.h"
 #include "bus.h"
+#include "errand.h"
 #include "journal.h"
+#include "journal-writer.h"
 #include "json-util.h"
 #include "log-journal.h"
 #include "log.h"
@@ -27,6 +29,10 @@
 /* Finished jobs are kept for `srvmctl show` until there are more than this many. */
 #define FINISHED_JOBS_MAX 64
 
+/* Progress and other small changes of a job go out on the bus at most this often; a new
+ * phase and the job's end go out at once. */
+#define JOB_EMIT_INTERVAL_USEC (100 * USEC_PER_MSEC)
+
 typedef struct Job {
         Manager *manager;
         Migration *migration;      /* owned */
@@ -36,6 +42,20 @@ typedef struct Job {
         JobResult logged_result;
         bool logged_finished;
         bool journal_failed; /* said once, not at every phase */
+        /* The journal: the newest record handed to the writer and the newest known durable. */
+        uint64_t journal_seq;
+        uint64_t journal_synced;
+        /* An action that changes the host, waiting for the record that says it begins
+         * (journal_seq when it was asked for) to be durable. */
+        bool action_waiting;
+        bool action_cancel; /* cancelled while it waited: cancel it once started */
+        bool emit_waiting;  /* a new phase or result, told on the bus once its record is durable */
+        Phase told_phase;   /* the last JobPhaseChanged */
+        bool told_finished; /* JobFinished went out */
+        Action waiting_action;
+        Side waiting_side;
+        uint64_t waiting_seq;
+        sd_event_source *emit_timer; /* owned; a PropertiesChanged put off (JOB_EMIT_INTERVAL_USEC) */
 } Job;
 
 /* A domain that arrived by migration, to look at when its grace period is over. */
@@ -59,6 +79,11 @@ struct Manager {
         Job **jobs; /* owned, in creation order */
         size_t n_jobs;
         uint32_t next_id;
+        unsigned max_migrations; /* migrations running at once; the others are queued */
+
+        ErrandPool *errands; /* owned: the reads open to every caller */
+        JournalWriter *journal_writer; /* owned */
+        sd_event_source *journal_source; /* owned; the writer's "durable" reports */
 
         bool handed_over; /* stopped with jobs running, journaled for the next srvmd */
 
@@ -91,6 +116,7 @@ static Job *job_free(Job *j) {
         if (!j)
                 return NULL;
         sd_event_source_disable_unref(j->timer);
+        sd_event_source_disable_unref(j->emit_timer);
         migration_free(j->migration);
         free(j);
         return NULL;
@@ -190,6 +216,10 @@ static const MetricsStateOps manager_metrics_state_ops = {
         .n_degraded = manager_metrics_n_degraded,
 };
 
+static unsigned manager_metrics_n_queued(void *userdata) {
+        return manager_n_queued_jobs(userdata);
+}
+
 int manager_new(const ManagerConfig *config, Manager **ret) {
         _cleanup_(manager_freep) Manager *mgr = NULL;
         int r;
@@ -231,6 +261,8 @@ int manager_new(const ManagerConfig *config, Manager **ret) {
                 return r;
         metrics_set_active_jobs_callback(mgr->metrics, manager_metrics_n_active, mgr);
         metrics_set_state_ops(mgr->metrics, &manager_metrics_state_ops, mgr);
+        metrics_set_queued_jobs_callback(mgr->metrics, manager_metrics_n_queued, mgr);
+        mgr->max_migrations = config && config->max_migrations ? config->max_migrations : MANAGER_MAX_MIGRATIONS_DEFAULT;
 
         *ret = TAKE_PTR(mgr);
         return 0;
@@ -253,6 +285,10 @@ Manager *manager_free(Manager *mgr) {
                 arrival_free(a);
         }
         virt_free(mgr->virt);
+        errand_pool_free(mgr->errands); /* after the backend: no read reports any more */
+        /* What is still pending is written out first; no report comes back any more. */
+        sd_event_source_disable_unref(mgr->journal_source);
+        journal_writer_free(mgr->journal_writer);
         metrics_http_free(mgr->metrics_http); /* before the registry it renders */
         sd_event_source_disable_unref(mgr->metrics_textfile_timer);
         free(mgr->metrics_textfile);
@@ -308,6 +344,32 @@ unsigned manager_n_active_jobs(Manager *mgr) {
         return n;
 }
 
+unsigned manager_n_queued_jobs(Manager *mgr) {
+        unsigned n = 0;
+
+        for (size_t i = 0; i < mgr->n_jobs; i++)
+                n += migration_is_queued(mgr->jobs[i]->migration);
+        return n;
+}
+
+/* Whether a job counts against the cap on migrations at once: a migration of a domain from
+ * this host, started and not finished. Checks (short, touching nothing), arrivals (a guest
+ * without its VF waits for them) and jobs finishing after a restart go ahead regardless. */
+static bool job_takes_slot(Migration *m) {
+        return !migration_is_check_only(m) && !migration_is_arrival(m);
+}
+
+static unsigned manager_n_running_migrations(Manager *mgr) {
+        unsigned n = 0;
+
+        for (size_t i = 0; i < mgr->n_jobs; i++) {
+                Migration *m = mgr->jobs[i]->migration;
+
+                n += job_takes_slot(m) && !migration_is_finished(m) && !migration_is_queued(m);
+        }
+        return n;
+}
+
 /* The running migration (not check) of a domain: the one libvirt's events concern. */
 static Migration *manager_find_running(Manager *mgr, const char *domain) {
         for (size_t i = 0; i < mgr->n_jobs; i++) {
@@ -340,12 +402,13 @@ static void manager_prune_jobs(Manager *mgr) {
         for (size_t i = 0; i < mgr->n_jobs && finished > FINISHED_JOBS_MAX;) {
                 Job *j = mgr->jobs[i];
 
-                if (!migration_is_finished(j->migration)) {
+                if (!migration_is_finished(j->migration) || j->emit_waiting) { /* JobFinished not said yet */
                         i++;
                         continue;
                 }
                 bus_job_removed(mgr, j->migration);
-                (void) journal_remove(mgr->journal_dir, migration_get_id(j->migration));
+                if (journal_writer_remove(mgr->journal_writer, migration_get_id(j->migration), NULL) < 0)
+                        (void) journal_remove(mgr->journal_dir, migration_get_id(j->migration));
                 job_free(j);
                 memmove(mgr->jobs + i, mgr->jobs + i + 1, (mgr->n_jobs - i - 1) * sizeof(Job *));
                 mgr->n_jobs--;
@@ -355,15 +418,34 @@ static void manager_prune_jobs(Manager *mgr) {
 
 /* The machine's backend, as seen from the loop. */
 
+/* An action that changes the host starts once the record saying it begins is durable
+ * (action_changes_host()); until then it waits on the job, and manager_on_journal_synced()
+ * starts it. A check journals nothing; a record that could not be written does not hold the
+ * job up (the failure is logged, as the job's journal_failed says). */
 static int job_start_action(void *userdata, Migration *m, Action a, Side side) {
         Job *j = userdata;
 
-        return virt_start_action(j->manager->virt, m, a, side);
+        j->action_waiting = false;
+        j->action_cancel = false;
+        if (!action_changes_host(a) || migration_is_check_only(m) || j->journal_synced >= j->journal_seq)
+                return virt_start_action(j->manager->virt, m, a, side);
+
+        j->action_waiting = true;
+        j->waiting_action = a;
+        j->waiting_side = side;
+        j->waiting_seq = j->journal_seq;
+        log_debug("%s: job %u: %s waits for its journal record to be durable",
+                  migration_get_domain(m), migration_get_id(m), action_to_string(a));
+        return 0;
 }
 
 static void job_cancel_action(void *userdata, Migration *m, Action a) {
         Job *j = userdata;
 
+        if (j->action_waiting) {
+                j->action_cancel = true; /* cancelled once it starts: the machine expects its end */
+                return;
+        }
         virt_cancel_action(j->manager->virt, m, a);
 }
 
@@ -386,6 +468,60 @@ static int job_control(void *userdata, Migration *m, MigrationControl c, uint64_
         Job *j = userdata;
 
         return virt_control_migration(j->manager->virt, m, c, value);
+}
+
+static Job *manager_find_job_record(Manager *mgr, uint32_t id) {
+        for (size_t i = 0; i < mgr->n_jobs; i++)
+                if (migration_get_id(mgr->jobs[i]->migration) == id)
+                        return mgr->jobs[i];
+        return NULL;
+}
+
+static void job_emit_now(Job *j);
+
+static void manager_on_journal_synced(void *userdata, uint32_t id, uint64_t seq, int r) {
+        Manager *mgr = userdata;
+        Job *j = manager_find_job_record(mgr, id);
+        Migration *m;
+
+        if (!j)
+                return;
+        m = j->migration;
+        if (seq > j->journal_synced)
+                j->journal_synced = seq;
+        if (r < 0 && !j->journal_failed) {
+                j->journal_failed = true;
+                log_warning_errno(r, "%s: job %u: cannot journal it in %s, a restart would not finish it: %m",
+                                  migration_get_domain(m), id, mgr->journal_dir);
+        } else if (r >= 0)
+                j->journal_failed = false;
+
+        /* First the bus says where the job is, then its action starts. */
+        if (j->emit_waiting && j->journal_synced >= j->journal_seq) {
+                j->emit_waiting = false;
+                job_emit_now(j);
+        }
+        if (!j->action_waiting || j->journal_synced < j->waiting_seq)
+                return;
+        j->action_waiting = false;
+        if (migration_is_finished(m))
+                return;
+        r = virt_start_action(mgr->virt, m, j->waiting_action, j->waiting_side);
+        if (r < 0) {
+                migration_action_done(m, j->waiting_action, r, "the action could not be started");
+                return;
+        }
+        if (j->action_cancel) {
+                j->action_cancel = false;
+                virt_cancel_action(mgr->virt, m, j->waiting_action);
+        }
+}
+
+static int manager_on_journal_fd(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Manager *mgr = userdata;
+
+        journal_writer_dispatch(mgr->journal_writer);
+        return 0;
 }
 
 static int job_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -425,17 +561,19 @@ static usec_t job_now(void *userdata) {
         return now_usec();
 }
 
-/* Write the job's record durably, so that a restarted srvmd can finish what it was doing. */
+/* Hand the job's record to the writer, so that a restarted srvmd can finish what it was
+ * doing. It is durable once manager_on_journal_synced() says so. */
 static void job_journal(Job *j) {
         _cleanup_(json_object_putp) json_object *record = NULL;
         Migration *m = j->migration;
         int r;
 
-        if (migration_is_check_only(m)) /* touches nothing: nothing to finish */
+        /* A check touches nothing, a queued job nothing yet: nothing to finish. */
+        if (migration_is_check_only(m) || migration_get_phase(m) < 0)
                 return;
         r = migration_build_journal(m, &record);
         if (r >= 0)
-                r = journal_write(j->manager->journal_dir, migration_get_id(m), record);
+                r = journal_writer_put(j->manager->journal_writer, migration_get_id(m), record, &j->journal_seq);
         if (r < 0 && !j->journal_failed) {
                 j->journal_failed = true;
                 log_warning_errno(r, "%s: job %u: cannot journal it in %s, a restart would not finish it: %m",
@@ -443,6 +581,62 @@ static void job_journal(Job *j) {
         } else if (r >= 0)
                 j->journal_failed = false;
 }
+
+static int job_on_emit_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Job *j = userdata;
+
+        if (!j->emit_waiting) /* else the durable record's turn says it all */
+                bus_job_changed(j->manager, j->migration);
+        return 0;
+}
+
+/* A change that is no milestone (progress, an event, a guest agent sample): one
+ * PropertiesChanged for all of them within JOB_EMIT_INTERVAL_USEC. */
+static void job_emit_later(Job *j) {
+        uint64_t now;
+        int r;
+
+        if (j->emit_timer) {
+                int enabled = SD_EVENT_OFF;
+
+                (void) sd_event_source_get_enabled(j->emit_timer, &enabled);
+                if (enabled != SD_EVENT_OFF)
+                        return; /* one is due already */
+        }
+        r = sd_event_now(j->manager->event, CLOCK_MONOTONIC, &now);
+        if (r >= 0 && !j->emit_timer) {
+                r = sd_event_add_time(j->manager->event, &j->emit_timer, CLOCK_MONOTONIC, now + JOB_EMIT_INTERVAL_USEC,
+                                      10 * USEC_PER_MSEC, job_on_emit_timer, j);
+                if (r >= 0)
+                        (void) sd_event_source_set_description(j->emit_timer, "job-emit");
+        } else if (r >= 0) {
+                r = sd_event_source_set_time(j->emit_timer, now + JOB_EMIT_INTERVAL_USEC);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(j->emit_timer, SD_EVENT_ONESHOT);
+        }
+        if (r < 0) /* no timer: say it now rather than not at all */
+                bus_job_changed(j->manager, j->migration);
+}
+
+/* Tell the bus: PropertiesChanged, and JobPhaseChanged and JobFinished once each. */
+static void job_emit_now(Job *j) {
+        Migration *m = j->migration;
+        Phase p = migration_get_phase(m);
+
+        if (j->emit_timer)
+                (void) sd_event_source_set_enabled(j->emit_timer, SD_EVENT_OFF);
+        bus_job_changed(j->manager, m);
+        if (p >= 0 && p != j->told_phase) {
+                j->told_phase = p;
+                bus_job_phase_changed(j->manager, m);
+        }
+        if (migration_is_finished(m) && !j->told_finished) {
+                j->told_finished = true;
+                bus_job_finished(j->manager, m);
+        }
+}
+
+static void manager_start_queued(Manager *mgr);
 
 static void job_changed(void *userdata, Migration *m) {
         Job *j = userdata;
@@ -455,18 +649,23 @@ static void job_changed(void *userdata, Migration *m) {
         if (milestone)
                 job_journal(j);
 
-        bus_job_changed(mgr, m);
-
         if (p != j->logged_phase) {
                 log_info("%s: job %u: %s -> %s", migration_get_domain(m), migration_get_id(m),
                          j->logged_phase >= 0 ? phase_to_string(j->logged_phase) : "new",
                          phase_to_string(p));
                 j->logged_phase = p;
-                bus_job_phase_changed(mgr, m);
         }
 
-        if (migration_is_finished(m) && !j->logged_finished)
-                bus_job_finished(mgr, m);
+        if (milestone && j->journal_synced < j->journal_seq) {
+                /* A new phase or result is told once its record is durable (SIGKILL right
+                 * after the bus said "plug" finds plug in the journal). */
+                j->emit_waiting = true;
+                if (j->emit_timer)
+                        (void) sd_event_source_set_enabled(j->emit_timer, SD_EVENT_OFF);
+        } else if (milestone)
+                job_emit_now(j);
+        else if (!j->emit_waiting)
+                job_emit_later(j); /* progress: at most every JOB_EMIT_INTERVAL_USEC */
 
         if (result != j->logged_result) {
                 j->logged_result = result;
@@ -475,9 +674,11 @@ static void job_changed(void *userdata, Migration *m) {
 
         if (migration_is_finished(m) && !j->logged_finished) {
                 j->logged_finished = true;
+                j->action_waiting = false;
                 (void) metrics_job_finished(mgr->metrics, m);
                 manager_write_textfile(mgr);
                 virt_release_job(mgr->virt, m);
+                manager_start_queued(mgr);
                 manager_update_status(mgr);
         }
 }
@@ -508,6 +709,7 @@ static int manager_add_job(Manager *mgr, Job **ret) {
         *j = (Job) {
                 .manager = mgr,
                 .logged_phase = _PHASE_INVALID,
+                .told_phase = _PHASE_INVALID,
                 .logged_result = JOB_RUNNING,
         };
         mgr->jobs[mgr->n_jobs++] = j;
@@ -567,15 +769,40 @@ int manager_migrate(Manager *mgr, const MigrationParams *p, Migration **ret, cha
                 log_job_event(j->migration, JOB_LOG_STARTED, what);
         bus_job_new(mgr, j->migration);
 
-        r = migration_start(j->migration);
-        if (r < 0)
-                return r;
+        if (job_takes_slot(j->migration) && manager_n_running_migrations(mgr) >= mgr->max_migrations) {
+                log_info("%s: job %u: queued: %u migration%s run%s already (at most %u at once)",
+                         p->domain, migration_get_id(j->migration), mgr->max_migrations,
+                         mgr->max_migrations == 1 ? "" : "s", mgr->max_migrations == 1 ? "s" : "",
+                         mgr->max_migrations);
+                (void) migration_add_event(j->migration, "queued: %u migrations run already (at most %u at once)",
+                                           mgr->max_migrations, mgr->max_migrations);
+        } else {
+                r = migration_start(j->migration);
+                if (r < 0)
+                        return r;
+        }
 
         manager_update_status(mgr);
         manager_prune_jobs(mgr);
         if (ret)
                 *ret = j->migration;
         return 0;
+}
+
+/* A slot came free: start the oldest queued migrations, as many as the cap allows. */
+static void manager_start_queued(Manager *mgr) {
+        unsigned running = manager_n_running_migrations(mgr);
+
+        for (size_t i = 0; i < mgr->n_jobs && running < mgr->max_migrations; i++) {
+                Migration *m = mgr->jobs[i]->migration;
+
+                if (!migration_is_queued(m) || mgr->handed_over)
+                        continue;
+                log_info("%s: job %u: leaves the queue", migration_get_domain(m), migration_get_id(m));
+                running++;
+                if (migration_start(m) < 0)
+                        log_warning("%s: job %u: cannot start it", migration_get_domain(m), migration_get_id(m));
+        }
 }
 
 /* The link to the pending look at domain in mgr->arrivals (at most one each), or NULL. */
@@ -734,22 +961,54 @@ static void on_domain_xml_for_policy(void *userdata, const char *xml, const char
         s->cb(s->userdata, text, NULL);
 }
 
+#define ERRAND_KEY_DOMAINS "domains"
+#define ERRAND_KEY_VFS "vfs"
+#define ERRAND_KEY_XML "xml:"
+
+/* The errand pool's run(): the read a key names, on the backend's errand threads. */
+static int manager_run_errand(void *userdata, const char *key, ErrandDoneFn done, void *done_userdata) {
+        Manager *mgr = userdata;
+
+        if (streq(key, ERRAND_KEY_DOMAINS))
+                return virt_list_domains(mgr->virt, done, done_userdata);
+        if (streq(key, ERRAND_KEY_VFS))
+                return virt_list_vfs(mgr->virt, done, done_userdata);
+        if (strncmp(key, ERRAND_KEY_XML, strlen(ERRAND_KEY_XML)) == 0)
+                return virt_get_domain_xml(mgr->virt, key + strlen(ERRAND_KEY_XML), done, done_userdata);
+        return -EINVAL;
+}
+
+/* A read of libvirt for a caller: -ENOTCONN while libvirt is away, -EBUSY over the pool's
+ * limits. */
+static int manager_errand(Manager *mgr, const char *key, ErrandDoneFn cb, void *userdata) {
+        if (!virt_is_connected(mgr->virt))
+                return -ENOTCONN;
+        return errand_pool_request(mgr->errands, key, cb, userdata);
+}
+
 int manager_show_domain_policy(Manager *mgr, const char *domain, VirtTextFn cb, void *userdata) {
+        _cleanup_free_ char *key = NULL;
         PolicyShow *s;
         int r;
 
+        if (!domain)
+                return -EINVAL;
+        if (asprintf(&key, ERRAND_KEY_XML "%s", domain) < 0)
+                return -ENOMEM;
         s = malloc(sizeof(*s));
         if (!s)
                 return -ENOMEM;
         *s = (PolicyShow) { .manager = mgr, .cb = cb, .userdata = userdata };
-        r = virt_get_domain_xml(mgr->virt, domain, on_domain_xml_for_policy, s);
+        r = manager_errand(mgr, key, on_domain_xml_for_policy, s);
         if (r < 0)
                 free(s);
         return r;
 }
 
 int manager_list_vfs(Manager *mgr, VirtTextFn cb, void *userdata) {
-        return virt_list_vfs(mgr->virt, cb, userdata);
+        if (!cb)
+                return -EINVAL;
+        return manager_errand(mgr, ERRAND_KEY_VFS, cb, userdata);
 }
 
 typedef struct DomainList {
@@ -840,7 +1099,7 @@ int manager_list_domains(Manager *mgr, ManagerDomainsFn cb, void *userdata) {
         if (!l)
                 return -ENOMEM;
         *l = (DomainList) { .manager = mgr, .cb = cb, .userdata = userdata };
-        r = virt_list_domains(mgr->virt, on_domain_list, l);
+        r = manager_errand(mgr, ERRAND_KEY_DOMAINS, on_domain_list, l);
         if (r < 0)
                 free(l);
         return r;
@@ -1218,6 +1477,8 @@ static int manager_restore_job(uint32_t id, json_object *record, const char *err
         j->logged_phase = migration_get_phase(m);
         j->logged_result = migration_get_result(m);
         j->logged_finished = migration_is_finished(m);
+        j->told_phase = j->logged_phase;
+        j->told_finished = j->logged_finished;
         bus_job_new(mgr, m);
 
         if (!migration_is_finished(m)) {
@@ -1267,6 +1528,18 @@ int manager_startup(Manager *mgr) {
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to libvirt at %s: %m", mgr->local_uri);
 
+        r = errand_pool_new(&(ErrandPoolConfig) {
+                                    .max_running = ERRAND_MAX_RUNNING_DEFAULT,
+                                    .max_queued = ERRAND_MAX_QUEUED_DEFAULT,
+                                    .max_waiters = ERRAND_MAX_WAITERS_DEFAULT,
+                                    .result_ttl = ERRAND_RESULT_TTL_DEFAULT,
+                                    .run = manager_run_errand,
+                                    .now = job_now,
+                                    .userdata = mgr,
+                            }, &mgr->errands);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the errands: %m");
+
         r = mgr->user_bus ? sd_bus_open_user(&mgr->bus) : sd_bus_open_system(&mgr->bus);
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to the %s bus: %m", mgr->user_bus ? "user" : "system");
@@ -1285,6 +1558,13 @@ int manager_startup(Manager *mgr) {
                 r = journal_prepare(mgr->journal_dir);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the job journal %s: %m", mgr->journal_dir);
+        r = journal_writer_new(mgr->journal_dir, manager_on_journal_synced, mgr, &mgr->journal_writer);
+        if (r >= 0)
+                r = sd_event_add_io(mgr->event, &mgr->journal_source, journal_writer_get_fd(mgr->journal_writer),
+                                    EPOLLIN, manager_on_journal_fd, mgr);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start the job journal's writer: %m");
+        (void) sd_event_source_set_description(mgr->journal_source, "journal-writer");
         r = journal_load(mgr->journal_dir, manager_restore_job, mgr);
         if (r < 0)
                 return log_error_errno(r, "Failed to read the job journal %s: %m", mgr->journal_dir);

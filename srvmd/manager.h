@@ -28,7 +28,13 @@ typedef struct ManagerConfig {
         const char *policy_dir;      /* NULL: /etc/srvm/policies.d, then the shipped ones */
         usec_t arrival_grace;        /* 0: MANAGER_ARRIVAL_GRACE_DEFAULT */
         const char *metrics_textfile; /* NULL: none; else rewritten for node_exporter */
+        unsigned max_migrations;     /* 0: MANAGER_MAX_MIGRATIONS_DEFAULT */
 } ManagerConfig;
+
+/* Migrations that run at once; the others wait, queued (libvirt's and Nova's habit of a few
+ * outgoing migrations per host: they share the host's bandwidth and CPU). */
+#define MANAGER_MAX_MIGRATIONS_DEFAULT 2
+#define MANAGER_MAX_MIGRATIONS_MAX 1024
 
 /* How long after a domain arrived by migration its coordinator has to plug the VF before this
  * host's srvmd does it itself (plug, link and failback budgets, with room to spare). */
@@ -69,6 +75,8 @@ Migration *manager_get_job(Manager *mgr, uint32_t id);
 size_t manager_n_jobs(Manager *mgr);
 Migration *manager_get_job_at(Manager *mgr, size_t i);
 unsigned manager_n_active_jobs(Manager *mgr);
+/* Jobs waiting for a free slot under the cap on migrations at once. */
+unsigned manager_n_queued_jobs(Manager *mgr);
 
 /* Events from libvirt, delivered on the loop thread by virt.c. */
 void manager_on_device_removed(Manager *mgr, const char *domain, const char *alias);

@@ -346,6 +346,7 @@ struct Metrics {
         MetricFamily *build_info;
         MetricFamily *migrations;
         MetricFamily *active;
+        MetricFamily *queued;
         MetricFamily *phase_duration;
         MetricFamily *vm_downtime;
         MetricFamily *standby;
@@ -361,6 +362,8 @@ struct Metrics {
         void *n_active_userdata;
         const MetricsStateOps *state_ops;
         void *state_userdata;
+        unsigned (*n_queued)(void *userdata);
+        void *n_queued_userdata;
 };
 
 /* The kinds of job the job families count apart; checks have a family of their own. */
@@ -393,6 +396,7 @@ Metrics *metrics_free(Metrics *m) {
         metric_family_free(m->build_info);
         metric_family_free(m->migrations);
         metric_family_free(m->active);
+        metric_family_free(m->queued);
         metric_family_free(m->phase_duration);
         metric_family_free(m->vm_downtime);
         metric_family_free(m->standby);
@@ -411,6 +415,12 @@ static double metrics_get_active(void *userdata) {
         Metrics *m = userdata;
 
         return m->n_active ? m->n_active(m->n_active_userdata) : 0;
+}
+
+static double metrics_get_queued(void *userdata) {
+        Metrics *m = userdata;
+
+        return m->n_queued ? m->n_queued(m->n_queued_userdata) : 0;
 }
 
 /* The forward phases whose failure (or a cancel right after) rolls the job back, and how:
@@ -482,6 +492,16 @@ int metrics_new(const char *version, Metrics **ret) {
         if (r < 0)
                 return r;
         r = metric_family_set_callback(m->active, metrics_get_active, m);
+        if (r < 0)
+                return r;
+
+        r = metric_family_new("srvm_migrations_queued",
+                              "Migration jobs waiting for a free slot under the host's cap on migrations at once "
+                              "(counted in srvm_migrations_active too).", METRIC_GAUGE,
+                              NULL, NULL, 0, &m->queued);
+        if (r < 0)
+                return r;
+        r = metric_family_set_callback(m->queued, metrics_get_queued, m);
         if (r < 0)
                 return r;
 
@@ -604,6 +624,13 @@ void metrics_set_active_jobs_callback(Metrics *m, unsigned (*n_active)(void *use
         m->n_active_userdata = userdata;
 }
 
+void metrics_set_queued_jobs_callback(Metrics *m, unsigned (*n_queued)(void *userdata), void *userdata) {
+        if (!m)
+                return;
+        m->n_queued = n_queued;
+        m->n_queued_userdata = userdata;
+}
+
 static const char *rollback_cause(PhaseResult how) {
         switch (how) {
         case PHASE_RESULT_FAILED:
@@ -713,7 +740,7 @@ int metrics_render(const Metrics *m, const MetricsProcess *process, char **ret, 
                 return -EINVAL;
 
         const MetricFamily *families[] = {
-                m->build_info, m->migrations, m->checks, m->active, m->phase_duration,
+                m->build_info, m->migrations, m->checks, m->active, m->queued, m->phase_duration,
                 m->vm_downtime, m->standby, m->rollbacks, m->agent, m->libvirt_connected,
                 m->degraded, m->reload_success, m->reload_time,
         };

@@ -89,6 +89,8 @@ int metrics_policy_reloaded(Metrics *m, bool ok, double when_sec);
 
 /* srvm_migrations_active reads n_active(userdata) at each render. */
 void metrics_set_active_jobs_callback(Metrics *m, unsigned (*n_active)(void *userdata), void *userdata);
+/* srvm_migrations_queued reads n_queued(userdata) at each render. */
+void metrics_set_queued_jobs_callback(Metrics *m, unsigned (*n_queued)(void *userdata), void *userdata);
 
 /* Count a job that has just left JOB_RUNNING: its result, the duration of every phase it
  * entered, a rollback (by the forward phase that failed and why) and its time on the

@@ -784,6 +784,8 @@ int migration_start(Migration *m) {
                 return -EINVAL;
         if (m->phase != _PHASE_INVALID)
                 return -EALREADY;
+        if (m->finished) /* cancelled while queued */
+                return -ESTALE;
 
         if (m->arrival) {
                 /* The domain is here already, on its standby: what is left is the VF, once
@@ -964,6 +966,12 @@ int migration_cancel(Migration *m) {
                 return -EINVAL;
         if (m->finished)
                 return -ESTALE;
+        if (m->phase == _PHASE_INVALID) { /* queued: it has touched nothing */
+                m->cancel_requested = true;
+                finish(m, JOB_CANCELLED, "Domain '%s': cancelled while queued, before it started; nothing was touched.",
+                       m->domain);
+                return 0;
+        }
         if (m->next_retry != USEC_INFINITY) { /* degraded, waiting to retry: stop there */
                 m->cancel_requested = true;
                 finish(m, JOB_DEGRADED, NULL);
@@ -1328,6 +1336,29 @@ bool migration_is_finished(const Migration *m) {
         return m->finished;
 }
 
+bool migration_is_queued(const Migration *m) {
+        return m->phase == _PHASE_INVALID && !m->finished;
+}
+
+bool action_changes_host(Action a) {
+        switch (a) {
+        case ACTION_PREFLIGHT:
+        case ACTION_LOCATE:
+                return false;
+        case ACTION_FAILOVER:
+        case ACTION_UNPLUG:
+        case ACTION_MIGRATE:
+        case ACTION_PLUG:
+        case ACTION_LINK:
+        case ACTION_FAILBACK:
+                return true;
+        case _ACTION_MAX:
+        case _ACTION_INVALID:
+                break;
+        }
+        return false;
+}
+
 bool migration_is_check_only(const Migration *m) {
         return m->check_only;
 }
@@ -1589,7 +1620,10 @@ int migration_build_json(const Migration *m, json_object **ret) {
         if (r >= 0)
                 r = json_add_string_or_null(o, "error", m->error);
         if (r >= 0)
-                r = json_add_string_or_null(o, "phase", m->phase >= 0 ? phase_to_string(m->phase) : NULL);
+                r = json_add_string_or_null(o, "phase", m->phase >= 0 ? phase_to_string(m->phase) :
+                                                        migration_is_queued(m) ? "queued" : NULL);
+        if (r >= 0)
+                r = json_add(o, "queued", json_object_new_boolean(migration_is_queued(m)));
         if (r >= 0)
                 r = json_add_string_or_null(o, "interrupted",
                                             m->interrupted >= 0 ? phase_to_string(m->interrupted) : NULL);

@@ -271,6 +271,9 @@ unsigned migration_get_phase_attempts(const Migration *m, Phase p);
 /* The absolute time of the next retry, USEC_INFINITY if none is scheduled. */
 usec_t migration_get_next_retry(const Migration *m);
 bool migration_is_check_only(const Migration *m);
+/* Created but not started: waiting for a free slot under the host's cap on migrations at once
+ * (the manager starts it). Shown as phase "queued"; cancelling it ends it as cancelled. */
+bool migration_is_queued(const Migration *m);
 bool migration_is_arrival(const Migration *m);
 const char *migration_get_policy_name(const Migration *m);
 /* NULL until libvirt reported progress. */
@@ -307,3 +310,9 @@ const char *side_to_string(Side s);
 Side side_from_string(const char *s);
 
 usec_t phase_default_budget(Phase p);
+
+/* Whether action a changes the host or the guest (everything but preflight and locate, which
+ * only read). Such an action starts only once the job's record saying it begins is durable:
+ * the backend waits for the journal before it starts it, so that a restart at any moment finds
+ * the phase the host was last changed in. */
+bool action_changes_host(Action a);

@@ -1578,6 +1578,28 @@ post:
         return NULL;
 }
 
+/* The reads open to every caller (VF list, domain XML, domain list) run on a connection of
+ * their own, opened and closed on the errand's thread: a slow or flooded read never queues
+ * behind, or in front of, the calls of running jobs, and closing it (an RPC) stays off the
+ * loop. */
+static bool errand_has_own_connection(ErrandKind kind) {
+        return kind == ERRAND_VF_LIST || kind == ERRAND_DOMAIN_XML || kind == ERRAND_DOMAIN_LIST;
+}
+
+static int errand_connect(Inspection *i, Post *p) {
+        i->conn = virConnectOpen(i->virt->local_uri);
+        if (!i->conn)
+                return p->r = result_fail(p, -ENOTCONN, "cannot connect to libvirt at %s: %s", i->virt->local_uri,
+                                          virGetLastErrorMessage());
+        return 0;
+}
+
+static void errand_disconnect(Inspection *i) {
+        if (i->conn)
+                virConnectClose(i->conn);
+        i->conn = NULL;
+}
+
 /* Errand thread: the host's VFs, and which domain uses each (from every domain's XML). */
 static void *vf_list_main(void *userdata) {
         _cleanup_(vf_inventory_freep) VfInventory *inv = NULL;
@@ -1593,6 +1615,8 @@ static void *vf_list_main(void *userdata) {
         if (!p)
                 return NULL;
         p->inspection = i;
+        if (errand_connect(i, p) < 0)
+                goto post;
 
         r = vf_inventory_collect(NULL, &inv);
         if (r < 0) {
@@ -1628,6 +1652,7 @@ static void *vf_list_main(void *userdata) {
         if (r < 0)
                 p->r = result_fail(p, r, "cannot put the inventory together: %s", strerror(-r));
 post:
+        errand_disconnect(i);
         virt_post(i->virt, p);
         return NULL;
 }
@@ -1641,6 +1666,8 @@ static void *domain_xml_main(void *userdata) {
         if (!p)
                 return NULL;
         p->inspection = i;
+        if (errand_connect(i, p) < 0)
+                goto post;
         dom = virDomainLookupByName(i->conn, i->domain);
         if (!dom)
                 p->r = result_fail(p, -ENOENT, "there is no domain '%s' on this host", i->domain);
@@ -1650,6 +1677,8 @@ static void *domain_xml_main(void *userdata) {
                         p->r = result_fail_libvirt(p, "cannot read the domain's XML");
                 virDomainFree(dom);
         }
+post:
+        errand_disconnect(i);
         virt_post(i->virt, p);
         return NULL;
 }
@@ -1711,6 +1740,8 @@ static void *domain_list_main(void *userdata) {
         if (!p)
                 return NULL;
         p->inspection = i;
+        if (errand_connect(i, p) < 0)
+                goto post;
 
         n = virConnectListAllDomains(i->conn, &domains, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
         if (n < 0) {
@@ -1731,6 +1762,7 @@ static void *domain_list_main(void *userdata) {
         if (r < 0)
                 p->r = result_fail(p, r, "out of memory");
 post:
+        errand_disconnect(i);
         virt_post(i->virt, p);
         return NULL;
 }
@@ -1792,7 +1824,7 @@ static int errand_start(Virt *v, ErrandKind kind, const char *domain, VirtTextFn
         }
         /* The errand's own reference: the loop may drop the connection while it runs.
          * virConnectRef() only counts: fine on the loop. */
-        if (kind != ERRAND_CONNECT) {
+        if (kind != ERRAND_CONNECT && !errand_has_own_connection(kind)) {
                 if (virConnectRef(v->conn) < 0) {
                         inspection_free(i);
                         return -ENOMEM;

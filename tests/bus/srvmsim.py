@@ -34,8 +34,10 @@ class SimDaemon:
     """One srvmd-sim and its bus. start() brings both up and waits until srvmd-sim owns its
     name and serves metrics; stop() ends them and removes the directory unless keep."""
 
-    def __init__(self, srvmd_sim, scale, workdir=None, monitor=False, keep=False, extra_args=()):
+    def __init__(self, srvmd_sim, scale, workdir=None, monitor=False, keep=False, max_migrations=None,
+                 extra_args=()):
         self.srvmd_sim = srvmd_sim
+        self.max_migrations = max_migrations
         self.extra_args = list(extra_args)
         self.scale = scale
         self.keep = keep
@@ -75,7 +77,9 @@ class SimDaemon:
             self.proc = subprocess.Popen([self.srvmd_sim, "--user", "--state-dir", os.path.join(self.dir, "state"),
                                           "--policy-dir", os.path.join(self.dir, "policies"),
                                           "--metrics-listen", "127.0.0.1:%d" % self.port,
-                                          "--sim-scale", str(self.scale)] + self.extra_args,
+                                          "--sim-scale", str(self.scale)] +
+                                         (["--max-migrations", str(self.max_migrations)]
+                                          if self.max_migrations else []) + self.extra_args,
                                          stdout=log, stderr=subprocess.STDOUT, env=env)
         conn = self.connect()
         deadline = time.monotonic() + timeout
@@ -154,7 +158,7 @@ class SimDaemon:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def status_kib(self, key):
-        """A /proc/PID/status figure in KiB: VmHWM (peak RSS), VmRSS."""
+        """A /proc/PID/status figure: VmHWM (peak RSS), VmRSS in KiB; Threads."""
         with open("/proc/%d/status" % self.pid) as f:
             for line in f:
                 if line.startswith(key + ":"):

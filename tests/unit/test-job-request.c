@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Who asked for a job and when: the RFC 3339 start time, the user name read from a passwd
- * file, the JSON, and the two surviving a journal round trip. */
+ * file, the JSON, and the two surviving a journal round trip, through the journal writer and
+ * a restart's reading of the journal directory. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "assert.h"
 #include "job-request.h"
+#include "journal-writer.h"
+#include "journal.h"
 #include "json-util.h"
 #include "macro.h"
 #include "migration.h"
@@ -82,6 +85,34 @@ static usec_t fake_now(void *userdata) {
 }
 static const MigrationBackendOps ops = { .start_action = fake_start, .arm_timer = fake_arm, .now = fake_now };
 
+typedef struct Loaded {
+        unsigned flushed;
+        Migration *m;
+        json_object *json;
+} Loaded;
+
+static void on_synced(void *userdata, uint32_t id, uint64_t seq, int r) {
+        ASSERT_TRUE(false); /* the flush reports, not the loop */
+}
+
+static void on_flushed(void *userdata, uint32_t id, uint64_t seq, int r) {
+        Loaded *l = userdata;
+
+        ASSERT_EQ_INT(id, 3);
+        ASSERT_OK(r);
+        l->flushed++;
+}
+
+static int on_loaded(uint32_t id, json_object *record, const char *error, void *userdata) {
+        Loaded *l = userdata;
+
+        ASSERT_EQ_INT(id, 3);
+        ASSERT_NOT_NULL(record);
+        ASSERT_NULL(l->m);
+        ASSERT_OK(migration_new_from_journal(record, &ops, NULL, &l->m, NULL));
+        return 0;
+}
+
 /* A job asked for by the admin group's nobody keeps who and when through the journal. */
 static void test_migration_round_trip(void) {
         JobRequest req = { .via = JOB_REQUEST_BUS, .have_uid = true, .uid = 65534, .user = "nobody" };
@@ -109,6 +140,33 @@ static void test_migration_round_trip(void) {
         ASSERT_STREQ(json_object_get_string(json_object_object_get(back, "started_at")), "2026-12-02T19:45:01Z");
         ASSERT_STREQ(json_object_to_json_string_ext(json_object_object_get(back, "requested_by"), JSON_C_TO_STRING_PLAIN),
                      "{\"uid\":65534,\"user\":\"nobody\",\"via\":\"bus\"}");
+
+        /* Written by the journal writer, flushed as SIGTERM's handover does, and read back as
+         * the next srvmd does. */
+        {
+                char dir[] = "/tmp/test-job-request.XXXXXX";
+                _cleanup_(journal_writer_freep) JournalWriter *w = NULL;
+                Loaded loaded = {};
+                char cmd[128];
+
+                ASSERT_NOT_NULL(mkdtemp(dir));
+                ASSERT_OK(journal_writer_new(dir, on_synced, NULL, &w));
+                ASSERT_OK(journal_writer_put(w, 3, record, NULL));
+                journal_writer_flush(w, on_flushed, &loaded);
+                ASSERT_EQ_INT(loaded.flushed, 1);
+                ASSERT_OK(journal_load(dir, on_loaded, &loaded));
+                ASSERT_NOT_NULL(loaded.m);
+                ASSERT_OK(migration_build_json(loaded.m, &loaded.json));
+                ASSERT_STREQ(json_object_get_string(json_object_object_get(loaded.json, "started_at")),
+                             "2026-12-02T19:45:01Z");
+                ASSERT_STREQ(json_object_to_json_string_ext(json_object_object_get(loaded.json, "requested_by"),
+                                                            JSON_C_TO_STRING_PLAIN),
+                             "{\"uid\":65534,\"user\":\"nobody\",\"via\":\"bus\"}");
+                migration_free(loaded.m);
+                json_object_put(loaded.json);
+                snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+                ASSERT_EQ_INT(system(cmd), 0);
+        }
 
         /* No requester: srvmd itself; no start time given: now, which is after 2020. */
         q.request = NULL;

@@ -1553,8 +1553,64 @@ static void test_hostile_text(void) {
                 json_object_array_get_idx(events, 16), "message")), "earlier events dropped"));
 }
 
+/* A job the manager has not started (queued under the host's cap) says so in its JSON, has
+ * done nothing, and a cancel ends it at once without starting anything. */
+static void test_queued(void) {
+        _cleanup_(json_object_putp) json_object *j = NULL;
+        Fake f;
+        Migration *m = job_new(&f);
+
+        ASSERT_TRUE(migration_is_queued(m));
+        ASSERT_TRUE(!migration_is_finished(m));
+        ASSERT_OK(migration_build_json(m, &j));
+        ASSERT_STREQ(json_object_get_string(json_object_object_get(j, "phase")), "queued");
+        ASSERT_TRUE(json_object_get_boolean(json_object_object_get(j, "queued")));
+        ASSERT_STREQ(json_object_get_string(json_object_object_get(j, "result")), "running");
+
+        ASSERT_OK(migration_cancel(m));
+        ASSERT_TRUE(migration_is_finished(m));
+        ASSERT_TRUE(!migration_is_queued(m));
+        ASSERT_EQ_INT(migration_get_result(m), JOB_CANCELLED);
+        ASSERT_TRUE(strstr(migration_get_error(m), "cancelled while queued") != NULL);
+        ASSERT_TRUE(!f.pending);
+        ASSERT_STREQ(f.log, "");
+        ASSERT_EQ_INT(f.changes, 1);
+        ASSERT_ERR(migration_cancel(m), ESTALE);
+        ASSERT_ERR(migration_start(m), ESTALE);
+        json_object_put(TAKE_PTR(j));
+        ASSERT_OK(migration_build_json(m, &j));
+        ASSERT_TRUE(json_object_is_type(json_object_object_get(j, "phase"), json_type_null));
+        ASSERT_TRUE(!json_object_get_boolean(json_object_object_get(j, "queued")));
+        migration_free(m);
+
+        /* Started, it is no longer queued. */
+        m = job_new(&f);
+        ASSERT_OK(migration_start(m));
+        ASSERT_TRUE(!migration_is_queued(m));
+        migration_free(m);
+}
+
+/* Which actions wait for the journal: every one that changes the host or the guest. */
+static void test_action_changes_host(void) {
+        static const struct {
+                Action action;
+                bool changes;
+        } table[] = {
+                { ACTION_PREFLIGHT, false }, { ACTION_FAILOVER, true }, { ACTION_UNPLUG, true },
+                { ACTION_MIGRATE, true },    { ACTION_PLUG, true },     { ACTION_LINK, true },
+                { ACTION_FAILBACK, true },   { ACTION_LOCATE, false },
+        };
+
+        ASSERT_EQ_INT(ELEMENTSOF(table), _ACTION_MAX);
+        for (size_t i = 0; i < ELEMENTSOF(table); i++)
+                ASSERT_EQ_INT(action_changes_host(table[i].action), table[i].changes);
+        ASSERT_TRUE(!action_changes_host(_ACTION_INVALID));
+}
+
 int main(void) {
         test_hostile_text();
+        test_queued();
+        test_action_changes_host();
         test_cases();
         test_sides();
         test_unplug_waits_for_event();
