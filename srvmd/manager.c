@@ -79,7 +79,7 @@ struct Manager {
         Job **jobs; /* owned, in creation order */
         size_t n_jobs;
         uint32_t next_id;
-        unsigned max_migrations; /* migrations running at once; the others are queued */
+        unsigned max_migrations_option; /* --max-migrations; 0: the default policy's, or the default */
 
         ErrandPool *errands; /* owned: the reads open to every caller */
         JournalWriter *journal_writer; /* owned */
@@ -262,7 +262,7 @@ int manager_new(const ManagerConfig *config, Manager **ret) {
         metrics_set_active_jobs_callback(mgr->metrics, manager_metrics_n_active, mgr);
         metrics_set_state_ops(mgr->metrics, &manager_metrics_state_ops, mgr);
         metrics_set_queued_jobs_callback(mgr->metrics, manager_metrics_n_queued, mgr);
-        mgr->max_migrations = config && config->max_migrations ? config->max_migrations : MANAGER_MAX_MIGRATIONS_DEFAULT;
+        mgr->max_migrations_option = config ? config->max_migrations : 0;
 
         *ret = TAKE_PTR(mgr);
         return 0;
@@ -350,6 +350,16 @@ unsigned manager_n_queued_jobs(Manager *mgr) {
         for (size_t i = 0; i < mgr->n_jobs; i++)
                 n += migration_is_queued(mgr->jobs[i]->migration);
         return n;
+}
+
+/* Migrations at once: --max-migrations, else the default policy's host.max_migrations, else
+ * MANAGER_MAX_MIGRATIONS_DEFAULT. */
+static unsigned manager_max_migrations(Manager *mgr) {
+        unsigned n = policy_set_get_max_migrations(mgr->policies);
+
+        if (mgr->max_migrations_option > 0)
+                return mgr->max_migrations_option;
+        return n > 0 ? n : MANAGER_MAX_MIGRATIONS_DEFAULT;
 }
 
 /* Whether a job counts against the cap on migrations at once: a migration of a domain from
@@ -769,13 +779,14 @@ int manager_migrate(Manager *mgr, const MigrationParams *p, Migration **ret, cha
                 log_job_event(j->migration, JOB_LOG_STARTED, what);
         bus_job_new(mgr, j->migration);
 
-        if (job_takes_slot(j->migration) && manager_n_running_migrations(mgr) >= mgr->max_migrations) {
+        if (job_takes_slot(j->migration) && manager_n_running_migrations(mgr) >= manager_max_migrations(mgr)) {
+                unsigned cap = manager_max_migrations(mgr);
+
                 log_info("%s: job %u: queued: %u migration%s run%s already (at most %u at once)",
-                         p->domain, migration_get_id(j->migration), mgr->max_migrations,
-                         mgr->max_migrations == 1 ? "" : "s", mgr->max_migrations == 1 ? "s" : "",
-                         mgr->max_migrations);
+                         p->domain, migration_get_id(j->migration), manager_n_running_migrations(mgr),
+                         cap == 1 ? "" : "s", cap == 1 ? "s" : "", cap);
                 (void) migration_add_event(j->migration, "queued: %u migrations run already (at most %u at once)",
-                                           mgr->max_migrations, mgr->max_migrations);
+                                           manager_n_running_migrations(mgr), cap);
         } else {
                 r = migration_start(j->migration);
                 if (r < 0)
@@ -793,7 +804,7 @@ int manager_migrate(Manager *mgr, const MigrationParams *p, Migration **ret, cha
 static void manager_start_queued(Manager *mgr) {
         unsigned running = manager_n_running_migrations(mgr);
 
-        for (size_t i = 0; i < mgr->n_jobs && running < mgr->max_migrations; i++) {
+        for (size_t i = 0; i < mgr->n_jobs && running < manager_max_migrations(mgr); i++) {
                 Migration *m = mgr->jobs[i]->migration;
 
                 if (!migration_is_queued(m) || mgr->handed_over)
@@ -1372,7 +1383,12 @@ int manager_reload_policies(Manager *mgr, char **ret_error) {
 
         policy_set_free(mgr->policies);
         mgr->policies = set;
-        log_info("Loaded %zu polic%s.", policy_set_size(set), policy_set_size(set) == 1 ? "y" : "ies");
+        log_info("Loaded %zu polic%s; at most %u migration%s at once%s.", policy_set_size(set),
+                 policy_set_size(set) == 1 ? "y" : "ies", manager_max_migrations(mgr),
+                 manager_max_migrations(mgr) == 1 ? "" : "s",
+                 mgr->max_migrations_option > 0 ? " (--max-migrations)" :
+                 policy_set_get_max_migrations(set) > 0 ? " (the default policy's host.max_migrations)" : "");
+        manager_start_queued(mgr); /* the cap may have risen */
         return 0;
 }
 

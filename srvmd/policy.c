@@ -104,6 +104,8 @@ struct Policy {
         PolicyMigrationSettings migration;
         PolicyConvergence convergence;
         PolicyRetry retry[_RETRY_MAX];
+
+        unsigned max_migrations; /* .host.max_migrations, default policy only; 0: not given */
 };
 
 struct PolicySet {
@@ -1244,10 +1246,36 @@ static int check_utf8(Parser *ps, json_object *v, const char *path) {
         return 0;
 }
 
+/* What is the host's rather than a domain's: in the default policy only. */
+static int parse_host(Parser *ps, Policy *p, json_object *root) {
+        static const char *const keys[] = { "max_migrations", NULL };
+        json_object *o, *v;
+        uint64_t n;
+        int r;
+
+        if (!member(root, "host", &o))
+                return 0;
+        if (!policy_is_default(p))
+                return parser_fail(ps, -EINVAL, ".host", "only the default policy may set the host's settings");
+        r = parse_object(ps, o, ".host");
+        if (r < 0)
+                return r;
+        r = check_keys(ps, o, ".host", keys);
+        if (r < 0)
+                return r;
+        if (member(o, "max_migrations", &v)) {
+                r = parse_uint(ps, v, ".host.max_migrations", 1, POLICY_MAX_MIGRATIONS_MAX, &n);
+                if (r < 0)
+                        return r;
+                p->max_migrations = (unsigned) n;
+        }
+        return 0;
+}
+
 static int parse_policy(Parser *ps, Policy *p, json_object *root) {
         static const char *const keys[] = {
                 "description", "match", "guest", "plug", "budgets_s", "migration", "convergence",
-                "on_failure", NULL,
+                "on_failure", "host", NULL,
         };
         json_object *v;
         int r;
@@ -1286,6 +1314,9 @@ static int parse_policy(Parser *ps, Policy *p, json_object *root) {
         if (r < 0)
                 return r;
         r = parse_convergence(ps, p, root);
+        if (r < 0)
+                return r;
+        r = parse_host(ps, p, root);
         if (r < 0)
                 return r;
         return parse_on_failure(ps, p, root);
@@ -1579,6 +1610,14 @@ int policy_to_json(const Policy *p, json_object **ret) {
             add(convergence, "downtime_ceiling_ms",
                 json_object_new_int64((int64_t) p->convergence.downtime_ceiling_ms)) < 0)
                 return -ENOMEM;
+
+        if (p->max_migrations > 0) {
+                json_object *host = json_object_new_object();
+
+                if (add(o, "host", host) < 0 ||
+                    add(host, "max_migrations", json_object_new_int64(p->max_migrations)) < 0)
+                        return -ENOMEM;
+        }
 
         on_failure = json_object_new_object();
         if (add(o, "on_failure", on_failure) < 0)
@@ -1933,4 +1972,8 @@ const Policy *policy_set_resolve(const PolicySet *s, const PolicyDomainInfo *d,
         if (ret_kind)
                 *ret_kind = best_kind;
         return best;
+}
+
+unsigned policy_set_get_max_migrations(const PolicySet *s) {
+        return s && s->default_policy ? s->default_policy->max_migrations : 0;
 }

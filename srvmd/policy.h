@@ -132,6 +132,9 @@ PolicySet *policy_set_free(PolicySet *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(PolicySet *, policy_set_free);
 
 size_t policy_set_size(const PolicySet *s);
+/* The default policy's .host.max_migrations: migrations srvmd runs at once; 0 if not given. */
+#define POLICY_MAX_MIGRATIONS_MAX 1024
+unsigned policy_set_get_max_migrations(const PolicySet *s);
 /* By index (name order; the default policy included) or name; NULL if none. */
 const Policy *policy_set_get(const PolicySet *s, size_t i);
 const Policy *policy_set_get_by_name(const PolicySet *s, const char *name);

@@ -236,7 +236,14 @@ static const struct {
         /* unknown keys, at every depth */
         { "top.json", "{ \"matches\": {} }", EINVAL,
           "%s: .matches: unknown key (known here: description, match, guest, plug, budgets_s, migration, "
-          "convergence, on_failure)" },
+          "convergence, on_failure, host)" },
+        /* the host's settings: the default policy's alone, in range */
+        { "host-elsewhere.json", "{ \"match\": { \"names\": [\"a\"] }, \"host\": { \"max_migrations\": 2 } }", EINVAL,
+          "%s: .host: only the default policy may set the host's settings" },
+        { "default.json", "{ \"host\": { \"max_migrations\": 0 } }", EINVAL,
+          "%s: .host.max_migrations: expected an integer from 1 to 1024, got 0" },
+        { "default.json", "{ \"host\": { \"max_parallel\": 2 } }", EINVAL,
+          "%s: .host.max_parallel: unknown key (known here: max_migrations)" },
         { "deep.json", "{ \"match\": { \"names\": [\"a\"] }, \"on_failure\": { \"plug\": { \"retry\": 1 } } }", EINVAL,
           "%s: .on_failure.plug.retry: unknown key (known here: retries, backoff_s)" },
         { "meta-key.json", "{ \"match\": { \"metadata\": [ { \"namespace\": \"u\", \"element\": \"e\", \"val\": \"x\" } ] } }",
@@ -567,6 +574,31 @@ static void test_resolve(void) {
         ASSERT_TRUE(policy_is_default(policy_set_resolve(s, NULL, NULL)));
 }
 
+/* The cap on migrations at once, from the default policy. */
+static void test_host_settings(void) {
+        _cleanup_(json_object_putp) json_object *j = NULL;
+        const char *dirs[2] = { NULL, NULL };
+        char dir[512], path[512];
+        PolicySet *s;
+
+        scratch_path(dir, sizeof dir, "host", NULL);
+        dirs[0] = dir;
+        scratch_path(path, sizeof path, "host", "default.json");
+        write_file(path, "{ \"host\": { \"max_migrations\": 3 } }");
+        s = load(dirs);
+        ASSERT_EQ_INT(policy_set_get_max_migrations(s), 3);
+        ASSERT_OK(policy_to_json(policy_set_get_by_name(s, "default"), &j));
+        ASSERT_STREQ(json_at(j, ".host.max_migrations"), "3");
+        policy_set_free(s);
+
+        write_file(path, "{ \"guest\": { \"bond\": \"bond1\" } }");
+        s = load(dirs);
+        ASSERT_EQ_INT(policy_set_get_max_migrations(s), 0);
+        policy_set_free(s);
+        ASSERT_EQ_INT(policy_set_get_max_migrations(NULL), 0);
+        ASSERT_EQ_INT(unlink(path), 0);
+}
+
 static void test_set_all_or_nothing(void) {
         _cleanup_free_ char *error = NULL, *expected = NULL;
         PolicySet *s = (PolicySet *) 0x1;
@@ -748,6 +780,14 @@ static void test_man_page(void) {
         ASSERT_OK(policy_to_json(tpl, &b));
         check_man_keys(page, a);
         check_man_keys(page, b);
+        {
+                _cleanup_(policy_freep) Policy *def = parse_text("default.json", "{ \"host\": { \"max_migrations\": 2 } }",
+                                                                 path, sizeof path);
+                _cleanup_(json_object_putp) json_object *c = NULL;
+
+                ASSERT_OK(policy_to_json(def, &c));
+                check_man_keys(page, c);
+        }
 
         for (PolicyPlugSource s = 0; s < _POLICY_PLUG_SOURCE_MAX; s++)
                 ASSERT_TRUE(man_names(page, policy_plug_source_to_string(s)));
@@ -782,6 +822,7 @@ int main(void) {
         test_plug_xml();
         test_convergence();
         test_resolve();
+        test_host_settings();
         test_set_all_or_nothing();
         test_shipped();
         test_man_page();
