@@ -7,6 +7,7 @@
  * their policy and VF. Reading is open to everyone; what changes something (Migrate,
  * Check, Cancel, Reload) is for root and the members of the admin group. */
 #include <grp.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -32,36 +33,64 @@ static const char *strempty(const char *s) {
 }
 
 /* The admin group, resolved when the bus is set up and again on Reload, so a group created
- * later counts from the next reload on. Looking a group up may ask NSS, which may block:
- * never on a method call. One manager per process. */
+ * later counts from the next reload on. Looking a group up may ask NSS, which may block: at
+ * setup, before the loop runs; on Reload, on a thread of its own, the loop reading the last
+ * answer under admin_lock. One manager per process. */
 static const char *admin_group = SRVM_ADMIN_GROUP;
-static gid_t admin_gid;
-static bool have_admin_gid;
-static bool admin_group_looked_up;
+static pthread_mutex_t admin_lock = PTHREAD_MUTEX_INITIALIZER;
+static gid_t admin_gid;              /* under admin_lock */
+static bool have_admin_gid;          /* under admin_lock */
+static bool admin_group_looked_up;   /* under admin_lock */
 
-static void admin_group_resolve(void) {
-        struct group *g;
+static void *admin_group_resolve(void *userdata) {
+        struct group grp, *g = NULL;
+        char buf[16 * 1024];
+        bool had, first;
+        int r;
 
-        errno = 0;
-        g = getgrnam(admin_group);
-        if (!g) {
-                if (errno == 0 && !admin_group_looked_up)
-                        /* Once, at start: an install that skipped systemd-sysusers. */
-                        log_warning("Admin group '%s' does not exist: only root may start, check or cancel "
-                                    "migrations and reload policies. Create it (systemd-sysusers, or "
-                                    "groupadd --system %s), add operators with 'usermod -aG %s USER', "
-                                    "then run 'srvmctl reload'.",
-                                    admin_group, admin_group, admin_group);
-                else if (have_admin_gid || errno != 0)
-                        log_warning("Admin group '%s' not found%s%s; only root may change anything.",
-                                    admin_group, errno != 0 ? ": " : "", errno != 0 ? strerror(errno) : "");
-                have_admin_gid = false;
-                admin_group_looked_up = true;
-                return;
-        }
-        admin_gid = g->gr_gid;
-        have_admin_gid = true;
+        r = getgrnam_r(admin_group, &grp, buf, sizeof buf, &g);
+        pthread_mutex_lock(&admin_lock);
+        had = have_admin_gid;
+        first = !admin_group_looked_up;
+        have_admin_gid = g != NULL;
+        if (g)
+                admin_gid = g->gr_gid;
         admin_group_looked_up = true;
+        pthread_mutex_unlock(&admin_lock);
+        if (!g && r == 0 && first)
+                /* Once, at start: an install that skipped systemd-sysusers. */
+                log_warning("Admin group '%s' does not exist: only root may start, check or cancel "
+                            "migrations and reload policies. Create it (systemd-sysusers, or "
+                            "groupadd --system %s), add operators with 'usermod -aG %s USER', "
+                            "then run 'srvmctl reload'.",
+                            admin_group, admin_group, admin_group);
+        else if (!g && (had || r != 0))
+                log_warning("Admin group '%s' not found%s%s; only root may change anything.",
+                            admin_group, r != 0 ? ": " : "", r != 0 ? strerror(r) : "");
+        return NULL;
+}
+
+static void admin_group_resolve_async(void) {
+        pthread_attr_t attr;
+        pthread_t t;
+        int r;
+
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        r = pthread_create(&t, &attr, admin_group_resolve, NULL);
+        pthread_attr_destroy(&attr);
+        if (r != 0)
+                log_warning_errno(-r, "Cannot look the admin group '%s' up again, the last answer stays: %m", admin_group);
+}
+
+/* 1 if gid is the admin group's, as last looked up. */
+static bool is_admin_gid(uint32_t gid) {
+        bool yes;
+
+        pthread_mutex_lock(&admin_lock);
+        yes = have_admin_gid && (uint32_t) admin_gid == gid;
+        pthread_mutex_unlock(&admin_lock);
+        return yes;
 }
 
 void bus_set_admin_group(const char *name) {
@@ -162,8 +191,8 @@ static int admin_verdict(sd_bus_message *reply) {
                         r = sd_bus_message_read_array(reply, 'u', &a, &size);
                         if (r < 0)
                                 return r;
-                        for (size_t i = 0; have_admin_gid && i < size / sizeof(uint32_t); i++)
-                                if (((const uint32_t *) a)[i] == (uint32_t) admin_gid)
+                        for (size_t i = 0; i < size / sizeof(uint32_t); i++)
+                                if (is_admin_gid(((const uint32_t *) a)[i]))
                                         member = true;
                         r = sd_bus_message_exit_container(reply);
                         if (r < 0)
@@ -664,8 +693,8 @@ static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *
                                                "The policies were not reloaded, the ones in force stay: %m");
         }
 
-        /* A group created since the start counts from now on. */
-        admin_group_resolve();
+        /* A group created since the start counts from now on (once looked up, off the loop). */
+        admin_group_resolve_async();
         log_info("Policies reloaded over the bus.");
 
         r = sd_bus_emit_properties_changed(sd_bus_message_get_bus(message), SRVM_BUS_PATH,
@@ -968,7 +997,7 @@ int bus_setup(Manager *mgr) {
         if (!bus)
                 return log_error_errno(ENOTCONN, "Cannot export the bus objects: not connected to a bus.");
 
-        admin_group_resolve();
+        (void) admin_group_resolve(NULL);
 
         r = sd_bus_add_object_vtable(bus, NULL, SRVM_BUS_PATH, SRVM_MANAGER_INTERFACE, manager_vtable, mgr);
         if (r < 0)
