@@ -1235,8 +1235,13 @@ static void *worker_main(void *userdata) {
                 virt_post(v, p);
         }
 
-        /* Drop what this job held before the loop joins us. */
+        /* Drop what this job held before the loop joins us: closing a connection may be its
+         * last reference and an RPC to libvirtd, which the loop must not wait for. */
         dest_close(j);
+        if (j->local) {
+                virConnectClose(j->local);
+                j->local = NULL;
+        }
         if (j->source_dom) {
                 virDomainFree(j->source_dom);
                 j->source_dom = NULL;
