@@ -428,16 +428,18 @@ static void manager_prune_jobs(Manager *mgr) {
 
 /* The machine's backend, as seen from the loop. */
 
-/* An action that changes the host starts once the record saying it begins is durable
- * (action_changes_host()); until then it waits on the job, and manager_on_journal_synced()
- * starts it. A check journals nothing; a record that could not be written does not hold the
- * job up (the failure is logged, as the job's journal_failed says). */
+/* A phase's action starts once the record saying the phase began is durable, so that a restart
+ * at any moment finds the phase the host was last changed in; until then it waits on the job,
+ * and manager_on_journal_synced() starts it. Read-only actions (preflight, locate) wait too:
+ * then no phase can end before its record is durable, and the bus, which tells a new phase
+ * only once its record is, never skips one. A check journals nothing; a record that could not
+ * be written does not hold the job up (the failure is logged, as journal_failed says). */
 static int job_start_action(void *userdata, Migration *m, Action a, Side side) {
         Job *j = userdata;
 
         j->action_waiting = false;
         j->action_cancel = false;
-        if (!action_changes_host(a) || migration_is_check_only(m) || j->journal_synced >= j->journal_seq)
+        if (migration_is_check_only(m) || j->journal_synced >= j->journal_seq)
                 return virt_start_action(j->manager->virt, m, a, side);
 
         j->action_waiting = true;

@@ -1340,25 +1340,6 @@ bool migration_is_queued(const Migration *m) {
         return m->phase == _PHASE_INVALID && !m->finished;
 }
 
-bool action_changes_host(Action a) {
-        switch (a) {
-        case ACTION_PREFLIGHT:
-        case ACTION_LOCATE:
-                return false;
-        case ACTION_FAILOVER:
-        case ACTION_UNPLUG:
-        case ACTION_MIGRATE:
-        case ACTION_PLUG:
-        case ACTION_LINK:
-        case ACTION_FAILBACK:
-                return true;
-        case _ACTION_MAX:
-        case _ACTION_INVALID:
-                break;
-        }
-        return false;
-}
-
 bool migration_is_check_only(const Migration *m) {
         return m->check_only;
 }

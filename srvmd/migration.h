@@ -311,8 +311,3 @@ Side side_from_string(const char *s);
 
 usec_t phase_default_budget(Phase p);
 
-/* Whether action a changes the host or the guest (everything but preflight and locate, which
- * only read). Such an action starts only once the job's record saying it begins is durable:
- * the backend waits for the journal before it starts it, so that a restart at any moment finds
- * the phase the host was last changed in. */
-bool action_changes_host(Action a);

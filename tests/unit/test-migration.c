@@ -1590,27 +1590,9 @@ static void test_queued(void) {
         migration_free(m);
 }
 
-/* Which actions wait for the journal: every one that changes the host or the guest. */
-static void test_action_changes_host(void) {
-        static const struct {
-                Action action;
-                bool changes;
-        } table[] = {
-                { ACTION_PREFLIGHT, false }, { ACTION_FAILOVER, true }, { ACTION_UNPLUG, true },
-                { ACTION_MIGRATE, true },    { ACTION_PLUG, true },     { ACTION_LINK, true },
-                { ACTION_FAILBACK, true },   { ACTION_LOCATE, false },
-        };
-
-        ASSERT_EQ_INT(ELEMENTSOF(table), _ACTION_MAX);
-        for (size_t i = 0; i < ELEMENTSOF(table); i++)
-                ASSERT_EQ_INT(action_changes_host(table[i].action), table[i].changes);
-        ASSERT_TRUE(!action_changes_host(_ACTION_INVALID));
-}
-
 int main(void) {
         test_hostile_text();
         test_queued();
-        test_action_changes_host();
         test_cases();
         test_sides();
         test_unplug_waits_for_event();
