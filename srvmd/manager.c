@@ -1432,12 +1432,27 @@ void manager_on_job_completed(Manager *mgr, const char *domain, uint64_t downtim
         }
 }
 
+/* A record written for the handover is durable, or failed: noted on the job only; nothing
+ * starts and the bus is not told, srvmd is exiting. */
+static void manager_on_journal_handed_over(void *userdata, uint32_t id, uint64_t seq, int r) {
+        Job *j = manager_find_job_record(userdata, id);
+
+        if (!j)
+                return;
+        if (seq > j->journal_synced)
+                j->journal_synced = seq;
+        j->journal_failed = r < 0;
+}
+
 /* SIGTERM/SIGINT (systemctl stop or restart, a package upgrade): hand the running jobs to the
- * next srvmd instead of rolling them back. Each job's record is written once more, durably,
- * saying the phase it is in, and srvmd exits at once without waiting for the actions in
- * flight (main() sees manager_handed_over()): libvirt finishes a peer-to-peer migration on its
- * own, and the next srvmd finds each job in its journal and finishes it through recover, as
- * after a crash. Rolling a job back is `srvmctl cancel`'s. */
+ * next srvmd instead of rolling them back. Each job's record is handed to the journal writer
+ * once more, saying the phase it is in, and the writer is flushed here, on the loop: srvmd
+ * exits only once every record is durable, so none on disk is older than what the host was
+ * last changed to (an action starts only once its phase's record is durable). Then srvmd exits
+ * at once without waiting for the actions in flight (main() sees manager_handed_over()):
+ * libvirt finishes a peer-to-peer migration on its own, and the next srvmd finds each job in
+ * its journal and finishes it through recover, as after a crash. A queued job has touched
+ * nothing and has no record: it is not handed over. Rolling a job back is `srvmctl cancel`'s. */
 static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *mgr = userdata;
         unsigned n = manager_n_active_jobs(mgr);
@@ -1449,17 +1464,28 @@ static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *
                    "'srvmctl cancel JOB' rolls one back instead.", n, n == 1 ? "" : "s");
         (void) sd_notifyf(false, "STOPPING=1\nSTATUS=Stopping: %u running job%s handed to the next srvmd",
                           n, n == 1 ? "" : "s");
+        mgr->handed_over = true;
         for (size_t i = 0; i < mgr->n_jobs; i++) {
                 Job *j = mgr->jobs[i];
 
-                if (migration_is_finished(j->migration) || migration_is_check_only(j->migration))
-                        continue;
-                job_journal(j);
-                log_info("%s: job %u: handed over in phase %s%s", migration_get_domain(j->migration),
-                         migration_get_id(j->migration), phase_to_string(migration_get_phase(j->migration)),
-                         j->journal_failed ? ", but its journal could not be written: the next srvmd will not know of it" : "");
+                if (!migration_is_finished(j->migration) && !migration_is_check_only(j->migration))
+                        job_journal(j);
         }
-        mgr->handed_over = true;
+        journal_writer_flush(mgr->journal_writer, manager_on_journal_handed_over, mgr);
+        for (size_t i = 0; i < mgr->n_jobs; i++) {
+                Migration *m = mgr->jobs[i]->migration;
+
+                if (migration_is_finished(m) || migration_is_check_only(m))
+                        continue;
+                if (migration_is_queued(m))
+                        log_notice("%s: job %u: was queued and touched nothing; not handed over, start it again",
+                                   migration_get_domain(m), migration_get_id(m));
+                else
+                        log_info("%s: job %u: handed over in phase %s%s", migration_get_domain(m),
+                                 migration_get_id(m), phase_to_string(migration_get_phase(m)),
+                                 mgr->jobs[i]->journal_failed ?
+                                 ", but its journal could not be written: the next srvmd will not know of it" : "");
+        }
         return sd_event_exit(mgr->event, 0);
 }
 
