@@ -87,7 +87,7 @@ check_file() {
         if [ -s "$root$path" ]; then pass "$what: $path"; else fail "$what: $path is missing"; fi
 }
 check_file /lib/systemd/system/srvmd.service "the unit"
-grep -qx 'ExecStart=/usr/sbin/srvmd' "$root/lib/systemd/system/srvmd.service" &&
+grep -qxE 'ExecStart=/usr/sbin/srvmd( .*)?' "$root/lib/systemd/system/srvmd.service" &&
         [ -x "$root/usr/sbin/srvmd" ] && pass "  it starts the packaged /usr/sbin/srvmd" ||
         fail "  its ExecStart is not the packaged /usr/sbin/srvmd"
 [ -L "$root/etc/systemd/system/multi-user.target.wants/srvmd.service" ] &&
