@@ -129,6 +129,10 @@ struct Migration {
         char *found_vf_alias;
         char *found_vf_mac;
         char *found_vf_xml;
+        /* The path the job takes (_POLICY_PATH_INVALID until preflight chose it; kept in the
+         * journal) and why, in the words of preflight_decide_path(). */
+        PolicyMigrationPath path;
+        char *path_reason;
         Event *events; /* owned, in order */
         size_t n_events;
         AgentStats *agent; /* owned, n_agent of them, in the order first seen */
@@ -353,6 +357,7 @@ int migration_new(uint32_t id, const MigrationParams *p, const MigrationBackendO
         m->userdata = userdata;
         m->phase = _PHASE_INVALID;
         m->interrupted = _PHASE_INVALID;
+        m->path = _POLICY_PATH_INVALID;
         m->result = JOB_RUNNING;
         m->domain_side = SIDE_SOURCE;
         m->standby_start = m->standby_end = USEC_INFINITY;
@@ -434,6 +439,7 @@ Migration *migration_free(Migration *m) {
         free(m->plug_network);
         free(m->plug_xml);
         free(m->refusal);
+        free(m->path_reason);
         free(m->found_vf_alias);
         free(m->found_vf_mac);
         free(m->found_vf_xml);
@@ -1206,7 +1212,56 @@ static int take_decision(Migration *m, PreflightDecision *d) {
         return 0;
 }
 
-void migration_domain_read(Migration *m, const char *domain_xml) {
+/* Choose the path on what preflight found and the hosts' facts; the job's events say why.
+ * This srvmd carries out the failover path only: a policy that pins native is refused (with
+ * the reason native cannot be taken, or because it is not carried out), and auto takes
+ * failover, saying when native would have done. */
+static int choose_path(Migration *m, const PreflightDecision *d, const PreflightHostFacts *facts) {
+        _cleanup_(preflight_path_done) PreflightPath path = {};
+        _cleanup_free_ char *refusal = NULL, *why = NULL;
+        PolicyMigrationPath wanted = policy_get_migration(d->policy)->path;
+        int r;
+
+        r = preflight_decide_path(&(PreflightPathFacts) {
+                                          .wanted = wanted,
+                                          .vf_xml = d->vf.xml,
+                                          .hosts = facts,
+                                  }, &path);
+        if (r < 0)
+                return r;
+
+        if (path.path == POLICY_PATH_NATIVE && wanted == POLICY_PATH_NATIVE)
+                r = asprintf(&refusal, "the policy asks for the native path (%s), which this srvmd does not carry out yet",
+                             path.reason);
+        else if (path.refusal)
+                refusal = TAKE_PTR(path.refusal);
+        if (r < 0)
+                return -ENOMEM;
+
+        if (refusal)
+                r = asprintf(&why, "refused in preflight: %s", path.reason);
+        else if (path.path == POLICY_PATH_NATIVE)
+                r = asprintf(&why, "failover (auto; %s, but this srvmd carries out only the failover path)", path.reason);
+        else
+                why = TAKE_PTR(path.reason);
+        if (r < 0 || !why)
+                return -ENOMEM;
+
+        if (refusal) {
+                char *joined = NULL;
+
+                if (m->refusal && asprintf(&joined, "%s; %s", m->refusal, refusal) < 0)
+                        return -ENOMEM;
+                free(m->refusal);
+                m->refusal = joined ? joined : TAKE_PTR(refusal);
+        } else
+                m->path = POLICY_PATH_FAILOVER;
+        free(m->path_reason);
+        m->path_reason = TAKE_PTR(why);
+        return migration_add_event(m, "path: %s", m->path_reason);
+}
+
+void migration_domain_read(Migration *m, const char *domain_xml, const PreflightHostFacts *facts) {
         _cleanup_(preflight_decision_done) PreflightDecision d = {};
         MigrationParams params = {};
         int r;
@@ -1231,6 +1286,8 @@ void migration_domain_read(Migration *m, const char *domain_xml) {
                 m->policy_match = d.match;
                 r = take_decision(m, &d);
         }
+        if (r >= 0 && d.vf.xml) /* without a VF the job is refused already */
+                r = choose_path(m, &d, facts);
         if (r < 0) {
                 migration_action_done(m, ACTION_PREFLIGHT, r, "out of memory resolving its policy");
                 return;
@@ -1631,6 +1688,10 @@ int migration_build_json(const Migration *m, json_object **ret) {
         if (r >= 0)
                 r = json_add_string_or_null(o, "policy", m->policy_name);
         if (r >= 0)
+                r = json_add_string_or_null(o, "path", m->path >= 0 ? policy_migration_path_to_string(m->path) : NULL);
+        if (r >= 0)
+                r = json_add_string_or_null(o, "path_reason", m->path_reason);
+        if (r >= 0)
                 r = json_add_string_or_null(o, "vf_alias", m->vf_alias);
         if (r >= 0)
                 r = json_add_string_or_null(o, "vf_mac", m->vf_mac);
@@ -1849,6 +1910,9 @@ static int phase_from_string_int(const char *s) {
 static int phase_result_from_string_int(const char *s) {
         return phase_result_from_string(s);
 }
+static int policy_migration_path_from_string_int(const char *s) {
+        return policy_migration_path_from_string(s);
+}
 static int job_result_from_string_int(const char *s) {
         return job_result_from_string(s);
 }
@@ -1997,6 +2061,12 @@ int migration_new_from_journal(json_object *record, const MigrationBackendOps *o
         m->rollback_goal = reader_enum(&rd, j, "rollback_goal", false, job_result_from_string_int);
         m->cancel_requested = reader_bool(&rd, j, "cancel_requested");
         /* Optional: records of a srvmd that did not write it have it null. */
+        if (json_object_object_get_ex(record, "path", NULL))
+                m->path = reader_enum(&rd, record, "path", true, policy_migration_path_from_string_int);
+        if (m->path < 0)
+                m->path = _POLICY_PATH_INVALID;
+        if (json_object_object_get_ex(record, "path_reason", NULL))
+                m->path_reason = reader_string(&rd, record, "path_reason", true);
         if (json_object_object_get_ex(record, "interrupted", NULL))
                 m->interrupted = reader_enum(&rd, record, "interrupted", true, phase_from_string_int);
         if (m->interrupted < 0)

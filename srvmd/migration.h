@@ -196,10 +196,11 @@ int migration_apply_policy(Migration *m, const char *name, const MigrationParams
  * convergence rule, once, and what it decides is asked of the backend (ops->control()) and
  * written into the job's events. */
 int migration_set_progress(Migration *m, const MigrationProgress *p);
-/* Preflight's first action read the domain's XML: the job decides on it (preflight.h:
- * policy, VF, plug XML, refusal), applies the policy, and asks the backend for the checks
+/* Preflight's first action read the domain's XML and the hosts' facts (NULL: none known):
+ * the job decides on them (preflight.h: policy, VF, plug XML, migration path, refusal), applies the policy, and asks the backend for the checks
  * (ops->check()) or, without them, ends preflight. Ignored unless preflight waits for it. */
-void migration_domain_read(Migration *m, const char *domain_xml);
+struct PreflightHostFacts;
+void migration_domain_read(Migration *m, const char *domain_xml, const struct PreflightHostFacts *facts);
 /* What preflight decided, for the checks and the later actions; the defaults (NULL, 0,
  * _INVALID) before, for arrivals, and for a job restarted from the journal. */
 const PolicyMigrationSettings *migration_get_settings(const Migration *m);

@@ -48,7 +48,20 @@ typedef enum PolicyConvergenceStep {
         _POLICY_STEP_INVALID = -EINVAL,
 } PolicyConvergenceStep;
 
+/* How a domain's VF crosses: natively (it stays attached and QEMU moves it with the domain),
+ * by failover (the bond moves to virtio-net, the VF is unplugged and a new one plugged on the
+ * destination), or the one preflight finds possible (auto: native when it can, else
+ * failover). See preflight_decide_path(). */
+typedef enum PolicyMigrationPath {
+        POLICY_PATH_AUTO,
+        POLICY_PATH_NATIVE,
+        POLICY_PATH_FAILOVER,
+        _POLICY_PATH_MAX,
+        _POLICY_PATH_INVALID = -EINVAL,
+} PolicyMigrationPath;
+
 typedef struct PolicyMigrationSettings {
+        PolicyMigrationPath path;
         uint64_t max_downtime_ms;
         uint64_t bandwidth_mib_s; /* 0: unlimited */
         bool auto_converge;

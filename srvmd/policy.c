@@ -137,6 +137,13 @@ static const char *const policy_convergence_action_table[_POLICY_CONVERGENCE_ACT
 };
 DEFINE_STRING_TABLE_LOOKUP(policy_convergence_action, PolicyConvergenceAction);
 
+static const char *const policy_migration_path_table[_POLICY_PATH_MAX] = {
+        [POLICY_PATH_AUTO] = "auto",
+        [POLICY_PATH_NATIVE] = "native",
+        [POLICY_PATH_FAILOVER] = "failover",
+};
+DEFINE_STRING_TABLE_LOOKUP(policy_migration_path, PolicyMigrationPath);
+
 static const char *const policy_convergence_step_table[_POLICY_STEP_MAX] = {
         [POLICY_STEP_NONE] = "none",
         [POLICY_STEP_RAISE_DOWNTIME] = "raise-downtime",
@@ -153,6 +160,7 @@ static void policy_init_defaults(Policy *p) {
         for (Phase i = 0; i < _PHASE_MAX; i++)
                 p->budget[i] = phase_default_budget(i);
         p->migration = (PolicyMigrationSettings) {
+                .path = POLICY_PATH_AUTO,
                 .max_downtime_ms = DEFAULT_MAX_DOWNTIME_MS,
         };
         p->convergence = (PolicyConvergence) {
@@ -1058,10 +1066,10 @@ static int parse_budgets(Parser *ps, Policy *p, json_object *root) {
 
 static int parse_migration(Parser *ps, Policy *p, json_object *root) {
         static const char *const keys[] = {
-                "max_downtime_ms", "bandwidth_mib_s", "auto_converge", "allow_postcopy", NULL,
+                "path", "max_downtime_ms", "bandwidth_mib_s", "auto_converge", "allow_postcopy", NULL,
         };
         json_object *o, *v;
-        int r;
+        int r, i;
 
         if (!member(root, "migration", &o))
                 return 0;
@@ -1072,6 +1080,13 @@ static int parse_migration(Parser *ps, Policy *p, json_object *root) {
         if (r < 0)
                 return r;
 
+        if (member(o, "path", &v)) {
+                r = parse_enum(ps, v, ".migration.path", policy_migration_path_table,
+                               ELEMENTSOF(policy_migration_path_table), &i);
+                if (r < 0)
+                        return r;
+                p->migration.path = i;
+        }
         if (member(o, "max_downtime_ms", &v)) {
                 r = parse_uint(ps, v, ".migration.max_downtime_ms", 1, MAX_DOWNTIME_MS_MAX,
                                &p->migration.max_downtime_ms);
@@ -1595,6 +1610,7 @@ int policy_to_json(const Policy *p, json_object **ret) {
 
         migration = json_object_new_object();
         if (add(o, "migration", migration) < 0 ||
+            add(migration, "path", json_object_new_string(policy_migration_path_to_string(p->migration.path))) < 0 ||
             add(migration, "max_downtime_ms", json_object_new_int64((int64_t) p->migration.max_downtime_ms)) < 0 ||
             add(migration, "bandwidth_mib_s", json_object_new_int64((int64_t) p->migration.bandwidth_mib_s)) < 0 ||
             add(migration, "auto_converge", json_object_new_boolean(p->migration.auto_converge)) < 0 ||

@@ -153,5 +153,7 @@ const char *policy_plug_source_to_string(PolicyPlugSource s);
 PolicyPlugSource policy_plug_source_from_string(const char *s);
 const char *policy_convergence_action_to_string(PolicyConvergenceAction a);
 PolicyConvergenceAction policy_convergence_action_from_string(const char *s);
+const char *policy_migration_path_to_string(PolicyMigrationPath p);
+PolicyMigrationPath policy_migration_path_from_string(const char *s);
 const char *policy_convergence_step_to_string(PolicyConvergenceStep s);
 PolicyConvergenceStep policy_convergence_step_from_string(const char *s);

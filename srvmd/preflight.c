@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "preflight.h"
+#include "vfio.h"
 
 #define NO_POLICY "no policy resolves for it"
 
@@ -186,5 +187,194 @@ int preflight_summarize_domain(const PolicySet *set, const char *domain_xml, Pre
 
         *ret = s;
         s = (PreflightDomainSummary) {};
+        return 0;
+}
+
+void preflight_host_facts_done(PreflightHostFacts *f) {
+        if (!f)
+                return;
+        for (size_t i = 0; i < f->n_drivers; i++) {
+                free(f->drivers[i].address);
+                free(f->drivers[i].driver);
+        }
+        free(f->drivers);
+        *f = (PreflightHostFacts) {};
+}
+
+int preflight_host_facts_add_driver(PreflightHostFacts *f, const char *address, const char *driver, int r) {
+        PreflightPciDriver *a, d = { .error = r < 0 ? r : 0 };
+
+        if (!f || !address)
+                return -EINVAL;
+        d.address = strdup(address);
+        if (!d.address)
+                return -ENOMEM;
+        if (r >= 0 && driver && !(d.driver = strdup(driver))) {
+                free(d.address);
+                return -ENOMEM;
+        }
+        a = reallocarray(f->drivers, f->n_drivers + 1, sizeof(*a));
+        if (!a) {
+                free(d.address);
+                free(d.driver);
+                return -ENOMEM;
+        }
+        f->drivers = a;
+        f->drivers[f->n_drivers++] = d;
+        return 0;
+}
+
+static const PreflightPciDriver *find_driver(const PreflightHostFacts *h, const char *address) {
+        for (size_t i = 0; h && i < h->n_drivers; i++)
+                if (streq(h->drivers[i].address, address))
+                        return &h->drivers[i];
+        return NULL;
+}
+
+void preflight_path_done(PreflightPath *p) {
+        if (!p)
+                return;
+        free(p->reason);
+        free(p->refusal);
+        *p = (PreflightPath) {};
+}
+
+static int format_version(unsigned long v, char *buf, size_t size) {
+        return snprintf(buf, size, "%lu.%lu.%lu", v / 1000000, v / 1000 % 1000, v % 1000);
+}
+
+/* Why one program of a host (libvirt, QEMU) at version have cannot migrate a VF natively,
+ * needing min; NULL in *ret if it can. */
+static int version_blocks_native(const char *host, const char *program, unsigned long have, unsigned long min,
+                                 char **ret) {
+        char h[32], m[32];
+
+        if (have == 0)
+                return asprintf(ret, "the %s's %s version is not known", host, program) < 0 ? -ENOMEM : 0;
+        if (have >= min)
+                return 0;
+        format_version(have, h, sizeof h);
+        format_version(min, m, sizeof m);
+        return asprintf(ret, "the %s runs %s %s and a VF migrates with its domain only from %s %s on",
+                        host, program, h, program, m) < 0 ? -ENOMEM : 0;
+}
+
+/* Why a host's libvirt or QEMU cannot migrate a VF natively; NULL in *ret if it can. */
+static int host_blocks_native(const char *host, const PreflightHostVersions *h, char **ret) {
+        int r;
+
+        *ret = NULL;
+        r = version_blocks_native(host, "libvirt", h->libvirt, PREFLIGHT_NATIVE_LIBVIRT_MIN, ret);
+        if (r < 0 || *ret)
+                return r;
+        return version_blocks_native(host, "QEMU", h->qemu, PREFLIGHT_NATIVE_QEMU_MIN, ret);
+}
+
+static int driver_list(char **ret) {
+        _cleanup_free_ char *list = NULL;
+
+        for (size_t i = 0; vfio_migration_drivers[i]; i++) {
+                char *joined;
+
+                if (asprintf(&joined, "%s%s%s", list ? list : "", list ? ", " : "", vfio_migration_drivers[i]) < 0)
+                        return -ENOMEM;
+                free(list);
+                list = joined;
+        }
+        *ret = TAKE_PTR(list);
+        return 0;
+}
+
+/* For a hostdev VF: why it cannot migrate natively in *ret_why, or what makes it able to in
+ * *ret_how. */
+static int hostdev_native(const PreflightPathFacts *f, const VirtXmlNic *nic, char **ret_why, char **ret_how) {
+        static const PreflightHostVersions unknown = {};
+        _cleanup_free_ char *why = NULL, *list = NULL;
+        const PreflightPciDriver *d;
+        int r;
+
+        if (!nic->pci_address)
+                return (*ret_why = strdup("the VF's hostdev interface names no host PCI address")) ? 0 : -ENOMEM;
+        d = find_driver(f->hosts, nic->pci_address);
+        if (!d || !d->driver)
+                return asprintf(ret_why, "the driver of the VF's PCI device %s on the source is not known (%s)",
+                                nic->pci_address,
+                                !d ? "the source was not asked" :
+                                d->error == -ENODEV ? "the source has no such device" :
+                                d->error == -ENOLINK ? "it is bound to no driver" :
+                                strerror(d->error < 0 ? -d->error : ENODATA)) < 0 ? -ENOMEM : 0;
+        if (!vfio_driver_can_migrate(d->driver)) {
+                r = driver_list(&list);
+                if (r < 0)
+                        return r;
+                return asprintf(ret_why, "the VF's PCI device %s is bound to %s, not to a VFIO migration variant driver (%s)",
+                                nic->pci_address, d->driver, list) < 0 ? -ENOMEM : 0;
+        }
+        r = host_blocks_native("source", f->hosts ? &f->hosts->source : &unknown, &why);
+        if (r >= 0 && !why)
+                r = host_blocks_native("destination", f->hosts ? &f->hosts->destination : &unknown, &why);
+        if (r < 0)
+                return r;
+        if (why) {
+                *ret_why = TAKE_PTR(why);
+                return 0;
+        }
+        return asprintf(ret_how, "the VF's PCI device %s is bound to %s, a VFIO migration variant driver, and both hosts "
+                        "run libvirt 8.6 and QEMU 8.1 or later", nic->pci_address, d->driver) < 0 ? -ENOMEM : 0;
+}
+
+int preflight_decide_path(const PreflightPathFacts *f, PreflightPath *ret) {
+        _cleanup_(preflight_path_done) PreflightPath p = {};
+        _cleanup_(virt_xml_nic_done) VirtXmlNic nic = {};
+        _cleanup_free_ char *why = NULL, *how = NULL;
+        int r;
+
+        if (!f || !ret || f->wanted < 0 || f->wanted >= _POLICY_PATH_MAX)
+                return -EINVAL;
+
+        switch (f->wanted) {
+        case POLICY_PATH_FAILOVER:
+                p.path = POLICY_PATH_FAILOVER;
+                p.reason = strdup("the policy pins the failover path");
+                if (!p.reason)
+                        return -ENOMEM;
+                *ret = p;
+                p = (PreflightPath) {};
+                return 0;
+        case POLICY_PATH_AUTO:
+        case POLICY_PATH_NATIVE:
+                break;
+        case _POLICY_PATH_MAX:
+        case _POLICY_PATH_INVALID:
+                return -EINVAL;
+        }
+
+        r = f->vf_xml ? virt_xml_read_nic(f->vf_xml, &nic) : -ENODATA;
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                why = strdup("no VF interface is known to decide on");
+        else if (nic.hostdev)
+                r = hostdev_native(f, &nic, &why, &how);
+        else if (nic.model)
+                r = asprintf(&how, "the VF is an emulated %s NIC, which QEMU migrates itself", nic.model) < 0 ? -ENOMEM : 0;
+        else
+                why = strdup("the VF's interface is neither a hostdev nor a NIC model QEMU migrates itself");
+        if (r == -ENOMEM || (!why && !how))
+                return -ENOMEM;
+
+        if (how) {
+                p.path = POLICY_PATH_NATIVE;
+                r = asprintf(&p.reason, "native: %s", how);
+        } else {
+                p.path = POLICY_PATH_FAILOVER;
+                if (f->wanted == POLICY_PATH_NATIVE)
+                        r = asprintf(&p.refusal, "the policy asks for the native path and %s", why);
+                r = r < 0 ? r : asprintf(&p.reason, "failover: %s", why);
+        }
+        if (r < 0)
+                return -ENOMEM;
+        *ret = p;
+        p = (PreflightPath) {};
         return 0;
 }

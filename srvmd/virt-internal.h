@@ -16,6 +16,7 @@
 #include "json-util.h"
 #include "migration.h"
 #include "policy.h"
+#include "preflight.h"
 #include "vf-netlink.h"
 #include "vf-xml.h"
 #include "virt-monitor.h"
@@ -82,6 +83,7 @@ typedef struct Post {
         int r;
         char *message;
         char *xml;             /* DOMAIN_INFO: the live domain XML */
+        PreflightHostFacts facts; /* DOMAIN_INFO: versions and VF drivers, for the path */
         MigrationProgress progress; /* PROGRESS; ITERATION sets only its iteration */
         AgentSample agent_samples[AGENT_SAMPLES_MAX]; /* agent commands that answered */
         size_t n_agent_samples;

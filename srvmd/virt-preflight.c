@@ -11,6 +11,7 @@
 #include "config.h"
 #include "guest-reply.h"
 #include "log.h"
+#include "vfio.h"
 #include "virt-internal.h"
 
 static int check_not_on_destination(VirtJob *j, const Request *q, virDomainPtr source, Post *p) {
@@ -40,7 +41,21 @@ static int check_not_on_destination(VirtJob *j, const Request *q, virDomainPtr s
         return r;
 }
 
-/* Preflight, first stage: what the loop needs to resolve the domain's policy. */
+/* One host's libvirt and QEMU versions; 0 for what it does not tell. */
+static void read_versions(virConnectPtr conn, PreflightHostVersions *ret) {
+        unsigned long v;
+
+        *ret = (PreflightHostVersions) {};
+        if (!conn)
+                return;
+        if (virConnectGetLibVersion(conn, &v) == 0)
+                ret->libvirt = v;
+        if (virConnectGetVersion(conn, &v) == 0)
+                ret->qemu = v;
+}
+
+/* Preflight, first stage: what the loop needs to resolve the domain's policy and choose the
+ * migration path: the domain's XML, both hosts' versions, the VF drivers on this host. */
 int do_preflight_read(VirtJob *j, const Request *q, Post *p) {
         virDomainPtr dom;
         int r;
@@ -52,6 +67,18 @@ int do_preflight_read(VirtJob *j, const Request *q, Post *p) {
         p->xml = virDomainGetXMLDesc(dom, 0);
         if (!p->xml)
                 return result_fail_libvirt(p, "cannot read the domain's XML");
+
+        read_versions(j->local, &p->facts.source);
+        /* A destination that does not answer leaves its versions unknown; the checks say why. */
+        if (dest_open(j, q->destination_uri, p) >= 0)
+                read_versions(j->dest, &p->facts.destination);
+        free(p->message);
+        p->message = NULL;
+        p->r = 0;
+
+        r = vfio_read_domain_drivers("/", p->xml, &p->facts);
+        if (r < 0)
+                return result_fail(p, r, r == -ENOMEM ? "out of memory" : "cannot understand the domain's XML");
         return 0;
 }
 
@@ -286,7 +313,7 @@ void virt_dispatch_domain_info(Virt *v, Post *p) {
                 return;
         virt_report_agent_latency(v, p, m);
         j->generation = 0;
-        migration_domain_read(m, p->xml);
+        migration_domain_read(m, p->xml, &p->facts);
 }
 
 int virt_check_domain(Virt *v, Migration *m) {

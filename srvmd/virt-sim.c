@@ -249,7 +249,8 @@ static int sim_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                                 message = "out of memory";
                                 break;
                         }
-                        migration_domain_read(m, xml); /* may end the job and release j */
+                        /* No host to ask: versions and drivers unknown. */
+                        migration_domain_read(m, xml, NULL); /* may end the job and release j */
                         return 0;
                 }
                 j->checking = false;

@@ -223,6 +223,132 @@ int virt_xml_has_vf(const char *domain_xml, const char *alias, const char *mac) 
         return 0;
 }
 
+/* A recorded <interface> element, parsed: -EBADMSG if it is not one. */
+static int parse_interface(const char *interface_xml, xmlDocPtr *ret_doc, xmlNodePtr *ret_iface) {
+        _cleanup_(xml_doc_freep) xmlDocPtr doc = NULL;
+        xmlNodePtr iface;
+        int r;
+
+        r = parse(interface_xml, &doc);
+        if (r < 0)
+                return r;
+        iface = xmlDocGetRootElement(doc);
+        if (!node_is(iface, "interface"))
+                return -EBADMSG;
+        *ret_iface = iface;
+        *ret_doc = TAKE_PTR(doc);
+        return 0;
+}
+
+void virt_xml_nic_done(VirtXmlNic *n) {
+        if (!n)
+                return;
+        free(n->pci_address);
+        free(n->model);
+        *n = (VirtXmlNic) {};
+}
+
+/* "DDDD:BB:SS.F" from <address type='pci' domain='0x0000' bus='0x3b' slot='0x02'
+ * function='0x1'/>; -ENODATA if a part is missing or out of range. */
+static int pci_address_format(xmlNodePtr address, char **ret) {
+        static const char *const attrs[] = { "domain", "bus", "slot", "function" };
+        static const unsigned long max[] = { 0xffff, 0xff, 0x1f, 0x7 };
+        unsigned long v[4];
+
+        if (!attr_is(address, "type", "pci"))
+                return -ENODATA;
+        for (size_t i = 0; i < ELEMENTSOF(attrs); i++) {
+                _cleanup_xml_ xmlChar *a = xmlGetProp(address, (const xmlChar *) attrs[i]);
+                char *end;
+
+                if (!a || !*a)
+                        return -ENODATA;
+                errno = 0;
+                v[i] = strtoul((const char *) a, &end, 0);
+                if (errno || *end || v[i] > max[i] || *a == '-')
+                        return -ENODATA;
+        }
+        return asprintf(ret, "%04lx:%02lx:%02lx.%lx", v[0], v[1], v[2], v[3]) < 0 ? -ENOMEM : 0;
+}
+
+/* The host PCI address of a hostdev interface's <source><address>; -ENODATA if none. */
+static int interface_pci_address(xmlNodePtr iface, char **ret) {
+        xmlNodePtr address = child_element(child_element(iface, "source"), "address");
+
+        return address ? pci_address_format(address, ret) : -ENODATA;
+}
+
+int virt_xml_read_nic(const char *interface_xml, VirtXmlNic *ret) {
+        _cleanup_(xml_doc_freep) xmlDocPtr doc = NULL;
+        _cleanup_(virt_xml_nic_done) VirtXmlNic n = {};
+        _cleanup_xml_ xmlChar *model = NULL;
+        xmlNodePtr iface;
+        int r;
+
+        if (!ret)
+                return -EINVAL;
+        r = parse_interface(interface_xml, &doc, &iface);
+        if (r < 0)
+                return r;
+
+        n.hostdev = interface_is_hostdev(iface);
+        if (n.hostdev) {
+                r = interface_pci_address(iface, &n.pci_address);
+                if (r == -ENOMEM)
+                        return r;
+        }
+        model = child_attr(iface, "model", "type");
+        r = dup_xml_string(model, &n.model);
+        if (r < 0)
+                return r;
+
+        *ret = n;
+        n = (VirtXmlNic) {};
+        return 0;
+}
+
+char **virt_xml_strv_free(char **l) {
+        for (char **i = l; i && *i; i++)
+                free(*i);
+        free(l);
+        return NULL;
+}
+
+int virt_xml_list_hostdev_pci(const char *domain_xml, char ***ret, size_t *ret_n) {
+        _cleanup_(xml_doc_freep) xmlDocPtr doc = NULL;
+        xmlNodePtr devices;
+        char **l = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!ret || !ret_n)
+                return -EINVAL;
+        r = parse_devices(domain_xml, &doc, &devices);
+        if (r < 0)
+                return r;
+        for (xmlNodePtr c = devices ? devices->children : NULL; c; c = c->next) {
+                char *a = NULL, **grown;
+
+                if (!node_is(c, "interface") || !interface_is_hostdev(c))
+                        continue;
+                r = interface_pci_address(c, &a);
+                if (r == -ENODATA)
+                        continue;
+                grown = r < 0 ? NULL : reallocarray(l, n + 2, sizeof(*l));
+                if (!grown) {
+                        free(a);
+                        virt_xml_strv_free(l);
+                        return -ENOMEM;
+                }
+                l = grown;
+                l[n++] = a;
+                l[n] = NULL;
+        }
+        *ret = l;
+        *ret_n = n;
+        return 0;
+}
+
 int virt_xml_make_plug_xml(const char *interface_xml, char **ret) {
         _cleanup_(xml_doc_freep) xmlDocPtr doc = NULL;
         xmlNodePtr iface, source, next;
@@ -230,12 +356,9 @@ int virt_xml_make_plug_xml(const char *interface_xml, char **ret) {
 
         if (!ret)
                 return -EINVAL;
-        r = parse(interface_xml, &doc);
+        r = parse_interface(interface_xml, &doc, &iface);
         if (r < 0)
                 return r;
-        iface = xmlDocGetRootElement(doc);
-        if (!node_is(iface, "interface"))
-                return -EBADMSG;
 
         /* Where the device sat in the guest and which host tap it used are the old host's
          * business; the new host picks its own. */

@@ -39,6 +39,23 @@ int virt_xml_has_vf(const char *domain_xml, const char *alias, const char *mac);
  * bridge on type='network'); keeps <mac>, <alias>, <model>, <source> and the rest. */
 int virt_xml_make_plug_xml(const char *interface_xml, char **ret);
 
+/* What a recorded <interface> element says of the device behind it, for the choice of the
+ * migration path: a hostdev (type='hostdev', with the host PCI address of its <source>
+ * "DDDD:BB:SS.F", NULL if it names none) or an emulated NIC QEMU moves itself (its <model>,
+ * NULL if none). -EBADMSG if interface_xml is not an <interface> element, -ENOMEM. */
+typedef struct VirtXmlNic {
+        bool hostdev;
+        char *pci_address;
+        char *model;
+} VirtXmlNic;
+
+void virt_xml_nic_done(VirtXmlNic *n);
+/* The host PCI addresses of the domain's hostdev interfaces, as virt_xml_read_nic() gives
+ * them, in *ret: NULL-terminated, to be freed with virt_xml_strv_free(); n in *ret_n. */
+int virt_xml_list_hostdev_pci(const char *domain_xml, char ***ret, size_t *ret_n);
+char **virt_xml_strv_free(char **l);
+int virt_xml_read_nic(const char *interface_xml, VirtXmlNic *ret);
+
 /* True if s looks like a MAC address (six hex pairs separated by ':'). */
 bool virt_xml_is_mac(const char *s);
 

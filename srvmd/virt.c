@@ -75,6 +75,7 @@ static Post *post_free(Post *p) {
         virt_xml_plan_done(&p->plan);
         free(p->vf_json);
         free(p->xml);
+        preflight_host_facts_done(&p->facts);
         free(p);
         return NULL;
 }

@@ -660,11 +660,12 @@ static int watch_subscribe(sd_bus *bus, Watch *w) {
                                 on_name_owner_changed, w);
 }
 
-/* What srvmctl check prints at the end: the verdict and every check that failed. Preflight
+/* What srvmctl check prints at the end: the verdict and every check that failed, then the
+ * path the migration would take and why, when preflight got as far as choosing it. Preflight
  * stops at the first failure, and its error sentence says which check that was. */
 static void print_check_result(json_object *j) {
         json_object *v;
-        const char *domain = NULL, *destination = NULL, *result = json_get_result(j), *error = NULL;
+        const char *domain = NULL, *destination = NULL, *result = json_get_result(j), *error = NULL, *why = NULL;
 
         if (json_object_object_get_ex(j, "domain", &v) && json_object_is_type(v, json_type_string))
                 domain = json_object_get_string(v);
@@ -672,14 +673,17 @@ static void print_check_result(json_object *j) {
                 destination = json_object_get_string(v);
         if (json_object_object_get_ex(j, "error", &v) && json_object_is_type(v, json_type_string))
                 error = json_object_get_string(v);
+        if (json_object_object_get_ex(j, "path_reason", &v) && json_object_is_type(v, json_type_string))
+                why = json_object_get_string(v);
 
-        if (streq_ptr(result, "succeeded")) {
+        if (streq_ptr(result, "succeeded"))
                 print_escaped(stdout, "Domain '%s' passed every check for a migration to %s.\n", strna(domain), strna(destination));
-                return;
+        else {
+                print_escaped(stdout, "Domain '%s' cannot be migrated to %s:\n", strna(domain), strna(destination));
+                print_escaped(stdout, "  FAILED  %s\n", error && error[0] ? error : strna(result));
         }
-
-        print_escaped(stdout, "Domain '%s' cannot be migrated to %s:\n", strna(domain), strna(destination));
-        print_escaped(stdout, "  FAILED  %s\n", error && error[0] ? error : strna(result));
+        if (why)
+                print_escaped(stdout, "Path: %s\n", why);
 }
 
 /* Ctrl-C: srvmctl stops following, the job goes on; one sentence says which job and how to

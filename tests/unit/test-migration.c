@@ -11,6 +11,7 @@
 #include "json-util.h"
 #include "migration.h"
 #include "policy.h"
+#include "preflight.h"
 #include "utf8.h"
 
 typedef enum Outcome {
@@ -764,7 +765,7 @@ static void test_preflight_decides(void) {
                 ASSERT_OK(migration_start(m));
                 ASSERT_EQ_INT(f.action, ACTION_PREFLIGHT);
 
-                migration_domain_read(m, reads[i].xml);
+                migration_domain_read(m, reads[i].xml, NULL);
                 ASSERT_EQ_INT(f.checks, reads[i].n_checks);
                 if (reads[i].n_checks > 0) {
                         /* The job decided and waits for the checks. */
@@ -796,9 +797,114 @@ static void test_preflight_decides(void) {
                 }
 
                 /* A late read (the job moved on) changes nothing. */
-                migration_domain_read(m, reads[i].xml);
+                migration_domain_read(m, reads[i].xml, NULL);
                 ASSERT_EQ_INT(f.checks, reads[i].n_checks);
                 ASSERT_EQ_INT(migration_get_phase(m), reads[i].phase);
+        }
+}
+
+#define HOSTDEV_VF_XML \
+        "<interface type='hostdev' managed='yes'><mac address='52:54:00:aa:00:02'/>" \
+        "<source><address type='pci' domain='0x0000' bus='0x3b' slot='0x02' function='0x1'/></source>" \
+        "<alias name='ua-vf0'/></interface>"
+
+/* The path preflight takes under each policy, on the hosts' facts: the job's JSON says the
+ * path, its first event why; a policy that pins native is refused, naming the reason. */
+static void test_preflight_path(void) {
+        static const struct {
+                const char *name;
+                const char *domain;     /* vm-auto, vm-native or vm-failover: the policy */
+                const char *vf;
+                const char *driver;     /* of 0000:3b:02.1 on the source; NULL: none read */
+                const char *path;       /* in the job's JSON; NULL: refused */
+                const char *event;      /* the job's first event */
+                const char *refusal;
+        } paths[] = {
+                { "auto, emulated NIC: native would do, failover taken", "vm-auto", VF_XML, NULL, "failover",
+                  "path: failover (auto; native: the VF is an emulated e1000e NIC, which QEMU migrates itself, "
+                  "but this srvmd carries out only the failover path)", NULL },
+                { "auto, plain vfio-pci: failover", "vm-auto", HOSTDEV_VF_XML, "vfio-pci", "failover",
+                  "path: failover: the VF's PCI device 0000:3b:02.1 is bound to vfio-pci, not to a VFIO migration "
+                  "variant driver (mlx5_vfio_pci, pds_vfio_pci, virtio_vfio_pci)", NULL },
+                { "failover pinned", "vm-failover", VF_XML, NULL, "failover",
+                  "path: the policy pins the failover path", NULL },
+                { "native pinned, plain vfio-pci: refused with the reason", "vm-native", HOSTDEV_VF_XML, "vfio-pci", NULL,
+                  "path: refused in preflight: failover: the VF's PCI device 0000:3b:02.1 is bound to vfio-pci, "
+                  "not to a VFIO migration variant driver (mlx5_vfio_pci, pds_vfio_pci, virtio_vfio_pci)",
+                  "the policy asks for the native path and the VF's PCI device 0000:3b:02.1 is bound to vfio-pci, "
+                  "not to a VFIO migration variant driver (mlx5_vfio_pci, pds_vfio_pci, virtio_vfio_pci)" },
+                { "native pinned, mlx5_vfio_pci: possible, not carried out", "vm-native", HOSTDEV_VF_XML, "mlx5_vfio_pci",
+                  NULL, "path: refused in preflight: native: the VF's PCI device 0000:3b:02.1 is bound to mlx5_vfio_pci, "
+                  "a VFIO migration variant driver, and both hosts run libvirt 8.6 and QEMU 8.1 or later",
+                  "the policy asks for the native path (native: the VF's PCI device 0000:3b:02.1 is bound to "
+                  "mlx5_vfio_pci, a VFIO migration variant driver, and both hosts run libvirt 8.6 and QEMU 8.1 or "
+                  "later), which this srvmd does not carry out yet" },
+        };
+        static const char *const files[][2] = {
+                { "native.json", "{ \"match\": { \"names\": [\"vm-native\"] }, \"migration\": { \"path\": \"native\" } }" },
+                { "failover.json", "{ \"match\": { \"names\": [\"vm-failover\"] }, \"migration\": { \"path\": \"failover\" } }" },
+        };
+        char dir[] = "/tmp/test-migration-XXXXXX", file[256];
+        const char *dirs[] = { dir, NULL };
+        _cleanup_(policy_set_freep) PolicySet *set = NULL;
+        _cleanup_free_ char *error = NULL;
+
+        ASSERT_NOT_NULL(mkdtemp(dir));
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                FILE *fp;
+
+                snprintf(file, sizeof file, "%s/%s", dir, files[i][0]);
+                ASSERT_NOT_NULL(fp = fopen(file, "we"));
+                ASSERT_TRUE(fputs(files[i][1], fp) >= 0);
+                ASSERT_OK(fclose(fp));
+        }
+        ASSERT_OK(policy_set_load(dirs, &set, &error));
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                snprintf(file, sizeof file, "%s/%s", dir, files[i][0]);
+                ASSERT_OK(unlink(file));
+        }
+        ASSERT_OK(rmdir(dir));
+
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
+                MigrationParams p = { .domain = paths[i].domain, .source_uri = "a", .destination_uri = "b" };
+                _cleanup_(preflight_host_facts_done) PreflightHostFacts facts = {
+                        .source = { .libvirt = 9000000, .qemu = 8002000 },
+                        .destination = { .libvirt = 9000000, .qemu = 8002000 },
+                };
+                _cleanup_(migration_freep) Migration *m = NULL;
+                _cleanup_(json_object_putp) json_object *o = NULL;
+                _cleanup_free_ char *xml = NULL;
+                Fake f = { .now = 1, .timer = USEC_INFINITY };
+                json_object *events;
+
+                printf("preflight path: %s\n", paths[i].name);
+                ASSERT_TRUE(asprintf(&xml, "<domain type='qemu'><name>%s</name><devices>"
+                                     "<interface type='bridge'><mac address='52:54:00:00:00:01'/><model type='virtio'/>"
+                                     "<alias name='ua-net0'/></interface>%s</devices></domain>",
+                                     paths[i].domain, paths[i].vf) > 0);
+                if (paths[i].driver)
+                        ASSERT_OK(preflight_host_facts_add_driver(&facts, "0000:3b:02.1", paths[i].driver, 0));
+                f.policies = set;
+                ASSERT_OK(migration_new(1, &p, &fake_ops_no_checks, &f, &m));
+                ASSERT_OK(migration_start(m));
+                migration_domain_read(m, xml, &facts);
+
+                o = job_json(m);
+                events = json_object_object_get(o, "events");
+                ASSERT_TRUE(json_object_array_length(events) >= 1);
+                ASSERT_STREQ(json_object_get_string(json_object_object_get(json_object_array_get_idx(events, 0), "message")),
+                             paths[i].event);
+                if (paths[i].path) {
+                        ASSERT_STREQ(json_object_get_string(json_object_object_get(o, "path")), paths[i].path);
+                        ASSERT_EQ_INT(migration_get_phase(m), PHASE_FAILOVER);
+                        ASSERT_EQ_INT(f.action, ACTION_FAILOVER);
+                } else {
+                        ASSERT_NULL(json_object_object_get(o, "path") ?
+                                    json_object_get_string(json_object_object_get(o, "path")) : NULL);
+                        ASSERT_TRUE(migration_is_finished(m));
+                        ASSERT_EQ_INT(migration_get_result(m), JOB_FAILED);
+                        ASSERT_NOT_NULL(strstr(migration_get_error(m), paths[i].refusal));
+                }
         }
 }
 
@@ -1604,6 +1710,7 @@ int main(void) {
         test_convergence_abort();
         test_convergence_none();
         test_preflight_decides();
+        test_preflight_path();
         test_recover();
         test_recover_twice();
         test_journal_records();

@@ -92,7 +92,7 @@ static const struct {
         { "empty-default", "default.json", { NULL } },
         { "minimal", "{ \"match\": { \"names\": [\"vm1\"] } }",
           { ".guest.bond=\"bond0\"", ".guest.vf=\"auto\"", ".plug.source=\"recorded\"",
-            ".budgets_s.migrate=300", ".convergence.downtime_ceiling_ms=2000",
+            ".budgets_s.migrate=300", ".convergence.downtime_ceiling_ms=2000", ".migration.path=\"auto\"",
             ".on_failure.link.retries=3", ".match.uuids=[]" } },
         { "guest", "{ \"match\": { \"names\": [\"vm1\"] },"
                    "  \"guest\": { \"bond\": \"bond-a.1\", \"vf\": \"52:54:00:AA:bb:01\", \"agent_timeout_s\": 2.5 } }",
@@ -122,6 +122,10 @@ static const struct {
             ".convergence.action=\"postcopy\"", ".convergence.after_iterations=1000",
             /* a ceiling left out follows a max downtime above it */
             ".convergence.downtime_ceiling_ms=60000" } },
+        { "path-native", "{ \"match\": { \"names\": [\"vm1\"] }, \"migration\": { \"path\": \"native\" } }",
+          { ".migration.path=\"native\"", ".migration.max_downtime_ms=300" } },
+        { "path-failover", "{ \"match\": { \"names\": [\"vm1\"] }, \"migration\": { \"path\": \"failover\" } }",
+          { ".migration.path=\"failover\"" } },
         { "on-failure", "{ \"match\": { \"names\": [\"vm1\"] }, \"on_failure\": { \"plug\": { \"retries\": 0 },"
                         "  \"failback\": { \"retries\": 10, \"backoff_s\": 0 } } }",
           { ".on_failure.plug.retries=0", ".on_failure.plug.backoff_s=2", ".on_failure.failback.backoff_s=0",
@@ -286,6 +290,10 @@ static const struct {
         /* enums */
         { "enum.json", "{ \"match\": { \"names\": [\"a\"] }, \"convergence\": { \"action\": \"panic\" } }",
           EINVAL, "%s: .convergence.action: expected one of \"raise-downtime\", \"postcopy\", \"abort\", got \"panic\"" },
+        { "enum-path.json", "{ \"match\": { \"names\": [\"a\"] }, \"migration\": { \"path\": \"vfio\" } }",
+          EINVAL, "%s: .migration.path: expected one of \"auto\", \"native\", \"failover\", got \"vfio\"" },
+        { "type-path.json", "{ \"match\": { \"names\": [\"a\"] }, \"migration\": { \"path\": true } }",
+          EINVAL, "%s: .migration.path: expected one of \"auto\", \"native\", \"failover\", got true" },
         { "enum-plug.json", "{ \"match\": { \"names\": [\"a\"] }, \"plug\": { \"source\": \"pool\" } }",
           EINVAL, "%s: .plug.source: expected one of \"recorded\", \"network\", \"template\", got \"pool\"" },
         /* match */
@@ -793,6 +801,8 @@ static void test_man_page(void) {
                 ASSERT_TRUE(man_names(page, policy_plug_source_to_string(s)));
         for (PolicyConvergenceAction c = 0; c < _POLICY_CONVERGENCE_ACTION_MAX; c++)
                 ASSERT_TRUE(man_names(page, policy_convergence_action_to_string(c)));
+        for (PolicyMigrationPath m = 0; m < _POLICY_PATH_MAX; m++)
+                ASSERT_TRUE(man_names(page, policy_migration_path_to_string(m)));
         ASSERT_TRUE(man_names(page, "auto"));
         ASSERT_TRUE(man_names(page, POLICY_ADMIN_DIR));
 }
@@ -806,6 +816,9 @@ static void test_string_tables(void) {
                 ASSERT_EQ_INT(policy_convergence_action_from_string(policy_convergence_action_to_string(a)), a);
         for (PolicyConvergenceStep s = 0; s < _POLICY_STEP_MAX; s++)
                 ASSERT_EQ_INT(policy_convergence_step_from_string(policy_convergence_step_to_string(s)), s);
+        for (PolicyMigrationPath m = 0; m < _POLICY_PATH_MAX; m++)
+                ASSERT_EQ_INT(policy_migration_path_from_string(policy_migration_path_to_string(m)), m);
+        ASSERT_EQ_INT(policy_migration_path_from_string("vfio"), _POLICY_PATH_INVALID);
         ASSERT_EQ_INT(policy_convergence_action_from_string("panic"), _POLICY_CONVERGENCE_ACTION_INVALID);
         ASSERT_NULL(policy_plug_source_to_string(_POLICY_PLUG_SOURCE_MAX));
         ASSERT_NULL(policy_free(NULL));
