@@ -1239,7 +1239,7 @@ static int choose_path(Migration *m, const PreflightDecision *d, const Preflight
                 return -ENOMEM;
 
         if (refusal)
-                r = asprintf(&why, "refused in preflight: %s", path.reason);
+                r = asprintf(&why, "refused in preflight: %s", refusal);
         else if (path.path == POLICY_PATH_NATIVE)
                 r = asprintf(&why, "failover (auto; %s, but this srvmd carries out only the failover path)", path.reason);
         else

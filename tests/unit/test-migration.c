@@ -829,13 +829,15 @@ static void test_preflight_path(void) {
                 { "failover pinned", "vm-failover", VF_XML, NULL, "failover",
                   "path: the policy pins the failover path", NULL },
                 { "native pinned, plain vfio-pci: refused with the reason", "vm-native", HOSTDEV_VF_XML, "vfio-pci", NULL,
-                  "path: refused in preflight: failover: the VF's PCI device 0000:3b:02.1 is bound to vfio-pci, "
-                  "not to a VFIO migration variant driver (mlx5_vfio_pci, pds_vfio_pci, virtio_vfio_pci)",
+                  "path: refused in preflight: the policy asks for the native path and the VF's PCI device "
+                  "0000:3b:02.1 is bound to vfio-pci, not to a VFIO migration variant driver (mlx5_vfio_pci, "
+                  "pds_vfio_pci, virtio_vfio_pci)",
                   "the policy asks for the native path and the VF's PCI device 0000:3b:02.1 is bound to vfio-pci, "
                   "not to a VFIO migration variant driver (mlx5_vfio_pci, pds_vfio_pci, virtio_vfio_pci)" },
                 { "native pinned, mlx5_vfio_pci: possible, not carried out", "vm-native", HOSTDEV_VF_XML, "mlx5_vfio_pci",
-                  NULL, "path: refused in preflight: native: the VF's PCI device 0000:3b:02.1 is bound to mlx5_vfio_pci, "
-                  "a VFIO migration variant driver, and both hosts run libvirt 8.6 and QEMU 8.1 or later",
+                  NULL, "path: refused in preflight: the policy asks for the native path (native: the VF's PCI device "
+                  "0000:3b:02.1 is bound to mlx5_vfio_pci, a VFIO migration variant driver, and both hosts run "
+                  "libvirt 8.6 and QEMU 8.1 or later), which this srvmd does not carry out yet",
                   "the policy asks for the native path (native: the VF's PCI device 0000:3b:02.1 is bound to "
                   "mlx5_vfio_pci, a VFIO migration variant driver, and both hosts run libvirt 8.6 and QEMU 8.1 or "
                   "later), which this srvmd does not carry out yet" },
