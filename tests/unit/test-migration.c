@@ -897,9 +897,23 @@ static void test_preflight_path(void) {
                 ASSERT_STREQ(json_object_get_string(json_object_object_get(json_object_array_get_idx(events, 0), "message")),
                              paths[i].event);
                 if (paths[i].path) {
+                        _cleanup_(json_object_putp) json_object *record = NULL, *reparsed = NULL, *o2 = NULL;
+                        _cleanup_(migration_freep) Migration *n = NULL;
+                        _cleanup_free_ char *jerror = NULL;
+                        Fake f2 = { .now = f.now, .timer = USEC_INFINITY };
+
                         ASSERT_STREQ(json_object_get_string(json_object_object_get(o, "path")), paths[i].path);
                         ASSERT_EQ_INT(migration_get_phase(m), PHASE_FAILOVER);
                         ASSERT_EQ_INT(f.action, ACTION_FAILOVER);
+
+                        /* a restarted srvmd still knows the path and why */
+                        ASSERT_OK(migration_build_journal(m, &record));
+                        ASSERT_NOT_NULL(reparsed = json_tokener_parse(json_object_to_json_string(record)));
+                        ASSERT_OK(migration_new_from_journal(reparsed, &fake_ops, &f2, &n, &jerror));
+                        o2 = job_json(n);
+                        ASSERT_STREQ(json_object_get_string(json_object_object_get(o2, "path")), paths[i].path);
+                        ASSERT_STREQ(json_object_get_string(json_object_object_get(o2, "path_reason")),
+                                     paths[i].event + strlen("path: "));
                 } else {
                         ASSERT_NULL(json_object_object_get(o, "path") ?
                                     json_object_get_string(json_object_object_get(o, "path")) : NULL);
