@@ -32,9 +32,9 @@
 /* The built-in defaults: the default policy, and every key a policy leaves out. */
 #define DEFAULT_BOND "bond0"
 #define DEFAULT_AGENT_TIMEOUT (10 * USEC_PER_SEC)
-#define DEFAULT_MAX_DOWNTIME_MS 300
+#define DEFAULT_MAX_DOWNTIME_MS 20
 #define DEFAULT_AFTER_ITERATIONS 5
-#define DEFAULT_DOWNTIME_STEP_MS 200
+#define DEFAULT_DOWNTIME_STEP_MS 100
 #define DEFAULT_DOWNTIME_CEILING_MS 2000
 #define DEFAULT_RETRIES 3
 #define DEFAULT_BACKOFF (2 * USEC_PER_SEC)

@@ -772,7 +772,7 @@ static void test_preflight_decides(void) {
                         ASSERT_EQ_INT(migration_get_phase(m), PHASE_PREFLIGHT);
                         ASSERT_STREQ(migration_get_policy_name(m), "default");
                         ASSERT_EQ_INT(migration_get_policy_match(m), POLICY_MATCH_DEFAULT);
-                        ASSERT_EQ_INT(migration_get_settings(m)->max_downtime_ms, 300);
+                        ASSERT_EQ_INT(migration_get_settings(m)->max_downtime_ms, 20);
                         ASSERT_TRUE(migration_get_agent_timeout(m) > 0);
                         ASSERT_EQ_INT(migration_get_plug_source(m), POLICY_PLUG_RECORDED);
                         ASSERT_TRUE(streq_ptr(migration_get_refusal(m), reads[i].refusal));

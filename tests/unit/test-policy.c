@@ -123,7 +123,7 @@ static const struct {
             /* a ceiling left out follows a max downtime above it */
             ".convergence.downtime_ceiling_ms=60000" } },
         { "path-native", "{ \"match\": { \"names\": [\"vm1\"] }, \"migration\": { \"path\": \"native\" } }",
-          { ".migration.path=\"native\"", ".migration.max_downtime_ms=300" } },
+          { ".migration.path=\"native\"", ".migration.max_downtime_ms=20" } },
         { "path-failover", "{ \"match\": { \"names\": [\"vm1\"] }, \"migration\": { \"path\": \"failover\" } }",
           { ".migration.path=\"failover\"" } },
         { "on-failure", "{ \"match\": { \"names\": [\"vm1\"] }, \"on_failure\": { \"plug\": { \"retries\": 0 },"
@@ -185,7 +185,7 @@ static void test_accessors(void) {
         ASSERT_EQ_INT(policy_get_phase_budget(p, PHASE_PLUG), phase_default_budget(PHASE_PLUG));
         ASSERT_EQ_INT(policy_get_phase_budget(p, _PHASE_MAX), 0);
         ASSERT_EQ_INT(policy_get_plug_source(p), POLICY_PLUG_RECORDED);
-        ASSERT_EQ_INT(policy_get_migration(p)->max_downtime_ms, 300);
+        ASSERT_EQ_INT(policy_get_migration(p)->max_downtime_ms, 20);
 
         ASSERT_OK(policy_get_retry(p, PHASE_LINK, &retry));
         ASSERT_EQ_INT(retry.retries, 4);
