@@ -46,6 +46,13 @@ typedef struct PhaseRecord {
         usec_t waited; /* on its actions, DEVICE_REMOVED and retry backoff, over all attempts */
 } PhaseRecord;
 
+/* One raise of the max downtime by the convergence rule, at a pre-copy iteration. */
+typedef struct PrecopyRaise {
+        unsigned iteration;
+        uint64_t from_ms;
+        uint64_t to_ms;
+} PrecopyRaise;
+
 struct Migration {
         uint32_t id;
         char *domain;
@@ -114,6 +121,17 @@ struct Migration {
         bool convergence_done;
         bool postcopy_requested;
         bool aborted_by_policy;
+
+        /* What pre-copy did, for the job's "precopy", from the moment migrate starts
+         * (have_precopy): the max downtime it started with, the iterations, each raise of the
+         * rule (owned, in order), the highest dirty rate and bandwidth reported. */
+        bool have_precopy;
+        uint64_t precopy_start_downtime_ms;
+        unsigned precopy_iterations;
+        PrecopyRaise *raises;
+        size_t n_raises;
+        uint64_t peak_dirty_rate_bytes_s;
+        uint64_t peak_bandwidth_bytes_s;
 
         /* What preflight decided on the domain's XML (migration_domain_read()), for the checks
          * and the actions after them; none of it before, or for a job restarted from the
@@ -447,6 +465,7 @@ Migration *migration_free(Migration *m) {
         for (size_t i = 0; i < m->n_events; i++)
                 free(m->events[i].message);
         free(m->events);
+        free(m->raises);
         for (size_t i = 0; i < m->n_agent; i++)
                 free(m->agent[i].command);
         free(m->agent);
@@ -536,6 +555,17 @@ static void schedule_retry(Migration *m) {
 }
 
 /* Record the new phase, arm its budget, and start its action. The one place phases change. */
+/* Pre-copy starts: its record starts over, at the max downtime in force. */
+static void precopy_start(Migration *m) {
+        m->have_precopy = true;
+        m->precopy_start_downtime_ms = m->max_downtime_ms;
+        m->precopy_iterations = 0;
+        free(m->raises);
+        m->raises = NULL;
+        m->n_raises = 0;
+        m->peak_dirty_rate_bytes_s = m->peak_bandwidth_bytes_s = 0;
+}
+
 static void migration_set_phase(Migration *m, Phase p) {
         PhaseRecord *rec = &m->records[p];
         Side side = SIDE_SOURCE;
@@ -568,6 +598,7 @@ static void migration_set_phase(Migration *m, Phase p) {
                 m->have_progress = false;
                 m->decided_iteration = 0;
                 m->convergence_done = m->postcopy_requested = m->aborted_by_policy = false;
+                precopy_start(m);
         }
 
         r = m->ops->arm_timer(m->userdata, m, rec->start + m->budget[p]);
@@ -1067,6 +1098,17 @@ static int converge_control(Migration *m, MigrationControl c, uint64_t value) {
         return m->ops->control(m->userdata, m, c, value);
 }
 
+/* A raise the rule made, for the job's "precopy"; the event says it too, so a raise that
+ * cannot be recorded (out of memory) is still told. */
+static void precopy_add_raise(Migration *m, unsigned iteration, uint64_t from_ms, uint64_t to_ms) {
+        PrecopyRaise *more = reallocarray(m->raises, m->n_raises + 1, sizeof(PrecopyRaise));
+
+        if (!more)
+                return;
+        m->raises = more;
+        m->raises[m->n_raises++] = (PrecopyRaise) { .iteration = iteration, .from_ms = from_ms, .to_ms = to_ms };
+}
+
 /* Each pre-copy iteration not yet decided on goes through the policy's rule, once. */
 static void converge(Migration *m) {
         if (!m->have_convergence || m->finished || m->phase != PHASE_MIGRATE)
@@ -1088,6 +1130,7 @@ static void converge(Migration *m) {
                                 (void) migration_add_event(m, "raised the max downtime from %llu to %llu ms after %u pre-copy iterations",
                                                            (unsigned long long) m->max_downtime_ms,
                                                            (unsigned long long) downtime, it);
+                                precopy_add_raise(m, it, m->max_downtime_ms, downtime);
                                 m->max_downtime_ms = downtime;
                         }
                         break;
@@ -1127,6 +1170,14 @@ static void converge(Migration *m) {
  * better than the report (post-copy asked for, the max downtime in force). */
 static void progress_changed(Migration *m) {
         m->have_progress = true;
+        if (m->have_precopy && !m->finished && m->phase == PHASE_MIGRATE) {
+                if (m->progress.iteration > m->precopy_iterations)
+                        m->precopy_iterations = m->progress.iteration;
+                if (m->progress.dirty_rate_bytes_s > m->peak_dirty_rate_bytes_s)
+                        m->peak_dirty_rate_bytes_s = m->progress.dirty_rate_bytes_s;
+                if (m->progress.bandwidth_bytes_s > m->peak_bandwidth_bytes_s)
+                        m->peak_bandwidth_bytes_s = m->progress.bandwidth_bytes_s;
+        }
         converge(m);
         m->progress.postcopy = m->progress.postcopy || m->postcopy_requested;
         if (m->have_convergence)
@@ -1546,6 +1597,50 @@ static json_object *progress_to_json(const MigrationProgress *p) {
         return r < 0 ? NULL : TAKE_PTR(o);
 }
 
+/* What pre-copy did: the max downtime it started with and ended at, each raise, the
+ * iterations, the highest dirty rate and bandwidth reported, and the pause it got (libvirt's
+ * measure; null until known). */
+static json_object *precopy_to_json(const Migration *m) {
+        _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+        json_object *raises;
+        int r;
+
+        if (!o)
+                return NULL;
+        r = json_add(o, "start_max_downtime_ms", json_object_new_int64((int64_t) m->precopy_start_downtime_ms));
+        if (r >= 0)
+                r = json_add(o, "max_downtime_ms", json_object_new_int64((int64_t) m->max_downtime_ms));
+        if (r >= 0)
+                r = json_add(o, "iterations", json_object_new_int64(m->precopy_iterations));
+        if (r >= 0)
+                r = json_add(o, "dirty_rate_bytes_s_max", json_object_new_int64((int64_t) m->peak_dirty_rate_bytes_s));
+        if (r >= 0)
+                r = json_add(o, "bandwidth_bytes_s_max", json_object_new_int64((int64_t) m->peak_bandwidth_bytes_s));
+        if (r >= 0) {
+                if (m->have_vm_downtime)
+                        r = json_add(o, "pause_ms", json_object_new_int64((int64_t) m->vm_downtime_ms));
+                else
+                        r = json_add_string_or_null(o, "pause_ms", NULL);
+        }
+        if (r < 0)
+                return NULL;
+        raises = json_object_new_array();
+        r = json_add(o, "raises", raises);
+        for (size_t i = 0; r >= 0 && i < m->n_raises; i++) {
+                json_object *e = json_object_new_object();
+
+                r = json_append(raises, e);
+                if (r < 0)
+                        break;
+                r = json_add(e, "iteration", json_object_new_int64(m->raises[i].iteration));
+                if (r >= 0)
+                        r = json_add(e, "from_ms", json_object_new_int64((int64_t) m->raises[i].from_ms));
+                if (r >= 0)
+                        r = json_add(e, "to_ms", json_object_new_int64((int64_t) m->raises[i].to_ms));
+        }
+        return r < 0 ? NULL : TAKE_PTR(o);
+}
+
 int migration_add_agent_sample(Migration *m, const char *command, usec_t usec) {
         AgentStats *a = NULL, *grown;
 
@@ -1761,6 +1856,12 @@ int migration_build_json(const Migration *m, json_object **ret) {
                 else
                         r = json_add_string_or_null(o, "progress", NULL);
         }
+        if (r >= 0) {
+                if (m->have_precopy)
+                        r = json_add(o, "precopy", precopy_to_json(m));
+                else
+                        r = json_add_string_or_null(o, "precopy", NULL);
+        }
         if (r >= 0)
                 r = events_to_json(m, o);
         if (r >= 0)
@@ -1937,6 +2038,30 @@ static void reader_phase_table(Reader *rd, json_object *o, const char *key, usec
         }
 }
 
+/* The record's "precopy", if migrate started (records from before it was kept have none). */
+static void reader_precopy(Reader *rd, json_object *record, Migration *m) {
+        json_object *o, *raises;
+
+        if (!json_object_object_get_ex(record, "precopy", &o) || !json_object_is_type(o, json_type_object))
+                return;
+        m->have_precopy = true;
+        m->precopy_start_downtime_ms = (uint64_t) reader_int(rd, o, "start_max_downtime_ms");
+        m->precopy_iterations = (unsigned) reader_int(rd, o, "iterations");
+        m->peak_dirty_rate_bytes_s = (uint64_t) reader_int(rd, o, "dirty_rate_bytes_s_max");
+        m->peak_bandwidth_bytes_s = (uint64_t) reader_int(rd, o, "bandwidth_bytes_s_max");
+        /* The limit in force, as the rule last raised it. */
+        m->max_downtime_ms = (uint64_t) reader_int(rd, o, "max_downtime_ms");
+        raises = reader_get(rd, o, "raises", json_type_array, false);
+        for (size_t i = 0; raises && i < json_object_array_length(raises) && !rd->error; i++) {
+                json_object *e = json_object_array_get_idx(raises, i);
+                unsigned iteration = (unsigned) reader_int(rd, e, "iteration");
+                uint64_t from = (uint64_t) reader_int(rd, e, "from_ms"), to = (uint64_t) reader_int(rd, e, "to_ms");
+
+                if (!rd->error)
+                        precopy_add_raise(m, iteration, from, to);
+        }
+}
+
 static void reader_phases(Reader *rd, json_object *o, Migration *m) {
         json_object *phases = reader_get(rd, o, "phases", json_type_array, false);
         size_t n = phases ? json_object_array_length(phases) : 0;
@@ -2091,6 +2216,7 @@ int migration_new_from_journal(json_object *record, const MigrationBackendOps *o
                 m->vm_downtime_ms = (uint64_t) json_object_get_int64(json_object_object_get(record, "vm_downtime_ms"));
                 m->have_vm_downtime = true;
         }
+        reader_precopy(&rd, record, m);
         events = reader_get(&rd, record, "events", json_type_array, false);
         for (size_t i = 0; events && i < json_object_array_length(events) && !rd.error; i++) {
                 json_object *e = json_object_array_get_idx(events, i);

@@ -140,6 +140,38 @@ static void fput_events(FILE *f, json_object *job, int64_t base) {
         }
 }
 
+static bool json_get_uint64(json_object *o, const char *key, uint64_t *ret);
+
+/* What pre-copy did (the job's "precopy"): nothing if migrate never started. */
+static void fput_precopy(FILE *f, json_object *job) {
+        uint64_t iterations = 0, start = 0, end = 0, dirty = 0, bandwidth = 0;
+        json_object *pre, *raises;
+        char rate[32], bw[32];
+
+        if (!json_object_object_get_ex(job, "precopy", &pre) || !json_object_is_type(pre, json_type_object))
+                return;
+        (void) json_get_uint64(pre, "iterations", &iterations);
+        (void) json_get_uint64(pre, "start_max_downtime_ms", &start);
+        (void) json_get_uint64(pre, "max_downtime_ms", &end);
+        fprintf(f, "Pre-copy: %" PRIu64 " iterations, max downtime %" PRIu64 " ms at the start, %" PRIu64 " ms at the end\n",
+                iterations, start, end);
+        if (json_object_object_get_ex(pre, "raises", &raises) && json_object_is_type(raises, json_type_array))
+                for (size_t i = 0; i < json_object_array_length(raises); i++) {
+                        json_object *e = json_object_array_get_idx(raises, i);
+                        uint64_t it = 0, from = 0, to = 0;
+
+                        (void) json_get_uint64(e, "iteration", &it);
+                        (void) json_get_uint64(e, "from_ms", &from);
+                        (void) json_get_uint64(e, "to_ms", &to);
+                        fprintf(f, "  raised %" PRIu64 " -> %" PRIu64 " ms at iteration %" PRIu64 "\n", from, to, it);
+                }
+        (void) json_get_uint64(pre, "dirty_rate_bytes_s_max", &dirty);
+        (void) json_get_uint64(pre, "bandwidth_bytes_s_max", &bandwidth);
+        format_bytes(dirty, rate, sizeof rate);
+        format_bytes(bandwidth, bw, sizeof bw);
+        fprintf(f, "  dirty rate up to %s/s, bandwidth up to %s/s\n", rate, bw);
+}
+
 int format_timeline(json_object *job, char **ret) {
         /* f is declared after buf so that it is closed, which writes buf, before buf is freed. */
         _cleanup_free_ char *buf = NULL;
@@ -207,6 +239,7 @@ int format_timeline(json_object *job, char **ret) {
 
         fput_ms_line(f, "VM downtime", job, "vm_downtime_ms");
         fput_ms_line(f, "On virtio (standby)", job, "standby_ms");
+        fput_precopy(f, job);
         fput_events(f, job, timeline_base(phases));
 
         return finish_stream(&f, &buf, ret);

@@ -32,7 +32,11 @@ static void test_timeline(void) {
                         "{\"name\":\"preflight\",\"start_us\":5000000,\"duration_us\":12345,\"result\":\"ok\"},"
                         "{\"name\":\"failover\",\"start_us\":5012345,\"duration_us\":300000,\"result\":\"ok\"},"
                         "{\"name\":\"migrate\",\"start_us\":5312345,\"duration_us\":2500999,\"result\":\"ok\"}],"
-                        "\"vm_downtime_ms\":172,\"standby_ms\":3420}",
+                        "\"vm_downtime_ms\":172,\"standby_ms\":3420,"
+                        "\"precopy\":{\"start_max_downtime_ms\":20,\"max_downtime_ms\":220,\"iterations\":11,"
+                        "\"dirty_rate_bytes_s_max\":20971520,\"bandwidth_bytes_s_max\":33554432,\"pause_ms\":172,"
+                        "\"raises\":[{\"iteration\":5,\"from_ms\":20,\"to_ms\":120},"
+                        "{\"iteration\":10,\"from_ms\":120,\"to_ms\":220}]}}",
                         "Job:       3\n"
                         "Domain:    web1\n"
                         "Migration: qemu:///system -> qemu+ssh://b/system\n"
@@ -44,7 +48,11 @@ static void test_timeline(void) {
                         "migrate      0.312s    2.500s  ok\n"
                         "\n"
                         "VM downtime: 172 ms\n"
-                        "On virtio (standby): 3420 ms\n",
+                        "On virtio (standby): 3420 ms\n"
+                        "Pre-copy: 11 iterations, max downtime 20 ms at the start, 220 ms at the end\n"
+                        "  raised 20 -> 120 ms at iteration 5\n"
+                        "  raised 120 -> 220 ms at iteration 10\n"
+                        "  dirty rate up to 20.0 MiB/s, bandwidth up to 32.0 MiB/s\n",
                 },
                 {
                         /* Failed in a rollback phase: the wider name widens the column; the
@@ -55,7 +63,7 @@ static void test_timeline(void) {
                         "\"phases\":["
                         "{\"name\":\"unplug\",\"start_us\":100,\"duration_us\":150000,\"result\":\"ok\"},"
                         "{\"name\":\"rollback-failback\",\"start_us\":150100,\"duration_us\":61000000,\"result\":\"timeout\"}],"
-                        "\"vm_downtime_ms\":null,\"standby_ms\":null}",
+                        "\"vm_downtime_ms\":null,\"standby_ms\":null,\"precopy\":null}",
                         "Job:       12\n"
                         "Domain:    db\n"
                         "Migration: qemu:///system -> qemu+tcp://c/system\n"

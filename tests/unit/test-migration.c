@@ -661,6 +661,81 @@ static void test_convergence(void) {
         }
 }
 
+static int64_t json_int_at(json_object *o, const char *key) {
+        json_object *v = json_object_object_get(o, key);
+
+        ASSERT_NOT_NULL(v);
+        return json_object_get_int64(v);
+}
+
+/* The job's "precopy": the max downtime pre-copy started with, each raise, the iterations,
+ * the highest dirty rate and bandwidth reported, the pause; null before migrate; kept across
+ * a restart from the journal. */
+static void test_precopy_record(void) {
+        PolicyConvergence rule = { .after_iterations = 2, .action = POLICY_CONVERGENCE_RAISE_DOWNTIME,
+                                   .downtime_step_ms = 100, .downtime_ceiling_ms = 500 };
+        PolicyMigrationSettings settings = { .max_downtime_ms = 20 };
+        MigrationParams pol = { .settings = &settings, .convergence = &rule };
+        static const MigrationProgress reports[] = {
+                { .iteration = 1, .data_total_bytes = 1, .dirty_rate_bytes_s = 10000, .bandwidth_bytes_s = 900000 },
+                { .iteration = 2, .data_total_bytes = 1, .dirty_rate_bytes_s = 30000, .bandwidth_bytes_s = 800000 },
+                { .iteration = 3, .data_total_bytes = 1, .dirty_rate_bytes_s = 20000, .bandwidth_bytes_s = 950000 },
+                { .iteration = 4, .data_total_bytes = 1, .dirty_rate_bytes_s = 0, .bandwidth_bytes_s = 0 },
+        };
+        _cleanup_(migration_freep) Migration *m = NULL, *n = NULL;
+        _cleanup_(json_object_putp) json_object *o = NULL, *record = NULL, *again = NULL;
+        _cleanup_free_ char *error = NULL;
+        json_object *pre, *raises, *r0, *r1;
+        Fake f, g;
+
+        m = job_new(&f);
+        ASSERT_OK(migration_start(m));
+        ASSERT_OK(migration_apply_policy(m, "tight", &pol));
+        o = job_json(m);
+        ASSERT_TRUE(json_object_object_get_ex(o, "precopy", &pre));
+        ASSERT_NULL(pre); /* before migrate */
+        json_object_put(TAKE_PTR(o));
+
+        while (migration_get_phase(m) != PHASE_MIGRATE)
+                step(&f, m);
+        for (size_t k = 0; k < ELEMENTSOF(reports); k++)
+                ASSERT_OK(migration_set_progress(m, &reports[k]));
+        ASSERT_STREQ(f.controls, "set-max-downtime=120 set-max-downtime=220 ");
+        migration_set_vm_downtime(m, 150);
+        while (!migration_is_finished(m))
+                step(&f, m);
+        ASSERT_EQ_INT(migration_get_result(m), JOB_SUCCEEDED);
+
+        o = job_json(m);
+        pre = json_object_object_get(o, "precopy");
+        ASSERT_NOT_NULL(pre);
+        ASSERT_EQ_INT(json_int_at(pre, "start_max_downtime_ms"), 20);
+        ASSERT_EQ_INT(json_int_at(pre, "max_downtime_ms"), 220);
+        ASSERT_EQ_INT(json_int_at(pre, "iterations"), 4);
+        ASSERT_EQ_INT(json_int_at(pre, "dirty_rate_bytes_s_max"), 30000);
+        ASSERT_EQ_INT(json_int_at(pre, "bandwidth_bytes_s_max"), 950000);
+        ASSERT_EQ_INT(json_int_at(pre, "pause_ms"), 150);
+        raises = json_object_object_get(pre, "raises");
+        ASSERT_EQ_INT(json_object_array_length(raises), 2);
+        r0 = json_object_array_get_idx(raises, 0);
+        r1 = json_object_array_get_idx(raises, 1);
+        ASSERT_EQ_INT(json_int_at(r0, "iteration"), 2);
+        ASSERT_EQ_INT(json_int_at(r0, "from_ms"), 20);
+        ASSERT_EQ_INT(json_int_at(r0, "to_ms"), 120);
+        ASSERT_EQ_INT(json_int_at(r1, "iteration"), 4);
+        ASSERT_EQ_INT(json_int_at(r1, "from_ms"), 120);
+        ASSERT_EQ_INT(json_int_at(r1, "to_ms"), 220);
+
+        /* A restarted srvmd tells the same. */
+        ASSERT_OK(migration_build_journal(m, &record));
+        g = (Fake) { .now = f.now + USEC_PER_SEC, .timer = USEC_INFINITY };
+        ASSERT_OK(migration_new_from_journal(record, &fake_ops, &g, &n, &error));
+        ASSERT_NULL(error);
+        again = job_json(n);
+        ASSERT_STREQ(json_object_to_json_string(json_object_object_get(again, "precopy")),
+                     json_object_to_json_string(pre));
+}
+
 /* The rule aborts: the backend is asked to, libvirt's answer ("aborted") becomes the
  * policy's sentence, and the job rolls back. */
 static void test_convergence_abort(void) {
@@ -1724,6 +1799,7 @@ int main(void) {
         test_policy_progress_events();
         test_convergence();
         test_convergence_abort();
+        test_precopy_record();
         test_convergence_none();
         test_preflight_decides();
         test_preflight_path();
