@@ -191,6 +191,9 @@ struct VirtJob {
         virDomainPtr source_dom;
         virDomainPtr dest_dom;
         VirtMonitor *monitor;  /* while migrate runs */
+        /* libvirt's migrate call, still returning after the worker reported the domain running
+         * on the destination (joined by migrate_call_reap()). */
+        struct MigrateCall *migrate_call;
         json_object *replay_said; /* srvm-guest's last replay report: the next note says what is new */
         char *host_uuid;       /* this host's, as libvirt gives it: who holds a lease */
 };
