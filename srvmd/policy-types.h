@@ -60,12 +60,23 @@ typedef enum PolicyMigrationPath {
         _POLICY_PATH_INVALID = -EINVAL,
 } PolicyMigrationPath;
 
+/* How the migration stream is compressed (libvirt's compression methods for one stream). */
+typedef enum PolicyCompression {
+        POLICY_COMPRESSION_NONE,
+        POLICY_COMPRESSION_XBZRLE, /* send a page rewritten since the last pass as its difference */
+        POLICY_COMPRESSION_MT,     /* zlib on threads of QEMU's own */
+        _POLICY_COMPRESSION_MAX,
+        _POLICY_COMPRESSION_INVALID = -EINVAL,
+} PolicyCompression;
+
 typedef struct PolicyMigrationSettings {
         PolicyMigrationPath path;
         uint64_t max_downtime_ms;
         uint64_t bandwidth_mib_s; /* 0: unlimited */
         bool auto_converge;
         bool allow_postcopy;
+        unsigned parallel_connections; /* 0: one stream; else multifd over this many */
+        PolicyCompression compression;
 } PolicyMigrationSettings;
 
 typedef struct PolicyConvergence {

@@ -42,6 +42,7 @@
 #define MAX_DOWNTIME_MS_MAX 60000
 #define BANDWIDTH_MIB_S_MAX 1048576
 #define AFTER_ITERATIONS_MAX 1000
+#define PARALLEL_CONNECTIONS_MAX 255 /* QEMU's multifd-channels */
 #define RETRIES_MAX 10
 #define BUDGET_SEC_MAX 86400.0
 #define AGENT_TIMEOUT_SEC_MAX 600.0
@@ -143,6 +144,13 @@ static const char *const policy_migration_path_table[_POLICY_PATH_MAX] = {
         [POLICY_PATH_FAILOVER] = "failover",
 };
 DEFINE_STRING_TABLE_LOOKUP(policy_migration_path, PolicyMigrationPath);
+
+static const char *const policy_compression_table[_POLICY_COMPRESSION_MAX] = {
+        [POLICY_COMPRESSION_NONE] = "none",
+        [POLICY_COMPRESSION_XBZRLE] = "xbzrle",
+        [POLICY_COMPRESSION_MT] = "mt",
+};
+DEFINE_STRING_TABLE_LOOKUP(policy_compression, PolicyCompression);
 
 static const char *const policy_convergence_step_table[_POLICY_STEP_MAX] = {
         [POLICY_STEP_NONE] = "none",
@@ -1066,7 +1074,8 @@ static int parse_budgets(Parser *ps, Policy *p, json_object *root) {
 
 static int parse_migration(Parser *ps, Policy *p, json_object *root) {
         static const char *const keys[] = {
-                "path", "max_downtime_ms", "bandwidth_mib_s", "auto_converge", "allow_postcopy", NULL,
+                "path", "max_downtime_ms", "bandwidth_mib_s", "auto_converge", "allow_postcopy",
+                "parallel_connections", "compression", NULL,
         };
         json_object *o, *v;
         int r, i;
@@ -1109,6 +1118,28 @@ static int parse_migration(Parser *ps, Policy *p, json_object *root) {
                 if (r < 0)
                         return r;
         }
+        if (member(o, "parallel_connections", &v)) {
+                r = parse_unsigned(ps, v, ".migration.parallel_connections", 0, PARALLEL_CONNECTIONS_MAX,
+                                   &p->migration.parallel_connections);
+                if (r < 0)
+                        return r;
+        }
+        if (member(o, "compression", &v)) {
+                r = parse_enum(ps, v, ".migration.compression", policy_compression_table,
+                               ELEMENTSOF(policy_compression_table), &i);
+                if (r < 0)
+                        return r;
+                p->migration.compression = i;
+        }
+
+        /* What QEMU 7.2 and libvirt 9.0 refuse at the migration's start, refused here. */
+        if (p->migration.parallel_connections > 0 && p->migration.allow_postcopy)
+                return parser_fail(ps, -EINVAL, ".migration.parallel_connections",
+                                   "parallel connections (multifd) cannot be combined with allow_postcopy in QEMU 7.2");
+        if (p->migration.parallel_connections > 0 && p->migration.compression != POLICY_COMPRESSION_NONE)
+                return parser_fail(ps, -EINVAL, ".migration.compression",
+                                   "\"%s\" compresses one stream: it cannot be combined with parallel_connections",
+                                   policy_compression_to_string(p->migration.compression));
         return 0;
 }
 
@@ -1614,7 +1645,10 @@ int policy_to_json(const Policy *p, json_object **ret) {
             add(migration, "max_downtime_ms", json_object_new_int64((int64_t) p->migration.max_downtime_ms)) < 0 ||
             add(migration, "bandwidth_mib_s", json_object_new_int64((int64_t) p->migration.bandwidth_mib_s)) < 0 ||
             add(migration, "auto_converge", json_object_new_boolean(p->migration.auto_converge)) < 0 ||
-            add(migration, "allow_postcopy", json_object_new_boolean(p->migration.allow_postcopy)) < 0)
+            add(migration, "allow_postcopy", json_object_new_boolean(p->migration.allow_postcopy)) < 0 ||
+            add(migration, "parallel_connections", json_object_new_int64(p->migration.parallel_connections)) < 0 ||
+            add(migration, "compression",
+                json_object_new_string(policy_compression_to_string(p->migration.compression))) < 0)
                 return -ENOMEM;
 
         convergence = json_object_new_object();

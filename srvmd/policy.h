@@ -156,4 +156,6 @@ PolicyConvergenceAction policy_convergence_action_from_string(const char *s);
 const char *policy_migration_path_to_string(PolicyMigrationPath p);
 PolicyMigrationPath policy_migration_path_from_string(const char *s);
 const char *policy_convergence_step_to_string(PolicyConvergenceStep s);
+const char *policy_compression_to_string(PolicyCompression c);
+PolicyCompression policy_compression_from_string(const char *s);
 PolicyConvergenceStep policy_convergence_step_from_string(const char *s);

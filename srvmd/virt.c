@@ -1062,6 +1062,22 @@ static int do_migrate(VirtJob *j, const Request *q, Post *p) {
                 flags |= VIR_MIGRATE_AUTO_CONVERGE;
         if (q->migration.allow_postcopy)
                 flags |= VIR_MIGRATE_POSTCOPY;
+        if (q->migration.parallel_connections > 0) {
+                flags |= VIR_MIGRATE_PARALLEL;
+                if (virTypedParamsAddInt(&params, &n_params, &max_params, VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS,
+                                         (int) q->migration.parallel_connections) < 0) {
+                        r = result_fail(p, -ENOMEM, "out of memory");
+                        goto finish;
+                }
+        }
+        if (q->migration.compression != POLICY_COMPRESSION_NONE) {
+                flags |= VIR_MIGRATE_COMPRESSED;
+                if (virTypedParamsAddString(&params, &n_params, &max_params, VIR_MIGRATE_PARAM_COMPRESSION,
+                                            policy_compression_to_string(q->migration.compression)) < 0) {
+                        r = result_fail(p, -ENOMEM, "out of memory");
+                        goto finish;
+                }
+        }
         if (q->migration.max_downtime_ms > 0 &&
             virDomainMigrateSetMaxDowntime(dom, q->migration.max_downtime_ms, 0) < 0) {
                 r = result_fail_libvirt(p, "cannot set the max downtime");

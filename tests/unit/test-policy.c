@@ -119,6 +119,7 @@ static const struct {
                        "  \"bandwidth_mib_s\": 0, \"auto_converge\": true, \"allow_postcopy\": true },"
                        "  \"convergence\": { \"action\": \"postcopy\", \"after_iterations\": 1000 } }",
           { ".migration.max_downtime_ms=60000", ".migration.auto_converge=true",
+            ".migration.parallel_connections=0", ".migration.compression=\"none\"",
             ".convergence.action=\"postcopy\"", ".convergence.after_iterations=1000",
             /* a ceiling left out follows a max downtime above it */
             ".convergence.downtime_ceiling_ms=60000" } },
@@ -126,6 +127,10 @@ static const struct {
           { ".migration.path=\"native\"", ".migration.max_downtime_ms=20" } },
         { "path-failover", "{ \"match\": { \"names\": [\"vm1\"] }, \"migration\": { \"path\": \"failover\" } }",
           { ".migration.path=\"failover\"" } },
+        { "multifd", "{ \"match\": { \"names\": [\"vm1\"] }, \"migration\": { \"parallel_connections\": 4 } }",
+          { ".migration.parallel_connections=4", ".migration.compression=\"none\"" } },
+        { "xbzrle", "{ \"match\": { \"names\": [\"vm1\"] }, \"migration\": { \"compression\": \"xbzrle\" } }",
+          { ".migration.compression=\"xbzrle\"", ".migration.parallel_connections=0" } },
         { "on-failure", "{ \"match\": { \"names\": [\"vm1\"] }, \"on_failure\": { \"plug\": { \"retries\": 0 },"
                         "  \"failback\": { \"retries\": 10, \"backoff_s\": 0 } } }",
           { ".on_failure.plug.retries=0", ".on_failure.plug.backoff_s=2", ".on_failure.failback.backoff_s=0",
@@ -320,6 +325,16 @@ static const struct {
         /* across keys */
         { "postcopy.json", "{ \"match\": { \"names\": [\"a\"] }, \"convergence\": { \"action\": \"postcopy\" } }",
           EINVAL, "%s: .convergence.action: \"postcopy\" needs .migration.allow_postcopy set to true" },
+        { "multifd-postcopy.json", "{ \"match\": { \"names\": [\"a\"] },"
+                                   "  \"migration\": { \"parallel_connections\": 2, \"allow_postcopy\": true } }",
+          EINVAL, "%s: .migration.parallel_connections: parallel connections (multifd) cannot be combined with allow_postcopy in QEMU 7.2" },
+        { "multifd-xbzrle.json", "{ \"match\": { \"names\": [\"a\"] },"
+                                 "  \"migration\": { \"parallel_connections\": 2, \"compression\": \"xbzrle\" } }",
+          EINVAL, "%s: .migration.compression: \"xbzrle\" compresses one stream: it cannot be combined with parallel_connections" },
+        { "connections.json", "{ \"match\": { \"names\": [\"a\"] }, \"migration\": { \"parallel_connections\": 256 } }",
+          EINVAL, "%s: .migration.parallel_connections: expected an integer from 0 to 255, got 256" },
+        { "compression.json", "{ \"match\": { \"names\": [\"a\"] }, \"migration\": { \"compression\": \"zstd\" } }",
+          EINVAL, "%s: .migration.compression: expected one of \"none\", \"xbzrle\", \"mt\", got \"zstd\"" },
         { "ceiling.json", "{ \"match\": { \"names\": [\"a\"] }, \"migration\": { \"max_downtime_ms\": 500 },"
                           "  \"convergence\": { \"downtime_ceiling_ms\": 400 } }",
           EINVAL, "%s: .convergence.downtime_ceiling_ms: 400 is below .migration.max_downtime_ms (500)" },
