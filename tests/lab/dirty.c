@@ -166,8 +166,13 @@ static int start_detached(unsigned rate, unsigned set_mib) {
         if (pipe2(ready, O_CLOEXEC) < 0)
                 return -errno;
         pid = fork();
-        if (pid < 0)
-                return -errno;
+        if (pid < 0) {
+                int r = -errno;
+
+                close(ready[0]);
+                close(ready[1]);
+                return r;
+        }
         if (pid > 0) {
                 ssize_t n;
 
