@@ -1236,6 +1236,24 @@ static int do_plug(VirtJob *j, const Request *q, Post *p) {
         return 0;
 }
 
+#define AGENT_CONNECT_WAIT_MAX (10 * USEC_PER_SEC)
+#define AGENT_CONNECT_POLL_USEC (100 * USEC_PER_MSEC)
+
+/* The destination's libvirt connects to the guest agent only once it has finished the incoming
+ * migration, which in the lab came up to 3 s after QEMU resumed the domain there, when the job
+ * already plugs and links: wait for the agent (bounded by half the phase's time left) rather
+ * than fail the phase on an agent that is about to be there. Any other answer ends the wait;
+ * the command that follows says what is wrong. */
+static void await_agent(virDomainPtr dom, const Request *q) {
+        usec_t wait = AGENT_CONNECT_WAIT_MAX, end;
+
+        if (q->time_left != USEC_INFINITY && wait > q->time_left / 2)
+                wait = q->time_left / 2;
+        end = now_usec() + wait;
+        while (agent_ping(dom, USEC_PER_SEC, NULL) == -ENOTCONN && now_usec() < end)
+                (void) usleep(AGENT_CONNECT_POLL_USEC);
+}
+
 static int do_guest_enslave(VirtJob *j, const Request *q, const char *verb, Post *p) {
         _cleanup_(json_object_putp) json_object *answer = NULL;
         bool failback = streq(verb, "failback");
@@ -1250,6 +1268,8 @@ static int do_guest_enslave(VirtJob *j, const Request *q, const char *verb, Post
         if (r < 0)
                 return r;
 
+        if (q->side == SIDE_DESTINATION || q->arrival)
+                await_agent(dom, q);
         s = agent_timeout(q->time_left, USEC_INFINITY);
         snprintf(seconds, sizeof(seconds), "%llu.%llu", s / USEC_PER_SEC, s % USEC_PER_SEC / (USEC_PER_SEC / 10));
 
