@@ -890,7 +890,8 @@ typedef struct MigrateCall {
         pthread_t thread;
         pthread_mutex_t lock;
         pthread_cond_t cond;  /* on CLOCK_MONOTONIC */
-        bool done;            /* under lock, as the two below */
+        bool done;            /* under lock, as the four below */
+        usec_t ended;         /* when the call returned */
         int r;
         int error_code;       /* libvirt's, when r < 0 */
         char *error;          /* libvirt's message when r < 0 */
@@ -926,6 +927,7 @@ static void *migrate_call_main(void *userdata) {
                 error = strdup(virGetLastErrorMessage());
         }
         pthread_mutex_lock(&c->lock);
+        c->ended = now_usec();
         c->r = r;
         c->error_code = code;
         c->error = error;
@@ -1019,7 +1021,7 @@ static void migrate_call_reap(VirtJob *j, bool wait) {
         if (!c || (!wait && !migrate_call_wait(c, 0)))
                 return;
         (void) pthread_join(c->thread, NULL);
-        after = now_usec() - c->ran_there;
+        after = c->ended > c->ran_there ? c->ended - c->ran_there : 0;
         if (c->r < 0)
                 worker_note(j, j->domain, "libvirt's migrate call failed %.1f s after the domain ran on the destination: %s",
                             (double) after / USEC_PER_SEC, strna(c->error));
