@@ -5,9 +5,11 @@ connections opened from 127.0.0.2 and left idle, CLIENTS clients from 127.0.0.3 
 GET /metrics and read the answer again and again, and one client from 127.0.0.4 that trickles
 its request a byte every 100 ms: a flood, a scraper and a slow client, each from an address of
 its own, as they would come. Prints one JSON line: answers, refusals, errors, and how many idle
-connections were accepted.
+connections were accepted. ROLE runs a part only: `flood` the idle connections and the slow
+client, `scrape` the clients; srvmd shares its connections out per local user, so a test runs
+the flood as another user than the scrapers. Default: `all`.
 
-usage: metrics-load.py HOST PORT SECONDS HOLD CLIENTS"""
+usage: metrics-load.py HOST PORT SECONDS HOLD CLIENTS [all|flood|scrape]"""
 import json
 import socket
 import sys
@@ -62,11 +64,17 @@ def hold(host, port, n, counts):
 def main():
     host, port, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
     n_hold, n = int(sys.argv[4]), int(sys.argv[5])
+    role = sys.argv[6] if len(sys.argv) > 6 else "all"
+    if role not in ("all", "flood", "scrape"):
+        sys.exit(f"metrics-load.py: unknown role {role!r}")
     deadline = time.monotonic() + seconds
     counts, lock = {}, threading.Lock()
-    held = hold(host, port, n_hold, counts)
-    threads = [threading.Thread(target=trickle, args=(host, port, deadline, counts, lock))]
-    threads += [threading.Thread(target=hammer, args=(host, port, deadline, counts, lock)) for _ in range(n)]
+    held, threads = [], []
+    if role != "scrape":
+        held = hold(host, port, n_hold, counts)
+        threads.append(threading.Thread(target=trickle, args=(host, port, deadline, counts, lock)))
+    if role != "flood":
+        threads += [threading.Thread(target=hammer, args=(host, port, deadline, counts, lock)) for _ in range(n)]
     for t in threads:
         t.start()
     for t in threads:
