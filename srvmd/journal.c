@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "fileio.h"
 #include "journal.h"
 #include "json-util.h"
 #include "macro.h"
@@ -38,42 +39,13 @@ int journal_sync_dir(const char *dir) {
 
 int journal_write_text(const char *dir, uint32_t id, const char *text) {
         _cleanup_free_ char *path = NULL, *tmp = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        size_t n, done = 0;
-        int r;
 
         if (!dir || !text)
                 return -EINVAL;
         if (asprintf(&path, "%s/%" PRIu32 ".json", dir, id) < 0 ||
             asprintf(&tmp, "%s/.%" PRIu32 ".json.tmp", dir, id) < 0)
                 return -ENOMEM;
-        n = strlen(text);
-
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return -errno;
-        while (done < n) {
-                ssize_t k = write(fd, text + done, n - done);
-
-                if (k < 0) {
-                        r = -errno;
-                        goto fail;
-                }
-                done += (size_t) k;
-        }
-        if (fsync(fd) < 0) {
-                r = -errno;
-                goto fail;
-        }
-        if (rename(tmp, path) < 0) {
-                r = -errno;
-                goto fail;
-        }
-        return 0;
-
-fail:
-        (void) unlink(tmp);
-        return r;
+        return write_file_atomic(path, tmp, text, strlen(text), 0600, true);
 }
 
 int journal_write(const char *dir, uint32_t id, json_object *record) {

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* See metrics-textfile.h. */
-#include <fcntl.h>
 #include <stdio.h>
-#include <sys/stat.h>
 
+#include "fileio.h"
 #include "metrics-textfile.h"
 
 bool metrics_textfile_path_is_valid(const char *path) {
@@ -15,8 +14,7 @@ bool metrics_textfile_path_is_valid(const char *path) {
 
 int metrics_textfile_write(const Metrics *m, const char *path) {
         _cleanup_free_ char *text = NULL, *tmp = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        size_t size = 0, done = 0;
+        size_t size = 0;
         int r;
 
         if (!m || !metrics_textfile_path_is_valid(path))
@@ -26,39 +24,6 @@ int metrics_textfile_write(const Metrics *m, const char *path) {
                 return r;
         if (asprintf(&tmp, "%s.tmp", path) < 0)
                 return -ENOMEM;
-
-        /* node_exporter reads it as another user: 0644, whatever srvmd's umask. */
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-        if (fd < 0)
-                return -errno;
-        if (fchmod(fd, 0644) < 0) {
-                r = -errno;
-                goto fail;
-        }
-        while (done < size) {
-                ssize_t n = write(fd, text + done, size - done);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        r = -errno;
-                        goto fail;
-                }
-                done += (size_t) n;
-        }
-        r = close(fd);
-        fd = -EBADF;
-        if (r < 0) {
-                r = -errno;
-                goto fail;
-        }
-        if (rename(tmp, path) < 0) {
-                r = -errno;
-                goto fail;
-        }
-        return 0;
-
-fail:
-        (void) unlink(tmp);
-        return r;
+        /* node_exporter reads it as another user: 0644. A scrape needs no fsync. */
+        return write_file_atomic(path, tmp, text, size, 0644, false);
 }
