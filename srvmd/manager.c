@@ -24,6 +24,7 @@
 #include "metrics-http.h"
 #include "metrics-textfile.h"
 #include "srvm-hook.h"
+#include "vf-census.h"
 #include "virt.h"
 
 /* Finished jobs are kept for `srvmctl show` until there are more than this many. */
@@ -97,6 +98,7 @@ struct Manager {
         MetricsHttp *metrics_http; /* owned; NULL with --no-metrics */
         char *metrics_textfile;    /* owned; NULL without --metrics-textfile */
         sd_event_source *metrics_textfile_timer; /* owned */
+        VfCensus *vf_census;       /* owned; NULL when no metrics go anywhere */
         bool metrics_textfile_failed; /* said so once; again when it works */
         char *metrics_address;
         uint16_t metrics_port;
@@ -286,6 +288,7 @@ Manager *manager_free(Manager *mgr) {
         }
         virt_free(mgr->virt);
         errand_pool_free(mgr->errands); /* after the backend: no read reports any more */
+        vf_census_free(mgr->vf_census); /* after the pool, which might still answer it */
         /* What is still pending is written out first; no report comes back any more. */
         sd_event_source_disable_unref(mgr->journal_source);
         journal_writer_free(mgr->journal_writer);
@@ -688,6 +691,8 @@ static void job_changed(void *userdata, Migration *m) {
                 j->logged_finished = true;
                 j->action_waiting = false;
                 (void) metrics_job_finished(mgr->metrics, m);
+                if (!migration_is_check_only(m)) /* a VF may have changed hands */
+                        vf_census_refresh(mgr->vf_census);
                 manager_write_textfile(mgr);
                 virt_release_job(mgr->virt, m);
                 manager_start_queued(mgr);
@@ -1022,6 +1027,11 @@ int manager_list_vfs(Manager *mgr, VirtTextFn cb, void *userdata) {
         if (!cb)
                 return -EINVAL;
         return manager_errand(mgr, ERRAND_KEY_VFS, cb, userdata);
+}
+
+/* The VF census' read: the one ListVFs makes, shared with callers asking at the same time. */
+static int manager_census_read_vfs(void *userdata, ErrandDoneFn done, void *done_userdata) {
+        return manager_errand(userdata, ERRAND_KEY_VFS, done, done_userdata);
 }
 
 typedef struct DomainList {
@@ -1632,6 +1642,12 @@ int manager_startup(Manager *mgr) {
                 else
                         log_info("Writing metrics to %s every %llu s and at the end of each job",
                                  mgr->metrics_textfile, METRICS_TEXTFILE_INTERVAL_USEC / USEC_PER_SEC);
+        }
+
+        if (!mgr->no_metrics || mgr->metrics_textfile) {
+                r = vf_census_new(mgr->event, mgr->metrics, 0, 0, manager_census_read_vfs, mgr, &mgr->vf_census);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot count the host's VFs for the metrics, continuing without: %m");
         }
 
         /* Migrations matter more than their figures: a taken port is worth a warning, not a

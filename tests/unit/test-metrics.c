@@ -467,6 +467,37 @@ static void test_state_gauges(void) {
         ASSERT_ERR(metrics_policy_reloaded(NULL, true, 0), EINVAL);
 }
 
+/* srvm_vfs: every state from the start, at zero and never counted; then the last count. */
+static void test_vfs(void) {
+        _cleanup_(metrics_freep) Metrics *m = NULL;
+        _cleanup_free_ char *none = NULL, *text = NULL, *again = NULL;
+
+        ASSERT_OK(metrics_new("1", &m));
+        ASSERT_OK(metrics_render(m, NULL, &none, NULL));
+        ASSERT_TRUE(contains(none, "# TYPE srvm_vfs gauge\n"
+                                   "srvm_vfs{state=\"free\"} 0\n"
+                                   "srvm_vfs{state=\"attached\"} 0\n"
+                                   "srvm_vfs{state=\"disabled\"} 0\n"));
+        ASSERT_TRUE(contains(none, "srvm_vfs_updated_timestamp_seconds 0\n"));
+
+        ASSERT_OK(metrics_vfs_counted(m, (const unsigned[_VF_STATE_MAX]) {
+                [VF_STATE_FREE] = 5, [VF_STATE_ATTACHED] = 3, [VF_STATE_DISABLED] = 1 }, 1796240701));
+        ASSERT_OK(metrics_render(m, NULL, &text, NULL));
+        ASSERT_TRUE(contains(text, "srvm_vfs{state=\"free\"} 5\n"
+                                   "srvm_vfs{state=\"attached\"} 3\n"
+                                   "srvm_vfs{state=\"disabled\"} 1\n"));
+        ASSERT_TRUE(contains(text, "srvm_vfs_updated_timestamp_seconds 1796240701\n"));
+
+        /* A count replaces the last one, state by state, back to zero too. */
+        ASSERT_OK(metrics_vfs_counted(m, (const unsigned[_VF_STATE_MAX]) { [VF_STATE_FREE] = 9 }, 1796240731));
+        ASSERT_OK(metrics_render(m, NULL, &again, NULL));
+        ASSERT_TRUE(contains(again, "srvm_vfs{state=\"free\"} 9\n"
+                                    "srvm_vfs{state=\"attached\"} 0\n"
+                                    "srvm_vfs{state=\"disabled\"} 0\n"));
+        ASSERT_TRUE(contains(again, "srvm_vfs_updated_timestamp_seconds 1796240731\n"));
+        ASSERT_ERR(metrics_vfs_counted(NULL, (const unsigned[_VF_STATE_MAX]) {}, 0), EINVAL);
+}
+
 static void test_process(void) {
         static const char stat[] =
                 "4242 (srv md) (x)) S 1 4242 4242 0 -1 4194560 1000 0 0 0 250 150 0 0 20 0 1 0 "
@@ -954,6 +985,7 @@ int main(void) {
         test_registry();
         test_check_counts_apart();
         test_state_gauges();
+        test_vfs();
         test_textfile();
         test_process();
         test_parse_listen();
