@@ -583,8 +583,9 @@ static void job_journal(Job *j) {
         Migration *m = j->migration;
         int r;
 
-        /* A check touches nothing, a queued job nothing yet: nothing to finish. */
-        if (migration_is_check_only(m) || migration_get_phase(m) < 0)
+        /* A check touches nothing: nothing to finish. A queued job touched nothing yet either;
+         * it is journaled when srvmd stops, for the next srvmd to queue it again. */
+        if (migration_is_check_only(m) || (migration_is_queued(m) && !j->manager->handed_over))
                 return;
         r = migration_build_journal(m, &record);
         if (r >= 0)
@@ -1461,8 +1462,9 @@ static void manager_on_journal_handed_over(void *userdata, uint32_t id, uint64_t
  * last changed to (an action starts only once its phase's record is durable). Then srvmd exits
  * at once without waiting for the actions in flight (main() sees manager_handed_over()):
  * libvirt finishes a peer-to-peer migration on its own, and the next srvmd finds each job in
- * its journal and finishes it through recover, as after a crash. A queued job has touched
- * nothing and has no record: it is not handed over. Rolling a job back is `srvmctl cancel`'s. */
+ * its journal and finishes it through recover, as after a crash. A queued job, which has
+ * touched nothing, is journaled as queued: the next srvmd queues it again, in the same order,
+ * and starts it in its turn. Rolling a job back is `srvmctl cancel`'s. */
 static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *mgr = userdata;
         unsigned n = manager_n_active_jobs(mgr);
@@ -1488,8 +1490,9 @@ static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *
                 if (migration_is_finished(m) || migration_is_check_only(m))
                         continue;
                 if (migration_is_queued(m))
-                        log_notice("%s: job %u: was queued and touched nothing; not handed over, start it again",
-                                   migration_get_domain(m), migration_get_id(m));
+                        log_info("%s: job %u: handed over while queued%s", migration_get_domain(m),
+                                 migration_get_id(m), mgr->jobs[i]->journal_failed ?
+                                 ", but its journal could not be written: the next srvmd will not know of it" : "");
                 else
                         log_info("%s: job %u: handed over in phase %s%s", migration_get_domain(m),
                                  migration_get_id(m), phase_to_string(migration_get_phase(m)),
@@ -1535,7 +1538,12 @@ static int manager_restore_job(uint32_t id, json_object *record, const char *err
         j->told_finished = j->logged_finished;
         bus_job_new(mgr, m);
 
-        if (!migration_is_finished(m)) {
+        if (migration_is_queued(m)) {
+                /* Handed over before it started: queued again, started in its turn once the
+                 * journal is read (manager_startup()). */
+                log_notice("%s: job %u was queued when srvmd stopped; queued again.", migration_get_domain(m), id);
+                (void) migration_add_event(m, "srvmd stopped while the job was queued; queued again");
+        } else if (!migration_is_finished(m)) {
                 log_notice("%s: job %u was in phase %s when srvmd stopped; finding the domain to finish it.",
                            migration_get_domain(m), id, phase_to_string(migration_get_phase(m)));
                 (void) migration_recover(m);
@@ -1622,6 +1630,7 @@ int manager_startup(Manager *mgr) {
         r = journal_load(mgr->journal_dir, manager_restore_job, mgr);
         if (r < 0)
                 return log_error_errno(r, "Failed to read the job journal %s: %m", mgr->journal_dir);
+        manager_start_queued(mgr); /* the jobs handed over while queued, as the cap allows */
         manager_update_status(mgr);
         manager_sweep_arrivals(mgr);
 
