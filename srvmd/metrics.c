@@ -387,6 +387,8 @@ static const double downtime_buckets[] = {
 static const double standby_buckets[] = {
         0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600,
 };
+/* The guest agent commands srvmd sends (agent.c), so that their series exist from the start. */
+static const char *const agent_commands[] = { "guest-ping", "guest-exec", "guest-exec-status" };
 /* A qemu-guest-agent round trip, up to a guest-exec that waits for carrier. */
 static const double agent_buckets[] = {
         0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
@@ -617,6 +619,11 @@ int metrics_new(const char *version, Metrics **ret) {
                               ELEMENTSOF(agent_buckets), &m->agent);
         if (r < 0)
                 return r;
+        for (size_t i = 0; i < ELEMENTSOF(agent_commands); i++) {
+                r = metric_family_touch(m->agent, &agent_commands[i]);
+                if (r < 0)
+                        return r;
+        }
 
         *ret = TAKE_PTR(m);
         return 0;

@@ -420,6 +420,9 @@ static void test_check_counts_apart(void) {
         ASSERT_TRUE(contains(before, "srvm_migrations_total{kind=\"arrival\",result=\"degraded\"} 0\n"));
         ASSERT_TRUE(contains(before, "srvm_migration_phase_duration_seconds_count{kind=\"arrival\",phase=\"plug\"} 0\n"));
         ASSERT_TRUE(contains(before, "srvm_checks_total{result=\"succeeded\"} 0\n"));
+        ASSERT_TRUE(contains(before, "srvm_agent_request_duration_seconds_count{command=\"guest-ping\"} 0\n"));
+        ASSERT_TRUE(contains(before, "srvm_agent_request_duration_seconds_count{command=\"guest-exec\"} 0\n"));
+        ASSERT_TRUE(contains(before, "srvm_agent_request_duration_seconds_count{command=\"guest-exec-status\"} 0\n"));
 
         check = run_job_as(&f1, _PHASE_INVALID, PHASE_RESULT_OK, true);
         ASSERT_EQ_INT(migration_get_result(check), JOB_SUCCEEDED);
