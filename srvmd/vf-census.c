@@ -64,13 +64,15 @@ static void vf_census_read(VfCensus *c) {
                 c->again = true;
                 return;
         }
-        r = c->read(c->userdata, vf_census_on_read, c);
-        if (r < 0) { /* libvirt away, or the pool full: the next turn tries again */
-                log_debug("Not counting the host's VFs now: %s", strerror(-r));
-                return;
-        }
+        /* Before the call: a result the pool still holds answers within it. */
         c->reading = true;
         c->n_reads++;
+        r = c->read(c->userdata, vf_census_on_read, c);
+        if (r < 0) { /* libvirt away, or the pool full: the next turn tries again */
+                c->reading = false;
+                c->n_reads--;
+                log_debug("Not counting the host's VFs now: %s", strerror(-r));
+        }
 }
 
 static int vf_census_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {

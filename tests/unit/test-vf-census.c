@@ -16,6 +16,7 @@
 
 typedef struct FakeRead {
         int refuse;          /* < 0: refuse to start, as without libvirt */
+        const char *at_once; /* answer within the call, as the pool does with a fresh result */
         unsigned n_calls;
         ErrandDoneFn done;   /* the read in flight */
         void *done_userdata;
@@ -28,6 +29,10 @@ static int fake_read(void *userdata, ErrandDoneFn done, void *done_userdata) {
         if (f->refuse < 0)
                 return f->refuse;
         ASSERT_NULL(f->done); /* never two at once */
+        if (f->at_once) {
+                done(done_userdata, f->at_once, NULL);
+                return 0;
+        }
         f->done = done;
         f->done_userdata = done_userdata;
         return 0;
@@ -128,6 +133,18 @@ static void test_census(void) {
         ASSERT_TRUE(strstr(text, "srvm_vfs{state=\"free\"} 0\n"
                                  "srvm_vfs{state=\"attached\"} 0\n"
                                  "srvm_vfs{state=\"disabled\"} 0\n") != NULL);
+        free(text);
+
+        /* A result the pool still holds comes within the call: counted, and the census reads
+         * again when asked. */
+        f.at_once = INVENTORY;
+        refresh_and_wait(e, c, &f);
+        ASSERT_EQ_INT(vf_census_n_counted(c), 3);
+        refresh_and_wait(e, c, &f);
+        ASSERT_EQ_INT(vf_census_n_counted(c), 4);
+        ASSERT_NULL(f.done);
+        text = render(m);
+        ASSERT_TRUE(strstr(text, "srvm_vfs{state=\"attached\"} 1\n") != NULL);
         free(text);
 
         ASSERT_ERR(vf_census_new(e, NULL, 0, 0, fake_read, &f, &c), EINVAL);
