@@ -24,6 +24,7 @@
 #include "metrics-http.h"
 #include "metrics-textfile.h"
 #include "srvm-hook.h"
+#include "vf-census.h"
 #include "virt.h"
 
 /* Finished jobs are kept for `srvmctl show` until there are more than this many. */
@@ -97,6 +98,7 @@ struct Manager {
         MetricsHttp *metrics_http; /* owned; NULL with --no-metrics */
         char *metrics_textfile;    /* owned; NULL without --metrics-textfile */
         sd_event_source *metrics_textfile_timer; /* owned */
+        VfCensus *vf_census;       /* owned; NULL when no metrics go anywhere */
         bool metrics_textfile_failed; /* said so once; again when it works */
         char *metrics_address;
         uint16_t metrics_port;
@@ -286,6 +288,7 @@ Manager *manager_free(Manager *mgr) {
         }
         virt_free(mgr->virt);
         errand_pool_free(mgr->errands); /* after the backend: no read reports any more */
+        vf_census_free(mgr->vf_census); /* after the pool, which might still answer it */
         /* What is still pending is written out first; no report comes back any more. */
         sd_event_source_disable_unref(mgr->journal_source);
         journal_writer_free(mgr->journal_writer);
@@ -580,8 +583,9 @@ static void job_journal(Job *j) {
         Migration *m = j->migration;
         int r;
 
-        /* A check touches nothing, a queued job nothing yet: nothing to finish. */
-        if (migration_is_check_only(m) || migration_get_phase(m) < 0)
+        /* A check touches nothing: nothing to finish. A queued job touched nothing yet either;
+         * it is journaled when srvmd stops, for the next srvmd to queue it again. */
+        if (migration_is_check_only(m) || (migration_is_queued(m) && !j->manager->handed_over))
                 return;
         r = migration_build_journal(m, &record);
         if (r >= 0)
@@ -688,6 +692,8 @@ static void job_changed(void *userdata, Migration *m) {
                 j->logged_finished = true;
                 j->action_waiting = false;
                 (void) metrics_job_finished(mgr->metrics, m);
+                if (!migration_is_check_only(m)) /* a VF may have changed hands */
+                        vf_census_refresh(mgr->vf_census);
                 manager_write_textfile(mgr);
                 virt_release_job(mgr->virt, m);
                 manager_start_queued(mgr);
@@ -1022,6 +1028,11 @@ int manager_list_vfs(Manager *mgr, VirtTextFn cb, void *userdata) {
         if (!cb)
                 return -EINVAL;
         return manager_errand(mgr, ERRAND_KEY_VFS, cb, userdata);
+}
+
+/* The VF census' read: the one ListVFs makes, shared with callers asking at the same time. */
+static int manager_census_read_vfs(void *userdata, ErrandDoneFn done, void *done_userdata) {
+        return manager_errand(userdata, ERRAND_KEY_VFS, done, done_userdata);
 }
 
 typedef struct DomainList {
@@ -1451,8 +1462,9 @@ static void manager_on_journal_handed_over(void *userdata, uint32_t id, uint64_t
  * last changed to (an action starts only once its phase's record is durable). Then srvmd exits
  * at once without waiting for the actions in flight (main() sees manager_handed_over()):
  * libvirt finishes a peer-to-peer migration on its own, and the next srvmd finds each job in
- * its journal and finishes it through recover, as after a crash. A queued job has touched
- * nothing and has no record: it is not handed over. Rolling a job back is `srvmctl cancel`'s. */
+ * its journal and finishes it through recover, as after a crash. A queued job, which has
+ * touched nothing, is journaled as queued: the next srvmd queues it again, in the same order,
+ * and starts it in its turn. Rolling a job back is `srvmctl cancel`'s. */
 static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *mgr = userdata;
         unsigned n = manager_n_active_jobs(mgr);
@@ -1478,8 +1490,9 @@ static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *
                 if (migration_is_finished(m) || migration_is_check_only(m))
                         continue;
                 if (migration_is_queued(m))
-                        log_notice("%s: job %u: was queued and touched nothing; not handed over, start it again",
-                                   migration_get_domain(m), migration_get_id(m));
+                        log_info("%s: job %u: handed over while queued%s", migration_get_domain(m),
+                                 migration_get_id(m), mgr->jobs[i]->journal_failed ?
+                                 ", but its journal could not be written: the next srvmd will not know of it" : "");
                 else
                         log_info("%s: job %u: handed over in phase %s%s", migration_get_domain(m),
                                  migration_get_id(m), phase_to_string(migration_get_phase(m)),
@@ -1525,7 +1538,12 @@ static int manager_restore_job(uint32_t id, json_object *record, const char *err
         j->told_finished = j->logged_finished;
         bus_job_new(mgr, m);
 
-        if (!migration_is_finished(m)) {
+        if (migration_is_queued(m)) {
+                /* Handed over before it started: queued again, started in its turn once the
+                 * journal is read (manager_startup()). */
+                log_notice("%s: job %u was queued when srvmd stopped; queued again.", migration_get_domain(m), id);
+                (void) migration_add_event(m, "srvmd stopped while the job was queued; queued again");
+        } else if (!migration_is_finished(m)) {
                 log_notice("%s: job %u was in phase %s when srvmd stopped; finding the domain to finish it.",
                            migration_get_domain(m), id, phase_to_string(migration_get_phase(m)));
                 (void) migration_recover(m);
@@ -1612,6 +1630,7 @@ int manager_startup(Manager *mgr) {
         r = journal_load(mgr->journal_dir, manager_restore_job, mgr);
         if (r < 0)
                 return log_error_errno(r, "Failed to read the job journal %s: %m", mgr->journal_dir);
+        manager_start_queued(mgr); /* the jobs handed over while queued, as the cap allows */
         manager_update_status(mgr);
         manager_sweep_arrivals(mgr);
 
@@ -1632,6 +1651,12 @@ int manager_startup(Manager *mgr) {
                 else
                         log_info("Writing metrics to %s every %llu s and at the end of each job",
                                  mgr->metrics_textfile, METRICS_TEXTFILE_INTERVAL_USEC / USEC_PER_SEC);
+        }
+
+        if (!mgr->no_metrics || mgr->metrics_textfile) {
+                r = vf_census_new(mgr->event, mgr->metrics, 0, 0, manager_census_read_vfs, mgr, &mgr->vf_census);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot count the host's VFs for the metrics, continuing without: %m");
         }
 
         /* Migrations matter more than their figures: a taken port is worth a warning, not a

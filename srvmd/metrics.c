@@ -357,6 +357,8 @@ struct Metrics {
         MetricFamily *degraded;
         MetricFamily *reload_success;
         MetricFamily *reload_time;
+        MetricFamily *vfs;
+        MetricFamily *vfs_time;
 
         unsigned (*n_active)(void *userdata);
         void *n_active_userdata;
@@ -385,6 +387,8 @@ static const double downtime_buckets[] = {
 static const double standby_buckets[] = {
         0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600,
 };
+/* The guest agent commands srvmd sends (agent.c), so that their series exist from the start. */
+static const char *const agent_commands[] = { "guest-ping", "guest-exec", "guest-exec-status" };
 /* A qemu-guest-agent round trip, up to a guest-exec that waits for carrier. */
 static const double agent_buckets[] = {
         0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
@@ -407,6 +411,8 @@ Metrics *metrics_free(Metrics *m) {
         metric_family_free(m->degraded);
         metric_family_free(m->reload_success);
         metric_family_free(m->reload_time);
+        metric_family_free(m->vfs);
+        metric_family_free(m->vfs_time);
         free(m);
         return NULL;
 }
@@ -588,12 +594,36 @@ int metrics_new(const char *version, Metrics **ret) {
         if (r < 0)
                 return r;
 
+        r = metric_family_new("srvm_vfs",
+                              "The host's SR-IOV VFs by state: attached (a domain uses it), free, disabled (no domain, link forced down); as last counted.",
+                              METRIC_GAUGE, (const char *[]) { "state", NULL }, NULL, 0, &m->vfs);
+        if (r < 0)
+                return r;
+        for (VfState s = 0; s < _VF_STATE_MAX; s++) {
+                r = metric_family_set(m->vfs, (const char *[]) { vf_state_to_string(s) }, 0);
+                if (r < 0)
+                        return r;
+        }
+        r = metric_family_new("srvm_vfs_updated_timestamp_seconds",
+                              "When srvm_vfs was last counted, in seconds since the epoch (0: not yet).",
+                              METRIC_GAUGE, NULL, NULL, 0, &m->vfs_time);
+        if (r < 0)
+                return r;
+        r = metric_family_set(m->vfs_time, NULL, 0);
+        if (r < 0)
+                return r;
+
         r = metric_family_new("srvm_agent_request_duration_seconds",
                               "Time a qemu-guest-agent request took until its answer, by command.",
                               METRIC_HISTOGRAM, (const char *[]) { "command", NULL }, agent_buckets,
                               ELEMENTSOF(agent_buckets), &m->agent);
         if (r < 0)
                 return r;
+        for (size_t i = 0; i < ELEMENTSOF(agent_commands); i++) {
+                r = metric_family_touch(m->agent, &agent_commands[i]);
+                if (r < 0)
+                        return r;
+        }
 
         *ret = TAKE_PTR(m);
         return 0;
@@ -615,6 +645,19 @@ int metrics_policy_reloaded(Metrics *m, bool ok, double when_sec) {
         if (r >= 0 && ok)
                 r = metric_family_set(m->reload_time, NULL, when_sec);
         return r;
+}
+
+int metrics_vfs_counted(Metrics *m, const unsigned counts[static _VF_STATE_MAX], double when_sec) {
+        int r;
+
+        if (!m || !counts)
+                return -EINVAL;
+        for (VfState s = 0; s < _VF_STATE_MAX; s++) {
+                r = metric_family_set(m->vfs, (const char *[]) { vf_state_to_string(s) }, counts[s]);
+                if (r < 0)
+                        return r;
+        }
+        return metric_family_set(m->vfs_time, NULL, when_sec);
 }
 
 void metrics_set_active_jobs_callback(Metrics *m, unsigned (*n_active)(void *userdata), void *userdata) {
@@ -742,7 +785,7 @@ int metrics_render(const Metrics *m, const MetricsProcess *process, char **ret, 
         const MetricFamily *families[] = {
                 m->build_info, m->migrations, m->checks, m->active, m->queued, m->phase_duration,
                 m->vm_downtime, m->standby, m->rollbacks, m->agent, m->libvirt_connected,
-                m->degraded, m->reload_success, m->reload_time,
+                m->degraded, m->reload_success, m->reload_time, m->vfs, m->vfs_time,
         };
 
         out = open_memstream(&buf, &size);

@@ -12,6 +12,7 @@
 
 #include "macro.h"
 #include "migration.h"
+#include "vf.h"
 
 typedef enum MetricType {
         METRIC_COUNTER,
@@ -86,6 +87,10 @@ void metrics_set_state_ops(Metrics *m, const MetricsStateOps *ops, void *userdat
 /* A load of the policies: srvm_policy_reload_success, and on success
  * srvm_policy_reload_timestamp_seconds = when_sec (since the epoch). */
 int metrics_policy_reloaded(Metrics *m, bool ok, double when_sec);
+
+/* A count of the host's VFs, made off the loop (see vf-census.h): srvm_vfs{state} = counts[state]
+ * and srvm_vfs_updated_timestamp_seconds = when_sec (since the epoch). */
+int metrics_vfs_counted(Metrics *m, const unsigned counts[static _VF_STATE_MAX], double when_sec);
 
 /* srvm_migrations_active reads n_active(userdata) at each render. */
 void metrics_set_active_jobs_callback(Metrics *m, unsigned (*n_active)(void *userdata), void *userdata);

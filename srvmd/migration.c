@@ -2230,7 +2230,10 @@ int migration_new_from_journal(json_object *record, const MigrationBackendOps *o
                         break;
                 }
         }
-        if (!rd.error && !m->finished && m->phase < 0)
+        /* An unfinished job without phases had not started: it was queued (and handed to this
+         * srvmd at a stop), and queues again; any other is broken. */
+        if (!rd.error && !m->finished && m->phase < 0 &&
+            !json_object_get_boolean(json_object_object_get(record, "queued")))
                 rd.error = strdup("an unfinished job without phases");
         if (rd.error)
                 goto fail;

@@ -289,7 +289,8 @@ int migration_build_json(const Migration *m, json_object **ret);
 
 /* The journal: a job as a record a restarted srvmd can read back (migration_build_json()
  * plus what finishing it needs), and the job read back from one. A job read back that had not
- * finished does nothing until migration_recover(). */
+ * finished does nothing until migration_recover(), or, if it was queued (not started yet),
+ * until migration_start(). */
 int migration_build_journal(const Migration *m, json_object **ret);
 int migration_new_from_journal(json_object *record, const MigrationBackendOps *ops, void *userdata,
                                Migration **ret, char **ret_error);

@@ -20,6 +20,13 @@ static const char *const vf_link_state_table[_VF_LINK_STATE_MAX] = {
 };
 DEFINE_STRING_TABLE_LOOKUP(vf_link_state, VfLinkState);
 
+static const char *const vf_state_table[_VF_STATE_MAX] = {
+        [VF_STATE_FREE] = "free",
+        [VF_STATE_ATTACHED] = "attached",
+        [VF_STATE_DISABLED] = "disabled",
+};
+DEFINE_STRING_TABLE_LOOKUP(vf_state, VfState);
+
 int vf_inventory_new(VfInventory **ret) {
         VfInventory *inv;
 
@@ -416,6 +423,41 @@ static int parse_hex_field(const char *s, unsigned long max, unsigned long *ret)
         if (errno != 0 || *end || v > max || s[0] == '-')
                 return -EINVAL;
         *ret = v;
+        return 0;
+}
+
+int vf_count_states(json_object *json, unsigned ret[static _VF_STATE_MAX]) {
+        json_object *pfs = json_object_object_get(json, "pfs");
+        unsigned counts[_VF_STATE_MAX] = {};
+        size_t n_pfs;
+
+        if (!ret)
+                return -EINVAL;
+        if (!json_object_is_type(pfs, json_type_array))
+                return -EBADMSG;
+        n_pfs = json_object_array_length(pfs);
+        for (size_t p = 0; p < n_pfs; p++) {
+                json_object *pf = json_object_array_get_idx(pfs, p), *vfs;
+
+                if (!pf_json_valid(pf))
+                        return -EBADMSG;
+                vfs = json_object_object_get(pf, "vfs");
+                for (size_t v = 0; v < json_object_array_length(vfs); v++) {
+                        json_object *vf = json_object_array_get_idx(vfs, v);
+                        const char *link;
+
+                        if (!json_object_is_type(vf, json_type_object))
+                                return -EBADMSG;
+                        link = get_string(vf, "link_state");
+                        if (get_string(vf, "domain"))
+                                counts[VF_STATE_ATTACHED]++;
+                        else if (link && vf_link_state_from_string(link) == VF_LINK_STATE_DISABLE)
+                                counts[VF_STATE_DISABLED]++;
+                        else
+                                counts[VF_STATE_FREE]++;
+                }
+        }
+        memcpy(ret, counts, sizeof(counts));
         return 0;
 }
 

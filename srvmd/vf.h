@@ -20,6 +20,17 @@ typedef enum VfLinkState {
         _VF_LINK_STATE_INVALID = -EINVAL, /* not reported */
 } VfLinkState;
 
+/* What a VF is to srvm, as the metrics count them (srvm_vfs{state}): a domain uses it
+ * (attached); no domain does and its link is forced down (disabled: a guest would get no
+ * carrier on it); or free. */
+typedef enum VfState {
+        VF_STATE_FREE,
+        VF_STATE_ATTACHED,
+        VF_STATE_DISABLED,
+        _VF_STATE_MAX,
+        _VF_STATE_INVALID = -EINVAL,
+} VfState;
+
 /* A setting the driver may not report: spoof check, trust. */
 typedef enum VfFlag {
         VF_FLAG_OFF,
@@ -89,6 +100,10 @@ int vf_inventory_to_json(const VfInventory *inv, json_object **ret);
  * shape. */
 int vf_format_table(json_object *json, char **ret);
 
+/* The VFs of the JSON above by state: ret[s] is how many are in state s. -EBADMSG if json is
+ * not of that shape (ret untouched). */
+int vf_count_states(json_object *json, unsigned ret[static _VF_STATE_MAX]);
+
 /* "0000:3b:02.1" from libvirt's <address domain='0x0000' bus='0x3b' slot='0x02'
  * function='0x1'/> attributes (hex with 0x, or decimal); -EINVAL if one is missing or out
  * of range. */
@@ -96,4 +111,6 @@ int vf_pci_address_from_libvirt(const char *domain, const char *bus, const char 
                                 const char *function, char **ret);
 
 const char *vf_link_state_to_string(VfLinkState s);
+const char *vf_state_to_string(VfState s);
+VfState vf_state_from_string(const char *s);
 VfLinkState vf_link_state_from_string(const char *s);

@@ -127,8 +127,8 @@ else
         echo "note: no $profile on this machine; checked against the copy of Debian 12's rules only"
 fi
 
-# Maintainer scripts: the group is created at install; an upgrade does not stop srvmd (a
-# stop rolls running migrations back), only a removal does.
+# Maintainer scripts: the group is created at install; an upgrade does not stop srvmd (the
+# operator picks when: see debian/rules), only a removal does.
 grep -q 'systemd-sysusers.*srvm.conf' "$tmp/control/postinst" &&
         pass "postinst creates the group with systemd-sysusers" ||
         fail "postinst does not run systemd-sysusers for srvm.conf"

@@ -420,6 +420,9 @@ static void test_check_counts_apart(void) {
         ASSERT_TRUE(contains(before, "srvm_migrations_total{kind=\"arrival\",result=\"degraded\"} 0\n"));
         ASSERT_TRUE(contains(before, "srvm_migration_phase_duration_seconds_count{kind=\"arrival\",phase=\"plug\"} 0\n"));
         ASSERT_TRUE(contains(before, "srvm_checks_total{result=\"succeeded\"} 0\n"));
+        ASSERT_TRUE(contains(before, "srvm_agent_request_duration_seconds_count{command=\"guest-ping\"} 0\n"));
+        ASSERT_TRUE(contains(before, "srvm_agent_request_duration_seconds_count{command=\"guest-exec\"} 0\n"));
+        ASSERT_TRUE(contains(before, "srvm_agent_request_duration_seconds_count{command=\"guest-exec-status\"} 0\n"));
 
         check = run_job_as(&f1, _PHASE_INVALID, PHASE_RESULT_OK, true);
         ASSERT_EQ_INT(migration_get_result(check), JOB_SUCCEEDED);
@@ -465,6 +468,37 @@ static void test_state_gauges(void) {
         ASSERT_TRUE(contains(failed, "srvm_policy_reload_success 0\n"));
         ASSERT_TRUE(contains(failed, "srvm_policy_reload_timestamp_seconds 1796240701\n"));
         ASSERT_ERR(metrics_policy_reloaded(NULL, true, 0), EINVAL);
+}
+
+/* srvm_vfs: every state from the start, at zero and never counted; then the last count. */
+static void test_vfs(void) {
+        _cleanup_(metrics_freep) Metrics *m = NULL;
+        _cleanup_free_ char *none = NULL, *text = NULL, *again = NULL;
+
+        ASSERT_OK(metrics_new("1", &m));
+        ASSERT_OK(metrics_render(m, NULL, &none, NULL));
+        ASSERT_TRUE(contains(none, "# TYPE srvm_vfs gauge\n"
+                                   "srvm_vfs{state=\"free\"} 0\n"
+                                   "srvm_vfs{state=\"attached\"} 0\n"
+                                   "srvm_vfs{state=\"disabled\"} 0\n"));
+        ASSERT_TRUE(contains(none, "srvm_vfs_updated_timestamp_seconds 0\n"));
+
+        ASSERT_OK(metrics_vfs_counted(m, (const unsigned[_VF_STATE_MAX]) {
+                [VF_STATE_FREE] = 5, [VF_STATE_ATTACHED] = 3, [VF_STATE_DISABLED] = 1 }, 1796240701));
+        ASSERT_OK(metrics_render(m, NULL, &text, NULL));
+        ASSERT_TRUE(contains(text, "srvm_vfs{state=\"free\"} 5\n"
+                                   "srvm_vfs{state=\"attached\"} 3\n"
+                                   "srvm_vfs{state=\"disabled\"} 1\n"));
+        ASSERT_TRUE(contains(text, "srvm_vfs_updated_timestamp_seconds 1796240701\n"));
+
+        /* A count replaces the last one, state by state, back to zero too. */
+        ASSERT_OK(metrics_vfs_counted(m, (const unsigned[_VF_STATE_MAX]) { [VF_STATE_FREE] = 9 }, 1796240731));
+        ASSERT_OK(metrics_render(m, NULL, &again, NULL));
+        ASSERT_TRUE(contains(again, "srvm_vfs{state=\"free\"} 9\n"
+                                    "srvm_vfs{state=\"attached\"} 0\n"
+                                    "srvm_vfs{state=\"disabled\"} 0\n"));
+        ASSERT_TRUE(contains(again, "srvm_vfs_updated_timestamp_seconds 1796240731\n"));
+        ASSERT_ERR(metrics_vfs_counted(NULL, (const unsigned[_VF_STATE_MAX]) {}, 0), EINVAL);
 }
 
 static void test_process(void) {
@@ -954,6 +988,7 @@ int main(void) {
         test_registry();
         test_check_counts_apart();
         test_state_gauges();
+        test_vfs();
         test_textfile();
         test_process();
         test_parse_listen();

@@ -1599,6 +1599,59 @@ static void test_waited(void) {
 }
 
 /* The waits travel with the journal; a phase srvmd was not there for counts as waited. */
+/* A queued job handed to the next srvmd at a stop: its record reads back as queued, with what
+ * was asked (bond, VF, who, when), recover leaves it alone and start runs it from preflight. A
+ * record without phases that does not say queued is refused. */
+static void test_journal_queued(void) {
+        const JobRequest request = { .via = JOB_REQUEST_BUS, .have_uid = true, .uid = 1000, .user = "alice" };
+        MigrationParams p = {
+                .domain = "vm1",
+                .source_uri = "qemu:///system",
+                .destination_uri = "qemu+ssh://b/system",
+                .migrate_uri = "tcp://127.0.0.1:49152",
+                .bond = "bond1",
+                .vf = "ua-vf0",
+                .request = &request,
+                .started_realtime = 1796240701 * USEC_PER_SEC,
+        };
+        Fake f = { .now = 1000 * USEC_PER_SEC, .timer = USEC_INFINITY }, g;
+        _cleanup_(migration_freep) Migration *m = NULL, *n = NULL;
+        _cleanup_(json_object_putp) json_object *record = NULL, *reparsed = NULL, *a = NULL, *b = NULL;
+        _cleanup_free_ char *error = NULL;
+        Migration *x = NULL;
+
+        ASSERT_OK(migration_new(11, &p, &fake_ops, &f, &m));
+        ASSERT_TRUE(migration_is_queued(m));
+        ASSERT_OK(migration_build_journal(m, &record));
+        reparsed = json_tokener_parse(json_object_to_json_string(record));
+        ASSERT_NOT_NULL(reparsed);
+
+        g = (Fake) { .now = f.now + 5 * USEC_PER_SEC, .timer = USEC_INFINITY };
+        ASSERT_OK(migration_new_from_journal(reparsed, &fake_ops, &g, &n, &error));
+        ASSERT_NULL(error);
+        ASSERT_TRUE(migration_is_queued(n));
+        ASSERT_TRUE(!migration_is_finished(n));
+        ASSERT_EQ_INT(migration_get_id(n), 11);
+        ASSERT_STREQ(migration_get_bond(n), "bond1");
+        ASSERT_STREQ(migration_get_vf_spec(n), "ua-vf0");
+        ASSERT_STREQ(migration_get_migrate_uri(n), "tcp://127.0.0.1:49152");
+        ASSERT_OK(migration_build_json(m, &a));
+        ASSERT_OK(migration_build_json(n, &b));
+        ASSERT_STREQ(json_object_to_json_string(a), json_object_to_json_string(b)); /* who, when, as asked */
+        ASSERT_ERR(migration_recover(n), EALREADY);
+        ASSERT_TRUE(!g.pending);
+
+        ASSERT_OK(migration_start(n));
+        ASSERT_EQ_INT(migration_get_phase(n), PHASE_PREFLIGHT);
+        ASSERT_TRUE(g.pending);
+        ASSERT_TRUE(!migration_is_queued(n));
+
+        json_object_object_add(reparsed, "queued", json_object_new_boolean(false));
+        ASSERT_ERR(migration_new_from_journal(reparsed, &fake_ops, &g, &x, &error), EBADMSG);
+        ASSERT_NULL(x);
+        ASSERT_STREQ(error, "an unfinished job without phases");
+}
+
 static void test_waited_journal(void) {
         Fake f;
         _cleanup_(migration_freep) Migration *m = journal_roundtrip(PHASE_MIGRATE, &f);
@@ -1806,6 +1859,7 @@ int main(void) {
         test_recover();
         test_recover_twice();
         test_journal_records();
+        test_journal_queued();
         test_arrival();
         test_arrival_check();
         test_lost_libvirt();

@@ -235,6 +235,58 @@ static void test_table_errors(void) {
         }
 }
 
+/* srvm_vfs' states, from the JSON the census gets: a VF a domain uses is attached whatever its
+ * link; else its link forced down makes it disabled; else it is free. */
+static void test_count_states(void) {
+        _cleanup_(vf_inventory_freep) VfInventory *inv = build_inventory();
+        _cleanup_(json_object_putp) json_object *j = NULL, *k = NULL, *l = NULL, *empty = NULL;
+        unsigned counts[_VF_STATE_MAX], untouched[_VF_STATE_MAX] = { 7, 7, 7 };
+        static const char *const bad[] = {
+                "{}", "{\"pfs\": 3}", "{\"pfs\": [3]}", "{\"pfs\": [{\"vfs\": []}]}",
+                "{\"pfs\": [{\"ifname\": \"x\", \"vfs\": [7]}]}",
+        };
+
+        /* VF 0: link auto, VF 1: link disable, VF 2: link enable; two PFs without VFs. */
+        ASSERT_OK(vf_inventory_to_json(inv, &j));
+        ASSERT_OK(vf_count_states(j, counts));
+        ASSERT_EQ_INT(counts[VF_STATE_FREE], 2);
+        ASSERT_EQ_INT(counts[VF_STATE_ATTACHED], 0);
+        ASSERT_EQ_INT(counts[VF_STATE_DISABLED], 1);
+
+        ASSERT_EQ_INT(vf_inventory_assign(inv, &(VfUser) { "vm1", NULL, "52:54:00:aa:00:02" }, 1), 1);
+        ASSERT_OK(vf_inventory_to_json(inv, &k));
+        ASSERT_OK(vf_count_states(k, counts));
+        ASSERT_EQ_INT(counts[VF_STATE_FREE], 1);
+        ASSERT_EQ_INT(counts[VF_STATE_ATTACHED], 1);
+        ASSERT_EQ_INT(counts[VF_STATE_DISABLED], 1);
+
+        set_pci(inv, 1, 1, "0000:3b:02.1");
+        ASSERT_EQ_INT(vf_inventory_assign(inv, &(VfUser) { "vm2", "0000:3b:02.1", NULL }, 1), 1);
+        ASSERT_OK(vf_inventory_to_json(inv, &l));
+        ASSERT_OK(vf_count_states(l, counts));
+        ASSERT_EQ_INT(counts[VF_STATE_FREE], 2);
+        ASSERT_EQ_INT(counts[VF_STATE_ATTACHED], 1);
+        ASSERT_EQ_INT(counts[VF_STATE_DISABLED], 0);
+
+        /* A host without SR-IOV: all zero. */
+        empty = json_tokener_parse("{\"pfs\": []}");
+        ASSERT_OK(vf_count_states(empty, counts));
+        for (VfState s = 0; s < _VF_STATE_MAX; s++)
+                ASSERT_EQ_INT(counts[s], 0);
+
+        for (size_t b = 0; b < ELEMENTSOF(bad); b++) {
+                json_object *o = json_tokener_parse(bad[b]);
+
+                ASSERT_NOT_NULL(o);
+                ASSERT_ERR(vf_count_states(o, untouched), EBADMSG);
+                json_object_put(o);
+        }
+        for (VfState s = 0; s < _VF_STATE_MAX; s++) {
+                ASSERT_EQ_INT(untouched[s], 7);
+                ASSERT_EQ_INT(vf_state_from_string(vf_state_to_string(s)), s);
+        }
+}
+
 static void test_pci_address(void) {
         static const struct {
                 const char *d, *b, *s, *f, *out;
@@ -295,6 +347,7 @@ int main(void) {
         test_assign();
         test_json_and_table();
         test_table_errors();
+        test_count_states();
         test_pci_address();
         test_link_state_strings();
         test_collect_real();
