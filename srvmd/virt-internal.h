@@ -167,16 +167,13 @@ struct VirtJob {
         VirtJob *next;
         Virt *virt;
         uint32_t id;
-        char *domain;
+        char *domain;          /* the worker's copy, for its posts and logs */
 
-        /* Loop only. */
+        /* Loop only. The job's record (Migration, the manager's) points here through its
+         * backend data until virt_release_job(); what the job decided lives there, not here. */
         uint64_t generation;   /* of the action in flight, 0 if none */
-        bool released;         /* the job ended; waiting for the worker to exit */
-        bool downtime_seen;    /* a JOB_COMPLETED event gave the downtime already */
         bool thread_started;
         pthread_t thread;
-
-        bool removal_pending;       /* the VF's detach returned unconfirmed, no DEVICE_REMOVED yet */
 
         /* Shared between the loop and the worker, under lock. */
         pthread_mutex_t lock;
@@ -238,6 +235,11 @@ const char *virt_domain_state_to_string(int state);
 /* The job of id through the events table; NULL if it is gone. */
 static inline Migration *virt_job_migration(Virt *v, uint32_t id) {
         return v->events->job(v->events_userdata, id);
+}
+
+/* The running job of domain through the events table; NULL if none. */
+static inline Migration *virt_domain_migration(Virt *v, const char *domain) {
+        return v->events->domain_job(v->events_userdata, domain);
 }
 
 /* Posts: any thread queues; the loop dispatches. */

@@ -269,21 +269,10 @@ void on_progress(const MigrationProgress *progress, void *userdata) {
         virt_post(j->virt, p);
 }
 
-static VirtJob *virt_find_job_by_domain(Virt *v, const char *domain) {
-        for (VirtJob *j = v->jobs; j; j = j->next)
-                if (!j->released && streq_ptr(j->domain, domain))
-                        return j;
-        return NULL;
-}
-
 /* Loop: pre-copy progress, handed to the job while it migrates. */
 void virt_dispatch_progress(Virt *v, Post *p) {
-        VirtJob *j = p->type == POST_ITERATION ? virt_find_job_by_domain(v, p->domain) : virt_find_job(v, p->job_id);
-        Migration *m;
+        Migration *m = p->type == POST_ITERATION ? virt_domain_migration(v, p->domain) : virt_job_migration(v, p->job_id);
 
-        if (!j)
-                return;
-        m = virt_job_migration(v, j->id);
         if (!m || migration_is_finished(m) || migration_get_phase(m) != PHASE_MIGRATE)
                 return;
 
@@ -292,7 +281,7 @@ void virt_dispatch_progress(Virt *v, Post *p) {
                 return;
         }
         log_debug("%s: job %u: pre-copy iteration %u, %llu of %llu bytes left, %llu B/s, dirtying %llu B/s",
-                  j->domain, j->id, p->progress.iteration,
+                  migration_get_domain(m), migration_get_id(m), p->progress.iteration,
                   (unsigned long long) p->progress.data_remaining_bytes,
                   (unsigned long long) p->progress.data_total_bytes,
                   (unsigned long long) p->progress.bandwidth_bytes_s,
@@ -301,8 +290,7 @@ void virt_dispatch_progress(Virt *v, Post *p) {
 }
 
 void virt_dispatch_note(Virt *v, Post *p) {
-        VirtJob *j = virt_find_job_by_domain(v, p->domain);
-        Migration *m = j ? virt_job_migration(v, j->id) : NULL;
+        Migration *m = p->domain ? virt_domain_migration(v, p->domain) : NULL;
 
         log_warning("%s: %s", strna(p->domain), strna(p->message));
         if (m)

@@ -259,11 +259,12 @@ static VirtJob *virt_job_free(VirtJob *j) {
         return NULL;
 }
 
+/* The backend's part of the job of id, through the manager's record of it: NULL if the job is
+ * gone or released (its worker may still be exiting). */
 VirtJob *virt_find_job(Virt *v, uint32_t id) {
-        for (VirtJob *j = v->jobs; j; j = j->next)
-                if (j->id == id && !j->released)
-                        return j;
-        return NULL;
+        Migration *m = virt_job_migration(v, id);
+
+        return m ? migration_get_backend_data(m) : NULL;
 }
 
 static void virt_unlink_job(Virt *v, VirtJob *j) {
@@ -298,6 +299,7 @@ static int virt_job_new(Virt *v, Migration *m, VirtJob **ret) {
 
         j->next = v->jobs;
         v->jobs = j;
+        migration_set_backend_data(m, j);
         *ret = j;
         return 0;
 }
@@ -1528,7 +1530,7 @@ int request_new(Virt *v, VirtJob *j, Migration *m, Action a, Side side, Request 
                     strdup_or_null(migration_get_plug_xml(m), &q->plug_xml) < 0)
                         return -ENOMEM;
         }
-        q->removal_pending = a == ACTION_PLUG && side == SIDE_SOURCE && j->removal_pending;
+        q->removal_pending = a == ACTION_PLUG && side == SIDE_SOURCE && migration_vf_removal_pending(m);
 
         *ret = TAKE_PTR(q);
         return 0;
@@ -1550,7 +1552,7 @@ int virt_start_action(Virt *v, Migration *m, Action a, Side side) {
         if (!v || !m)
                 return -EINVAL;
 
-        j = virt_find_job(v, migration_get_id(m));
+        j = migration_get_backend_data(m);
         if (!j) {
                 r = virt_job_new(v, m, &j);
                 if (r < 0)
@@ -1636,11 +1638,11 @@ void virt_release_job(Virt *v, Migration *m) {
 
         if (!v || !m)
                 return;
-        j = virt_find_job(v, migration_get_id(m));
+        j = migration_get_backend_data(m);
         if (!j)
                 return;
 
-        j->released = true;
+        migration_set_backend_data(m, NULL);
         j->generation = 0;
         if (!j->thread_started) {
                 virt_unlink_job(v, j);
@@ -1676,18 +1678,6 @@ static bool event_is_for_us(Virt *v, const Post *p) {
         return j && streq_ptr(j->domain, p->domain);
 }
 
-static void virt_note_removed(Virt *v, const char *domain) {
-        for (VirtJob *j = v->jobs; j; j = j->next)
-                if (!j->released && streq_ptr(j->domain, domain))
-                        j->removal_pending = false;
-}
-
-static void virt_note_downtime(Virt *v, const char *domain) {
-        for (VirtJob *j = v->jobs; j; j = j->next)
-                if (!j->released && streq_ptr(j->domain, domain))
-                        j->downtime_seen = true;
-}
-
 /* The guest agent's latency, one sample per command that answered: into the job's JSON, and
  * reported (for the metrics). */
 void virt_report_agent_latency(Virt *v, const Post *p, Migration *m) {
@@ -1701,6 +1691,7 @@ void virt_report_agent_latency(Virt *v, const Post *p, Migration *m) {
 
 static void virt_dispatch_result(Virt *v, Post *p) {
         VirtJob *j = virt_find_job(v, p->job_id);
+        uint64_t downtime;
         Migration *m;
 
         if (!j || j->generation != p->generation) {
@@ -1720,18 +1711,13 @@ static void virt_dispatch_result(Virt *v, Post *p) {
         if (p->guest_note)
                 (void) migration_add_event(m, "%s", p->guest_note);
 
-        if (p->action == ACTION_UNPLUG)
-                j->removal_pending = p->r == 0;
-        if (p->action == ACTION_PLUG && p->late_removal) {
-                j->removal_pending = false;
-                (void) migration_add_event(m, "the guest released the VF late, while rollback waited for it; plugging it back");
-        }
+        if (p->action == ACTION_PLUG && p->late_removal)
+                migration_vf_removed_late(m);
 
         if ((p->action == ACTION_MIGRATE || p->action == ACTION_LOCATE) && p->r >= 0 && p->have_downtime &&
-            !j->downtime_seen) {
+            migration_get_vm_downtime_ms(m, &downtime) < 0) {
                 log_debug("%s: no JOB_COMPLETED event yet; the destination's job stats say the pause took %llu ms",
                           j->domain, (unsigned long long) p->downtime_ms);
-                j->downtime_seen = true;
                 v->events->job_completed(v->events_userdata, p->domain, p->downtime_ms);
         }
 
@@ -2120,8 +2106,6 @@ static void virt_dispatch(Virt *v, Post *p) {
         switch (p->type) {
         case POST_DEVICE_REMOVED:
                 if (event_is_for_us(v, p))
-                        virt_note_removed(v, p->domain);
-                if (event_is_for_us(v, p))
                         v->events->device_removed(v->events_userdata, p->domain, p->alias);
                 break;
         case POST_DEVICE_REMOVAL_FAILED:
@@ -2129,10 +2113,8 @@ static void virt_dispatch(Virt *v, Post *p) {
                         v->events->device_removal_failed(v->events_userdata, p->domain, p->alias);
                 break;
         case POST_JOB_COMPLETED:
-                if (event_is_for_us(v, p)) {
-                        virt_note_downtime(v, p->domain);
+                if (event_is_for_us(v, p))
                         v->events->job_completed(v->events_userdata, p->domain, p->downtime_ms);
-                }
                 break;
         case POST_LIFECYCLE:
                 log_debug("%s: %s (detail %d)", p->domain,
