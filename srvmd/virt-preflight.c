@@ -323,7 +323,7 @@ int virt_check_domain(Virt *v, Migration *m) {
 
         if (!v || !m)
                 return -EINVAL;
-        j = virt_find_job(v, migration_get_id(m));
+        j = migration_get_backend_data(m);
         if (!j || !j->thread_started)
                 return -ESRCH; /* preflight's first action made both */
 
