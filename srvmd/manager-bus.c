@@ -498,8 +498,23 @@ static int bus_caller_request(sd_bus_message *message, JobRequest *req, char **r
         Caller *c = caller_find(sd_bus_message_get_sender(message));
         int r;
 
-        if (!c)
-                return -ENODATA; /* bus_verify_admin() could not remember it (out of memory) */
+        if (!c) {
+                /* Forgotten since bus_verify_admin() (more than CALLERS_MAX callers at once):
+                 * ask the bus again, this once synchronously. */
+                _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+                uid_t euid;
+
+                r = sd_bus_query_sender_creds(message, SD_BUS_CREDS_EUID, &creds);
+                if (r < 0)
+                        return r;
+                r = sd_bus_creds_get_euid(creds, &euid);
+                if (r < 0)
+                        return r;
+                *req = (JobRequest) { .via = JOB_REQUEST_BUS, .have_uid = true, .uid = (uint32_t) euid };
+                r = job_request_user_from_passwd("/etc/passwd", (uint32_t) euid, ret_user);
+                req->user = r >= 0 ? *ret_user : NULL;
+                return 0;
+        }
         if (!c->user_read) {
                 r = job_request_user_from_passwd("/etc/passwd", c->uid, &c->user);
                 if (r < 0 && r != -ENOENT)
