@@ -17,6 +17,7 @@
 #include "config.h"
 #include "errand.h"
 #include "job-bus.h"
+#include "job-request.h"
 #include "json-util.h"
 #include "log.h"
 #include "migration.h"
@@ -122,6 +123,105 @@ static int verify_uris(const MigrationParams *p, sd_bus_error *error) {
         return r;
 }
 
+/* What the bus vouched for about a caller (GetConnectionCredentials), kept per unique name while
+ * the caller stays connected, so that its next calls neither ask the bus again nor read
+ * /etc/passwd again: a unique name is never reused on a bus, and the user and groups
+ * dbus-daemon reports are the socket's, fixed when it connected. NameOwnerChanged drops an
+ * entry when its name leaves the bus; should that signal be missed, at most CALLERS_MAX are
+ * kept, the oldest going first. Whether the groups hold the admin group is decided at each
+ * call, so a reload that finds the group counts at once. One manager per process. */
+#define CALLERS_MAX 256
+
+typedef struct Caller {
+        struct Caller *next;
+        char *name;       /* the unique bus name */
+        uint32_t uid;
+        uint32_t *gids;   /* owned, n_gids of them */
+        size_t n_gids;
+        bool user_read;   /* user is what /etc/passwd says (NULL: no name there) */
+        char *user;
+} Caller;
+
+static Caller *callers; /* newest first */
+static size_t n_callers;
+
+static Caller *caller_free(Caller *c) {
+        if (!c)
+                return NULL;
+        free(c->name);
+        free(c->gids);
+        free(c->user);
+        free(c);
+        return NULL;
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Caller *, caller_free);
+
+static Caller *caller_find(const char *name) {
+        if (!name)
+                return NULL;
+        for (Caller *c = callers; c; c = c->next)
+                if (streq(c->name, name))
+                        return c;
+        return NULL;
+}
+
+static void caller_forget(const char *name) {
+        for (Caller **k = &callers; *k; k = &(*k)->next)
+                if (streq((*k)->name, name)) {
+                        Caller *c = *k;
+
+                        *k = c->next;
+                        caller_free(c);
+                        n_callers--;
+                        return;
+                }
+}
+
+static void callers_forget_all(void *userdata) {
+        while (callers) {
+                Caller *c = callers;
+
+                callers = c->next;
+                caller_free(c);
+        }
+        n_callers = 0;
+}
+
+/* Takes c. */
+static void caller_remember(Caller *c) {
+        caller_forget(c->name);
+        if (n_callers >= CALLERS_MAX) {
+                Caller **k = &callers;
+
+                while ((*k)->next)
+                        k = &(*k)->next;
+                *k = caller_free(*k);
+                n_callers--;
+        }
+        c->next = callers;
+        callers = c;
+        n_callers++;
+}
+
+static bool caller_is_admin(const Caller *c) {
+        if (c->uid == 0)
+                return true;
+        for (size_t i = 0; i < c->n_gids; i++)
+                if (is_admin_gid(c->gids[i]))
+                        return true;
+        return false;
+}
+
+static int on_name_owner_changed(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        const char *name, *old_owner, *new_owner;
+
+        if (sd_bus_message_read(message, "sss", &name, &old_owner, &new_owner) < 0)
+                return 0;
+        if (name[0] == ':' && isempty(new_owner))
+                caller_forget(name);
+        return 0;
+}
+
 /* Whether a caller may change something, asked of the bus without waiting for it. The bus
  * daemon vouches for the caller's user and groups in GetConnectionCredentials (dbus-daemon
  * reads them from the socket: SO_PEERCRED, SO_PEERGROUPS); sd-bus would ask the same thing
@@ -155,12 +255,19 @@ static AdminQuery *admin_query_free(AdminQuery *q) {
         return NULL;
 }
 
-/* GetConnectionCredentials' a{sv}: 1 if UnixUserID is 0 or UnixGroupIDs holds the admin
- * group, 0 if not, -ENODATA if the bus gave no user. */
-static int admin_verdict(sd_bus_message *reply) {
-        bool have_uid = false, member = false;
-        uint32_t uid = UINT32_MAX;
+/* GetConnectionCredentials' a{sv}: the caller's UnixUserID and UnixGroupIDs into a new Caller
+ * named name; -ENODATA if the bus gave no user. */
+static int caller_from_credentials(sd_bus_message *reply, const char *name, Caller **ret) {
+        _cleanup_(caller_freep) Caller *c = NULL;
+        bool have_uid = false;
         int r;
+
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c->name = strdup(name);
+        if (!c->name)
+                return -ENOMEM;
 
         r = sd_bus_message_enter_container(reply, 'a', "{sv}");
         if (r < 0)
@@ -177,7 +284,7 @@ static int admin_verdict(sd_bus_message *reply) {
                 if (r < 0)
                         return r;
                 if (streq(key, "UnixUserID")) {
-                        r = sd_bus_message_read(reply, "v", "u", &uid);
+                        r = sd_bus_message_read(reply, "v", "u", &c->uid);
                         if (r < 0)
                                 return r;
                         have_uid = true;
@@ -191,9 +298,13 @@ static int admin_verdict(sd_bus_message *reply) {
                         r = sd_bus_message_read_array(reply, 'u', &a, &size);
                         if (r < 0)
                                 return r;
-                        for (size_t i = 0; i < size / sizeof(uint32_t); i++)
-                                if (is_admin_gid(((const uint32_t *) a)[i]))
-                                        member = true;
+                        free(c->gids);
+                        c->n_gids = size / sizeof(uint32_t);
+                        c->gids = c->n_gids > 0 ? malloc(c->n_gids * sizeof(uint32_t)) : NULL;
+                        if (c->n_gids > 0 && !c->gids)
+                                return -ENOMEM;
+                        if (c->n_gids > 0)
+                                memcpy(c->gids, a, c->n_gids * sizeof(uint32_t));
                         r = sd_bus_message_exit_container(reply);
                         if (r < 0)
                                 return r;
@@ -208,7 +319,8 @@ static int admin_verdict(sd_bus_message *reply) {
         }
         if (!have_uid)
                 return -ENODATA;
-        return uid == 0 || member;
+        *ret = TAKE_PTR(c);
+        return 0;
 }
 
 static int admin_query_on_cleanup(sd_event_source *s, void *userdata) {
@@ -222,7 +334,17 @@ static int admin_query_on_reply(sd_bus_message *reply, void *userdata, sd_bus_er
         int r;
 
         q->slot = sd_bus_slot_unref(q->slot);
-        q->verdict = sd_bus_message_is_method_error(reply, NULL) ? -ENODATA : admin_verdict(reply);
+        if (sd_bus_message_is_method_error(reply, NULL))
+                q->verdict = -ENODATA;
+        else {
+                Caller *c = NULL;
+
+                q->verdict = caller_from_credentials(reply, sd_bus_message_get_sender(q->request), &c);
+                if (q->verdict >= 0) {
+                        q->verdict = caller_is_admin(c);
+                        caller_remember(c);
+                }
+        }
         q->answered = true;
 
         /* Run the call again; if its object went meanwhile, nobody comes back for the answer:
@@ -245,6 +367,7 @@ static int admin_query_on_reply(sd_bus_message *reply, void *userdata, sd_bus_er
 
 int bus_verify_admin(sd_bus_message *message, sd_bus_error *error) {
         const char *sender = sd_bus_message_get_sender(message);
+        Caller *c = caller_find(sender);
         AdminQuery *q;
         int verdict, r;
 
@@ -253,9 +376,12 @@ int bus_verify_admin(sd_bus_message *message, sd_bus_error *error) {
                         break;
         if (q && !q->answered)
                 return 0; /* asked already */
-        if (q) {
-                verdict = q->verdict;
-                admin_query_free(q);
+        if (q || c) {
+                if (q) {
+                        verdict = q->verdict;
+                        admin_query_free(q);
+                } else
+                        verdict = caller_is_admin(c);
                 if (verdict > 0)
                         return 1;
                 if (verdict < 0)
@@ -364,25 +490,44 @@ static bool bond_name_is_valid(const char *s) {
         return true;
 }
 
-/* Who called, for the job's "requested_by": the uid the bus vouches for (bus_verify_admin()
- * checked it is there) and its name from /etc/passwd, read directly rather than through NSS,
- * which could wait on a directory server; a user only a directory knows gets no name. */
+/* Who called, for the job's "requested_by": the uid the bus vouched for (bus_verify_admin()
+ * asked, and remembered the caller) and its name from /etc/passwd, read directly rather than
+ * through NSS, which could wait on a directory server; a user only a directory knows gets no
+ * name. Both are looked up once per caller. */
 static int bus_caller_request(sd_bus_message *message, JobRequest *req, char **ret_user) {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-        uid_t euid;
+        Caller *c = caller_find(sd_bus_message_get_sender(message));
         int r;
 
-        r = sd_bus_query_sender_creds(message, SD_BUS_CREDS_EUID, &creds);
-        if (r < 0)
-                return r;
-        r = sd_bus_creds_get_euid(creds, &euid);
-        if (r < 0)
-                return r;
-        *req = (JobRequest) { .via = JOB_REQUEST_BUS, .have_uid = true, .uid = (uint32_t) euid };
-        r = job_request_user_from_passwd("/etc/passwd", (uint32_t) euid, ret_user);
-        if (r < 0 && r != -ENOENT)
-                log_debug_errno(r, "Cannot read the name of uid %u from /etc/passwd: %m", (unsigned) euid);
-        req->user = r >= 0 ? *ret_user : NULL;
+        if (!c) {
+                /* Forgotten since bus_verify_admin() (more than CALLERS_MAX callers at once):
+                 * ask the bus again, this once synchronously. */
+                _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+                uid_t euid;
+
+                r = sd_bus_query_sender_creds(message, SD_BUS_CREDS_EUID, &creds);
+                if (r < 0)
+                        return r;
+                r = sd_bus_creds_get_euid(creds, &euid);
+                if (r < 0)
+                        return r;
+                *req = (JobRequest) { .via = JOB_REQUEST_BUS, .have_uid = true, .uid = (uint32_t) euid };
+                r = job_request_user_from_passwd("/etc/passwd", (uint32_t) euid, ret_user);
+                req->user = r >= 0 ? *ret_user : NULL;
+                return 0;
+        }
+        if (!c->user_read) {
+                r = job_request_user_from_passwd("/etc/passwd", c->uid, &c->user);
+                if (r < 0 && r != -ENOENT)
+                        log_debug_errno(r, "Cannot read the name of uid %u from /etc/passwd: %m", (unsigned) c->uid);
+                c->user_read = r >= 0 || r == -ENOENT;
+        }
+        *req = (JobRequest) { .via = JOB_REQUEST_BUS, .have_uid = true, .uid = c->uid };
+        if (c->user) {
+                *ret_user = strdup(c->user);
+                if (!*ret_user)
+                        return -ENOMEM;
+        }
+        req->user = *ret_user;
         return 0;
 }
 
@@ -992,6 +1137,7 @@ static int on_bus_disconnected(sd_bus_message *message, void *userdata, sd_bus_e
 
 int bus_setup(Manager *mgr) {
         sd_bus *bus = manager_get_bus(mgr);
+        sd_bus_slot *slot;
         int r;
 
         if (!bus)
@@ -1020,6 +1166,15 @@ int bus_setup(Manager *mgr) {
                                 "Disconnected", on_bus_disconnected, mgr);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch for the loss of the bus: %m");
+
+        /* Callers that leave the bus are forgotten; all of them when the bus connection goes. */
+        r = sd_bus_match_signal_async(bus, &slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                      "org.freedesktop.DBus", "NameOwnerChanged", on_name_owner_changed, NULL, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch callers leave the bus: %m");
+        (void) sd_bus_slot_set_destroy_callback(slot, callers_forget_all);
+        if (sd_bus_slot_set_floating(slot, 1) >= 0) /* the bus holds it now */
+                sd_bus_slot_unref(slot);
 
         /* Synchronously, so that a second srvmd, or one the bus policy does not allow to own
          * the name, fails at startup instead of running unreachable. */

@@ -132,6 +132,10 @@ static unsigned manager_metrics_n_active(void *userdata) {
 static Migration *virt_on_job(void *userdata, uint32_t id) {
         return manager_get_job(userdata, id);
 }
+static Migration *manager_find_running(Manager *mgr, const char *domain);
+static Migration *virt_on_domain_job(void *userdata, const char *domain) {
+        return manager_find_running(userdata, domain);
+}
 static void virt_on_device_removed(void *userdata, const char *domain, const char *alias) {
         manager_on_device_removed(userdata, domain, alias);
 }
@@ -162,6 +166,7 @@ static void virt_on_agent_latency(void *userdata, const char *command, usec_t rt
 
 static const VirtEvents manager_virt_events = {
         .job = virt_on_job,
+        .domain_job = virt_on_domain_job,
         .device_removed = virt_on_device_removed,
         .device_removal_failed = virt_on_device_removal_failed,
         .job_completed = virt_on_job_completed,
@@ -332,11 +337,12 @@ Migration *manager_get_job_at(Manager *mgr, size_t i) {
         return i < mgr->n_jobs ? mgr->jobs[i]->migration : NULL;
 }
 
+static Job *manager_find_job_record(Manager *mgr, uint32_t id);
+
 Migration *manager_get_job(Manager *mgr, uint32_t id) {
-        for (size_t i = 0; i < mgr->n_jobs; i++)
-                if (migration_get_id(mgr->jobs[i]->migration) == id)
-                        return mgr->jobs[i]->migration;
-        return NULL;
+        Job *j = manager_find_job_record(mgr, id);
+
+        return j ? j->migration : NULL;
 }
 
 unsigned manager_n_active_jobs(Manager *mgr) {
@@ -383,16 +389,28 @@ static unsigned manager_n_running_migrations(Manager *mgr) {
         return n;
 }
 
+/* The one lookup by domain: the domain's newest job that is not a check, finished or not. A
+ * domain has at most one such job running (manager_migrate() refuses a second), and it is the
+ * newest: no job of the domain can start while it runs. */
+static Job *manager_find_domain_job(Manager *mgr, const char *domain) {
+        Job *found = NULL;
+
+        for (size_t i = 0; i < mgr->n_jobs; i++) {
+                Job *j = mgr->jobs[i];
+
+                if (migration_is_check_only(j->migration) || !streq(migration_get_domain(j->migration), domain))
+                        continue;
+                if (!found || migration_get_id(j->migration) > migration_get_id(found->migration))
+                        found = j;
+        }
+        return found;
+}
+
 /* The running migration (not check) of a domain: the one libvirt's events concern. */
 static Migration *manager_find_running(Manager *mgr, const char *domain) {
-        for (size_t i = 0; i < mgr->n_jobs; i++) {
-                Migration *m = mgr->jobs[i]->migration;
+        Job *j = manager_find_domain_job(mgr, domain);
 
-                if (!migration_is_finished(m) && !migration_is_check_only(m) &&
-                    streq(migration_get_domain(m), domain))
-                        return m;
-        }
-        return NULL;
+        return j && !migration_is_finished(j->migration) ? j->migration : NULL;
 }
 
 static void manager_update_status(Manager *mgr) {
@@ -485,6 +503,7 @@ static int job_control(void *userdata, Migration *m, MigrationControl c, uint64_
         return virt_control_migration(j->manager->virt, m, c, value);
 }
 
+/* The one lookup by id. */
 static Job *manager_find_job_record(Manager *mgr, uint32_t id) {
         for (size_t i = 0; i < mgr->n_jobs; i++)
                 if (migration_get_id(mgr->jobs[i]->migration) == id)
@@ -1427,14 +1446,9 @@ void manager_on_device_removal_failed(Manager *mgr, const char *domain, const ch
 }
 
 void manager_on_job_completed(Manager *mgr, const char *domain, uint64_t downtime_ms) {
-        Migration *m = NULL;
-
-        /* The newest job of this domain; the event may come just after the job finished. */
-        for (size_t i = mgr->n_jobs; i > 0; i--)
-                if (streq(migration_get_domain(mgr->jobs[i - 1]->migration), domain)) {
-                        m = mgr->jobs[i - 1]->migration;
-                        break;
-                }
+        /* The event may come just after the job finished. */
+        Job *j = manager_find_domain_job(mgr, domain);
+        Migration *m = j ? j->migration : NULL;
 
         log_debug("%s: libvirt job completed, downtime %llu ms", domain, (unsigned long long) downtime_ms);
         if (m && migration_get_phase(m) >= PHASE_MIGRATE) {

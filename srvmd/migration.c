@@ -97,6 +97,10 @@ struct Migration {
         bool unplug_detached;
         bool unplug_removed;
         bool unplug_refused; /* DEVICE_REMOVAL_FAILED came while detach was in flight */
+        /* Detach returned but no DEVICE_REMOVED came: QEMU keeps the eject request, so the
+         * guest may still let the VF go. Kept across phases (unlike unplug_*), for a plug back
+         * on the source, which then gives the guest a moment before it trusts the VF. */
+        bool vf_removal_pending;
         bool cancel_requested;
         Side domain_side;
         usec_t next_retry; /* USEC_INFINITY: none scheduled */
@@ -883,6 +887,8 @@ void migration_action_done(Migration *m, Action a, int r, const char *message) {
                 return; /* a late answer for an action the job no longer waits for */
 
         m->action_running = false;
+        if (a == ACTION_UNPLUG)
+                m->vf_removal_pending = r == 0; /* 0: detached, the removal not confirmed yet */
 
         if (a == ACTION_LOCATE && (r >= 0 || r == -ENOENT)) {
                 recover_located(m, r);
@@ -942,14 +948,26 @@ void migration_action_done(Migration *m, Action a, int r, const char *message) {
 }
 
 void migration_device_removed(Migration *m, const char *alias) {
-        if (!m || m->finished || m->phase != PHASE_UNPLUG)
+        if (!m || !alias || !streq_ptr(alias, m->vf_alias))
                 return;
-        if (!alias || !streq_ptr(alias, m->vf_alias))
+        m->vf_removal_pending = false;
+        if (m->finished || m->phase != PHASE_UNPLUG)
                 return;
 
         m->unplug_removed = true;
         if (m->unplug_detached && !m->action_running)
                 phase_succeeded(m);
+}
+
+bool migration_vf_removal_pending(const Migration *m) {
+        return m && m->vf_removal_pending;
+}
+
+void migration_vf_removed_late(Migration *m) {
+        if (!m)
+                return;
+        m->vf_removal_pending = false;
+        (void) migration_add_event(m, "the guest released the VF late, while rollback waited for it; plugging it back");
 }
 
 void migration_device_removal_failed(Migration *m, const char *alias) {

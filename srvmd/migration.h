@@ -183,6 +183,11 @@ void migration_action_done(Migration *m, Action a, int r, const char *message);
 void migration_device_removed(Migration *m, const char *alias);
 /* libvirt's DEVICE_REMOVAL_FAILED: the guest refused to release the device. */
 void migration_device_removal_failed(Migration *m, const char *alias);
+/* Whether the VF's detach returned and libvirt never confirmed the removal: a plug back on
+ * the source gives the guest a moment to let it go first (Request.removal_pending). */
+bool migration_vf_removal_pending(const Migration *m);
+/* The backend's plug back found that the guest let the VF go while it waited. */
+void migration_vf_removed_late(Migration *m);
 void migration_timer_elapsed(Migration *m);
 int migration_cancel(Migration *m);
 void migration_set_vm_downtime(Migration *m, uint64_t ms);
@@ -279,6 +284,9 @@ bool migration_is_arrival(const Migration *m);
 const char *migration_get_policy_name(const Migration *m);
 /* NULL until libvirt reported progress. */
 const MigrationProgress *migration_get_progress(const Migration *m);
+/* The backend's part of the job (its worker, connections, the action in flight), from its first
+ * action until virt_release_job(): the backend finds it through the job, never by a table
+ * of its own. Not owned by the job. */
 void *migration_get_backend_data(const Migration *m);
 void migration_set_backend_data(Migration *m, void *data);
 

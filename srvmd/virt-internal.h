@@ -41,90 +41,162 @@
 #define GUEST_ANNOUNCE_INTERVAL_MS "20"
 
 typedef enum PostType {
-        POST_DEVICE_REMOVED,
-        POST_DEVICE_REMOVAL_FAILED,
-        POST_JOB_COMPLETED,
-        POST_LIFECYCLE,
-        POST_CONNECTION_CLOSED,
-        POST_RESULT,
-        POST_WORKER_EXITED,
-        POST_INSPECTED,
-        POST_VF_LIST,
-        POST_DOMAIN_INFO,  /* preflight read the domain: the loop resolves its policy */
-        POST_PROGRESS,     /* the monitor read the migration's job stats */
-        POST_ITERATION,    /* libvirt's MIGRATION_ITERATION event */
-        POST_NOTE,         /* a convergence step libvirt refused: message says why */
-        POST_CONNECTED,    /* the connect errand: a new local connection, or message says why not */
+        POST_DEVICE_REMOVED,        /* DevicePost */
+        POST_DEVICE_REMOVAL_FAILED, /* DevicePost */
+        POST_JOB_COMPLETED,         /* JobCompletedPost */
+        POST_LIFECYCLE,             /* LifecyclePost */
+        POST_CONNECTION_CLOSED,     /* ConnectionClosedPost */
+        POST_RESULT,                /* ResultPost */
+        POST_WORKER_EXITED,         /* WorkerExitedPost */
+        POST_INSPECTED,             /* InspectedPost */
+        POST_TEXT,                  /* TextPost: a read's answer for a VirtTextFn */
+        POST_DOMAIN_INFO,           /* ResultPost: preflight read the domain, the loop decides on it */
+        POST_PROGRESS,              /* ProgressPost: the monitor read the migration's job stats */
+        POST_ITERATION,             /* IterationPost: libvirt's MIGRATION_ITERATION event */
+        POST_NOTE,                  /* NotePost: for the job's events, e.g. a convergence step libvirt refused */
+        POST_CONNECTED,             /* ConnectedPost: the connect errand's new local connection */
         _POST_TYPE_MAX,
         _POST_TYPE_INVALID = -EINVAL,
 } PostType;
 
 typedef struct VirtJob VirtJob;
+typedef struct VirtErrand VirtErrand;
 
-/* One message from the event thread or a worker to the loop. Owns its strings. */
+/* Every message from the event thread, a worker or an errand to the loop starts with this
+ * header, and type says which of the structs below it is. Each message owns its strings. */
 typedef struct Post {
         struct Post *next;
         PostType type;
-        uint32_t job_id;       /* 0: an event from the local connection */
-        char *domain;
-        char *alias;           /* device events */
-        uint64_t downtime_ms;  /* JOB_COMPLETED, and MIGRATE results when have_downtime */
-        bool have_downtime;
-        int event, detail;     /* LIFECYCLE; CONNECTION_CLOSED uses event for the reason */
-        /* CONNECTION_CLOSED: the connection that closed (compared only). CONNECTED: the new
-         * local connection, owned, with its event registrations. */
-        virConnectPtr conn;
-        int callbacks[6];
-        size_t n_callbacks;
+} Post;
 
-        /* RESULT */
-        uint64_t generation;
-        Action action;
+/* What an action or a read came to: r >= 0, or a negative errno and a sentence. */
+typedef struct Outcome {
         int r;
         char *message;
-        char *xml;             /* DOMAIN_INFO: the live domain XML */
-        PreflightHostFacts facts; /* DOMAIN_INFO: versions and VF drivers, for the path */
-        MigrationProgress progress; /* PROGRESS; ITERATION sets only its iteration */
+} Outcome;
+
+/* libvirt's events. job_id names the connection one came through: 0 the local one, else that
+ * job's connection to its destination. */
+typedef struct DevicePost {
+        Post post;
+        uint32_t job_id;
+        char *domain;
+        char *alias;
+} DevicePost;
+
+typedef struct JobCompletedPost {
+        Post post;
+        uint32_t job_id;
+        char *domain;
+        uint64_t downtime_ms; /* the pause libvirt measured */
+} JobCompletedPost;
+
+typedef struct LifecyclePost {
+        Post post;
+        uint32_t job_id;
+        char *domain;
+        int event, detail;
+} LifecyclePost;
+
+typedef struct IterationPost {
+        Post post;
+        char *domain;
+        unsigned iteration;
+} IterationPost;
+
+typedef struct ConnectionClosedPost {
+        Post post;
+        uint32_t job_id;
+        virConnectPtr conn; /* the connection that closed: compared only */
+        int reason;
+} ConnectionClosedPost;
+
+/* A worker's action ended. */
+typedef struct ResultPost {
+        Post post;
+        uint32_t job_id;
+        uint64_t generation;   /* of the action it answers */
+        Action action;
+        char *domain;
+        Outcome out;
+        usec_t duration;       /* how long the action took on the worker */
         AgentSample agent_samples[AGENT_SAMPLES_MAX]; /* agent commands that answered */
         size_t n_agent_samples;
-        usec_t duration;       /* how long the action took on the worker */
+        uint64_t downtime_ms;  /* MIGRATE, LOCATE: the pause, when have_downtime */
+        bool have_downtime;
         char *guest_note;      /* LINK, FAILBACK: what srvm-guest said of its replay, for the job's events */
-        bool late_removal;     /* PLUG: the VF went only while rollback waited for it */
+        bool late_removal;     /* PLUG: the VF went only while the plug back waited for it */
+        /* DOMAIN_INFO (preflight's first stage): the live domain XML, versions and VF drivers. */
+        char *xml;
+        PreflightHostFacts facts;
+} ResultPost;
 
-        VirtJob *job;          /* WORKER_EXITED: the job to join and free */
+/* The worker of job exited: the loop joins and frees it. */
+typedef struct WorkerExitedPost {
+        Post post;
+        VirtJob *job;
+} WorkerExitedPost;
 
-        /* INSPECTED: an arrived domain's plan (if any), whether its VF is there, and its
-         * live XML in xml (for the policy when it has no plan). */
+/* The monitor read the migration's job stats. */
+typedef struct ProgressPost {
+        Post post;
+        uint32_t job_id;
+        MigrationProgress progress;
+} ProgressPost;
+
+/* A sentence for the events of the job of domain (job_id 0: whichever runs there). */
+typedef struct NotePost {
+        Post post;
+        uint32_t job_id;
+        char *domain;
+        char *note;
+} NotePost;
+
+/* An arrived domain's plan (if any), whether its VF is there, and its live XML (for the policy
+ * when it has no plan). */
+typedef struct InspectedPost {
+        Post post;
+        VirtErrand *errand;            /* to join */
+        char *domain;
+        Outcome out;
         VirtXmlPlan plan;
         bool have_plan;
         bool running;                  /* the domain runs here: not an incoming migration still paused */
         bool vf_present;
         uint64_t held_for_sec;         /* another host's srvmd holds the plan's lease this much longer */
-        struct Inspection *inspection; /* to join */
+        char *xml;
+} InspectedPost;
 
-        char *vf_json;                 /* VF_LIST: the inventory, or NULL and message */
-} Post;
+/* A read's answer: text, or out.r < 0 and out.message. */
+typedef struct TextPost {
+        Post post;
+        VirtErrand *errand;            /* to join; its cb gets the answer */
+        Outcome out;
+        char *text;
+} TextPost;
 
-/* A short errand off the loop, on a thread of its own: a look at a domain that arrived by
- * migration, the VF inventory, a domain's XML, or the running domains with their XML. */
-typedef enum ErrandKind {
-        ERRAND_INSPECT,
-        ERRAND_VF_LIST,
-        ERRAND_DOMAIN_XML,
-        ERRAND_DOMAIN_LIST,
-        ERRAND_CONNECT,     /* open the local connection again, after libvirtd went away */
-} ErrandKind;
+/* The connect errand's new local connection (owned, with its event registrations), or out
+ * says why not. */
+typedef struct ConnectedPost {
+        Post post;
+        VirtErrand *errand;            /* to join */
+        Outcome out;
+        virConnectPtr conn;
+        int callbacks[6];
+        size_t n_callbacks;
+} ConnectedPost;
 
-typedef struct Inspection {
-        struct Inspection *next;
+/* A short errand off the loop, on a thread of its own (a look at a domain that arrived by
+ * migration, a read for a caller, the connection opened again): what its thread needs. */
+struct VirtErrand {
+        VirtErrand *next;
         Virt *virt;
-        ErrandKind kind;
-        char *domain;
-        VirtTextFn cb;      /* VF_LIST, DOMAIN_XML, DOMAIN_LIST */
+        char *domain;       /* the domain it concerns, if one */
+        VirtTextFn cb;      /* a read's caller, NULL for the others */
         void *cb_userdata;
-        virConnectPtr conn; /* a reference to the local connection, taken when it started; NULL for CONNECT */
+        virConnectPtr conn; /* the local connection: shared (a reference) or its own */
         pthread_t thread;
-} Inspection;
+};
 
 /* What one action needs, copied on the loop when it is started. Owned by the worker once
  * queued. */
@@ -167,16 +239,13 @@ struct VirtJob {
         VirtJob *next;
         Virt *virt;
         uint32_t id;
-        char *domain;
+        char *domain;          /* the worker's copy, for its posts and logs */
 
-        /* Loop only. */
+        /* Loop only. The job's record (Migration, the manager's) points here through its
+         * backend data until virt_release_job(); what the job decided lives there, not here. */
         uint64_t generation;   /* of the action in flight, 0 if none */
-        bool released;         /* the job ended; waiting for the worker to exit */
-        bool downtime_seen;    /* a JOB_COMPLETED event gave the downtime already */
         bool thread_started;
         pthread_t thread;
-
-        bool removal_pending;       /* the VF's detach returned unconfirmed, no DEVICE_REMOVED yet */
 
         /* Shared between the loop and the worker, under lock. */
         pthread_mutex_t lock;
@@ -228,7 +297,7 @@ struct Virt {
 
         VirtJob *jobs;         /* owned; released ones stay until their worker exited */
         uint64_t next_generation;
-        Inspection *inspections; /* owned; until their thread is joined */
+        VirtErrand *errands;   /* owned; until their thread is joined */
 };
 
 
@@ -240,20 +309,27 @@ static inline Migration *virt_job_migration(Virt *v, uint32_t id) {
         return v->events->job(v->events_userdata, id);
 }
 
-/* Posts: any thread queues; the loop dispatches. */
-Post *post_new(PostType type, uint32_t job_id, const char *domain, const char *alias);
+/* The running job of domain through the events table; NULL if none. */
+static inline Migration *virt_domain_migration(Virt *v, const char *domain) {
+        return v->events->domain_job(v->events_userdata, domain);
+}
+
+/* Posts: any thread makes and queues one; the loop dispatches it. */
+void *post_alloc(PostType type, size_t size);
+#define POST_NEW(type, T) ((T *) post_alloc(type, sizeof(T)))
 void virt_post(Virt *v, Post *p);
 
-/* Worker: fill a result with a failure and its sentence; return the error. */
-int result_fail(Post *p, int r, const char *fmt, ...) _printf_(3, 4);
-int result_fail_libvirt(Post *p, const char *what);
-int result_fail_agent(Post *p, int r, usec_t timeout, const char *what);
-void record_sample(Post *p, const char *command, usec_t rtt);
+/* Any thread: set the outcome to a failure and its sentence; return the error. */
+int result_fail(Outcome *o, int r, const char *fmt, ...) _printf_(3, 4);
+int result_fail_libvirt(Outcome *o, const char *what);
+int result_fail_agent(Outcome *o, int r, usec_t timeout, const char *what);
+/* Worker. */
+void record_sample(ResultPost *p, const char *command, usec_t rtt);
 usec_t agent_timeout(usec_t time_left, usec_t cap);
-int guest_run(virDomainPtr dom, char *const argv[], usec_t timeout, Post *p, json_object **ret);
-int check_bond_status(json_object *status, const char *bond, Post *p);
-int dest_open(VirtJob *j, const char *uri, Post *p);
-int job_get_domain(VirtJob *j, const Request *q, Side side, virDomainPtr *ret, Post *p);
+int guest_run(virDomainPtr dom, char *const argv[], usec_t timeout, ResultPost *p, json_object **ret);
+int check_bond_status(json_object *status, const char *bond, ResultPost *p);
+int dest_open(VirtJob *j, const char *uri, ResultPost *p);
+int job_get_domain(VirtJob *j, const Request *q, Side side, virDomainPtr *ret, ResultPost *p);
 
 /* Loop: jobs and their requests. */
 Request *request_free(Request *q);
@@ -261,16 +337,17 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Request *, request_free);
 int request_new(Virt *v, VirtJob *j, Migration *m, Action a, Side side, Request **ret);
 void virt_job_queue(VirtJob *j, Request *q);
 VirtJob *virt_find_job(Virt *v, uint32_t id);
-void virt_report_agent_latency(Virt *v, const Post *p, Migration *m);
+void virt_report_agent_latency(Virt *v, const ResultPost *p, Migration *m);
 void on_control_failed(MigrationControl c, const char *domain, const char *message, void *userdata);
 
 /* virt-preflight.c */
-int do_preflight_read(VirtJob *j, const Request *q, Post *p);
-int do_preflight_checks(VirtJob *j, const Request *q, Post *p);
-int do_arrival_checks(VirtJob *j, const Request *q, Post *p);
-void virt_dispatch_domain_info(Virt *v, Post *p);
+int do_preflight_read(VirtJob *j, const Request *q, ResultPost *p);
+int do_preflight_checks(VirtJob *j, const Request *q, ResultPost *p);
+int do_arrival_checks(VirtJob *j, const Request *q, ResultPost *p);
+void virt_dispatch_domain_info(Virt *v, ResultPost *p);
 
 /* virt-monitor.c: the loop's side of pre-copy. */
 void on_progress(const MigrationProgress *progress, void *userdata);
-void virt_dispatch_progress(Virt *v, Post *p);
-void virt_dispatch_note(Virt *v, Post *p);
+void virt_dispatch_progress(Virt *v, ProgressPost *p);
+void virt_dispatch_iteration(Virt *v, IterationPost *p);
+void virt_dispatch_note(Virt *v, NotePost *p);

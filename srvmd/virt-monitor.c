@@ -261,38 +261,34 @@ int virt_control_start(VirtControlGroup *g, virConnectPtr conn, const char *doma
 /* Monitor thread: queue what the job stats say. */
 void on_progress(const MigrationProgress *progress, void *userdata) {
         VirtJob *j = userdata;
-        Post *p;
+        ProgressPost *p = POST_NEW(POST_PROGRESS, ProgressPost);
 
-        p = post_new(POST_PROGRESS, j->id, j->domain, NULL);
-        if (p)
-                p->progress = *progress;
-        virt_post(j->virt, p);
-}
-
-static VirtJob *virt_find_job_by_domain(Virt *v, const char *domain) {
-        for (VirtJob *j = v->jobs; j; j = j->next)
-                if (!j->released && streq_ptr(j->domain, domain))
-                        return j;
-        return NULL;
+        if (!p)
+                return;
+        p->job_id = j->id;
+        p->progress = *progress;
+        virt_post(j->virt, &p->post);
 }
 
 /* Loop: pre-copy progress, handed to the job while it migrates. */
-void virt_dispatch_progress(Virt *v, Post *p) {
-        VirtJob *j = p->type == POST_ITERATION ? virt_find_job_by_domain(v, p->domain) : virt_find_job(v, p->job_id);
-        Migration *m;
+static Migration *migrating(Migration *m) {
+        return m && !migration_is_finished(m) && migration_get_phase(m) == PHASE_MIGRATE ? m : NULL;
+}
 
-        if (!j)
-                return;
-        m = virt_job_migration(v, j->id);
-        if (!m || migration_is_finished(m) || migration_get_phase(m) != PHASE_MIGRATE)
-                return;
+void virt_dispatch_iteration(Virt *v, IterationPost *p) {
+        Migration *m = migrating(virt_domain_migration(v, p->domain));
 
-        if (p->type == POST_ITERATION) {
-                (void) migration_set_iteration(m, p->progress.iteration);
+        if (m)
+                (void) migration_set_iteration(m, p->iteration);
+}
+
+void virt_dispatch_progress(Virt *v, ProgressPost *p) {
+        Migration *m = migrating(virt_job_migration(v, p->job_id));
+
+        if (!m)
                 return;
-        }
         log_debug("%s: job %u: pre-copy iteration %u, %llu of %llu bytes left, %llu B/s, dirtying %llu B/s",
-                  j->domain, j->id, p->progress.iteration,
+                  migration_get_domain(m), migration_get_id(m), p->progress.iteration,
                   (unsigned long long) p->progress.data_remaining_bytes,
                   (unsigned long long) p->progress.data_total_bytes,
                   (unsigned long long) p->progress.bandwidth_bytes_s,
@@ -300,11 +296,12 @@ void virt_dispatch_progress(Virt *v, Post *p) {
         (void) migration_set_progress(m, &p->progress);
 }
 
-void virt_dispatch_note(Virt *v, Post *p) {
-        VirtJob *j = virt_find_job_by_domain(v, p->domain);
-        Migration *m = j ? virt_job_migration(v, j->id) : NULL;
+/* A note for the job's events: the worker's names its job, a control thread's its domain. */
+void virt_dispatch_note(Virt *v, NotePost *p) {
+        Migration *m = p->job_id > 0 ? virt_job_migration(v, p->job_id) :
+                       p->domain ? virt_domain_migration(v, p->domain) : NULL;
 
-        log_warning("%s: %s", strna(p->domain), strna(p->message));
-        if (m)
-                (void) migration_add_event(m, "%s", strna(p->message));
+        log_warning("%s: %s", strna(p->domain), strna(p->note));
+        if (m && !migration_is_finished(m))
+                (void) migration_add_event(m, "%s", strna(p->note));
 }

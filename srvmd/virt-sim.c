@@ -189,13 +189,6 @@ static SimJob *sim_job_free(SimJob *j) {
         return NULL;
 }
 
-static SimJob *sim_find_job(Virt *v, uint32_t id) {
-        for (SimJob *j = v->jobs; j; j = j->next)
-                if (j->id == id)
-                        return j;
-        return NULL;
-}
-
 static void sim_report_progress(SimJob *j, Migration *m) {
         uint64_t done = SIM_MEMORY_BYTES * j->step / SIM_MIGRATE_STEPS;
         usec_t d = sim_delay(ACTION_MIGRATE);
@@ -304,7 +297,7 @@ int virt_start_action(Virt *v, Migration *m, Action a, Side side) {
         if (!v || !m || a < 0 || a >= _ACTION_MAX)
                 return -EINVAL;
 
-        j = sim_find_job(v, migration_get_id(m));
+        j = migration_get_backend_data(m);
         if (!j) {
                 j = calloc(1, sizeof(*j));
                 if (!j)
@@ -324,6 +317,7 @@ int virt_start_action(Virt *v, Migration *m, Action a, Side side) {
                 (void) sd_event_source_set_description(j->timer, "sim-action");
                 j->next = v->jobs;
                 v->jobs = j;
+                migration_set_backend_data(m, j);
         }
 
         j->action = a;
@@ -346,7 +340,7 @@ void virt_cancel_action(Virt *v, Migration *m, Action a) {
         if (!v || !m)
                 return;
         /* As with libvirt, only a migration can be stopped early; the rest run to their end. */
-        j = sim_find_job(v, migration_get_id(m));
+        j = migration_get_backend_data(m);
         if (!j || a != ACTION_MIGRATE || j->action != ACTION_MIGRATE)
                 return;
         j->aborted = true;
@@ -359,7 +353,7 @@ int virt_check_domain(Virt *v, Migration *m) {
 
         if (!v || !m)
                 return -EINVAL;
-        j = sim_find_job(v, migration_get_id(m));
+        j = migration_get_backend_data(m);
         if (!j || j->action != ACTION_PREFLIGHT)
                 return -ESRCH;
         j->checking = true;
@@ -374,7 +368,7 @@ int virt_control_migration(Virt *v, Migration *m, MigrationControl c, uint64_t v
 
         if (!v || !m || c < 0 || c >= _MIGRATION_CONTROL_MAX)
                 return -EINVAL;
-        j = sim_find_job(v, migration_get_id(m));
+        j = migration_get_backend_data(m);
         if (!j || j->action != ACTION_MIGRATE)
                 return -ESRCH;
         log_debug("%s: simulated migration: %s %llu", j->domain, migration_control_to_string(c),
@@ -385,12 +379,16 @@ int virt_control_migration(Virt *v, Migration *m, MigrationControl c, uint64_t v
 }
 
 void virt_release_job(Virt *v, Migration *m) {
+        SimJob *j;
+
         if (!v || !m)
                 return;
+        j = migration_get_backend_data(m);
+        if (!j)
+                return;
+        migration_set_backend_data(m, NULL);
         for (SimJob **k = &v->jobs; *k; k = &(*k)->next)
-                if ((*k)->id == migration_get_id(m)) {
-                        SimJob *j = *k;
-
+                if (*k == j) {
                         *k = j->next;
                         sim_job_free(j);
                         return;

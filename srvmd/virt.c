@@ -66,32 +66,96 @@ static void local_conn_drop(virConnectPtr conn, const int *callbacks, size_t n_c
 static Post *post_free(Post *p) {
         if (!p)
                 return NULL;
-        if (p->type == POST_CONNECTED && p->conn) /* a connection the loop did not take */
-                local_conn_drop(p->conn, p->callbacks, p->n_callbacks);
-        free(p->domain);
-        free(p->alias);
-        free(p->message);
-        free(p->guest_note);
-        virt_xml_plan_done(&p->plan);
-        free(p->vf_json);
-        free(p->xml);
-        preflight_host_facts_done(&p->facts);
+        switch (p->type) {
+        case POST_DEVICE_REMOVED:
+        case POST_DEVICE_REMOVAL_FAILED: {
+                DevicePost *d = (DevicePost *) p;
+
+                free(d->domain);
+                free(d->alias);
+                break;
+        }
+        case POST_JOB_COMPLETED:
+                free(((JobCompletedPost *) p)->domain);
+                break;
+        case POST_LIFECYCLE:
+                free(((LifecyclePost *) p)->domain);
+                break;
+        case POST_ITERATION:
+                free(((IterationPost *) p)->domain);
+                break;
+        case POST_CONNECTION_CLOSED:
+        case POST_WORKER_EXITED:
+        case POST_PROGRESS:
+                break;
+        case POST_RESULT:
+        case POST_DOMAIN_INFO: {
+                ResultPost *r = (ResultPost *) p;
+
+                free(r->domain);
+                free(r->out.message);
+                free(r->guest_note);
+                free(r->xml);
+                preflight_host_facts_done(&r->facts);
+                break;
+        }
+        case POST_NOTE: {
+                NotePost *n = (NotePost *) p;
+
+                free(n->domain);
+                free(n->note);
+                break;
+        }
+        case POST_INSPECTED: {
+                InspectedPost *i = (InspectedPost *) p;
+
+                free(i->domain);
+                free(i->out.message);
+                virt_xml_plan_done(&i->plan);
+                free(i->xml);
+                break;
+        }
+        case POST_TEXT: {
+                TextPost *t = (TextPost *) p;
+
+                free(t->out.message);
+                free(t->text);
+                break;
+        }
+        case POST_CONNECTED: {
+                ConnectedPost *c = (ConnectedPost *) p;
+
+                if (c->conn) /* a connection the loop did not take */
+                        local_conn_drop(c->conn, c->callbacks, c->n_callbacks);
+                free(c->out.message);
+                break;
+        }
+        case _POST_TYPE_MAX:
+        case _POST_TYPE_INVALID:
+                break;
+        }
         free(p);
         return NULL;
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(Post *, post_free);
 
-Post *post_new(PostType type, uint32_t job_id, const char *domain, const char *alias) {
-        Post *p = calloc(1, sizeof(*p));
+/* A zeroed message of size bytes, which starts with its Post header; NULL if out of memory. */
+void *post_alloc(PostType type, size_t size) {
+        Post *p = calloc(1, size);
 
         if (!p)
                 return NULL;
         p->type = type;
-        p->job_id = job_id;
-        if (strdup_or_null(domain, &p->domain) < 0 || strdup_or_null(alias, &p->alias) < 0)
-                return post_free(p);
         return p;
 }
+
+/* A message that names a domain (copied); NULL if out of memory. */
+#define POST_NEW_DOMAIN(type, T, name) ({                                        \
+                T *_p = POST_NEW(type, T);                                       \
+                if (_p && strdup_or_null((name), &_p->domain) < 0)               \
+                        _p = (T *) post_free(&_p->post);                         \
+                _p;                                                              \
+        })
 
 /* Any thread. Takes p. */
 void virt_post(Virt *v, Post *p) {
@@ -111,25 +175,33 @@ void virt_post(Virt *v, Post *p) {
 
 /* Event thread: libvirt's callbacks. They copy and queue, nothing else. */
 
-static void on_device_removed(virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque) {
-        EventOrigin *o = opaque;
+static void post_device_event(EventOrigin *o, PostType type, virDomainPtr dom, const char *alias) {
+        DevicePost *p = POST_NEW_DOMAIN(type, DevicePost, virDomainGetName(dom));
 
-        virt_post(o->virt, post_new(POST_DEVICE_REMOVED, o->job_id, virDomainGetName(dom), alias));
+        if (p) {
+                p->job_id = o->job_id;
+                if (strdup_or_null(alias, &p->alias) < 0)
+                        p = (DevicePost *) post_free(&p->post);
+        }
+        if (p)
+                virt_post(o->virt, &p->post);
+}
+
+static void on_device_removed(virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque) {
+        post_device_event(opaque, POST_DEVICE_REMOVED, dom, alias);
 }
 
 static void on_device_removal_failed(virConnectPtr conn, virDomainPtr dom, const char *alias,
                                      void *opaque) {
-        EventOrigin *o = opaque;
-
-        virt_post(o->virt, post_new(POST_DEVICE_REMOVAL_FAILED, o->job_id, virDomainGetName(dom), alias));
+        post_device_event(opaque, POST_DEVICE_REMOVAL_FAILED, dom, alias);
 }
 
 static void on_job_completed(virConnectPtr conn, virDomainPtr dom, virTypedParameterPtr params,
                              int nparams, void *opaque) {
         EventOrigin *o = opaque;
         unsigned long long downtime;
+        JobCompletedPost *p;
         int operation;
-        Post *p;
 
         /* Only migrations, and only when libvirt measured the pause. */
         if (virTypedParamsGetInt(params, nparams, VIR_DOMAIN_JOB_OPERATION, &operation) == 1 &&
@@ -139,44 +211,46 @@ static void on_job_completed(virConnectPtr conn, virDomainPtr dom, virTypedParam
         if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_DOWNTIME, &downtime) != 1)
                 return;
 
-        p = post_new(POST_JOB_COMPLETED, o->job_id, virDomainGetName(dom), NULL);
-        if (p)
-                p->downtime_ms = downtime;
-        virt_post(o->virt, p);
+        p = POST_NEW_DOMAIN(POST_JOB_COMPLETED, JobCompletedPost, virDomainGetName(dom));
+        if (!p)
+                return;
+        p->job_id = o->job_id;
+        p->downtime_ms = downtime;
+        virt_post(o->virt, &p->post);
 }
 
 static void on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque) {
         EventOrigin *o = opaque;
-        Post *p;
+        LifecyclePost *p = POST_NEW_DOMAIN(POST_LIFECYCLE, LifecyclePost, virDomainGetName(dom));
 
-        p = post_new(POST_LIFECYCLE, o->job_id, virDomainGetName(dom), NULL);
-        if (p) {
-                p->event = event;
-                p->detail = detail;
-        }
-        virt_post(o->virt, p);
+        if (!p)
+                return;
+        p->job_id = o->job_id;
+        p->event = event;
+        p->detail = detail;
+        virt_post(o->virt, &p->post);
 }
 
 static void on_migration_iteration(virConnectPtr conn, virDomainPtr dom, int iteration, void *opaque) {
         EventOrigin *o = opaque;
-        Post *p;
+        IterationPost *p = POST_NEW_DOMAIN(POST_ITERATION, IterationPost, virDomainGetName(dom));
 
-        p = post_new(POST_ITERATION, o->job_id, virDomainGetName(dom), NULL);
-        if (p)
-                p->progress.iteration = iteration > 0 ? (unsigned) iteration : 0;
-        virt_post(o->virt, p);
+        if (!p)
+                return;
+        p->iteration = iteration > 0 ? (unsigned) iteration : 0;
+        virt_post(o->virt, &p->post);
 }
 
 static void on_connection_closed(virConnectPtr conn, int reason, void *opaque) {
         EventOrigin *o = opaque;
-        Post *p;
+        ConnectionClosedPost *p = POST_NEW(POST_CONNECTION_CLOSED, ConnectionClosedPost);
 
-        p = post_new(POST_CONNECTION_CLOSED, o->job_id, NULL, NULL);
-        if (p) {
-                p->event = reason;
-                p->conn = conn; /* compared only */
-        }
-        virt_post(o->virt, p);
+        if (!p)
+                return;
+        p->job_id = o->job_id;
+        p->reason = reason;
+        p->conn = conn; /* compared only */
+        virt_post(o->virt, &p->post);
 }
 
 static void on_wake(int timer, void *opaque) {
@@ -259,11 +333,12 @@ static VirtJob *virt_job_free(VirtJob *j) {
         return NULL;
 }
 
+/* The backend's part of the job of id, through the manager's record of it: NULL if the job is
+ * gone or released (its worker may still be exiting). */
 VirtJob *virt_find_job(Virt *v, uint32_t id) {
-        for (VirtJob *j = v->jobs; j; j = j->next)
-                if (j->id == id && !j->released)
-                        return j;
-        return NULL;
+        Migration *m = virt_job_migration(v, id);
+
+        return m ? migration_get_backend_data(m) : NULL;
 }
 
 static void virt_unlink_job(Virt *v, VirtJob *j) {
@@ -298,22 +373,23 @@ static int virt_job_new(Virt *v, Migration *m, VirtJob **ret) {
 
         j->next = v->jobs;
         v->jobs = j;
+        migration_set_backend_data(m, j);
         *ret = j;
         return 0;
 }
 
 /* Worker: helpers that fill a result */
 
-int result_fail(Post *p, int r, const char *fmt, ...) {
+int result_fail(Outcome *o, int r, const char *fmt, ...) {
         va_list ap;
 
-        p->r = r < 0 ? r : -EIO;
-        free(p->message);
+        o->r = r < 0 ? r : -EIO;
+        free(o->message);
         va_start(ap, fmt);
-        if (vasprintf(&p->message, fmt, ap) < 0)
-                p->message = NULL;
+        if (vasprintf(&o->message, fmt, ap) < 0)
+                o->message = NULL;
         va_end(ap);
-        return p->r;
+        return o->r;
 }
 
 /* "what: libvirt's message", for a libvirt call that just failed on this thread. */
@@ -327,23 +403,23 @@ static int errno_of_libvirt_error(int code) {
         return -EIO;
 }
 
-int result_fail_libvirt(Post *p, const char *what) {
+int result_fail_libvirt(Outcome *o, const char *what) {
         virErrorPtr e = virGetLastError();
 
-        return result_fail(p, errno_of_libvirt_error(e ? e->code : 0), "%s: %s", what, virGetLastErrorMessage());
+        return result_fail(o, errno_of_libvirt_error(e ? e->code : 0), "%s: %s", what, virGetLastErrorMessage());
 }
 
-int result_fail_agent(Post *p, int r, usec_t timeout, const char *what) {
+int result_fail_agent(Outcome *o, int r, usec_t timeout, const char *what) {
         _cleanup_free_ char *why = NULL;
 
         if (agent_describe_error(r, timeout, &why) < 0)
-                return result_fail(p, r, "%s: out of memory", what);
+                return result_fail(o, r, "%s: out of memory", what);
         if (what)
-                return result_fail(p, r, "%s: %s", what, why);
-        return result_fail(p, r, "%s", why);
+                return result_fail(o, r, "%s: %s", what, why);
+        return result_fail(o, r, "%s", why);
 }
 
-void record_sample(Post *p, const char *command, usec_t rtt) {
+void record_sample(ResultPost *p, const char *command, usec_t rtt) {
         if (p->n_agent_samples < AGENT_SAMPLES_MAX)
                 p->agent_samples[p->n_agent_samples++] = (AgentSample) { .command = command, .rtt = rtt };
 }
@@ -366,7 +442,7 @@ static void strip_period(char *s) {
 
 /* Run srvm-guest VERB ARGS... in the guest; succeed iff it exits 0 with "ok": true. Hands
  * back its JSON answer. */
-int guest_run(virDomainPtr dom, char *const argv[], usec_t timeout, Post *p,
+int guest_run(virDomainPtr dom, char *const argv[], usec_t timeout, ResultPost *p,
                      json_object **ret) {
         _cleanup_(agent_exec_result_done) AgentExecResult res = {};
         _cleanup_(json_object_putp) json_object *answer = NULL;
@@ -381,14 +457,14 @@ int guest_run(virDomainPtr dom, char *const argv[], usec_t timeout, Post *p,
                 char span[32];
 
                 snprintf(span, sizeof(span), "%.1f s", (double) timeout / USEC_PER_SEC);
-                return result_fail(p, r, "srvm-guest %s did not finish within %s", verb, span);
+                return result_fail(&p->out, r, "srvm-guest %s did not finish within %s", verb, span);
         }
         if (r < 0) {
                 _cleanup_free_ char *what = NULL;
 
                 if (asprintf(&what, "could not run srvm-guest %s", verb) < 0)
-                        return result_fail(p, -ENOMEM, "out of memory");
-                return result_fail_agent(p, r, timeout, r == -EIO ? what : NULL);
+                        return result_fail(&p->out, -ENOMEM, "out of memory");
+                return result_fail_agent(&p->out, r, timeout, r == -EIO ? what : NULL);
         }
         for (size_t i = 0; i < res.n_samples; i++)
                 record_sample(p, res.samples[i].command, res.samples[i].rtt);
@@ -414,18 +490,18 @@ int guest_run(virDomainPtr dom, char *const argv[], usec_t timeout, Post *p,
 
         if (res.exit_code != 0) {
                 if (res.signal > 0)
-                        return result_fail(p, -EIO, "srvm-guest %s was killed by signal %d", verb, res.signal);
-                return result_fail(p, res.exit_code == 3 ? -ETIMEDOUT : res.exit_code == 4 ? -ENODEV : -EIO,
+                        return result_fail(&p->out, -EIO, "srvm-guest %s was killed by signal %d", verb, res.signal);
+                return result_fail(&p->out, res.exit_code == 3 ? -ETIMEDOUT : res.exit_code == 4 ? -ENODEV : -EIO,
                                    "srvm-guest %s exited with status %d: %s", verb, res.exit_code,
                                    error ? error : "no reason given");
         }
         if (res.out_size > GUEST_REPLY_MAX)
-                return result_fail(p, -EBADMSG, "srvm-guest %s printed %zu bytes, more than the %d srvmd reads as an answer",
+                return result_fail(&p->out, -EBADMSG, "srvm-guest %s printed %zu bytes, more than the %d srvmd reads as an answer",
                                    verb, res.out_size, GUEST_REPLY_MAX);
         if (!answer)
-                return result_fail(p, -EBADMSG, "srvm-guest %s exited with status 0 but printed no JSON answer", verb);
+                return result_fail(&p->out, -EBADMSG, "srvm-guest %s exited with status 0 but printed no JSON answer", verb);
         if (!ok)
-                return result_fail(p, -EBADMSG, "srvm-guest %s exited with status 0 but did not answer \"ok\": true%s%s",
+                return result_fail(&p->out, -EBADMSG, "srvm-guest %s exited with status 0 but did not answer \"ok\": true%s%s",
                                    verb, error ? ": " : "", error ? error : "");
 
         if (ret)
@@ -442,18 +518,18 @@ static const char *json_get_string(json_object *o, const char *key) {
 }
 
 /* The bond must be active-backup with a virtio-net slave that has carrier. */
-int check_bond_status(json_object *status, const char *bond, Post *p) {
+int check_bond_status(json_object *status, const char *bond, ResultPost *p) {
         json_object *slaves, *v;
         const char *mode = json_get_string(status, "mode");
         size_t n;
 
         if (!mode || !streq(mode, "active-backup"))
-                return result_fail(p, -EMEDIUMTYPE, "the guest's %s is in mode %s, not active-backup",
+                return result_fail(&p->out, -EMEDIUMTYPE, "the guest's %s is in mode %s, not active-backup",
                                    bond, strna(mode));
 
         if (!json_object_object_get_ex(status, "slaves", &slaves) ||
             !json_object_is_type(slaves, json_type_array))
-                return result_fail(p, -EBADMSG, "srvm-guest status gave no slave list for %s", bond);
+                return result_fail(&p->out, -EBADMSG, "srvm-guest status gave no slave list for %s", bond);
 
         n = json_object_array_length(slaves);
         for (size_t i = 0; i < n; i++) {
@@ -466,14 +542,14 @@ int check_bond_status(json_object *status, const char *bond, Post *p) {
                         return 0;
         }
 
-        return result_fail(p, -ENETDOWN, "the guest's %s has no virtio-net slave with carrier", bond);
+        return result_fail(&p->out, -ENETDOWN, "the guest's %s has no virtio-net slave with carrier", bond);
 }
 
 /* Worker: connections and domains */
 
 static void dest_close(VirtJob *j);
 
-int dest_open(VirtJob *j, const char *uri, Post *p) {
+int dest_open(VirtJob *j, const char *uri, ResultPost *p) {
         static const struct {
                 int id;
                 virConnectDomainEventGenericCallback cb;
@@ -488,11 +564,11 @@ int dest_open(VirtJob *j, const char *uri, Post *p) {
         if (j->dest)
                 dest_close(j); /* that libvirtd went away: its domain handles went with it */
         if (!uri)
-                return result_fail(p, -EINVAL, "no destination URI was given");
+                return result_fail(&p->out, -EINVAL, "no destination URI was given");
 
         j->dest = virConnectOpen(uri);
         if (!j->dest)
-                return result_fail(p, -EHOSTUNREACH, "cannot connect to the destination's libvirt at %s: %s",
+                return result_fail(&p->out, -EHOSTUNREACH, "cannot connect to the destination's libvirt at %s: %s",
                                    uri, virGetLastErrorMessage());
         (void) virConnectSetKeepAlive(j->dest, KEEPALIVE_INTERVAL_SEC, KEEPALIVE_COUNT);
 
@@ -501,20 +577,20 @@ int dest_open(VirtJob *j, const char *uri, Post *p) {
                 EventOrigin *o = malloc(sizeof(*o));
 
                 if (!o)
-                        return result_fail(p, -ENOMEM, "out of memory");
+                        return result_fail(&p->out, -ENOMEM, "out of memory");
                 *o = (EventOrigin) { .virt = j->virt, .job_id = j->id };
                 j->dest_callbacks[i] = virConnectDomainEventRegisterAny(j->dest, NULL, events[i].id,
                                                                         events[i].cb, o, free);
                 if (j->dest_callbacks[i] < 0) {
                         free(o);
-                        return result_fail_libvirt(p, "cannot watch the destination's domain events");
+                        return result_fail_libvirt(&p->out, "cannot watch the destination's domain events");
                 }
         }
 
         /* So the job's events say when that libvirtd goes away under it (a restart). */
         closing = malloc(sizeof(*closing));
         if (!closing)
-                return result_fail(p, -ENOMEM, "out of memory");
+                return result_fail(&p->out, -ENOMEM, "out of memory");
         *closing = (EventOrigin) { .virt = j->virt, .job_id = j->id };
         if (virConnectRegisterCloseCallback(j->dest, on_connection_closed, closing, free) < 0)
                 free(closing);
@@ -542,7 +618,7 @@ static void dest_close(VirtJob *j) {
  * back (a restart), a new one. A connection libvirt closed stays closed, and the domain
  * handles taken through it are dead too. libvirtd may still be starting: wait for it,
  * within half the phase's time left, at most WORKER_RECONNECT_WAIT_MAX. */
-static int job_ensure_local(VirtJob *j, const Request *q, Post *p) {
+static int job_ensure_local(VirtJob *j, const Request *q, ResultPost *p) {
         usec_t wait = WORKER_RECONNECT_WAIT_MAX, end;
 
         if (j->local && virConnectIsAlive(j->local) == 1)
@@ -564,7 +640,7 @@ static int job_ensure_local(VirtJob *j, const Request *q, Post *p) {
                 if (j->local)
                         break;
                 if (now_usec() >= end)
-                        return result_fail(p, -ENOTCONN, "libvirt at %s is not connected (reconnecting): %s",
+                        return result_fail(&p->out, -ENOTCONN, "libvirt at %s is not connected (reconnecting): %s",
                                            j->virt->local_uri, virGetLastErrorMessage());
                 (void) usleep(500 * USEC_PER_MSEC);
         }
@@ -574,7 +650,7 @@ static int job_ensure_local(VirtJob *j, const Request *q, Post *p) {
 }
 
 /* The job's domain on the given side, looked up once and kept. */
-int job_get_domain(VirtJob *j, const Request *q, Side side, virDomainPtr *ret, Post *p) {
+int job_get_domain(VirtJob *j, const Request *q, Side side, virDomainPtr *ret, ResultPost *p) {
         virDomainPtr *slot = side == SIDE_DESTINATION ? &j->dest_dom : &j->source_dom;
         virConnectPtr conn;
         int r;
@@ -599,9 +675,9 @@ int job_get_domain(VirtJob *j, const Request *q, Side side, virDomainPtr *ret, P
                 virErrorPtr e = virGetLastError();
 
                 if (e && e->code == VIR_ERR_NO_DOMAIN)
-                        return result_fail(p, -ENOENT, "the domain does not exist on the %s host",
+                        return result_fail(&p->out, -ENOENT, "the domain does not exist on the %s host",
                                            side == SIDE_DESTINATION ? "destination" : "source");
-                return result_fail_libvirt(p, "cannot look the domain up");
+                return result_fail_libvirt(&p->out, "cannot look the domain up");
         }
         *ret = *slot;
         return 0;
@@ -609,7 +685,7 @@ int job_get_domain(VirtJob *j, const Request *q, Side side, virDomainPtr *ret, P
 
 /* Worker: the actions */
 
-static int do_failover(VirtJob *j, const Request *q, Post *p) {
+static int do_failover(VirtJob *j, const Request *q, ResultPost *p) {
         virDomainPtr dom;
         int r;
 
@@ -709,16 +785,17 @@ static bool job_quitting(VirtJob *j) {
 /* A note for the job's events, from the worker. */
 static void worker_note(VirtJob *j, const char *domain, const char *fmt, ...) _printf_(3, 4);
 static void worker_note(VirtJob *j, const char *domain, const char *fmt, ...) {
-        Post *p = post_new(POST_NOTE, j->id, domain, NULL);
+        NotePost *p = POST_NEW_DOMAIN(POST_NOTE, NotePost, domain);
         va_list ap;
 
         if (!p)
                 return;
+        p->job_id = j->id;
         va_start(ap, fmt);
-        if (vasprintf(&p->message, fmt, ap) < 0)
-                p->message = NULL;
+        if (vasprintf(&p->note, fmt, ap) < 0)
+                p->note = NULL;
         va_end(ap);
-        virt_post(j->virt, p);
+        virt_post(j->virt, &p->post);
 }
 
 /* The domain's plan as it is now; for a coordinator whose plan is missing (written best
@@ -756,7 +833,7 @@ static int write_lease(VirtXmlPlan *plan, virDomainPtr dom, const char *host, un
  * for this phase's time, or wait while another srvmd's job holds it (a coordinator that came
  * back while the destination's srvmd finished its arrival, or the other way round), within
  * the phase's time. Who waited then finds done what the other did. 0: go on. */
-static int lease_take(VirtJob *j, const Request *q, virDomainPtr dom, Post *p) {
+static int lease_take(VirtJob *j, const Request *q, virDomainPtr dom, ResultPost *p) {
         usec_t deadline = q->time_left == USEC_INFINITY ? USEC_INFINITY : now_usec() + q->time_left;
         const char *self = job_host_uuid(j);
         _cleanup_free_ char *waited_for = NULL; /* the holder we waited for */
@@ -774,7 +851,7 @@ static int lease_take(VirtJob *j, const Request *q, virDomainPtr dom, Post *p) {
 
                 r = read_plan(j, q, dom, &plan);
                 if (r < 0)
-                        return result_fail(p, r, "out of memory");
+                        return result_fail(&p->out, r, "out of memory");
                 if (r == 0)
                         return 0;
 
@@ -802,12 +879,12 @@ static int lease_take(VirtJob *j, const Request *q, virDomainPtr dom, Post *p) {
                                     plan.holder, plan.holder_job, left);
                         waited_for = strdup(plan.holder);
                         if (!waited_for)
-                                return result_fail(p, -ENOMEM, "out of memory");
+                                return result_fail(&p->out, -ENOMEM, "out of memory");
                 }
                 if (job_quitting(j))
-                        return result_fail(p, -ECANCELED, "srvmd is stopping");
+                        return result_fail(&p->out, -ECANCELED, "srvmd is stopping");
                 if (deadline != USEC_INFINITY && now_usec() + LEASE_POLL_USEC > deadline)
-                        return result_fail(p, -EBUSY,
+                        return result_fail(&p->out, -EBUSY,
                                            "the srvmd on host %s still holds the domain (its job %u) for %" PRIu64
                                            " s: it is finishing it",
                                            plan.holder, plan.holder_job, left);
@@ -827,12 +904,12 @@ static void lease_drop(VirtJob *j, const Request *q, virDomainPtr dom) {
         (void) write_lease(&plan, dom, NULL, 0, 0);
 }
 
-static int do_unplug(VirtJob *j, const Request *q, Post *p) {
+static int do_unplug(VirtJob *j, const Request *q, ResultPost *p) {
         virDomainPtr dom;
         int r;
 
         if (!q->vf_xml)
-                return result_fail(p, -EINVAL, "no VF was recorded to unplug");
+                return result_fail(&p->out, -EINVAL, "no VF was recorded to unplug");
         r = job_get_domain(j, q, q->side, &dom, p);
         if (r < 0)
                 return r;
@@ -846,20 +923,20 @@ static int do_unplug(VirtJob *j, const Request *q, Post *p) {
                 /* Already gone (a retry, or the guest was quicker) is what we wanted. */
                 if (vf_present(dom, q) == 0)
                         return 1;
-                return result_fail(p, -EIO, "libvirt could not detach the VF: %s", strna(why));
+                return result_fail(&p->out, -EIO, "libvirt could not detach the VF: %s", strna(why));
         }
 
         r = vf_present(dom, q);
         if (r == -EIO)
-                return result_fail_libvirt(p, "cannot read the domain's XML");
+                return result_fail_libvirt(&p->out, "cannot read the domain's XML");
         if (r < 0)
-                return result_fail(p, r, "cannot understand the domain's XML");
+                return result_fail(&p->out, r, "cannot understand the domain's XML");
         return r == 0; /* 1: verified gone; 0: DEVICE_REMOVED will tell */
 }
 
 /* The VM pause of the migration that brought dom here, from the destination's completed job
  * stats, for when the JOB_COMPLETED event does not bring it (or came while srvmd was down). */
-static void read_completed_downtime(virDomainPtr dom, Post *p) {
+static void read_completed_downtime(virDomainPtr dom, ResultPost *p) {
         virTypedParameterPtr stats = NULL;
         unsigned long long downtime;
         int type, n_stats = 0;
@@ -1031,7 +1108,7 @@ static void migrate_call_reap(VirtJob *j, bool wait) {
         j->migrate_call = migrate_call_free(c);
 }
 
-static int do_migrate(VirtJob *j, const Request *q, Post *p) {
+static int do_migrate(VirtJob *j, const Request *q, ResultPost *p) {
         _cleanup_free_ char *persist_xml = NULL;
         MigrateCall *call = NULL;
         virTypedParameterPtr params = NULL;
@@ -1048,7 +1125,7 @@ static int do_migrate(VirtJob *j, const Request *q, Post *p) {
 
         if (q->migrate_uri &&
             virTypedParamsAddString(&params, &n_params, &max_params, VIR_MIGRATE_PARAM_URI, q->migrate_uri) < 0) {
-                r = result_fail(p, -ENOMEM, "out of memory");
+                r = result_fail(&p->out, -ENOMEM, "out of memory");
                 goto finish;
         }
 
@@ -1057,7 +1134,7 @@ static int do_migrate(VirtJob *j, const Request *q, Post *p) {
         if (q->migration.bandwidth_mib_s > 0 &&
             virTypedParamsAddULLong(&params, &n_params, &max_params, VIR_MIGRATE_PARAM_BANDWIDTH,
                                     q->migration.bandwidth_mib_s) < 0) {
-                r = result_fail(p, -ENOMEM, "out of memory");
+                r = result_fail(&p->out, -ENOMEM, "out of memory");
                 goto finish;
         }
         if (q->migration.auto_converge)
@@ -1068,7 +1145,7 @@ static int do_migrate(VirtJob *j, const Request *q, Post *p) {
                 flags |= VIR_MIGRATE_PARALLEL;
                 if (virTypedParamsAddInt(&params, &n_params, &max_params, VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS,
                                          (int) q->migration.parallel_connections) < 0) {
-                        r = result_fail(p, -ENOMEM, "out of memory");
+                        r = result_fail(&p->out, -ENOMEM, "out of memory");
                         goto finish;
                 }
         }
@@ -1076,19 +1153,19 @@ static int do_migrate(VirtJob *j, const Request *q, Post *p) {
                 flags |= VIR_MIGRATE_COMPRESSED;
                 if (virTypedParamsAddString(&params, &n_params, &max_params, VIR_MIGRATE_PARAM_COMPRESSION,
                                             policy_compression_to_string(q->migration.compression)) < 0) {
-                        r = result_fail(p, -ENOMEM, "out of memory");
+                        r = result_fail(&p->out, -ENOMEM, "out of memory");
                         goto finish;
                 }
         }
         if (q->migration.max_downtime_ms > 0 &&
             virDomainMigrateSetMaxDowntime(dom, q->migration.max_downtime_ms, 0) < 0) {
-                r = result_fail_libvirt(p, "cannot set the max downtime");
+                r = result_fail_libvirt(&p->out, "cannot set the max downtime");
                 goto finish;
         }
 
         persistent = virDomainIsPersistent(dom);
         if (persistent < 0) {
-                r = result_fail_libvirt(p, "cannot tell whether the domain is persistent");
+                r = result_fail_libvirt(&p->out, "cannot tell whether the domain is persistent");
                 goto finish;
         }
         if (persistent) {
@@ -1096,12 +1173,12 @@ static int do_migrate(VirtJob *j, const Request *q, Post *p) {
                 persist_xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE |
                                                   VIR_DOMAIN_XML_MIGRATABLE);
                 if (!persist_xml) {
-                        r = result_fail_libvirt(p, "cannot read the domain's persistent XML");
+                        r = result_fail_libvirt(&p->out, "cannot read the domain's persistent XML");
                         goto finish;
                 }
                 if (virTypedParamsAddString(&params, &n_params, &max_params, VIR_MIGRATE_PARAM_PERSIST_XML,
                                             persist_xml) < 0) {
-                        r = result_fail(p, -ENOMEM, "out of memory");
+                        r = result_fail(&p->out, -ENOMEM, "out of memory");
                         goto finish;
                 }
                 flags |= VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_UNDEFINE_SOURCE;
@@ -1115,7 +1192,7 @@ static int do_migrate(VirtJob *j, const Request *q, Post *p) {
         n_params = 0;
         if (r < 0) {
                 j->monitor = virt_monitor_stop(j->monitor);
-                r = result_fail(p, r, "cannot start the migration's thread");
+                r = result_fail(&p->out, r, "cannot start the migration's thread");
                 goto finish;
         }
         while (!migrate_call_wait(call, MIGRATE_WATCH_USEC))
@@ -1133,7 +1210,7 @@ static int do_migrate(VirtJob *j, const Request *q, Post *p) {
                 (void) pthread_join(call->thread, NULL);
                 r = call->r;
                 if (r < 0)
-                        r = result_fail(p, errno_of_libvirt_error(call->error_code),
+                        r = result_fail(&p->out, errno_of_libvirt_error(call->error_code),
                                         "libvirt could not migrate the domain: %s", strna(call->error));
                 call = migrate_call_free(call);
                 if (r < 0) {
@@ -1149,9 +1226,9 @@ static int do_migrate(VirtJob *j, const Request *q, Post *p) {
         /* It runs there now. The pause as libvirt measured it, unless the event brings it. */
         if (job_get_domain(j, q, SIDE_DESTINATION, &there, p) < 0) {
                 /* Migrated but not visible: say so, yet the migration itself succeeded. */
-                free(p->message);
-                p->message = NULL;
-                p->r = 0;
+                free(p->out.message);
+                p->out.message = NULL;
+                p->out.r = 0;
                 goto finish;
         }
         read_completed_downtime(there, p);
@@ -1188,14 +1265,14 @@ static int await_late_removal(virDomainPtr dom, const Request *q, const char *al
         }
 }
 
-static int do_plug(VirtJob *j, const Request *q, Post *p) {
+static int do_plug(VirtJob *j, const Request *q, ResultPost *p) {
         _cleanup_free_ char *plug_xml = NULL, *xml = NULL;
         const char *alias;
         virDomainPtr dom;
         int r;
 
         if (!q->vf_xml)
-                return result_fail(p, -EINVAL, "no VF was recorded to plug");
+                return result_fail(&p->out, -EINVAL, "no VF was recorded to plug");
         r = job_get_domain(j, q, q->side, &dom, p);
         if (r < 0)
                 return r;
@@ -1204,11 +1281,11 @@ static int do_plug(VirtJob *j, const Request *q, Post *p) {
         if (q->side == SIDE_DESTINATION && q->plug_xml) {
                 plug_xml = strdup(q->plug_xml);
                 if (!plug_xml)
-                        return result_fail(p, -ENOMEM, "out of memory");
+                        return result_fail(&p->out, -ENOMEM, "out of memory");
         } else {
                 r = virt_xml_make_plug_xml(q->vf_xml, &plug_xml);
                 if (r < 0)
-                        return result_fail(p, r, "cannot rewrite the recorded VF XML");
+                        return result_fail(&p->out, r, "cannot rewrite the recorded VF XML");
         }
 
         /* Present already (by its user alias, or a VF with its MAC): nothing to attach.
@@ -1216,25 +1293,25 @@ static int do_plug(VirtJob *j, const Request *q, Post *p) {
          * ("ua-") say anything. */
         xml = virDomainGetXMLDesc(dom, 0);
         if (!xml)
-                return result_fail_libvirt(p, "cannot read the domain's XML");
+                return result_fail_libvirt(&p->out, "cannot read the domain's XML");
         alias = q->vf_alias && strncmp(q->vf_alias, "ua-", 3) == 0 ? q->vf_alias : NULL;
         r = virt_xml_has_vf(xml, alias, q->vf_mac);
         if (r < 0)
-                return result_fail(p, r, "cannot understand the domain's XML");
+                return result_fail(&p->out, r, "cannot understand the domain's XML");
         if (r > 0 && q->removal_pending) {
                 /* The guest was asked to let the VF go and had not when unplug gave up: QEMU
                  * keeps the eject request, so it may still go. Give the guest a moment to do
                  * it, then plug the VF back, rather than trust a VF on its way out. */
                 r = await_late_removal(dom, q, alias);
                 if (r < 0)
-                        return result_fail_libvirt(p, "cannot read the domain's XML");
+                        return result_fail_libvirt(&p->out, "cannot read the domain's XML");
                 p->late_removal = r == 0;
         }
         if (r > 0)
                 return 1;
 
         if (virDomainAttachDeviceFlags(dom, plug_xml, VIR_DOMAIN_AFFECT_LIVE) < 0)
-                return result_fail_libvirt(p, "libvirt could not attach the VF");
+                return result_fail_libvirt(&p->out, "libvirt could not attach the VF");
         return 0;
 }
 
@@ -1256,7 +1333,7 @@ static void await_agent(virDomainPtr dom, const Request *q) {
                 (void) usleep(AGENT_CONNECT_POLL_USEC);
 }
 
-static int do_guest_enslave(VirtJob *j, const Request *q, const char *verb, Post *p) {
+static int do_guest_enslave(VirtJob *j, const Request *q, const char *verb, ResultPost *p) {
         _cleanup_(json_object_putp) json_object *answer = NULL;
         bool failback = streq(verb, "failback");
         char seconds[32];
@@ -1265,7 +1342,7 @@ static int do_guest_enslave(VirtJob *j, const Request *q, const char *verb, Post
         int r;
 
         if (!q->vf_mac)
-                return result_fail(p, -EINVAL, "no VF MAC was recorded");
+                return result_fail(&p->out, -EINVAL, "no VF MAC was recorded");
         r = job_get_domain(j, q, q->side, &dom, p);
         if (r < 0)
                 return r;
@@ -1296,7 +1373,7 @@ static int do_guest_enslave(VirtJob *j, const Request *q, const char *verb, Post
 }
 
 /* Whether the named domain is active on conn: 1 yes, 0 no (absent or shut off). */
-static int domain_is_active(virConnectPtr conn, const char *name, Post *p) {
+static int domain_is_active(virConnectPtr conn, const char *name, ResultPost *p) {
         virDomainPtr d;
         int r;
 
@@ -1306,18 +1383,18 @@ static int domain_is_active(virConnectPtr conn, const char *name, Post *p) {
 
                 if (e && e->code == VIR_ERR_NO_DOMAIN)
                         return 0;
-                return result_fail_libvirt(p, "cannot look the domain up");
+                return result_fail_libvirt(&p->out, "cannot look the domain up");
         }
         r = virDomainIsActive(d);
         virDomainFree(d);
         if (r < 0)
-                return result_fail_libvirt(p, "cannot read whether the domain runs");
+                return result_fail_libvirt(&p->out, "cannot read whether the domain runs");
         return r;
 }
 
 /* After srvmd restarted: where does the domain run? A migration libvirt still drives on its
  * own (peer to peer, it outlives our connection) is waited out first, within the budget. */
-static int do_locate(VirtJob *j, const Request *q, Post *p) {
+static int do_locate(VirtJob *j, const Request *q, ResultPost *p) {
         usec_t deadline = q->time_left == USEC_INFINITY ? USEC_INFINITY : now_usec() + q->time_left;
         int r;
 
@@ -1333,7 +1410,7 @@ static int do_locate(VirtJob *j, const Request *q, Post *p) {
                     info.type == VIR_DOMAIN_JOB_FAILED || info.type == VIR_DOMAIN_JOB_CANCELLED)
                         break;
                 if (now_usec() >= deadline)
-                        return result_fail(p, -ETIMEDOUT, "a libvirt job of the domain is still running");
+                        return result_fail(&p->out, -ETIMEDOUT, "a libvirt job of the domain is still running");
                 (void) usleep(200 * USEC_PER_MSEC);
         }
 
@@ -1353,22 +1430,22 @@ static int do_locate(VirtJob *j, const Request *q, Post *p) {
                 /* The move completed while srvmd was away: its JOB_COMPLETED event is lost. */
                 if (job_get_domain(j, q, SIDE_DESTINATION, &there, p) >= 0)
                         read_completed_downtime(there, p);
-                free(p->message);
-                p->message = NULL;
+                free(p->out.message);
+                p->out.message = NULL;
                 return 1;
         }
 
-        return result_fail(p, -ENOENT, "the domain runs on neither host");
+        return result_fail(&p->out, -ENOENT, "the domain runs on neither host");
 }
 
-static void run_request(VirtJob *j, const Request *q, Post *p) {
+static void run_request(VirtJob *j, const Request *q, ResultPost *p) {
         usec_t start = now_usec();
         virDomainPtr leased = NULL;
         int r = -EINVAL;
 
         r = job_ensure_local(j, q, p);
         if (r < 0) {
-                p->r = r;
+                p->out.r = r;
                 p->duration = now_usec() - start;
                 return;
         }
@@ -1380,7 +1457,7 @@ static void run_request(VirtJob *j, const Request *q, Post *p) {
                 if (r >= 0)
                         r = lease_take(j, q, leased, p);
                 if (r < 0) {
-                        p->r = r;
+                        p->out.r = r;
                         p->duration = now_usec() - start;
                         return;
                 }
@@ -1418,29 +1495,30 @@ static void run_request(VirtJob *j, const Request *q, Post *p) {
                 break;
         case _ACTION_MAX:
         case _ACTION_INVALID:
-                r = result_fail(p, -EINVAL, "unknown action");
+                r = result_fail(&p->out, -EINVAL, "unknown action");
                 break;
         }
 
         /* The call failed because libvirtd went away under it: say so, the job decides what
          * that means (for a migration: find out where the domain runs). */
         if (r < 0 && r != -ENOTCONN && j->local && virConnectIsAlive(j->local) == 0) {
-                _cleanup_free_ char *why = TAKE_PTR(p->message);
+                _cleanup_free_ char *why = TAKE_PTR(p->out.message);
 
-                r = result_fail(p, -ENOTCONN, "%s (the connection to libvirt at %s closed)", strna(why),
+                r = result_fail(&p->out, -ENOTCONN, "%s (the connection to libvirt at %s closed)", strna(why),
                                 j->virt->local_uri);
         }
-        p->r = r;
+        p->out.r = r;
         p->duration = now_usec() - start;
 }
 
 static void *worker_main(void *userdata) {
         VirtJob *j = userdata;
         Virt *v = j->virt;
-        Post *p;
+        WorkerExitedPost *e;
 
         for (;;) {
                 _cleanup_(request_freep) Request *q = NULL;
+                ResultPost *p;
 
                 pthread_mutex_lock(&j->lock);
                 while (!j->requests && !j->quit)
@@ -1455,16 +1533,17 @@ static void *worker_main(void *userdata) {
                         j->requests_tail = &j->requests;
                 pthread_mutex_unlock(&j->lock);
 
-                p = post_new(POST_RESULT, j->id, q->domain, NULL);
+                p = POST_NEW_DOMAIN(POST_RESULT, ResultPost, q->domain);
                 if (!p)
                         continue; /* the phase timer will notice */
+                p->job_id = j->id;
                 p->action = q->action;
                 p->generation = q->generation;
                 run_request(j, q, p);
                 /* The loop resolves the policy and sends the checks back to us. */
-                if (q->action == ACTION_PREFLIGHT && !q->arrival && q->stage == 0 && p->r >= 0)
-                        p->type = POST_DOMAIN_INFO;
-                virt_post(v, p);
+                if (q->action == ACTION_PREFLIGHT && !q->arrival && q->stage == 0 && p->out.r >= 0)
+                        p->post.type = POST_DOMAIN_INFO;
+                virt_post(v, &p->post);
                 migrate_call_reap(j, false);
         }
 
@@ -1482,10 +1561,10 @@ static void *worker_main(void *userdata) {
                 j->source_dom = NULL;
         }
 
-        p = post_new(POST_WORKER_EXITED, j->id, NULL, NULL);
-        if (p) {
-                p->job = j;
-                virt_post(v, p);
+        e = POST_NEW(POST_WORKER_EXITED, WorkerExitedPost);
+        if (e) {
+                e->job = j;
+                virt_post(v, &e->post);
         }
         return NULL;
 }
@@ -1528,7 +1607,7 @@ int request_new(Virt *v, VirtJob *j, Migration *m, Action a, Side side, Request 
                     strdup_or_null(migration_get_plug_xml(m), &q->plug_xml) < 0)
                         return -ENOMEM;
         }
-        q->removal_pending = a == ACTION_PLUG && side == SIDE_SOURCE && j->removal_pending;
+        q->removal_pending = a == ACTION_PLUG && side == SIDE_SOURCE && migration_vf_removal_pending(m);
 
         *ret = TAKE_PTR(q);
         return 0;
@@ -1550,7 +1629,7 @@ int virt_start_action(Virt *v, Migration *m, Action a, Side side) {
         if (!v || !m)
                 return -EINVAL;
 
-        j = virt_find_job(v, migration_get_id(m));
+        j = migration_get_backend_data(m);
         if (!j) {
                 r = virt_job_new(v, m, &j);
                 if (r < 0)
@@ -1583,12 +1662,13 @@ static const char *const control_table[_MIGRATION_CONTROL_MAX] = {
 
 /* A control thread: libvirt refused a step. */
 void on_control_failed(MigrationControl c, const char *domain, const char *message, void *userdata) {
-        Post *p;
+        NotePost *p = POST_NEW_DOMAIN(POST_NOTE, NotePost, domain);
 
-        p = post_new(POST_NOTE, 0, domain, NULL);
-        if (p && asprintf(&p->message, "could not %s: %s", control_table[c], message) < 0)
-                p->message = NULL;
-        virt_post(userdata, p);
+        if (!p)
+                return;
+        if (asprintf(&p->note, "could not %s: %s", control_table[c], message) < 0)
+                p->note = NULL;
+        virt_post(userdata, &p->post);
 }
 
 int virt_control_migration(Virt *v, Migration *m, MigrationControl c, uint64_t value) {
@@ -1636,11 +1716,11 @@ void virt_release_job(Virt *v, Migration *m) {
 
         if (!v || !m)
                 return;
-        j = virt_find_job(v, migration_get_id(m));
+        j = migration_get_backend_data(m);
         if (!j)
                 return;
 
-        j->released = true;
+        migration_set_backend_data(m, NULL);
         j->generation = 0;
         if (!j->thread_started) {
                 virt_unlink_job(v, j);
@@ -1667,30 +1747,18 @@ static const char *const lifecycle_table[] = {
 
 /* Events that came through a destination connection concern only that job's domain; the
  * others (other domains there) are some other job's, seen through its own connection. */
-static bool event_is_for_us(Virt *v, const Post *p) {
+static bool event_is_for_us(Virt *v, uint32_t job_id, const char *domain) {
         VirtJob *j;
 
-        if (p->job_id == 0)
+        if (job_id == 0)
                 return true;
-        j = virt_find_job(v, p->job_id);
-        return j && streq_ptr(j->domain, p->domain);
-}
-
-static void virt_note_removed(Virt *v, const char *domain) {
-        for (VirtJob *j = v->jobs; j; j = j->next)
-                if (!j->released && streq_ptr(j->domain, domain))
-                        j->removal_pending = false;
-}
-
-static void virt_note_downtime(Virt *v, const char *domain) {
-        for (VirtJob *j = v->jobs; j; j = j->next)
-                if (!j->released && streq_ptr(j->domain, domain))
-                        j->downtime_seen = true;
+        j = virt_find_job(v, job_id);
+        return j && streq_ptr(j->domain, domain);
 }
 
 /* The guest agent's latency, one sample per command that answered: into the job's JSON, and
  * reported (for the metrics). */
-void virt_report_agent_latency(Virt *v, const Post *p, Migration *m) {
+void virt_report_agent_latency(Virt *v, const ResultPost *p, Migration *m) {
         for (size_t i = 0; i < p->n_agent_samples; i++) {
                 (void) migration_add_agent_sample(m, p->agent_samples[i].command, p->agent_samples[i].rtt);
                 log_debug("%s: guest agent %s answered in %.1f ms", p->domain, p->agent_samples[i].command,
@@ -1699,8 +1767,9 @@ void virt_report_agent_latency(Virt *v, const Post *p, Migration *m) {
         }
 }
 
-static void virt_dispatch_result(Virt *v, Post *p) {
+static void virt_dispatch_result(Virt *v, ResultPost *p) {
         VirtJob *j = virt_find_job(v, p->job_id);
+        uint64_t downtime;
         Migration *m;
 
         if (!j || j->generation != p->generation) {
@@ -1714,32 +1783,27 @@ static void virt_dispatch_result(Virt *v, Post *p) {
         j->generation = 0;
 
         log_debug("%s: job %u: %s ended after %llu ms: %d%s%s",
-                  j->domain, j->id, action_to_string(p->action), p->duration / USEC_PER_MSEC, p->r,
-                  p->message ? ", " : "", p->message ? p->message : "");
+                  j->domain, j->id, action_to_string(p->action), p->duration / USEC_PER_MSEC, p->out.r,
+                  p->out.message ? ", " : "", p->out.message ? p->out.message : "");
         virt_report_agent_latency(v, p, m);
         if (p->guest_note)
                 (void) migration_add_event(m, "%s", p->guest_note);
 
-        if (p->action == ACTION_UNPLUG)
-                j->removal_pending = p->r == 0;
-        if (p->action == ACTION_PLUG && p->late_removal) {
-                j->removal_pending = false;
-                (void) migration_add_event(m, "the guest released the VF late, while rollback waited for it; plugging it back");
-        }
+        if (p->action == ACTION_PLUG && p->late_removal)
+                migration_vf_removed_late(m);
 
-        if ((p->action == ACTION_MIGRATE || p->action == ACTION_LOCATE) && p->r >= 0 && p->have_downtime &&
-            !j->downtime_seen) {
+        if ((p->action == ACTION_MIGRATE || p->action == ACTION_LOCATE) && p->out.r >= 0 && p->have_downtime &&
+            migration_get_vm_downtime_ms(m, &downtime) < 0) {
                 log_debug("%s: no JOB_COMPLETED event yet; the destination's job stats say the pause took %llu ms",
                           j->domain, (unsigned long long) p->downtime_ms);
-                j->downtime_seen = true;
                 v->events->job_completed(v->events_userdata, p->domain, p->downtime_ms);
         }
 
         /* This may end the job and release j: touch neither afterwards. */
-        migration_action_done(m, p->action, p->r, p->message);
+        migration_action_done(m, p->action, p->out.r, p->out.message);
 }
 
-static Inspection *inspection_free(Inspection *i) {
+static VirtErrand *errand_free(VirtErrand *i) {
         if (!i)
                 return NULL;
         if (i->conn)
@@ -1749,28 +1813,28 @@ static Inspection *inspection_free(Inspection *i) {
         return NULL;
 }
 
-static void inspection_join(Virt *v, Inspection *i) {
-        for (Inspection **k = &v->inspections; *k; k = &(*k)->next)
+static void errand_join(Virt *v, VirtErrand *i) {
+        for (VirtErrand **k = &v->errands; *k; k = &(*k)->next)
                 if (*k == i) {
                         *k = i->next;
                         (void) pthread_join(i->thread, NULL);
-                        inspection_free(i);
+                        errand_free(i);
                         return;
                 }
 }
 
-/* Inspection thread: the domain's plan and whether the VF it names is plugged. */
+/* Errand thread: the arrived domain's plan and whether the VF it names is plugged. */
 static void *inspection_main(void *userdata) {
-        Inspection *i = userdata;
+        VirtErrand *i = userdata;
         Virt *v = i->virt;
-        Post *p = post_new(POST_INSPECTED, 0, i->domain, NULL);
+        InspectedPost *p = POST_NEW_DOMAIN(POST_INSPECTED, InspectedPost, i->domain);
         int r, state, reason;
         virDomainPtr dom;
         char *metadata, *xml;
 
         if (!p)
                 return NULL; /* the thread stays unjoined until virt_free() */
-        p->inspection = i;
+        p->errand = i;
 
         dom = virDomainLookupByName(i->conn, i->domain);
         if (!dom) {
@@ -1778,12 +1842,12 @@ static void *inspection_main(void *userdata) {
 
                 if (e && e->code == VIR_ERR_NO_DOMAIN)
                         goto post; /* gone again: not running here */
-                p->r = result_fail_libvirt(p, "cannot look the domain up");
+                (void) result_fail_libvirt(&p->out, "cannot look the domain up");
                 goto post;
         }
         /* An incoming migration holds it paused until it completes; RESUMED comes then. */
         if (virDomainGetState(dom, &state, &reason, 0) < 0) {
-                p->r = result_fail_libvirt(p, "cannot read the domain's state");
+                (void) result_fail_libvirt(&p->out, "cannot read the domain's state");
                 virDomainFree(dom);
                 goto post;
         }
@@ -1806,7 +1870,7 @@ static void *inspection_main(void *userdata) {
         }
         xml = virDomainGetXMLDesc(dom, 0);
         if (!xml)
-                p->r = result_fail_libvirt(p, "cannot read the domain's XML");
+                (void) result_fail_libvirt(&p->out, "cannot read the domain's XML");
         else if (p->have_plan) {
                 r = virt_xml_has_vf(xml, p->plan.vf_alias, p->plan.vf_mac);
                 p->vf_present = r != 0; /* unreadable XML: do not plug on a guess */
@@ -1814,7 +1878,7 @@ static void *inspection_main(void *userdata) {
         p->xml = xml;
         virDomainFree(dom);
 post:
-        virt_post(v, p);
+        virt_post(v, &p->post);
         return NULL;
 }
 
@@ -1822,19 +1886,15 @@ post:
  * their own, opened and closed on the errand's thread: a slow or flooded read never queues
  * behind, or in front of, the calls of running jobs, and closing it (an RPC) stays off the
  * loop. */
-static bool errand_has_own_connection(ErrandKind kind) {
-        return kind == ERRAND_VF_LIST || kind == ERRAND_DOMAIN_XML || kind == ERRAND_DOMAIN_LIST;
-}
-
-static int errand_connect(Inspection *i, Post *p) {
+static int errand_connect(VirtErrand *i, TextPost *p) {
         i->conn = virConnectOpen(i->virt->local_uri);
         if (!i->conn)
-                return p->r = result_fail(p, -ENOTCONN, "cannot connect to libvirt at %s: %s", i->virt->local_uri,
+                return result_fail(&p->out, -ENOTCONN, "cannot connect to libvirt at %s: %s", i->virt->local_uri,
                                           virGetLastErrorMessage());
         return 0;
 }
 
-static void errand_disconnect(Inspection *i) {
+static void errand_disconnect(VirtErrand *i) {
         if (i->conn)
                 virConnectClose(i->conn);
         i->conn = NULL;
@@ -1845,8 +1905,8 @@ static void *vf_list_main(void *userdata) {
         _cleanup_(vf_inventory_freep) VfInventory *inv = NULL;
         _cleanup_(vf_users_freep) VfUsers *users = NULL;
         _cleanup_(json_object_putp) json_object *json = NULL;
-        Inspection *i = userdata;
-        Post *p = post_new(POST_VF_LIST, 0, NULL, NULL);
+        VirtErrand *i = userdata;
+        TextPost *p = POST_NEW(POST_TEXT, TextPost);
         virDomainPtr *domains = NULL;
         const VfUser *list;
         size_t n_users;
@@ -1854,23 +1914,23 @@ static void *vf_list_main(void *userdata) {
 
         if (!p)
                 return NULL;
-        p->inspection = i;
+        p->errand = i;
         if (errand_connect(i, p) < 0)
                 goto post;
 
         r = vf_inventory_collect(NULL, &inv);
         if (r < 0) {
-                p->r = result_fail(p, r, "cannot read the host's links: %s", strerror(-r));
+                (void) result_fail(&p->out, r, "cannot read the host's links: %s", strerror(-r));
                 goto post;
         }
         r = vf_users_new(&users);
         if (r < 0) {
-                p->r = result_fail(p, r, "out of memory");
+                (void) result_fail(&p->out, r, "out of memory");
                 goto post;
         }
         n = virConnectListAllDomains(i->conn, &domains, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
         if (n < 0) {
-                p->r = result_fail_libvirt(p, "cannot list the domains");
+                (void) result_fail_libvirt(&p->out, "cannot list the domains");
                 goto post;
         }
         for (int k = 0; k < n; k++) {
@@ -1887,39 +1947,39 @@ static void *vf_list_main(void *userdata) {
         r = vf_inventory_assign(inv, list, n_users);
         if (r >= 0)
                 r = vf_inventory_to_json(inv, &json);
-        if (r >= 0 && !(p->vf_json = strdup(json_object_to_json_string_ext(json, JSON_C_TO_STRING_PLAIN))))
+        if (r >= 0 && !(p->text = strdup(json_object_to_json_string_ext(json, JSON_C_TO_STRING_PLAIN))))
                 r = -ENOMEM;
         if (r < 0)
-                p->r = result_fail(p, r, "cannot put the inventory together: %s", strerror(-r));
+                (void) result_fail(&p->out, r, "cannot put the inventory together: %s", strerror(-r));
 post:
         errand_disconnect(i);
-        virt_post(i->virt, p);
+        virt_post(i->virt, &p->post);
         return NULL;
 }
 
-/* Errand thread: a domain's live XML (posted like the VF list: text or a sentence). */
+/* Errand thread: a domain's live XML (a TextPost: the text or a sentence). */
 static void *domain_xml_main(void *userdata) {
-        Inspection *i = userdata;
-        Post *p = post_new(POST_VF_LIST, 0, i->domain, NULL);
+        VirtErrand *i = userdata;
+        TextPost *p = POST_NEW(POST_TEXT, TextPost);
         virDomainPtr dom;
 
         if (!p)
                 return NULL;
-        p->inspection = i;
+        p->errand = i;
         if (errand_connect(i, p) < 0)
                 goto post;
         dom = virDomainLookupByName(i->conn, i->domain);
         if (!dom)
-                p->r = result_fail(p, -ENOENT, "there is no domain '%s' on this host", i->domain);
+                (void) result_fail(&p->out, -ENOENT, "there is no domain '%s' on this host", i->domain);
         else {
-                p->vf_json = virDomainGetXMLDesc(dom, 0);
-                if (!p->vf_json)
-                        p->r = result_fail_libvirt(p, "cannot read the domain's XML");
+                p->text = virDomainGetXMLDesc(dom, 0);
+                if (!p->text)
+                        (void) result_fail_libvirt(&p->out, "cannot read the domain's XML");
                 virDomainFree(dom);
         }
 post:
         errand_disconnect(i);
-        virt_post(i->virt, p);
+        virt_post(i->virt, &p->post);
         return NULL;
 }
 
@@ -1969,23 +2029,23 @@ static int domain_list_add(virDomainPtr dom, json_object *array) {
 }
 
 /* Errand thread: the active domains, each with its state and live XML, as a JSON array
- * [{"name", "state", "xml"}] (posted like the VF list); the loop resolves their policies. */
+ * [{"name", "state", "xml"}] (a TextPost); the loop resolves their policies. */
 static void *domain_list_main(void *userdata) {
         _cleanup_(json_object_putp) json_object *array = NULL;
-        Inspection *i = userdata;
-        Post *p = post_new(POST_VF_LIST, 0, NULL, NULL);
+        VirtErrand *i = userdata;
+        TextPost *p = POST_NEW(POST_TEXT, TextPost);
         virDomainPtr *domains = NULL;
         int n, r = 0;
 
         if (!p)
                 return NULL;
-        p->inspection = i;
+        p->errand = i;
         if (errand_connect(i, p) < 0)
                 goto post;
 
         n = virConnectListAllDomains(i->conn, &domains, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
         if (n < 0) {
-                p->r = result_fail_libvirt(p, "cannot list the domains");
+                (void) result_fail_libvirt(&p->out, "cannot list the domains");
                 goto post;
         }
         array = json_object_new_array();
@@ -1997,13 +2057,13 @@ static void *domain_list_main(void *userdata) {
                 virDomainFree(domains[k]);
         }
         free(domains);
-        if (r >= 0 && !(p->vf_json = strdup(json_object_to_json_string_ext(array, JSON_C_TO_STRING_PLAIN))))
+        if (r >= 0 && !(p->text = strdup(json_object_to_json_string_ext(array, JSON_C_TO_STRING_PLAIN))))
                 r = -ENOMEM;
         if (r < 0)
-                p->r = result_fail(p, r, "out of memory");
+                (void) result_fail(&p->out, r, "out of memory");
 post:
         errand_disconnect(i);
-        virt_post(i->virt, p);
+        virt_post(i->virt, &p->post);
         return NULL;
 }
 
@@ -2012,89 +2072,90 @@ static int register_local(virConnectPtr conn, EventOrigin *origin, int *callback
 /* Connect errand: the local connection again, with its event registrations, handed to the
  * loop (which may have to drop it, if it is shutting down). */
 static void *connect_main(void *userdata) {
-        Inspection *i = userdata;
+        VirtErrand *i = userdata;
         Virt *v = i->virt;
-        Post *p = post_new(POST_CONNECTED, 0, NULL, NULL);
+        ConnectedPost *p = POST_NEW(POST_CONNECTED, ConnectedPost);
         virConnectPtr conn;
 
         if (!p)
                 return NULL;
-        p->inspection = i;
+        p->errand = i;
 
         conn = virConnectOpen(v->local_uri);
         if (!conn) {
-                (void) result_fail(p, -ENOTCONN, "%s", virGetLastErrorMessage());
+                (void) result_fail(&p->out, -ENOTCONN, "%s", virGetLastErrorMessage());
                 goto post;
         }
         if (virConnectSetKeepAlive(conn, KEEPALIVE_INTERVAL_SEC, KEEPALIVE_COUNT) < 0)
                 log_debug("No keepalive on %s: %s", v->local_uri, virGetLastErrorMessage());
         if (register_local(conn, &v->local_origin, p->callbacks, &p->n_callbacks) < 0) {
-                (void) result_fail(p, -EIO, "cannot watch libvirt's domain events: %s", virGetLastErrorMessage());
+                (void) result_fail(&p->out, -EIO, "cannot watch libvirt's domain events: %s", virGetLastErrorMessage());
                 local_conn_drop(conn, p->callbacks, p->n_callbacks);
                 p->n_callbacks = 0;
                 goto post;
         }
         p->conn = conn;
 post:
-        virt_post(v, p);
+        virt_post(v, &p->post);
         return NULL;
 }
 
-static int errand_start(Virt *v, ErrandKind kind, const char *domain, VirtTextFn cb, void *cb_userdata) {
-        static void *(*const mains[])(void *) = {
-                [ERRAND_INSPECT] = inspection_main,
-                [ERRAND_VF_LIST] = vf_list_main,
-                [ERRAND_DOMAIN_XML] = domain_xml_main,
-                [ERRAND_DOMAIN_LIST] = domain_list_main,
-                [ERRAND_CONNECT] = connect_main,
-        };
-        Inspection *i;
+/* Which connection an errand's thread works on. */
+typedef enum ErrandConnection {
+        ERRAND_SHARED,  /* a reference to the local connection, taken when it starts */
+        ERRAND_OWN,     /* one of its own, opened and closed on its thread (errand_connect()) */
+        ERRAND_NONE,    /* none: the connect errand opens the local connection again */
+} ErrandConnection;
+
+static int errand_start(Virt *v, void *(*main)(void *), ErrandConnection how, const char *domain,
+                        VirtTextFn cb, void *cb_userdata) {
+        VirtErrand *i;
         int r;
 
-        if (kind != ERRAND_CONNECT && !v->conn)
+        if (how != ERRAND_NONE && !v->conn)
                 return -ENOTCONN;
 
         i = calloc(1, sizeof(*i));
         if (!i)
                 return -ENOMEM;
-        *i = (Inspection) { .virt = v, .kind = kind, .cb = cb, .cb_userdata = cb_userdata };
+        *i = (VirtErrand) { .virt = v, .cb = cb, .cb_userdata = cb_userdata };
         if (domain && !(i->domain = strdup(domain))) {
-                inspection_free(i);
+                errand_free(i);
                 return -ENOMEM;
         }
         /* The errand's own reference: the loop may drop the connection while it runs.
          * virConnectRef() only counts: fine on the loop. */
-        if (kind != ERRAND_CONNECT && !errand_has_own_connection(kind)) {
+        if (how == ERRAND_SHARED) {
                 if (virConnectRef(v->conn) < 0) {
-                        inspection_free(i);
+                        errand_free(i);
                         return -ENOMEM;
                 }
                 i->conn = v->conn;
         }
-        r = -pthread_create(&i->thread, NULL, mains[kind], i);
+        r = -pthread_create(&i->thread, NULL, main, i);
         if (r < 0) {
-                inspection_free(i);
+                errand_free(i);
                 return r;
         }
-        i->next = v->inspections;
-        v->inspections = i;
+        i->next = v->errands;
+        v->errands = i;
         return 0;
 }
 
 int virt_inspect_domain(Virt *v, const char *domain) {
-        return errand_start(v, ERRAND_INSPECT, domain, NULL, NULL);
+        return errand_start(v, inspection_main, ERRAND_SHARED, domain, NULL, NULL);
 }
 
 int virt_list_vfs(Virt *v, VirtTextFn cb, void *userdata) {
-        return cb ? errand_start(v, ERRAND_VF_LIST, NULL, cb, userdata) : -EINVAL;
+        return cb ? errand_start(v, vf_list_main, ERRAND_OWN, NULL, cb, userdata) : -EINVAL;
 }
 
 int virt_get_domain_xml(Virt *v, const char *domain, VirtTextFn cb, void *userdata) {
-        return cb && domain ? errand_start(v, ERRAND_DOMAIN_XML, domain, cb, userdata) : -EINVAL;
+        return cb && domain ? errand_start(v, domain_xml_main, ERRAND_OWN, domain, cb, userdata) : -EINVAL;
 }
 
 int virt_list_domains(Virt *v, VirtTextFn cb, void *userdata) {
-        return cb ? errand_start(v, ERRAND_DOMAIN_LIST, NULL, cb, userdata) : -EINVAL;
+        return cb ? errand_start(v, domain_list_main, ERRAND_OWN, NULL, cb, userdata) : -EINVAL;
 }
 
 static const char *close_reason_to_string(int reason) {
@@ -2112,89 +2173,114 @@ static const char *close_reason_to_string(int reason) {
         }
 }
 
-static void virt_on_local_closed(Virt *v, const Post *p);
-static void virt_on_connected(Virt *v, Post *p);
+static void virt_on_local_closed(Virt *v, const ConnectionClosedPost *p);
+static void virt_on_connected(Virt *v, ConnectedPost *p);
 static void virt_schedule_reconnect(Virt *v);
+
+static void virt_dispatch_text(Virt *v, TextPost *p) {
+        VirtTextFn cb = p->errand->cb;
+        void *userdata = p->errand->cb_userdata;
+
+        errand_join(v, p->errand);
+        cb(userdata, p->text, p->out.r < 0 ? p->out.message : NULL);
+}
+
+static void virt_dispatch_lifecycle(Virt *v, LifecyclePost *p) {
+        log_debug("%s: %s (detail %d)", p->domain,
+                  p->event >= 0 && (size_t) p->event < ELEMENTSOF(lifecycle_table) &&
+                  lifecycle_table[p->event] ? lifecycle_table[p->event] : "unknown event",
+                  p->detail);
+        /* An incoming migration completed here. */
+        if (p->job_id == 0 && p->event == VIR_DOMAIN_EVENT_RESUMED &&
+            p->detail == VIR_DOMAIN_EVENT_RESUMED_MIGRATED)
+                v->events->domain_arrived(v->events_userdata, p->domain);
+        /* Gone: migrated away, shut down, destroyed. */
+        if (p->job_id == 0 && p->event == VIR_DOMAIN_EVENT_STOPPED)
+                v->events->domain_left(v->events_userdata, p->domain);
+}
+
+static void virt_dispatch_closed(Virt *v, ConnectionClosedPost *p) {
+        Migration *m;
+
+        if (p->job_id == 0) {
+                virt_on_local_closed(v, p);
+                return;
+        }
+        m = virt_job_migration(v, p->job_id);
+        log_warning("Job %u: lost the connection to the destination's libvirt (%s).",
+                    p->job_id, close_reason_to_string(p->reason));
+        if (m && !migration_is_finished(m))
+                (void) migration_add_event(m, "lost the connection to the destination's libvirt (%s); the next action opens a new one",
+                                           close_reason_to_string(p->reason));
+}
 
 static void virt_dispatch(Virt *v, Post *p) {
         switch (p->type) {
-        case POST_DEVICE_REMOVED:
-                if (event_is_for_us(v, p))
-                        virt_note_removed(v, p->domain);
-                if (event_is_for_us(v, p))
-                        v->events->device_removed(v->events_userdata, p->domain, p->alias);
-                break;
-        case POST_DEVICE_REMOVAL_FAILED:
-                if (event_is_for_us(v, p))
-                        v->events->device_removal_failed(v->events_userdata, p->domain, p->alias);
-                break;
-        case POST_JOB_COMPLETED:
-                if (event_is_for_us(v, p)) {
-                        virt_note_downtime(v, p->domain);
-                        v->events->job_completed(v->events_userdata, p->domain, p->downtime_ms);
-                }
-                break;
-        case POST_LIFECYCLE:
-                log_debug("%s: %s (detail %d)", p->domain,
-                          p->event >= 0 && (size_t) p->event < ELEMENTSOF(lifecycle_table) &&
-                          lifecycle_table[p->event] ? lifecycle_table[p->event] : "unknown event",
-                          p->detail);
-                /* An incoming migration completed here. */
-                if (p->job_id == 0 && p->event == VIR_DOMAIN_EVENT_RESUMED &&
-                    p->detail == VIR_DOMAIN_EVENT_RESUMED_MIGRATED)
-                        v->events->domain_arrived(v->events_userdata, p->domain);
-                /* Gone: migrated away, shut down, destroyed. */
-                if (p->job_id == 0 && p->event == VIR_DOMAIN_EVENT_STOPPED)
-                        v->events->domain_left(v->events_userdata, p->domain);
-                break;
-        case POST_CONNECTION_CLOSED:
-                if (p->job_id == 0)
-                        virt_on_local_closed(v, p);
-                else {
-                        Migration *m = virt_job_migration(v, p->job_id);
+        case POST_DEVICE_REMOVED: {
+                DevicePost *d = (DevicePost *) p;
 
-                        log_warning("Job %u: lost the connection to the destination's libvirt (%s).",
-                                    p->job_id, close_reason_to_string(p->event));
-                        if (m && !migration_is_finished(m))
-                                (void) migration_add_event(m, "lost the connection to the destination's libvirt (%s); the next action opens a new one",
-                                                           close_reason_to_string(p->event));
-                }
-                break;
-        case POST_CONNECTED:
-                inspection_join(v, p->inspection);
-                virt_on_connected(v, p);
-                break;
-        case POST_RESULT:
-                virt_dispatch_result(v, p);
-                break;
-        case POST_DOMAIN_INFO:
-                virt_dispatch_domain_info(v, p);
-                break;
-        case POST_PROGRESS:
-        case POST_ITERATION:
-                virt_dispatch_progress(v, p);
-                break;
-        case POST_NOTE:
-                virt_dispatch_note(v, p);
-                break;
-        case POST_WORKER_EXITED:
-                (void) pthread_join(p->job->thread, NULL);
-                virt_unlink_job(v, p->job);
-                virt_job_free(p->job);
-                break;
-        case POST_VF_LIST: {
-                VirtTextFn cb = p->inspection->cb;
-                void *userdata = p->inspection->cb_userdata;
-
-                inspection_join(v, p->inspection);
-                cb(userdata, p->vf_json, p->r < 0 ? p->message : NULL);
+                if (event_is_for_us(v, d->job_id, d->domain))
+                        v->events->device_removed(v->events_userdata, d->domain, d->alias);
                 break;
         }
-        case POST_INSPECTED:
-                inspection_join(v, p->inspection);
-                v->events->domain_inspected(v->events_userdata, p->domain, p->running, p->have_plan ? &p->plan : NULL,
-                                            p->vf_present, p->held_for_sec, p->xml, p->r < 0 ? p->message : NULL);
+        case POST_DEVICE_REMOVAL_FAILED: {
+                DevicePost *d = (DevicePost *) p;
+
+                if (event_is_for_us(v, d->job_id, d->domain))
+                        v->events->device_removal_failed(v->events_userdata, d->domain, d->alias);
                 break;
+        }
+        case POST_JOB_COMPLETED: {
+                JobCompletedPost *c = (JobCompletedPost *) p;
+
+                if (event_is_for_us(v, c->job_id, c->domain))
+                        v->events->job_completed(v->events_userdata, c->domain, c->downtime_ms);
+                break;
+        }
+        case POST_LIFECYCLE:
+                virt_dispatch_lifecycle(v, (LifecyclePost *) p);
+                break;
+        case POST_CONNECTION_CLOSED:
+                virt_dispatch_closed(v, (ConnectionClosedPost *) p);
+                break;
+        case POST_CONNECTED:
+                errand_join(v, ((ConnectedPost *) p)->errand);
+                virt_on_connected(v, (ConnectedPost *) p);
+                break;
+        case POST_RESULT:
+                virt_dispatch_result(v, (ResultPost *) p);
+                break;
+        case POST_DOMAIN_INFO:
+                virt_dispatch_domain_info(v, (ResultPost *) p);
+                break;
+        case POST_PROGRESS:
+                virt_dispatch_progress(v, (ProgressPost *) p);
+                break;
+        case POST_ITERATION:
+                virt_dispatch_iteration(v, (IterationPost *) p);
+                break;
+        case POST_NOTE:
+                virt_dispatch_note(v, (NotePost *) p);
+                break;
+        case POST_WORKER_EXITED: {
+                VirtJob *j = ((WorkerExitedPost *) p)->job;
+
+                (void) pthread_join(j->thread, NULL);
+                virt_unlink_job(v, j);
+                virt_job_free(j);
+                break;
+        }
+        case POST_TEXT:
+                virt_dispatch_text(v, (TextPost *) p);
+                break;
+        case POST_INSPECTED: {
+                InspectedPost *i = (InspectedPost *) p;
+
+                errand_join(v, i->errand);
+                v->events->domain_inspected(v->events_userdata, i->domain, i->running, i->have_plan ? &i->plan : NULL,
+                                            i->vf_present, i->held_for_sec, i->xml, i->out.r < 0 ? i->out.message : NULL);
+                break;
+        }
         case _POST_TYPE_MAX:
         case _POST_TYPE_INVALID:
                 break;
@@ -2273,7 +2359,7 @@ static int virt_on_reconnect_timer(sd_event_source *s, uint64_t usec, void *user
         Virt *v = userdata;
         int r;
 
-        r = errand_start(v, ERRAND_CONNECT, NULL, NULL, NULL);
+        r = errand_start(v, connect_main, ERRAND_NONE, NULL, NULL, NULL);
         if (r < 0) {
                 log_warning_errno(r, "Cannot start reconnecting to libvirt at %s: %m", v->local_uri);
                 virt_schedule_reconnect(v);
@@ -2312,12 +2398,12 @@ static void virt_schedule_reconnect(Virt *v) {
 /* libvirtd went away (restarted, stopped, crashed): drop the connection, keep serving, and
  * connect again with a backoff. Jobs hold connections of their own; their workers open new
  * ones when they next act. */
-static void virt_on_local_closed(Virt *v, const Post *p) {
+static void virt_on_local_closed(Virt *v, const ConnectionClosedPost *p) {
         if (!v->conn || p->conn != v->conn)
                 return; /* a connection dropped already */
 
         log_warning("Lost the connection to libvirt at %s (%s); reconnecting.", v->local_uri,
-                    close_reason_to_string(p->event));
+                    close_reason_to_string(p->reason));
         local_conn_drop(v->conn, v->callbacks, v->n_callbacks);
         v->conn = NULL;
         v->n_callbacks = 0;
@@ -2327,12 +2413,12 @@ static void virt_on_local_closed(Virt *v, const Post *p) {
         virt_schedule_reconnect(v);
 }
 
-static void virt_on_connected(Virt *v, Post *p) {
+static void virt_on_connected(Virt *v, ConnectedPost *p) {
         v->connecting = false;
         if (p->conn && virConnectIsAlive(p->conn) != 1)
-                (void) result_fail(p, -ENOTCONN, "the new connection closed at once");
-        if (!p->conn || p->r < 0) {
-                log_info("Cannot connect to libvirt at %s yet: %s", v->local_uri, strna(p->message));
+                (void) result_fail(&p->out, -ENOTCONN, "the new connection closed at once");
+        if (!p->conn || p->out.r < 0) {
+                log_info("Cannot connect to libvirt at %s yet: %s", v->local_uri, strna(p->out.message));
                 virt_schedule_reconnect(v);
                 return; /* post_free() drops a connection it still holds */
         }
@@ -2410,12 +2496,12 @@ Virt *virt_free(Virt *v) {
          * its call returns within libvirt's keepalive at worst. */
         virt_control_group_done(&v->controls);
 
-        while (v->inspections) {
-                Inspection *i = v->inspections;
+        while (v->errands) {
+                VirtErrand *i = v->errands;
 
-                v->inspections = i->next;
+                v->errands = i->next;
                 (void) pthread_join(i->thread, NULL);
-                inspection_free(i);
+                errand_free(i);
         }
 
         /* Workers first: they finish the call in flight (a migration may take a while),

@@ -22,6 +22,8 @@ typedef void (*VirtTextFn)(void *userdata, const char *text, const char *error);
 typedef struct VirtEvents {
         /* The job with this id, NULL if it is gone (a result that comes too late). */
         Migration *(*job)(void *userdata, uint32_t id);
+        /* The running job (not a check) of a domain, NULL if none: whom its events concern. */
+        Migration *(*domain_job)(void *userdata, const char *domain);
         /* libvirt's DEVICE_REMOVED and DEVICE_REMOVAL_FAILED for a domain's device. */
         void (*device_removed)(void *userdata, const char *domain, const char *alias);
         void (*device_removal_failed)(void *userdata, const char *domain, const char *alias);

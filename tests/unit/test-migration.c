@@ -381,6 +381,62 @@ static void test_unplug_refused(void) {
         }
 }
 
+/* A detach that returned without DEVICE_REMOVED leaves the VF's removal pending, for the plug
+ * back on the source to wait on; the event clears it even after unplug gave up, and a late
+ * removal the plug back found is told in the job's events. */
+static void test_removal_pending(void) {
+        for (int late = 0; late <= 2; late++) {
+                Fake f;
+                _cleanup_(migration_freep) Migration *m = job_new(&f);
+                _cleanup_(json_object_putp) json_object *o = NULL;
+                json_object *events;
+                bool told = false;
+
+                ASSERT_OK(migration_start(m));
+                while (migration_get_phase(m) != PHASE_UNPLUG)
+                        step(&f, m);
+                ASSERT_TRUE(!migration_vf_removal_pending(m));
+                f.pending = false;
+                migration_action_done(m, ACTION_UNPLUG, 0, NULL);
+                ASSERT_TRUE(migration_vf_removal_pending(m));
+                fire_timer(&f, m); /* the guest never let go */
+                ASSERT_EQ_INT(migration_get_phase(m), PHASE_ROLLBACK_PLUG);
+                ASSERT_EQ_INT(f.action, ACTION_PLUG);
+                ASSERT_TRUE(migration_vf_removal_pending(m));
+
+                migration_device_removed(m, "ua-other"); /* not our VF */
+                ASSERT_TRUE(migration_vf_removal_pending(m));
+                if (late == 1) {
+                        migration_device_removed(m, "ua-vf0"); /* it went after all */
+                        ASSERT_TRUE(!migration_vf_removal_pending(m));
+                        ASSERT_EQ_INT(migration_get_phase(m), PHASE_ROLLBACK_PLUG);
+                }
+                if (late == 2) {
+                        migration_vf_removed_late(m); /* went while the plug back waited */
+                        ASSERT_TRUE(!migration_vf_removal_pending(m));
+                }
+                while (!migration_is_finished(m))
+                        step(&f, m);
+                ASSERT_EQ_INT(migration_get_result(m), JOB_ROLLED_BACK);
+
+                o = job_json(m);
+                events = json_object_object_get(o, "events");
+                for (size_t i = 0; i < json_object_array_length(events); i++)
+                        told = told || strstr(json_object_get_string(json_object_object_get(
+                                                      json_object_array_get_idx(events, i), "message")),
+                                              "released the VF late");
+                ASSERT_TRUE(told == (late == 2));
+        }
+
+        /* A removal libvirt confirmed (detach answered 1) leaves nothing pending. */
+        Fake g;
+        _cleanup_(migration_freep) Migration *n = job_new(&g);
+        ASSERT_OK(migration_start(n));
+        while (migration_get_phase(n) != PHASE_MIGRATE)
+                step(&g, n);
+        ASSERT_TRUE(!migration_vf_removal_pending(n));
+}
+
 /* After the move, a failed plug is retried with a doubling backoff while the job is degraded;
  * it succeeds once the VF is back, or stays degraded when the retries run out or on cancel. */
 static Migration *job_new_retrying(Fake *f, unsigned retries) {
@@ -1847,6 +1903,7 @@ int main(void) {
         test_sides();
         test_unplug_waits_for_event();
         test_unplug_refused();
+        test_removal_pending();
         test_degraded_retries();
         test_check_only();
         test_policy_progress_events();
