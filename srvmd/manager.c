@@ -1477,8 +1477,9 @@ static void manager_on_journal_handed_over(void *userdata, uint32_t id, uint64_t
  * at once without waiting for the actions in flight (main() sees manager_handed_over()):
  * libvirt finishes a peer-to-peer migration on its own, and the next srvmd finds each job in
  * its journal and finishes it through recover, as after a crash. A queued job, which has
- * touched nothing, is journaled as queued: the next srvmd queues it again, in the same order,
- * and starts it in its turn. Rolling a job back is `srvmctl cancel`'s. */
+ * touched nothing, is journaled as queued, and so is one still in preflight (which reads and
+ * changes nothing): the next srvmd queues it again, in the same order, and starts it in its
+ * turn. Rolling a job back is `srvmctl cancel`'s. */
 static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *mgr = userdata;
         unsigned n = manager_n_active_jobs(mgr);
@@ -1494,8 +1495,14 @@ static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *
         for (size_t i = 0; i < mgr->n_jobs; i++) {
                 Job *j = mgr->jobs[i];
 
-                if (!migration_is_finished(j->migration) && !migration_is_check_only(j->migration))
-                        job_journal(j);
+                if (migration_is_finished(j->migration) || migration_is_check_only(j->migration))
+                        continue;
+                /* Preflight has changed nothing: the job starts afresh in the next srvmd. */
+                if (migration_get_phase(j->migration) == PHASE_PREFLIGHT &&
+                    migration_requeue(j->migration) >= 0)
+                        log_info("%s: job %u: stopped in preflight, which changes nothing: queued again",
+                                 migration_get_domain(j->migration), migration_get_id(j->migration));
+                job_journal(j);
         }
         journal_writer_flush(mgr->journal_writer, manager_on_journal_handed_over, mgr);
         for (size_t i = 0; i < mgr->n_jobs; i++) {

@@ -2267,6 +2267,23 @@ fail:
         return -EBADMSG;
 }
 
+/* srvmd stops (SIGTERM) while the job is in preflight, which reads and changes nothing: the
+ * job goes back to the queue as it was asked for, and the next srvmd starts it afresh in its
+ * turn, instead of finding it interrupted and ending it failed. Its preflight so far is
+ * forgotten; the event says so. */
+int migration_requeue(Migration *m) {
+        if (!m)
+                return -EINVAL;
+        if (m->finished || m->phase != PHASE_PREFLIGHT || m->arrival || m->check_only)
+                return -EBUSY;
+        m->records[PHASE_PREFLIGHT] = (PhaseRecord) {};
+        m->n_order = 0;
+        m->phase = _PHASE_INVALID;
+        m->action_running = false; /* its answer will not be read: srvmd is exiting */
+        m->next_retry = USEC_INFINITY;
+        return migration_add_event(m, "srvmd stopped in preflight, which changes nothing: the job is queued again as asked");
+}
+
 int migration_recover(Migration *m) {
         PhaseRecord *rec;
 
