@@ -623,9 +623,26 @@ static int bond_replay(struct bond *b, const char *name, bool mtu) {
         return 0;
 }
 
+/* The NIC found by MAC goes into the report; its master's ifindex (0: none) in *ret_master. */
+static int bond_report_found(struct bond *b, int ifindex, const char *name, struct bond_report *report,
+                             int *ret_master) {
+        _cleanup_(rtnl_link_putp) struct rtnl_link *link = NULL;
+        int r;
+
+        report->found_usec = bond_elapsed(b);
+        report->slave = strdup(name);
+        if (!report->slave)
+                return -ENOMEM;
+
+        r = link_get(b->nl, ifindex, NULL, &link);
+        if (r < 0)
+                return bond_fail(b, r, "Could not look up %s: %s.", name, strerror(-r));
+        *ret_master = rtnl_link_get_master(link);
+        return 0;
+}
+
 static int bond_enslave_until(struct bond *b, const struct hwaddr *mac, usec_t deadline,
                               usec_t timeout, struct bond_report *report) {
-        _cleanup_(rtnl_link_putp) struct rtnl_link *link = NULL;
         _cleanup_free_ char *name = NULL;
         char buf[HWADDR_STR_MAX];
         int ifindex = 0, master, r;
@@ -643,15 +660,9 @@ static int bond_enslave_until(struct bond *b, const struct hwaddr *mac, usec_t d
                                          hwaddr_format(mac, buf), usec_to_sec(timeout));
                 bond_pause(deadline);
         }
-        report->found_usec = bond_elapsed(b);
-        report->slave = strdup(name);
-        if (!report->slave)
-                return -ENOMEM;
-
-        r = link_get(b->nl, ifindex, NULL, &link);
+        r = bond_report_found(b, ifindex, name, report, &master);
         if (r < 0)
-                return bond_fail(b, r, "Could not look up %s: %s.", name, strerror(-r));
-        master = rtnl_link_get_master(link);
+                return r;
 
         if (master > 0 && master != b->ifindex)
                 return bond_fail(b, -EBUSY, "%s (MAC %s) is enslaved to another master.", name,
@@ -756,5 +767,68 @@ int bond_failback(struct bond *b, const struct hwaddr *mac, usec_t timeout,
                 if (replay_done_path(b->record_path, &done) < 0 || rename(b->record_path, done) < 0)
                         (void) unlink(b->record_path);
         }
+        return 0;
+}
+
+int bond_verify(struct bond *b, const struct hwaddr *mac, usec_t timeout,
+                struct bond_report *report) {
+        usec_t deadline = now_usec() + timeout;
+        _cleanup_free_ char *name = NULL, *active = NULL;
+        char buf[HWADDR_STR_MAX];
+        enum bond_mode mode;
+        int ifindex = 0, master, r, q;
+
+        r = bond_read_mode(b, &mode);
+        if (r < 0)
+                return r;
+        r = bond_check_mode(b, mode);
+        if (r < 0)
+                return r;
+
+        r = bond_find_by_mac(b, mac, &ifindex, &name);
+        if (r == -ENODEV)
+                return bond_fail(b, r, "No interface has MAC %s: the NIC did not arrive with the guest.",
+                                 hwaddr_format(mac, buf));
+        if (r < 0)
+                return r;
+        r = bond_report_found(b, ifindex, name, report, &master);
+        if (r < 0)
+                return r;
+        if (master != b->ifindex)
+                return bond_fail(b, -EREMCHG, "%s (MAC %s) is not a slave of %s.", name,
+                                 hwaddr_format(mac, buf), b->name);
+
+        /* The active slave first: a bond that moved off the NIC is what this check is for,
+         * and waiting for a carrier would only delay saying so. */
+        r = bond_read_active(b, &active);
+        if (r < 0)
+                return r;
+        if (!streq_ptr(active, name))
+                return bond_fail(b, -EREMCHG, "%s is not the active slave of %s (%s is).", name, b->name,
+                                 active ? active : "none");
+
+        r = bond_wait_slave_up(b, ifindex, name, deadline, timeout);
+        if (r < 0)
+                return r;
+        report->link_usec = bond_elapsed(b);
+
+        /* Still the active one once its link is seen up: the MII monitor may have moved the
+         * bond away while the link was down. */
+        free(active);
+        active = NULL;
+        r = bond_read_active(b, &active);
+        if (r < 0)
+                return r;
+        if (!streq_ptr(active, name))
+                return bond_fail(b, -EREMCHG, "%s is not the active slave of %s any more (%s is).", name,
+                                 b->name, active ? active : "none");
+        report->active_usec = bond_elapsed(b);
+
+        /* The network learns the guest's new port from these, as after a switch: QEMU announces
+         * only for the NICs it emulates, never for a passed-through VF. */
+        q = announce_send(b->nl, b->ifindex, b->name, b->announce_count, b->announce_interval_ms,
+                          b->details);
+        if (q == -ENOMEM)
+                return q;
         return 0;
 }

@@ -40,3 +40,9 @@ int bond_enslave(struct bond *b, const struct hwaddr *mac, usec_t timeout,
                  struct bond_report *report);
 int bond_failback(struct bond *b, const struct hwaddr *mac, usec_t timeout,
                   struct bond_report *report);
+/* After a migration that moved the NIC with MAC along with the guest (the native path): it
+ * must still be a slave of the bond and its active one; wait up to timeout for its carrier
+ * and MII status, then announce the bond's addresses. Switches nothing: a bond that left the
+ * NIC is an error (-EREMCHG), for the daemon to bring it back with enslave and failback. */
+int bond_verify(struct bond *b, const struct hwaddr *mac, usec_t timeout,
+                struct bond_report *report);

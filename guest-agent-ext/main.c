@@ -35,6 +35,11 @@ static void help(void) {
                "  failback --bond B --mac MAC [--timeout S] [ANNOUNCE]\n"
                "                                     Enslave if needed, make it active,\n"
                "                                     announce, replay the rest\n"
+               "  verify   --bond B --mac MAC [--timeout S] [ANNOUNCE]\n"
+               "                                     After a migration that moved the NIC\n"
+               "                                     with the guest: check that it is still\n"
+               "                                     the active slave, wait for its link,\n"
+               "                                     announce; switch nothing\n"
                "\n"
                "Options:\n"
                "  --bond B        The bond interface\n"
@@ -183,6 +188,10 @@ static int run(const struct guest_args *args) {
                         r = bond_failback(b, &args->mac, args->timeout, &report);
                         has_report = true;
                         break;
+                case GUEST_COMMAND_VERIFY:
+                        r = bond_verify(b, &args->mac, args->timeout, &report);
+                        has_report = true;
+                        break;
                 case GUEST_COMMAND_HELP:
                 case GUEST_COMMAND_VERSION:
                 case _GUEST_COMMAND_MAX:
@@ -243,6 +252,7 @@ int main(int argc, char *argv[]) {
         case GUEST_COMMAND_FAILOVER:
         case GUEST_COMMAND_ENSLAVE:
         case GUEST_COMMAND_FAILBACK:
+        case GUEST_COMMAND_VERIFY:
                 break;
         case _GUEST_COMMAND_MAX:
         case _GUEST_COMMAND_INVALID:

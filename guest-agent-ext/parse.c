@@ -328,6 +328,7 @@ static const char *const guest_command_table[_GUEST_COMMAND_MAX] = {
         [GUEST_COMMAND_FAILOVER] = "failover",
         [GUEST_COMMAND_ENSLAVE] = "enslave",
         [GUEST_COMMAND_FAILBACK] = "failback",
+        [GUEST_COMMAND_VERIFY] = "verify",
         [GUEST_COMMAND_HELP] = "--help",
         [GUEST_COMMAND_VERSION] = "--version",
 };
@@ -368,6 +369,7 @@ static bool command_takes_option(enum guest_command c, enum guest_option o) {
                 return o == GUEST_OPTION_BOND || o == GUEST_OPTION_MAC ||
                        o == GUEST_OPTION_TIMEOUT;
         case GUEST_COMMAND_FAILBACK:
+        case GUEST_COMMAND_VERIFY:
                 return true;
         case GUEST_COMMAND_HELP:
         case GUEST_COMMAND_VERSION:

@@ -342,6 +342,9 @@ static void test_args(void) {
                 OK(GUEST_COMMAND_FAILBACK, "bond0", "52:54:00:00:00:02", 2500 * USEC_PER_MSEC,
                    "failback", "--mac=52:54:00:00:00:02", "--timeout", "2.5", "--bond",
                    "bond0"),
+                OK(GUEST_COMMAND_VERIFY, "bond0", "52:54:00:00:00:02", 3 * USEC_PER_SEC,
+                   "verify", "--bond", "bond0", "--mac", "52:54:00:00:00:02", "--timeout", "3",
+                   "--announce-count", "3", "--announce-interval-ms", "20"),
                 OK(GUEST_COMMAND_ENSLAVE, "bond0", "52:54:00:00:00:02", 0,
                    "enslave", "--bond", "bond0", "--mac", "52:54:00:00:00:02",
                    "--timeout=0"),
@@ -369,6 +372,7 @@ static void test_args(void) {
                 BAD("Unexpected argument '-b'.", "status", "-b", "bond0"),
                 BAD("enslave needs --mac.", "enslave", "--bond", "b"),
                 BAD("failback needs --bond.", "failback", "--mac", "52:54:00:00:00:02"),
+                BAD("verify needs --mac.", "verify", "--bond", "b"),
                 BAD("Invalid MAC address 'zz': expected six hex pairs separated by colons, "
                     "unicast and not all zeros.",
                     "enslave", "--bond", "b", "--mac", "zz"),
