@@ -1256,9 +1256,11 @@ static void await_agent(virDomainPtr dom, const Request *q) {
                 (void) usleep(AGENT_CONNECT_POLL_USEC);
 }
 
+/* enslave, failback, or verify (the native path's: the VF that moved with the domain is still
+ * the active slave with carrier; it switches nothing and announces). */
 static int do_guest_enslave(VirtJob *j, const Request *q, const char *verb, Post *p) {
         _cleanup_(json_object_putp) json_object *answer = NULL;
-        bool failback = streq(verb, "failback");
+        bool announce = streq(verb, "failback") || streq(verb, "verify");
         char seconds[32];
         usec_t s;
         virDomainPtr dom;
@@ -1278,8 +1280,8 @@ static int do_guest_enslave(VirtJob *j, const Request *q, const char *verb, Post
         r = guest_run(dom,
                       (char *const[]) { (char *) verb, (char *) "--bond", q->bond, (char *) "--mac",
                                         q->vf_mac, (char *) "--timeout", seconds,
-                                        /* enslave switches nothing: its list ends here */
-                                        failback ? (char *) "--announce-count" : NULL,
+                                        /* enslave announces nothing: its list ends here */
+                                        announce ? (char *) "--announce-count" : NULL,
                                         (char *) GUEST_ANNOUNCE_COUNT, (char *) "--announce-interval-ms",
                                         (char *) GUEST_ANNOUNCE_INTERVAL_MS, NULL },
                       s + AGENT_EXEC_MARGIN_USEC, p, &answer);
@@ -1374,7 +1376,8 @@ static void run_request(VirtJob *j, const Request *q, Post *p) {
         }
 
         /* Where the domain runs after its move, one srvmd at a time finishes it. */
-        if ((q->action == ACTION_PLUG || q->action == ACTION_LINK || q->action == ACTION_FAILBACK) &&
+        if ((q->action == ACTION_PLUG || q->action == ACTION_LINK || q->action == ACTION_FAILBACK ||
+             q->action == ACTION_VERIFY) &&
             (q->side == SIDE_DESTINATION || q->arrival)) {
                 r = job_get_domain(j, q, q->side, &leased, p);
                 if (r >= 0)
@@ -1415,6 +1418,11 @@ static void run_request(VirtJob *j, const Request *q, Post *p) {
                 break;
         case ACTION_LOCATE:
                 r = do_locate(j, q, p);
+                break;
+        case ACTION_VERIFY:
+                r = do_guest_enslave(j, q, "verify", p);
+                if (r >= 0 && leased)
+                        lease_drop(j, q, leased);
                 break;
         case _ACTION_MAX:
         case _ACTION_INVALID:
