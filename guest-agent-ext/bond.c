@@ -9,6 +9,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -831,4 +832,83 @@ int bond_verify(struct bond *b, const struct hwaddr *mac, usec_t timeout,
         if (q == -ENOMEM)
                 return q;
         return 0;
+}
+
+/* The hold: while a migration moves the VF with the guest, the hypervisor announces every NIC it
+ * emulates on the destination, the virtio-net standby included, and a learning switch then
+ * sends the bond's MAC to the standby until the guest sends from its VF again; an inactive slave
+ * drops what it receives. all_slaves_active makes it deliver instead, so the guest answers, out
+ * of the VF, and the switch learns its port back at once. The value it had is kept in
+ * /run/srvm/BOND.hold (in the guest's memory: it moves with the guest) until the release. */
+static int hold_path(const struct bond *b, char **ret) {
+        return asprintf(ret, SRVM_GUEST_STATE_DIR "/%s.hold", b->name) < 0 ? -ENOMEM : 0;
+}
+
+static int hold_note(struct bond *b, const char *what, const char *value) {
+        json_object *o = json_object_new_object();
+
+        if (!o || json_object_object_add(o, "state", json_object_new_string(what)) < 0 ||
+            json_object_object_add(o, "all_slaves_active", value ? json_object_new_string(value) : NULL) < 0) {
+                json_object_put(o);
+                return -ENOMEM;
+        }
+        return details_add(b, "hold", o);
+}
+
+int bond_hold(struct bond *b) {
+        _cleanup_free_ char *path = NULL, *saved = NULL;
+        FILE *f;
+        int r;
+
+        r = hold_path(b, &path);
+        if (r < 0)
+                return r;
+        if (access(path, F_OK) == 0)
+                return hold_note(b, "held already", "1");
+        r = bond_read_all_slaves_active(b, &saved);
+        if (r < 0)
+                return bond_fail(b, r, "Could not read bonding/all_slaves_active of %s: %s.", b->name, strerror(-r));
+        if (mkdir(SRVM_GUEST_STATE_DIR, 0755) < 0 && errno != EEXIST)
+                return bond_fail(b, -errno, "Could not make %s: %m.", SRVM_GUEST_STATE_DIR);
+        f = fopen(path, "we");
+        if (!f)
+                return bond_fail(b, -errno, "Could not write %s: %m.", path);
+        r = fprintf(f, "%s\n", saved) < 0 ? -EIO : 0;
+        if (fclose(f) != 0 && r >= 0)
+                r = -errno;
+        if (r >= 0)
+                r = sysfs_write_net_attr(b->name, "bonding/all_slaves_active", "1");
+        if (r < 0) {
+                (void) unlink(path);
+                return bond_fail(b, r, "Could not hold %s's slaves active: %s.", b->name, strerror(-r));
+        }
+        return hold_note(b, "held", saved);
+}
+
+int bond_release(struct bond *b) {
+        _cleanup_free_ char *path = NULL, *saved = NULL;
+        char text[16] = "";
+        FILE *f;
+        int r;
+
+        r = hold_path(b, &path);
+        if (r < 0)
+                return r;
+        f = fopen(path, "re");
+        if (!f) {
+                if (errno == ENOENT)
+                        return hold_note(b, "not held", NULL);
+                return bond_fail(b, -errno, "Could not read %s: %m.", path);
+        }
+        if (!fgets(text, sizeof text, f))
+                text[0] = '\0';
+        fclose(f);
+        text[strcspn(text, "\n")] = '\0';
+        if (!streq(text, "0") && !streq(text, "1"))
+                strcpy(text, "0"); /* the bonding driver's default */
+        r = sysfs_write_net_attr(b->name, "bonding/all_slaves_active", text);
+        if (r < 0)
+                return bond_fail(b, r, "Could not put back bonding/all_slaves_active of %s: %s.", b->name, strerror(-r));
+        (void) unlink(path);
+        return hold_note(b, "released", text);
 }

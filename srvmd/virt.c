@@ -1031,6 +1031,25 @@ static void migrate_call_reap(VirtJob *j, bool wait) {
         j->migrate_call = migrate_call_free(c);
 }
 
+/* How long verify keeps the hold after its start: QEMU announces the NICs it emulates at 0,
+ * 50, 200, 450 and 800 ms after the domain resumes on the destination (its default
+ * announce-initial 50 ms, -step 100 ms, -rounds 5), and verify starts after that resume. */
+#define NATIVE_HOLD_MS "1000"
+
+/* The native path's hold (srvm-guest hold, before the migration) and its release (after a
+ * migration that did not move the domain; verify releases it otherwise). Best effort: without
+ * it the migration still goes, the job's events say why it did not take. */
+static void guest_hold(VirtJob *j, const Request *q, virDomainPtr dom, const char *verb) {
+        Post *scratch = post_new(POST_NOTE, j->id, q->domain, NULL);
+
+        if (!scratch)
+                return;
+        if (guest_run(dom, (char *const[]) { (char *) verb, (char *) "--bond", q->bond, NULL },
+                      agent_timeout(q->time_left, q->agent_timeout), scratch, NULL) < 0)
+                worker_note(j, q->domain, "srvm-guest %s did not take: %s", verb, strna(scratch->message));
+        post_free(scratch);
+}
+
 static int do_migrate(VirtJob *j, const Request *q, Post *p) {
         _cleanup_free_ char *persist_xml = NULL;
         MigrateCall *call = NULL;
@@ -1107,6 +1126,11 @@ static int do_migrate(VirtJob *j, const Request *q, Post *p) {
                 flags |= VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_UNDEFINE_SOURCE;
         }
 
+        /* The VF moves with the domain: the standby delivers what the network sends it while
+         * the network relearns where the guest is (see srvm-guest hold). */
+        if (q->native)
+                guest_hold(j, q, dom, "hold");
+
         /* A call an earlier attempt left running ends first. */
         migrate_call_reap(j, true);
         /* Without the monitor the migration still runs; only its progress goes unseen. */
@@ -1136,6 +1160,8 @@ static int do_migrate(VirtJob *j, const Request *q, Post *p) {
                         r = result_fail(p, errno_of_libvirt_error(call->error_code),
                                         "libvirt could not migrate the domain: %s", strna(call->error));
                 call = migrate_call_free(call);
+                if (r < 0 && q->native && r != -ENOTCONN)
+                        guest_hold(j, q, dom, "release"); /* still on the source, with its VF */
                 if (r < 0) {
                         /* The incoming domain the watch looked up is gone with the migration. */
                         if (j->dest_dom) {
@@ -1261,6 +1287,7 @@ static void await_agent(virDomainPtr dom, const Request *q) {
 static int do_guest_enslave(VirtJob *j, const Request *q, const char *verb, Post *p) {
         _cleanup_(json_object_putp) json_object *answer = NULL;
         bool announce = streq(verb, "failback") || streq(verb, "verify");
+        bool verify = streq(verb, "verify");
         char seconds[32];
         usec_t s;
         virDomainPtr dom;
@@ -1283,8 +1310,9 @@ static int do_guest_enslave(VirtJob *j, const Request *q, const char *verb, Post
                                         /* enslave announces nothing: its list ends here */
                                         announce ? (char *) "--announce-count" : NULL,
                                         (char *) GUEST_ANNOUNCE_COUNT, (char *) "--announce-interval-ms",
-                                        (char *) GUEST_ANNOUNCE_INTERVAL_MS, NULL },
-                      s + AGENT_EXEC_MARGIN_USEC, p, &answer);
+                                        (char *) GUEST_ANNOUNCE_INTERVAL_MS,
+                                        verify ? (char *) "--hold-ms" : NULL, (char *) NATIVE_HOLD_MS, NULL },
+                      s + AGENT_EXEC_MARGIN_USEC + (verify ? 1000 * USEC_PER_MSEC : 0), p, &answer);
         if (r >= 0) {
                 json_object *replay = guest_reply_replay(answer);
 
@@ -1537,6 +1565,7 @@ int request_new(Virt *v, VirtJob *j, Migration *m, Action a, Side side, Request 
                         return -ENOMEM;
         }
         q->removal_pending = a == ACTION_PLUG && side == SIDE_SOURCE && j->removal_pending;
+        q->native = migration_get_path(m) == POLICY_PATH_NATIVE;
 
         *ret = TAKE_PTR(q);
         return 0;
