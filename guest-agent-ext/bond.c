@@ -9,6 +9,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -623,9 +624,26 @@ static int bond_replay(struct bond *b, const char *name, bool mtu) {
         return 0;
 }
 
+/* The NIC found by MAC goes into the report; its master's ifindex (0: none) in *ret_master. */
+static int bond_report_found(struct bond *b, int ifindex, const char *name, struct bond_report *report,
+                             int *ret_master) {
+        _cleanup_(rtnl_link_putp) struct rtnl_link *link = NULL;
+        int r;
+
+        report->found_usec = bond_elapsed(b);
+        report->slave = strdup(name);
+        if (!report->slave)
+                return -ENOMEM;
+
+        r = link_get(b->nl, ifindex, NULL, &link);
+        if (r < 0)
+                return bond_fail(b, r, "Could not look up %s: %s.", name, strerror(-r));
+        *ret_master = rtnl_link_get_master(link);
+        return 0;
+}
+
 static int bond_enslave_until(struct bond *b, const struct hwaddr *mac, usec_t deadline,
                               usec_t timeout, struct bond_report *report) {
-        _cleanup_(rtnl_link_putp) struct rtnl_link *link = NULL;
         _cleanup_free_ char *name = NULL;
         char buf[HWADDR_STR_MAX];
         int ifindex = 0, master, r;
@@ -643,15 +661,9 @@ static int bond_enslave_until(struct bond *b, const struct hwaddr *mac, usec_t d
                                          hwaddr_format(mac, buf), usec_to_sec(timeout));
                 bond_pause(deadline);
         }
-        report->found_usec = bond_elapsed(b);
-        report->slave = strdup(name);
-        if (!report->slave)
-                return -ENOMEM;
-
-        r = link_get(b->nl, ifindex, NULL, &link);
+        r = bond_report_found(b, ifindex, name, report, &master);
         if (r < 0)
-                return bond_fail(b, r, "Could not look up %s: %s.", name, strerror(-r));
-        master = rtnl_link_get_master(link);
+                return r;
 
         if (master > 0 && master != b->ifindex)
                 return bond_fail(b, -EBUSY, "%s (MAC %s) is enslaved to another master.", name,
@@ -757,4 +769,146 @@ int bond_failback(struct bond *b, const struct hwaddr *mac, usec_t timeout,
                         (void) unlink(b->record_path);
         }
         return 0;
+}
+
+int bond_verify(struct bond *b, const struct hwaddr *mac, usec_t timeout,
+                struct bond_report *report) {
+        usec_t deadline = now_usec() + timeout;
+        _cleanup_free_ char *name = NULL, *active = NULL;
+        char buf[HWADDR_STR_MAX];
+        enum bond_mode mode;
+        int ifindex = 0, master, r, q;
+
+        r = bond_read_mode(b, &mode);
+        if (r < 0)
+                return r;
+        r = bond_check_mode(b, mode);
+        if (r < 0)
+                return r;
+
+        r = bond_find_by_mac(b, mac, &ifindex, &name);
+        if (r == -ENODEV)
+                return bond_fail(b, r, "No interface has MAC %s: the NIC did not arrive with the guest.",
+                                 hwaddr_format(mac, buf));
+        if (r < 0)
+                return r;
+        r = bond_report_found(b, ifindex, name, report, &master);
+        if (r < 0)
+                return r;
+        if (master != b->ifindex)
+                return bond_fail(b, -EREMCHG, "%s (MAC %s) is not a slave of %s.", name,
+                                 hwaddr_format(mac, buf), b->name);
+
+        /* The active slave first: a bond that moved off the NIC is what this check is for,
+         * and waiting for a carrier would only delay saying so. */
+        r = bond_read_active(b, &active);
+        if (r < 0)
+                return r;
+        if (!streq_ptr(active, name))
+                return bond_fail(b, -EREMCHG, "%s is not the active slave of %s (%s is).", name, b->name,
+                                 active ? active : "none");
+
+        r = bond_wait_slave_up(b, ifindex, name, deadline, timeout);
+        if (r < 0)
+                return r;
+        report->link_usec = bond_elapsed(b);
+
+        /* Still the active one once its link is seen up: the MII monitor may have moved the
+         * bond away while the link was down. */
+        free(active);
+        active = NULL;
+        r = bond_read_active(b, &active);
+        if (r < 0)
+                return r;
+        if (!streq_ptr(active, name))
+                return bond_fail(b, -EREMCHG, "%s is not the active slave of %s any more (%s is).", name,
+                                 b->name, active ? active : "none");
+        report->active_usec = bond_elapsed(b);
+
+        /* The network learns the guest's new port from these, as after a switch: QEMU announces
+         * only for the NICs it emulates, never for a passed-through VF. */
+        q = announce_send(b->nl, b->ifindex, b->name, b->announce_count, b->announce_interval_ms,
+                          b->details);
+        if (q == -ENOMEM)
+                return q;
+        return 0;
+}
+
+/* The hold: while a migration moves the VF with the guest, the hypervisor announces every NIC it
+ * emulates on the destination, the virtio-net standby included, and a learning switch then
+ * sends the bond's MAC to the standby until the guest sends from its VF again; an inactive slave
+ * drops what it receives. all_slaves_active makes it deliver instead, so the guest answers, out
+ * of the VF, and the switch learns its port back at once. The value it had is kept in
+ * /run/srvm/BOND.hold (in the guest's memory: it moves with the guest) until the release. */
+static int hold_path(const struct bond *b, char **ret) {
+        return asprintf(ret, SRVM_GUEST_STATE_DIR "/%s.hold", b->name) < 0 ? -ENOMEM : 0;
+}
+
+static int hold_note(struct bond *b, const char *what, const char *value) {
+        json_object *o = json_object_new_object();
+
+        if (!o || json_object_object_add(o, "state", json_object_new_string(what)) < 0 ||
+            json_object_object_add(o, "all_slaves_active", value ? json_object_new_string(value) : NULL) < 0) {
+                json_object_put(o);
+                return -ENOMEM;
+        }
+        return details_add(b, "hold", o);
+}
+
+int bond_hold(struct bond *b) {
+        _cleanup_free_ char *path = NULL, *saved = NULL;
+        FILE *f;
+        int r;
+
+        r = hold_path(b, &path);
+        if (r < 0)
+                return r;
+        if (access(path, F_OK) == 0)
+                return hold_note(b, "held already", "1");
+        r = bond_read_all_slaves_active(b, &saved);
+        if (r < 0)
+                return bond_fail(b, r, "Could not read bonding/all_slaves_active of %s: %s.", b->name, strerror(-r));
+        if (mkdir(SRVM_GUEST_STATE_DIR, 0755) < 0 && errno != EEXIST)
+                return bond_fail(b, -errno, "Could not make %s: %m.", SRVM_GUEST_STATE_DIR);
+        f = fopen(path, "we");
+        if (!f)
+                return bond_fail(b, -errno, "Could not write %s: %m.", path);
+        r = fprintf(f, "%s\n", saved) < 0 ? -EIO : 0;
+        if (fclose(f) != 0 && r >= 0)
+                r = -errno;
+        if (r >= 0)
+                r = sysfs_write_net_attr(b->name, "bonding/all_slaves_active", "1");
+        if (r < 0) {
+                (void) unlink(path);
+                return bond_fail(b, r, "Could not hold %s's slaves active: %s.", b->name, strerror(-r));
+        }
+        return hold_note(b, "held", saved);
+}
+
+int bond_release(struct bond *b) {
+        _cleanup_free_ char *path = NULL, *saved = NULL;
+        char text[16] = "";
+        FILE *f;
+        int r;
+
+        r = hold_path(b, &path);
+        if (r < 0)
+                return r;
+        f = fopen(path, "re");
+        if (!f) {
+                if (errno == ENOENT)
+                        return hold_note(b, "not held", NULL);
+                return bond_fail(b, -errno, "Could not read %s: %m.", path);
+        }
+        if (!fgets(text, sizeof text, f))
+                text[0] = '\0';
+        fclose(f);
+        text[strcspn(text, "\n")] = '\0';
+        if (!streq(text, "0") && !streq(text, "1"))
+                strcpy(text, "0"); /* the bonding driver's default */
+        r = sysfs_write_net_attr(b->name, "bonding/all_slaves_active", text);
+        if (r < 0)
+                return bond_fail(b, r, "Could not put back bonding/all_slaves_active of %s: %s.", b->name, strerror(-r));
+        (void) unlink(path);
+        return hold_note(b, "released", text);
 }

@@ -40,3 +40,16 @@ int bond_enslave(struct bond *b, const struct hwaddr *mac, usec_t timeout,
                  struct bond_report *report);
 int bond_failback(struct bond *b, const struct hwaddr *mac, usec_t timeout,
                   struct bond_report *report);
+/* After a migration that moved the NIC with MAC along with the guest (the native path): it
+ * must still be a slave of the bond and its active one; wait up to timeout for its carrier
+ * and MII status, then announce the bond's addresses. Switches nothing: a bond that left the
+ * NIC is an error (-EREMCHG), for the daemon to bring it back with enslave and failback. */
+int bond_verify(struct bond *b, const struct hwaddr *mac, usec_t timeout,
+                struct bond_report *report);
+/* Before a migration that moves the NIC with the guest: make every slave deliver what it
+ * receives (bonding/all_slaves_active 1), keeping the value it had in /run/srvm/BOND.hold, so
+ * that frames the network sends to the standby while it relearns the guest's port are not
+ * lost; a second hold keeps the first one's value. The release puts it back; without a hold
+ * it does nothing. The answer says what each did in "hold". */
+int bond_hold(struct bond *b);
+int bond_release(struct bond *b);

@@ -13,6 +13,7 @@
  * statically and needs nothing but rtnetlink and sysfs. */
 
 #include <stdio.h>
+#include <unistd.h>
 
 #include "bond.h"
 #include "config.h"
@@ -35,6 +36,15 @@ static void help(void) {
                "  failback --bond B --mac MAC [--timeout S] [ANNOUNCE]\n"
                "                                     Enslave if needed, make it active,\n"
                "                                     announce, replay the rest\n"
+               "  verify   --bond B --mac MAC [--timeout S] [ANNOUNCE] [--hold-ms MS]\n"
+               "                                     After a migration that moved the NIC\n"
+               "                                     with the guest: check that it is still\n"
+               "                                     the active slave, wait for its link,\n"
+               "                                     announce; switch nothing; then release\n"
+               "                                     the hold MS ms after the start\n"
+               "  hold     --bond B                  Before such a migration: every slave\n"
+               "                                     delivers what it receives\n"
+               "  release  --bond B                  Undo hold\n"
                "\n"
                "Options:\n"
                "  --bond B        The bond interface\n"
@@ -183,6 +193,28 @@ static int run(const struct guest_args *args) {
                         r = bond_failback(b, &args->mac, args->timeout, &report);
                         has_report = true;
                         break;
+                case GUEST_COMMAND_VERIFY:
+                        r = bond_verify(b, &args->mac, args->timeout, &report);
+                        has_report = true;
+                        if (args->hold_ms > 0) {
+                                /* The hypervisor's own announces come in the first second
+                                 * after the move; the hold lasts past them, whatever verify
+                                 * found, so that it never outlives the move. */
+                                usec_t until = (usec_t) args->hold_ms * USEC_PER_MSEC;
+
+                                while (bond_elapsed(b) < until)
+                                        (void) usleep((useconds_t) (until - bond_elapsed(b)));
+                                q = bond_release(b);
+                                if (q < 0 && r >= 0)
+                                        r = q;
+                        }
+                        break;
+                case GUEST_COMMAND_HOLD:
+                        r = bond_hold(b);
+                        break;
+                case GUEST_COMMAND_RELEASE:
+                        r = bond_release(b);
+                        break;
                 case GUEST_COMMAND_HELP:
                 case GUEST_COMMAND_VERSION:
                 case _GUEST_COMMAND_MAX:
@@ -243,6 +275,9 @@ int main(int argc, char *argv[]) {
         case GUEST_COMMAND_FAILOVER:
         case GUEST_COMMAND_ENSLAVE:
         case GUEST_COMMAND_FAILBACK:
+        case GUEST_COMMAND_VERIFY:
+        case GUEST_COMMAND_HOLD:
+        case GUEST_COMMAND_RELEASE:
                 break;
         case _GUEST_COMMAND_MAX:
         case _GUEST_COMMAND_INVALID:

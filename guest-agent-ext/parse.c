@@ -328,6 +328,9 @@ static const char *const guest_command_table[_GUEST_COMMAND_MAX] = {
         [GUEST_COMMAND_FAILOVER] = "failover",
         [GUEST_COMMAND_ENSLAVE] = "enslave",
         [GUEST_COMMAND_FAILBACK] = "failback",
+        [GUEST_COMMAND_VERIFY] = "verify",
+        [GUEST_COMMAND_HOLD] = "hold",
+        [GUEST_COMMAND_RELEASE] = "release",
         [GUEST_COMMAND_HELP] = "--help",
         [GUEST_COMMAND_VERSION] = "--version",
 };
@@ -340,6 +343,7 @@ enum guest_option {
         GUEST_OPTION_TIMEOUT,
         GUEST_OPTION_ANNOUNCE_COUNT,
         GUEST_OPTION_ANNOUNCE_INTERVAL,
+        GUEST_OPTION_HOLD_MS,
         _GUEST_OPTION_MAX,
         _GUEST_OPTION_INVALID = -EINVAL,
 };
@@ -350,6 +354,7 @@ static const char *const guest_option_table[_GUEST_OPTION_MAX] = {
         [GUEST_OPTION_TIMEOUT] = "--timeout",
         [GUEST_OPTION_ANNOUNCE_COUNT] = "--announce-count",
         [GUEST_OPTION_ANNOUNCE_INTERVAL] = "--announce-interval-ms",
+        [GUEST_OPTION_HOLD_MS] = "--hold-ms",
 };
 
 static enum guest_option guest_option_from_string(const char *s) {
@@ -360,6 +365,8 @@ static enum guest_option guest_option_from_string(const char *s) {
 static bool command_takes_option(enum guest_command c, enum guest_option o) {
         switch (c) {
         case GUEST_COMMAND_STATUS:
+        case GUEST_COMMAND_HOLD:
+        case GUEST_COMMAND_RELEASE:
                 return o == GUEST_OPTION_BOND;
         case GUEST_COMMAND_FAILOVER:
                 return o == GUEST_OPTION_BOND || o == GUEST_OPTION_ANNOUNCE_COUNT ||
@@ -368,6 +375,8 @@ static bool command_takes_option(enum guest_command c, enum guest_option o) {
                 return o == GUEST_OPTION_BOND || o == GUEST_OPTION_MAC ||
                        o == GUEST_OPTION_TIMEOUT;
         case GUEST_COMMAND_FAILBACK:
+                return o != GUEST_OPTION_HOLD_MS;
+        case GUEST_COMMAND_VERIFY:
                 return true;
         case GUEST_COMMAND_HELP:
         case GUEST_COMMAND_VERSION:
@@ -485,6 +494,13 @@ int args_parse(int argc, char *const *argv, struct guest_args *ret,
                                                   "Invalid announce interval '%s': expected "
                                                   "milliseconds between 0 and %d.",
                                                   value, ANNOUNCE_INTERVAL_MS_MAX);
+                        break;
+                case GUEST_OPTION_HOLD_MS:
+                        if (uint_parse(value, HOLD_MS_MAX, &a.hold_ms) < 0)
+                                return args_error(error,
+                                                  "Invalid hold '%s': expected milliseconds "
+                                                  "between 0 and %d.",
+                                                  value, HOLD_MS_MAX);
                         break;
                 case _GUEST_OPTION_MAX:
                 case _GUEST_OPTION_INVALID:

@@ -41,6 +41,7 @@ int uint_parse(const char *s, unsigned max, unsigned *ret);
 #define ANNOUNCE_COUNT_MAX 100
 #define ANNOUNCE_INTERVAL_MS_DEFAULT 20
 #define ANNOUNCE_INTERVAL_MS_MAX 10000
+#define HOLD_MS_MAX 60000
 
 /* The bonding modes, named and numbered as the kernel's bonding/mode file shows them. */
 enum bond_mode {
@@ -88,6 +89,9 @@ enum guest_command {
         GUEST_COMMAND_FAILOVER,
         GUEST_COMMAND_ENSLAVE,
         GUEST_COMMAND_FAILBACK,
+        GUEST_COMMAND_VERIFY,
+        GUEST_COMMAND_HOLD,
+        GUEST_COMMAND_RELEASE,
         GUEST_COMMAND_HELP,
         GUEST_COMMAND_VERSION,
         _GUEST_COMMAND_MAX,
@@ -105,6 +109,7 @@ struct guest_args {
         usec_t timeout;
         unsigned announce_count;
         unsigned announce_interval_ms;
+        unsigned hold_ms; /* verify: release the hold this long after the start; 0: no hold */
 };
 
 int args_parse(int argc, char *const *argv, struct guest_args *ret,

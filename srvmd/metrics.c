@@ -345,6 +345,7 @@ int metric_family_render(const MetricFamily *f, FILE *out) {
 struct Metrics {
         MetricFamily *build_info;
         MetricFamily *migrations;
+        MetricFamily *paths;
         MetricFamily *active;
         MetricFamily *queued;
         MetricFamily *phase_duration;
@@ -375,6 +376,20 @@ static const char *job_kind(const Migration *job) {
         return migration_is_arrival(job) ? "arrival" : "migrate";
 }
 
+/* The paths a migration can take: native, failover, or failover after its native migration
+ * failed (an auto job's fallback). */
+static const char *const job_paths[] = { "native", "failover", "fallback" };
+
+static const char *job_path(const Migration *job) {
+        PolicyMigrationPath p = migration_get_path(job);
+
+        if (p == POLICY_PATH_NATIVE)
+                return "native";
+        if (p == POLICY_PATH_FAILOVER)
+                return migration_get_fell_back(job) ? "fallback" : "failover";
+        return NULL; /* refused before a path was chosen */
+}
+
 /* Phases last from milliseconds (failover) to minutes (migrate of a busy guest). */
 static const double phase_buckets[] = {
         0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600,
@@ -399,6 +414,7 @@ Metrics *metrics_free(Metrics *m) {
                 return NULL;
         metric_family_free(m->build_info);
         metric_family_free(m->migrations);
+        metric_family_free(m->paths);
         metric_family_free(m->active);
         metric_family_free(m->queued);
         metric_family_free(m->phase_duration);
@@ -474,6 +490,19 @@ int metrics_new(const char *version, Metrics **ret) {
         for (size_t k = 0; k < ELEMENTSOF(job_kinds); k++)
                 for (JobResult j = JOB_SUCCEEDED; j < _JOB_RESULT_MAX; j++) {
                         r = metric_family_touch(m->migrations, (const char *[]) { job_kinds[k], job_result_to_string(j) });
+                        if (r < 0)
+                                return r;
+                }
+
+        r = metric_family_new("srvm_migration_paths_total",
+                              "Migrations (kind migrate) finished, by the path they took (native: the VF moved with the domain; failover; "
+                              "fallback: failover after the native migration failed, in the same job) and result.",
+                              METRIC_COUNTER, (const char *[]) { "path", "result", NULL }, NULL, 0, &m->paths);
+        if (r < 0)
+                return r;
+        for (size_t k = 0; k < ELEMENTSOF(job_paths); k++)
+                for (JobResult j = JOB_SUCCEEDED; j < _JOB_RESULT_MAX; j++) {
+                        r = metric_family_touch(m->paths, (const char *[]) { job_paths[k], job_result_to_string(j) });
                         if (r < 0)
                                 return r;
                 }
@@ -715,6 +744,11 @@ int metrics_job_finished(Metrics *m, const Migration *job) {
         r = metric_family_add(m->migrations, (const char *[]) { kind, job_result_to_string(result) }, 1);
         if (r < 0)
                 return r;
+        if (!migration_is_arrival(job) && job_path(job)) {
+                r = metric_family_add(m->paths, (const char *[]) { job_path(job), job_result_to_string(result) }, 1);
+                if (r < 0)
+                        return r;
+        }
 
         for (Phase p = 0; p < _PHASE_MAX; p++) {
                 PhaseResult how;
@@ -783,7 +817,7 @@ int metrics_render(const Metrics *m, const MetricsProcess *process, char **ret, 
                 return -EINVAL;
 
         const MetricFamily *families[] = {
-                m->build_info, m->migrations, m->checks, m->active, m->queued, m->phase_duration,
+                m->build_info, m->migrations, m->paths, m->checks, m->active, m->queued, m->phase_duration,
                 m->vm_downtime, m->standby, m->rollbacks, m->agent, m->libvirt_connected,
                 m->degraded, m->reload_success, m->reload_time, m->vfs, m->vfs_time,
         };

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The migration job state machine (see migration.h). A job walks the forward phases
- * preflight -> failover -> unplug -> migrate -> plug -> link -> failback. Until the domain has
+ * preflight -> failover -> unplug -> migrate -> plug -> link -> failback (the failover path),
+ * or preflight -> migrate -> verify when its VF moves with the domain (the native path: the
+ * bond is not touched; see native_migrate_failed() for what a failed native migration does,
+ * and verify_failed() for a VF that arrived inactive). Until the domain has
  * moved, any failure or a cancel turns it around: the VF is re-plugged on the source if it is
  * gone, enslaved, and made active again (rollback-plug -> rollback-link -> rollback-failback).
  * Once the domain runs on the destination there is no way back, so the job finishes forward.
@@ -155,6 +158,10 @@ struct Migration {
          * journal) and why, in the words of preflight_decide_path(). */
         PolicyMigrationPath path;
         char *path_reason;
+        /* The policy's path (auto may fall back from native to failover; native may not),
+         * and whether this job fell back. */
+        PolicyMigrationPath wanted_path;
+        bool fell_back;
         Event *events; /* owned, in order */
         size_t n_events;
         AgentStats *agent; /* owned, n_agent of them, in the order first seen */
@@ -176,6 +183,7 @@ static const char *const phase_table[_PHASE_MAX] = {
         [PHASE_ROLLBACK_LINK] = "rollback-link",
         [PHASE_ROLLBACK_FAILBACK] = "rollback-failback",
         [PHASE_RECOVER] = "recover",
+        [PHASE_VERIFY] = "verify",
 };
 DEFINE_STRING_TABLE_LOOKUP(phase, Phase);
 
@@ -208,6 +216,7 @@ static const char *const action_table[_ACTION_MAX] = {
         [ACTION_LINK] = "link",
         [ACTION_FAILBACK] = "failback",
         [ACTION_LOCATE] = "locate",
+        [ACTION_VERIFY] = "verify",
 };
 DEFINE_STRING_TABLE_LOOKUP(action, Action);
 
@@ -240,6 +249,7 @@ usec_t phase_default_budget(Phase p) {
         case PHASE_ROLLBACK_PLUG:
         case PHASE_ROLLBACK_LINK:
         case PHASE_ROLLBACK_FAILBACK:
+        case PHASE_VERIFY:
                 return 30 * USEC_PER_SEC;
         case _PHASE_MAX:
         case _PHASE_INVALID:
@@ -284,6 +294,9 @@ static Action phase_action(const Migration *m, Phase p, Side *ret_side) {
         case PHASE_RECOVER:
                 *ret_side = SIDE_SOURCE;
                 return ACTION_LOCATE;
+        case PHASE_VERIFY:
+                *ret_side = m->domain_side;
+                return ACTION_VERIFY;
         case _PHASE_MAX:
         case _PHASE_INVALID:
                 break;
@@ -379,7 +392,7 @@ int migration_new(uint32_t id, const MigrationParams *p, const MigrationBackendO
         m->userdata = userdata;
         m->phase = _PHASE_INVALID;
         m->interrupted = _PHASE_INVALID;
-        m->path = _POLICY_PATH_INVALID;
+        m->path = m->wanted_path = _POLICY_PATH_INVALID;
         m->result = JOB_RUNNING;
         m->domain_side = SIDE_SOURCE;
         m->standby_start = m->standby_end = USEC_INFINITY;
@@ -636,6 +649,62 @@ static const char *cause_or(const char *message, const char *fallback) {
         return message && *message ? message : fallback;
 }
 
+static bool path_is_native(const Migration *m) {
+        return m->path == POLICY_PATH_NATIVE;
+}
+
+/* The native migration ended without moving the domain: libvirt resumed it on the source,
+ * with its VF, and the bond was never touched, so there is nothing to roll back. An auto job
+ * goes on down the failover path in the same job, unless a cancel or the policy's own
+ * convergence rule ended the migration (either would end the failover's too); a job whose
+ * policy pins native fails, naming why. */
+static void native_migrate_failed(Migration *m, PhaseResult how, const char *cause) {
+        const PhaseRecord *rec = &m->records[PHASE_MIGRATE];
+        /* Nothing sent: libvirt or QEMU refused it (a migration blocker), not pre-copy. */
+        const char *what = how == PHASE_RESULT_TIMEOUT ? "ran out of time before the switchover" :
+                           m->have_progress && m->progress.data_processed_bytes > 0 ? "failed before the switchover" :
+                           "was refused at its start";
+        _cleanup_free_ char *reason = NULL;
+
+        if (m->cancel_requested) {
+                finish(m, JOB_CANCELLED,
+                       "Domain '%s': cancelled in migrate; the domain stays on the source with its VF active, its bond untouched.",
+                       m->domain);
+                return;
+        }
+        if (m->wanted_path != POLICY_PATH_AUTO || m->aborted_by_policy || how == PHASE_RESULT_INTERRUPTED) {
+                finish(m, JOB_FAILED,
+                       "Domain '%s': the native migration %s: %s. The domain stays on the source with its VF active, its bond untouched%s.",
+                       m->domain, what, strna(cause),
+                       m->wanted_path == POLICY_PATH_NATIVE ? "; the policy pins the native path, so there is no fallback to failover" : "");
+                return;
+        }
+
+        (void) migration_add_event(m, "the native migration %s after %llu ms: %s; the domain still runs on the source with its VF: falling back to the failover path",
+                                   what, (unsigned long long) (rec->duration / USEC_PER_MSEC), strna(cause));
+        if (asprintf(&reason, "failover (auto, fallback: the native migration %s: %s)", what, strna(cause)) < 0) {
+                finish(m, JOB_FAILED, "Domain '%s': the native migration %s: %s. The domain stays on the source with its VF active, its bond untouched.",
+                       m->domain, what, strna(cause));
+                return;
+        }
+        free(m->path_reason);
+        m->path_reason = utf8_escape(reason, MIGRATION_TEXT_MAX);
+        m->path = POLICY_PATH_FAILOVER;
+        m->fell_back = true;
+        migration_set_phase(m, PHASE_FAILOVER);
+}
+
+/* The domain runs on the destination with the VF that moved with it, but the guest did not
+ * confirm it as the bond's active slave with carrier (or could not be asked). The bond's
+ * MII monitor keeps the guest on its virtio-net standby meanwhile; bring the VF back as after
+ * a failover's move: link, then failback, with their retries. */
+static void verify_failed(Migration *m, const char *cause) {
+        (void) migration_add_event(m, "verify on the destination: %s; linking the VF and failing back to it as after a failover",
+                                   strna(cause));
+        m->standby_start = now(m); /* at the latest: the guest may have left the VF earlier */
+        migration_set_phase(m, PHASE_LINK);
+}
+
 /* The current phase ended badly: decide what that means for the job. */
 static void phase_failed(Migration *m, PhaseResult how, const char *message) {
         Phase p = m->phase;
@@ -677,7 +746,15 @@ static void phase_failed(Migration *m, PhaseResult how, const char *message) {
 
         case PHASE_UNPLUG:
         case PHASE_MIGRATE:
+                if (p == PHASE_MIGRATE && path_is_native(m)) {
+                        native_migrate_failed(m, how, cause);
+                        return;
+                }
                 enter_rollback(m, m->cancel_requested ? JOB_CANCELLED : JOB_ROLLED_BACK, cause);
+                return;
+
+        case PHASE_VERIFY:
+                verify_failed(m, cause);
                 return;
 
         case PHASE_PLUG:
@@ -749,7 +826,8 @@ static void phase_succeeded(Migration *m) {
                         migration_set_phase(m, PHASE_PLUG);
                         return;
                 }
-                migration_set_phase(m, PHASE_FAILOVER);
+                /* The native path leaves the bond alone: straight to the move. */
+                migration_set_phase(m, path_is_native(m) ? PHASE_MIGRATE : PHASE_FAILOVER);
                 return;
 
         case PHASE_FAILOVER:
@@ -772,7 +850,13 @@ static void phase_succeeded(Migration *m) {
         case PHASE_MIGRATE:
                 /* The point of no return: the domain runs on the destination now. */
                 m->domain_side = SIDE_DESTINATION;
-                migration_set_phase(m, PHASE_PLUG);
+                migration_set_phase(m, path_is_native(m) ? PHASE_VERIFY : PHASE_PLUG);
+                return;
+
+        case PHASE_VERIFY: /* the VF never left: nothing ran on the standby */
+                free(m->error);
+                m->error = NULL;
+                finish(m, JOB_SUCCEEDED, NULL);
                 return;
 
         case PHASE_PLUG:
@@ -868,13 +952,22 @@ static void recover_located(Migration *m, int r) {
         if (r > 0) {
                 m->domain_side = SIDE_DESTINATION;
                 (void) migration_add_event(m, "%s %s; the domain runs on the destination: finishing there", how, was);
-                migration_set_phase(m, PHASE_PLUG);
+                /* The native path's VF moved with the domain: confirm it, plug nothing. */
+                migration_set_phase(m, path_is_native(m) ? PHASE_VERIFY : PHASE_PLUG);
                 return;
         }
 
         m->domain_side = SIDE_SOURCE;
         if (m->interrupted == PHASE_PREFLIGHT) {
                 finish(m, JOB_FAILED, "Domain '%s': srvmd stopped during preflight; nothing was changed.", m->domain);
+                return;
+        }
+        if (path_is_native(m)) {
+                /* The native path never touched the bond nor the VF: nothing to put back. */
+                (void) migration_add_event(m, "%s %s; the domain runs on the source with its VF, its bond untouched", how, was);
+                finish(m, JOB_ROLLED_BACK,
+                       "Domain '%s': %s %s of the native path; the domain stays on the source with its VF active, its bond untouched.",
+                       m->domain, how, was);
                 return;
         }
         (void) migration_add_event(m, "%s %s; the domain runs on the source: rolling back", how, was);
@@ -1154,6 +1247,13 @@ static void converge(Migration *m) {
                         break;
                 case POLICY_STEP_POSTCOPY:
                         m->convergence_done = true;
+                        if (path_is_native(m)) {
+                                /* The VF's state moves in the stop-and-copy; post-copy would run
+                                 * the guest on the destination before its device arrived. */
+                                (void) migration_add_event(m, "pre-copy did not converge after %u iterations; the native path does not switch to post-copy, so it goes on",
+                                                           it);
+                                break;
+                        }
                         if (!m->allow_postcopy) {
                                 (void) migration_add_event(m, "pre-copy did not converge after %u iterations; the policy does not allow post-copy, so it goes on",
                                                            it);
@@ -1281,13 +1381,11 @@ static int take_decision(Migration *m, PreflightDecision *d) {
         return 0;
 }
 
-/* Choose the path on what preflight found and the hosts' facts; the job's events say why.
- * This srvmd carries out the failover path only: a policy that pins native is refused (with
- * the reason native cannot be taken, or because it is not carried out), and auto takes
- * failover, saying when native would have done. */
+/* Choose the path on what preflight found and the hosts' facts; the job's events say why. A
+ * policy that pins native is refused with the reason native cannot be taken. */
 static int choose_path(Migration *m, const PreflightDecision *d, const PreflightHostFacts *facts) {
         _cleanup_(preflight_path_done) PreflightPath path = {};
-        _cleanup_free_ char *refusal = NULL, *why = NULL;
+        _cleanup_free_ char *why = NULL;
         PolicyMigrationPath wanted = policy_get_migration(d->policy)->path;
         int r;
 
@@ -1299,32 +1397,20 @@ static int choose_path(Migration *m, const PreflightDecision *d, const Preflight
         if (r < 0)
                 return r;
 
-        if (path.path == POLICY_PATH_NATIVE && wanted == POLICY_PATH_NATIVE)
-                r = asprintf(&refusal, "the policy asks for the native path (%s), which this srvmd does not carry out yet",
-                             path.reason);
-        else if (path.refusal)
-                refusal = TAKE_PTR(path.refusal);
-        if (r < 0)
-                return -ENOMEM;
-
-        if (refusal)
-                r = asprintf(&why, "refused in preflight: %s", refusal);
-        else if (path.path == POLICY_PATH_NATIVE)
-                r = asprintf(&why, "failover (auto; %s, but this srvmd carries out only the failover path)", path.reason);
-        else
-                why = TAKE_PTR(path.reason);
-        if (r < 0 || !why)
-                return -ENOMEM;
-
-        if (refusal) {
+        m->wanted_path = wanted;
+        if (path.refusal) {
                 char *joined = NULL;
 
-                if (m->refusal && asprintf(&joined, "%s; %s", m->refusal, refusal) < 0)
+                if (asprintf(&why, "refused in preflight: %s", path.refusal) < 0)
+                        return -ENOMEM;
+                if (m->refusal && asprintf(&joined, "%s; %s", m->refusal, path.refusal) < 0)
                         return -ENOMEM;
                 free(m->refusal);
-                m->refusal = joined ? joined : TAKE_PTR(refusal);
-        } else
-                m->path = POLICY_PATH_FAILOVER;
+                m->refusal = joined ? joined : TAKE_PTR(path.refusal);
+        } else {
+                m->path = path.path;
+                why = TAKE_PTR(path.reason);
+        }
         free(m->path_reason);
         m->path_reason = TAKE_PTR(why);
         return migration_add_event(m, "path: %s", m->path_reason);
@@ -1476,6 +1562,14 @@ bool migration_is_arrival(const Migration *m) {
 
 const char *migration_get_policy_name(const Migration *m) {
         return m->policy_name;
+}
+
+PolicyMigrationPath migration_get_path(const Migration *m) {
+        return m->path;
+}
+
+bool migration_get_fell_back(const Migration *m) {
+        return m->fell_back;
 }
 
 const MigrationProgress *migration_get_progress(const Migration *m) {
@@ -1804,6 +1898,8 @@ int migration_build_json(const Migration *m, json_object **ret) {
                 r = json_add_string_or_null(o, "path", m->path >= 0 ? policy_migration_path_to_string(m->path) : NULL);
         if (r >= 0)
                 r = json_add_string_or_null(o, "path_reason", m->path_reason);
+        if (r >= 0)
+                r = json_add(o, "fallback", json_object_new_boolean(m->fell_back));
         if (r >= 0)
                 r = json_add_string_or_null(o, "vf_alias", m->vf_alias);
         if (r >= 0)
@@ -2210,6 +2306,8 @@ int migration_new_from_journal(json_object *record, const MigrationBackendOps *o
                 m->path = _POLICY_PATH_INVALID;
         if (json_object_object_get_ex(record, "path_reason", NULL))
                 m->path_reason = reader_string(&rd, record, "path_reason", true);
+        if (json_object_object_get_ex(record, "fallback", NULL))
+                m->fell_back = reader_bool(&rd, record, "fallback");
         if (json_object_object_get_ex(record, "interrupted", NULL))
                 m->interrupted = reader_enum(&rd, record, "interrupted", true, phase_from_string_int);
         if (m->interrupted < 0)

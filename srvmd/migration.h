@@ -32,6 +32,9 @@ typedef enum Phase {
         PHASE_ROLLBACK_FAILBACK,
         /* srvmd restarted while the job ran: find where the domain is, then roll back or go on. */
         PHASE_RECOVER,
+        /* The native path's last phase (preflight -> migrate -> verify): on the destination,
+         * the VF that moved with the domain is still the bond's active slave, with carrier. */
+        PHASE_VERIFY,
         _PHASE_MAX,
         _PHASE_INVALID = -EINVAL,
 } Phase;
@@ -71,6 +74,7 @@ typedef enum Action {
         ACTION_FAILBACK,  /* guest: make the VF the active slave, verified */
         ACTION_LOCATE,    /* after a restart: r == 0 the domain runs on the source, r == 1 on the
                            * destination, -ENOENT on neither; opens the destination connection */
+        ACTION_VERIFY,    /* guest: the VF (by MAC) is the active slave with carrier; announce */
         _ACTION_MAX,
         _ACTION_INVALID = -EINVAL,
 } Action;
@@ -282,6 +286,11 @@ bool migration_is_check_only(const Migration *m);
 bool migration_is_queued(const Migration *m);
 bool migration_is_arrival(const Migration *m);
 const char *migration_get_policy_name(const Migration *m);
+/* The path the job takes (_POLICY_PATH_INVALID until preflight chose it): native, or
+ * failover, also for an auto job that fell back to it after its native migration failed
+ * (migration_get_fell_back()). */
+PolicyMigrationPath migration_get_path(const Migration *m);
+bool migration_get_fell_back(const Migration *m);
 /* NULL until libvirt reported progress. */
 const MigrationProgress *migration_get_progress(const Migration *m);
 /* The backend's part of the job (its worker, connections, the action in flight), from its first
@@ -291,8 +300,8 @@ void *migration_get_backend_data(const Migration *m);
 void migration_set_backend_data(Migration *m, void *data);
 
 /* The JSON form of the job (see README): id, domain, source_uri, destination_uri, result,
- * error, interrupted, phases [{name, start_us, duration_us, waited_us, result}], wall_ms, waited_ms,
- * overhead_ms, vm_downtime_ms, standby_ms. */
+ * error, interrupted, path, path_reason, fallback, phases [{name, start_us, duration_us, waited_us,
+ * result}], wall_ms, waited_ms, overhead_ms, vm_downtime_ms, standby_ms. */
 int migration_build_json(const Migration *m, json_object **ret);
 
 /* The journal: a job as a record a restarted srvmd can read back (migration_build_json()

@@ -309,6 +309,7 @@ static int retry_index(Phase phase) {
         case PHASE_UNPLUG:
         case PHASE_MIGRATE:
         case PHASE_RECOVER:
+        case PHASE_VERIFY:
         case _PHASE_MAX:
         case _PHASE_INVALID:
                 break;

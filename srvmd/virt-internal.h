@@ -225,6 +225,7 @@ typedef struct Request {
         char *plug_xml;        /* what to attach on the destination */
         char *check_error;     /* PREFLIGHT stage 1: what the loop found wrong already */
         bool removal_pending;  /* PLUG on the source: a detach the guest never confirmed */
+        bool native;           /* the job's path is native: the VF moves with the domain */
 } Request;
 
 /* The opaque of an event registration: which connection an event came through. Those of

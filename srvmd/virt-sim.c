@@ -29,6 +29,7 @@ static const unsigned sim_delay_ms[_ACTION_MAX] = {
         [ACTION_LINK] = 3000,
         [ACTION_FAILBACK] = 80,
         [ACTION_LOCATE] = 50,
+        [ACTION_VERIFY] = 80,
 };
 
 /* The pre-copy the migration pretends to run: this much memory, reported in this many steps,
@@ -37,10 +38,18 @@ static const unsigned sim_delay_ms[_ACTION_MAX] = {
 #define SIM_DIRTY_RATE_BYTES_S (8ULL << 20)
 #define SIM_MIGRATE_STEPS 6
 #define SIM_VM_DOWNTIME_MS 170
+/* The host PCI address of the simulated VF (sim_domain_xml()'s 0x0000:0x3b:0x02.0x1). */
+#define SIM_VF_PCI_ADDRESS "0000:3b:02.1"
 /* The SR-IOV inventory ListVFs shows: one PF with this many VFs. */
 #define SIM_N_VFS 8
 
 static double sim_scale = 1.0;
+/* The driver the simulated VF's PCI device is bound to on the source (--sim-vf-driver), with
+ * both simulated hosts at SIM_LIBVIRT_VERSION and SIM_QEMU_VERSION; NULL: no host is asked,
+ * as before there was a native path. A VFIO migration variant driver makes auto take it. */
+static const char *sim_vf_driver = NULL;
+#define SIM_LIBVIRT_VERSION 9000000UL /* 9.0.0 */
+#define SIM_QEMU_VERSION 8002000UL    /* 8.2.0 */
 
 typedef struct SimJob {
         struct SimJob *next;
@@ -75,9 +84,18 @@ struct Virt {
         SimErrand *errands;   /* owned */
 };
 
-static int parse_scale(size_t index, const char *arg) {
+static int parse_option(size_t index, const char *arg) {
         char *end;
         double f;
+
+        if (index == 1) {
+                if (!*arg) {
+                        fputs("srvmd-sim: --sim-vf-driver: expected a driver name.\n", stderr);
+                        return -EINVAL;
+                }
+                sim_vf_driver = arg;
+                return 0;
+        }
 
         errno = 0;
         f = strtod(arg, &end);
@@ -91,6 +109,7 @@ static int parse_scale(size_t index, const char *arg) {
 
 static const struct option sim_options[] = {
         { "sim-scale", required_argument, NULL, 0 },
+        { "sim-vf-driver", required_argument, NULL, 0 },
         {}
 };
 
@@ -100,11 +119,15 @@ const VirtCommandLine virt_command_line = {
                  "for a host: every action of every job succeeds after a set delay, for any domain\n"
                  "name; nothing is migrated. --connect only names the source in the jobs.\n"
                  "Delays at scale 1: preflight 200 ms, failover 100, unplug 300, migrate 3000 (with\n"
-                 "pre-copy progress and a VM downtime of 170 ms), plug 200, link 3000, failback 80.\n",
+                 "pre-copy progress and a VM downtime of 170 ms), plug 200, link 3000, failback 80,\n"
+                 "verify 80.\n",
         .options_help = "      --sim-scale=FACTOR multiply every simulated delay by FACTOR, above 0 and up\n"
-                        "                         to 100 (default: 1)\n",
+                        "                         to 100 (default: 1)\n"
+                        "      --sim-vf-driver=DRIVER the simulated VF is bound to DRIVER on the source, and\n"
+                        "                         both hosts run libvirt 9.0.0 and QEMU 8.2.0 (default:\n"
+                        "                         no host is asked); mlx5_vfio_pci makes auto go native\n",
         .options = sim_options,
-        .parse_option = parse_scale,
+        .parse_option = parse_option,
 };
 
 static usec_t sim_delay(Action a) {
@@ -242,6 +265,20 @@ static int sim_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                                 message = "out of memory";
                                 break;
                         }
+                        if (sim_vf_driver) {
+                                _cleanup_(preflight_host_facts_done) PreflightHostFacts facts = {
+                                        .source = { .libvirt = SIM_LIBVIRT_VERSION, .qemu = SIM_QEMU_VERSION },
+                                        .destination = { .libvirt = SIM_LIBVIRT_VERSION, .qemu = SIM_QEMU_VERSION },
+                                };
+
+                                if (preflight_host_facts_add_driver(&facts, SIM_VF_PCI_ADDRESS, sim_vf_driver, 0) < 0) {
+                                        r = -ENOMEM;
+                                        message = "out of memory";
+                                        break;
+                                }
+                                migration_domain_read(m, xml, &facts); /* may end the job and release j */
+                                return 0;
+                        }
                         /* No host to ask: versions and drivers unknown. */
                         migration_domain_read(m, xml, NULL); /* may end the job and release j */
                         return 0;
@@ -277,6 +314,7 @@ static int sim_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         case ACTION_PLUG:
         case ACTION_LINK:
         case ACTION_FAILBACK:
+        case ACTION_VERIFY:
                 break;
         case _ACTION_MAX:
         case _ACTION_INVALID:

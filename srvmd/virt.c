@@ -1108,6 +1108,26 @@ static void migrate_call_reap(VirtJob *j, bool wait) {
         j->migrate_call = migrate_call_free(c);
 }
 
+/* How long verify keeps the hold after its start: QEMU announces the NICs it emulates at 0,
+ * 50, 200, 450 and 800 ms after the domain resumes on the destination (its default
+ * announce-initial 50 ms, -step 100 ms, -rounds 5), and verify starts after that resume. */
+#define NATIVE_HOLD_MS "1000"
+
+/* The native path's hold (srvm-guest hold, before the migration) and its release (after a
+ * migration that did not move the domain; verify releases it otherwise). Best effort: without
+ * it the migration still goes, the job's events say why it did not take. */
+static void guest_hold(VirtJob *j, const Request *q, virDomainPtr dom, const char *verb) {
+        _cleanup_(post_freep) Post *scratch = NULL;
+        ResultPost *r = POST_NEW_DOMAIN(POST_RESULT, ResultPost, q->domain);
+
+        if (!r)
+                return;
+        scratch = &r->post;
+        if (guest_run(dom, (char *const[]) { (char *) verb, (char *) "--bond", q->bond, NULL },
+                      agent_timeout(q->time_left, q->agent_timeout), r, NULL) < 0)
+                worker_note(j, q->domain, "srvm-guest %s did not take: %s", verb, strna(r->out.message));
+}
+
 static int do_migrate(VirtJob *j, const Request *q, ResultPost *p) {
         _cleanup_free_ char *persist_xml = NULL;
         MigrateCall *call = NULL;
@@ -1184,6 +1204,11 @@ static int do_migrate(VirtJob *j, const Request *q, ResultPost *p) {
                 flags |= VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_UNDEFINE_SOURCE;
         }
 
+        /* The VF moves with the domain: the standby delivers what the network sends it while
+         * the network relearns where the guest is (see srvm-guest hold). */
+        if (q->native)
+                guest_hold(j, q, dom, "hold");
+
         /* A call an earlier attempt left running ends first. */
         migrate_call_reap(j, true);
         /* Without the monitor the migration still runs; only its progress goes unseen. */
@@ -1213,6 +1238,8 @@ static int do_migrate(VirtJob *j, const Request *q, ResultPost *p) {
                         r = result_fail(&p->out, errno_of_libvirt_error(call->error_code),
                                         "libvirt could not migrate the domain: %s", strna(call->error));
                 call = migrate_call_free(call);
+                if (r < 0 && q->native && r != -ENOTCONN)
+                        guest_hold(j, q, dom, "release"); /* still on the source, with its VF */
                 if (r < 0) {
                         /* The incoming domain the watch looked up is gone with the migration. */
                         if (j->dest_dom) {
@@ -1333,9 +1360,12 @@ static void await_agent(virDomainPtr dom, const Request *q) {
                 (void) usleep(AGENT_CONNECT_POLL_USEC);
 }
 
+/* enslave, failback, or verify (the native path's: the VF that moved with the domain is still
+ * the active slave with carrier; it switches nothing and announces). */
 static int do_guest_enslave(VirtJob *j, const Request *q, const char *verb, ResultPost *p) {
         _cleanup_(json_object_putp) json_object *answer = NULL;
-        bool failback = streq(verb, "failback");
+        bool announce = streq(verb, "failback") || streq(verb, "verify");
+        bool verify = streq(verb, "verify");
         char seconds[32];
         usec_t s;
         virDomainPtr dom;
@@ -1355,11 +1385,12 @@ static int do_guest_enslave(VirtJob *j, const Request *q, const char *verb, Resu
         r = guest_run(dom,
                       (char *const[]) { (char *) verb, (char *) "--bond", q->bond, (char *) "--mac",
                                         q->vf_mac, (char *) "--timeout", seconds,
-                                        /* enslave switches nothing: its list ends here */
-                                        failback ? (char *) "--announce-count" : NULL,
+                                        /* enslave announces nothing: its list ends here */
+                                        announce ? (char *) "--announce-count" : NULL,
                                         (char *) GUEST_ANNOUNCE_COUNT, (char *) "--announce-interval-ms",
-                                        (char *) GUEST_ANNOUNCE_INTERVAL_MS, NULL },
-                      s + AGENT_EXEC_MARGIN_USEC, p, &answer);
+                                        (char *) GUEST_ANNOUNCE_INTERVAL_MS,
+                                        verify ? (char *) "--hold-ms" : NULL, (char *) NATIVE_HOLD_MS, NULL },
+                      s + AGENT_EXEC_MARGIN_USEC + (verify ? 1000 * USEC_PER_MSEC : 0), p, &answer);
         if (r >= 0) {
                 json_object *replay = guest_reply_replay(answer);
 
@@ -1451,7 +1482,8 @@ static void run_request(VirtJob *j, const Request *q, ResultPost *p) {
         }
 
         /* Where the domain runs after its move, one srvmd at a time finishes it. */
-        if ((q->action == ACTION_PLUG || q->action == ACTION_LINK || q->action == ACTION_FAILBACK) &&
+        if ((q->action == ACTION_PLUG || q->action == ACTION_LINK || q->action == ACTION_FAILBACK ||
+             q->action == ACTION_VERIFY) &&
             (q->side == SIDE_DESTINATION || q->arrival)) {
                 r = job_get_domain(j, q, q->side, &leased, p);
                 if (r >= 0)
@@ -1492,6 +1524,11 @@ static void run_request(VirtJob *j, const Request *q, ResultPost *p) {
                 break;
         case ACTION_LOCATE:
                 r = do_locate(j, q, p);
+                break;
+        case ACTION_VERIFY:
+                r = do_guest_enslave(j, q, "verify", p);
+                if (r >= 0 && leased)
+                        lease_drop(j, q, leased);
                 break;
         case _ACTION_MAX:
         case _ACTION_INVALID:
@@ -1608,6 +1645,7 @@ int request_new(Virt *v, VirtJob *j, Migration *m, Action a, Side side, Request 
                         return -ENOMEM;
         }
         q->removal_pending = a == ACTION_PLUG && side == SIDE_SOURCE && migration_vf_removal_pending(m);
+        q->native = migration_get_path(m) == POLICY_PATH_NATIVE;
 
         *ret = TAKE_PTR(q);
         return 0;

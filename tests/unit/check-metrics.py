@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 EXPECTED = {
     "srvm_build_info": "gauge",
     "srvm_migrations": "counter",
+    "srvm_migration_paths": "counter",
     "srvm_migrations_active": "gauge",
     "srvm_migrations_queued": "gauge",
     "srvm_migration_phase_duration_seconds": "histogram",

@@ -342,6 +342,11 @@ static void test_args(void) {
                 OK(GUEST_COMMAND_FAILBACK, "bond0", "52:54:00:00:00:02", 2500 * USEC_PER_MSEC,
                    "failback", "--mac=52:54:00:00:00:02", "--timeout", "2.5", "--bond",
                    "bond0"),
+                OK(GUEST_COMMAND_VERIFY, "bond0", "52:54:00:00:00:02", 3 * USEC_PER_SEC,
+                   "verify", "--bond", "bond0", "--mac", "52:54:00:00:00:02", "--timeout", "3",
+                   "--announce-count", "3", "--announce-interval-ms", "20"),
+                OK(GUEST_COMMAND_HOLD, "bond0", NULL, TIMEOUT_DEFAULT_USEC, "hold", "--bond", "bond0"),
+                OK(GUEST_COMMAND_RELEASE, "bond0", NULL, TIMEOUT_DEFAULT_USEC, "release", "--bond=bond0"),
                 OK(GUEST_COMMAND_ENSLAVE, "bond0", "52:54:00:00:00:02", 0,
                    "enslave", "--bond", "bond0", "--mac", "52:54:00:00:00:02",
                    "--timeout=0"),
@@ -369,6 +374,13 @@ static void test_args(void) {
                 BAD("Unexpected argument '-b'.", "status", "-b", "bond0"),
                 BAD("enslave needs --mac.", "enslave", "--bond", "b"),
                 BAD("failback needs --bond.", "failback", "--mac", "52:54:00:00:00:02"),
+                BAD("verify needs --mac.", "verify", "--bond", "b"),
+                BAD("Option --hold-ms does not apply to failback.", "failback", "--bond", "b",
+                    "--mac", "52:54:00:00:00:02", "--hold-ms", "1000"),
+                BAD("Option --mac does not apply to hold.", "hold", "--bond", "b", "--mac",
+                    "52:54:00:00:00:02"),
+                BAD("Invalid hold '60001': expected milliseconds between 0 and 60000.", "verify",
+                    "--bond", "b", "--mac", "52:54:00:00:00:02", "--hold-ms", "60001"),
                 BAD("Invalid MAC address 'zz': expected six hex pairs separated by colons, "
                     "unicast and not all zeros.",
                     "enslave", "--bond", "b", "--mac", "zz"),
@@ -430,6 +442,11 @@ static void test_args(void) {
                              &an, err));
         ASSERT_EQ_INT(an.announce_count, 0);
         ASSERT_EQ_INT(an.announce_interval_ms, 10000);
+        ASSERT_EQ_INT(an.hold_ms, 0);
+        ASSERT_OK(args_parse(ARGC("verify", "--bond", "b", "--mac", "52:54:00:00:00:02", "--hold-ms", "1000"),
+                             ARGV("verify", "--bond", "b", "--mac", "52:54:00:00:00:02", "--hold-ms", "1000"),
+                             &an, err));
+        ASSERT_EQ_INT(an.hold_ms, 1000);
 
         /* No arguments at all. */
         char error[ARGS_ERROR_MAX] = "";

@@ -21,6 +21,7 @@
 #include "metrics-http.h"
 #include "metrics-textfile.h"
 #include "metrics.h"
+#include "policy.h"
 
 /* Debian's python3-prometheus-client installs for the system interpreter. */
 #define PYTHON "/usr/bin/python3"
@@ -203,6 +204,8 @@ typedef struct Fake {
         Action action;
         Phase fail_phase;
         PhaseResult fail_how;
+        const PolicySet *policies; /* what policies() gives */
+        unsigned migrate_failures; /* the first this many migrate actions fail */
 } Fake;
 
 static int fake_start(void *userdata, Migration *m, Action a, Side side) {
@@ -227,11 +230,16 @@ static usec_t fake_now(void *userdata) {
         return ((Fake *) userdata)->now;
 }
 
+static const PolicySet *fake_policies(void *userdata) {
+        return ((Fake *) userdata)->policies;
+}
+
 static const MigrationBackendOps fake_ops = {
         .start_action = fake_start,
         .cancel_action = fake_cancel,
         .arm_timer = fake_arm,
         .now = fake_now,
+        .policies = fake_policies,
 };
 
 static Migration *run_job_as(Fake *f, Phase fail_phase, PhaseResult how, bool check_only) {
@@ -280,6 +288,77 @@ static unsigned two_active(void *userdata) {
 
 static bool contains(const char *text, const char *line) {
         return strstr(text, line) != NULL;
+}
+
+/* A job whose domain has an emulated VF under the default policy (auto): the native path;
+ * the first migrate_failures migrations fail (then it falls back to failover). */
+static Migration *run_native_job(Fake *f, const PolicySet *set, unsigned migrate_failures) {
+        MigrationParams p = { .domain = "vm1", .source_uri = "a", .destination_uri = "b" };
+        Migration *m = NULL;
+
+        *f = (Fake) { .now = 1000 * USEC_PER_SEC, .fail_phase = _PHASE_INVALID, .policies = set,
+                      .migrate_failures = migrate_failures };
+        ASSERT_OK(migration_new(1, &p, &fake_ops, f, &m));
+        ASSERT_OK(migration_start(m));
+        migration_domain_read(m, "<domain type='qemu'><name>vm1</name><devices>"
+                                 "<interface type='bridge'><mac address='52:54:00:00:00:01'/><model type='virtio'/></interface>"
+                                 "<interface type='bridge'><mac address='52:54:00:00:00:02'/><model type='e1000e'/>"
+                                 "<alias name='ua-vf0'/></interface></devices></domain>", NULL);
+        ASSERT_EQ_INT(migration_get_path(m), POLICY_PATH_NATIVE);
+        for (unsigned i = 0; !migration_is_finished(m); i++) {
+                ASSERT_TRUE(i < 32);
+                ASSERT_TRUE(f->pending);
+                f->pending = false;
+                f->now += 100 * USEC_PER_MSEC;
+                if (f->action == ACTION_MIGRATE && f->migrate_failures > 0) {
+                        f->migrate_failures--;
+                        migration_action_done(m, f->action, -EIO, "blocked");
+                        continue;
+                }
+                migration_action_done(m, f->action, f->action == ACTION_UNPLUG ? 1 : 0, NULL);
+        }
+        return m;
+}
+
+/* Migrations by path: native, failover, and failover after a native migration failed. */
+static void test_paths(void) {
+        _cleanup_(metrics_freep) Metrics *m = NULL;
+        _cleanup_(policy_set_freep) PolicySet *set = NULL;
+        _cleanup_(migration_freep) Migration *native = NULL, *fallback = NULL, *none = NULL;
+        _cleanup_free_ char *text = NULL, *error = NULL;
+        char dir[] = "/tmp/test-metrics-XXXXXX";
+        const char *dirs[] = { dir, NULL };
+        Fake f1, f2, f3;
+        size_t size = 0;
+
+        ASSERT_NOT_NULL(mkdtemp(dir));
+        ASSERT_OK(policy_set_load(dirs, &set, &error)); /* the built-in default: auto */
+        ASSERT_OK(rmdir(dir));
+        ASSERT_OK(metrics_new("1.2.3", &m));
+
+        ASSERT_OK(metrics_render(m, NULL, &text, &size));
+        /* every series there from the start */
+        ASSERT_TRUE(contains(text, "srvm_migration_paths_total{path=\"native\",result=\"succeeded\"} 0\n"));
+        ASSERT_TRUE(contains(text, "srvm_migration_paths_total{path=\"fallback\",result=\"degraded\"} 0\n"));
+        free(TAKE_PTR(text));
+
+        native = run_native_job(&f1, set, 0);
+        ASSERT_EQ_INT(migration_get_result(native), JOB_SUCCEEDED);
+        ASSERT_OK(metrics_job_finished(m, native));
+        fallback = run_native_job(&f2, set, 1);
+        ASSERT_EQ_INT(migration_get_result(fallback), JOB_SUCCEEDED);
+        ASSERT_TRUE(migration_get_fell_back(fallback));
+        ASSERT_OK(metrics_job_finished(m, fallback));
+        none = run_job(&f3, _PHASE_INVALID, PHASE_RESULT_OK); /* no path chosen: not counted by path */
+        ASSERT_OK(metrics_job_finished(m, none));
+
+        ASSERT_OK(metrics_render(m, NULL, &text, &size));
+        ASSERT_TRUE(contains(text, "srvm_migration_paths_total{path=\"native\",result=\"succeeded\"} 1\n"));
+        ASSERT_TRUE(contains(text, "srvm_migration_paths_total{path=\"fallback\",result=\"succeeded\"} 1\n"));
+        ASSERT_TRUE(contains(text, "srvm_migration_paths_total{path=\"failover\",result=\"succeeded\"} 0\n"));
+        ASSERT_TRUE(contains(text, "srvm_migrations_total{kind=\"migrate\",result=\"succeeded\"} 3\n"));
+        /* the native job's last phase */
+        ASSERT_TRUE(contains(text, "srvm_migration_phase_duration_seconds_count{kind=\"migrate\",phase=\"verify\"} 1\n"));
 }
 
 static void test_registry(void) {
@@ -986,6 +1065,7 @@ int main(void) {
         test_escaping();
         test_validation();
         test_registry();
+        test_paths();
         test_check_counts_apart();
         test_state_gauges();
         test_vfs();

@@ -41,6 +41,8 @@ typedef struct Fake {
         int control_r;          /* what control() returns */
         const PolicySet *policies; /* what policies() gives */
         unsigned checks;        /* check() calls */
+        unsigned migrate_failures; /* the first this many migrate actions fail, whatever the script */
+        bool migrate_progress;  /* ... after pre-copy sent some memory */
 } Fake;
 
 static int fake_start(void *userdata, Migration *m, Action a, Side side) {
@@ -164,6 +166,19 @@ static void step(Fake *f, Migration *m) {
 
         ASSERT_TRUE(f->pending);
         f->now += 100 * USEC_PER_MSEC;
+
+        if (a == ACTION_MIGRATE && f->migrate_failures > 0) {
+                f->migrate_failures--;
+                if (f->migrate_progress)
+                        ASSERT_OK(migration_set_progress(m, &(MigrationProgress) {
+                                                                 .iteration = 1,
+                                                                 .data_total_bytes = 1 << 28,
+                                                                 .data_processed_bytes = 1 << 20,
+                                                         }));
+                f->pending = false;
+                migration_action_done(m, a, -EIO, f->fail_message ? f->fail_message : "it broke");
+                return;
+        }
 
         switch (f->script[p]) {
         case OUT_OK:
@@ -859,14 +874,15 @@ static void test_preflight_decides(void) {
                 Phase phase;         /* where the job is afterwards */
                 const char *error;   /* in the job's error, or NULL */
         } reads[] = {
-                { "the default policy, one VF: checked, then failover",
-                  DOMAIN_XML(VF_XML), true, true, 0, 1, NULL, PHASE_FAILOVER, NULL },
+                /* the VF is an emulated NIC: auto takes the native path, straight to migrate */
+                { "the default policy, one VF: checked, then migrate",
+                  DOMAIN_XML(VF_XML), true, true, 0, 1, NULL, PHASE_MIGRATE, NULL },
                 { "no VF: checked anyway, the phrase among the causes",
                   DOMAIN_XML(""), true, true, -EINVAL, 1,
                   "the domain has no VF interface (type 'hostdev' or a model other than virtio)",
                   PHASE_PREFLIGHT, "the domain has no VF interface" },
                 { "no checks: the decision ends preflight",
-                  DOMAIN_XML(VF_XML), true, false, 0, 0, NULL, PHASE_FAILOVER, NULL },
+                  DOMAIN_XML(VF_XML), true, false, 0, 0, NULL, PHASE_MIGRATE, NULL },
                 { "no checks, no VF: refused",
                   DOMAIN_XML(""), true, false, 0, 0,
                   "the domain has no VF interface (type 'hostdev' or a model other than virtio)",
@@ -916,10 +932,10 @@ static void test_preflight_decides(void) {
                         migration_action_done(m, ACTION_PREFLIGHT, reads[i].check_r, migration_get_refusal(m));
                 }
                 ASSERT_EQ_INT(migration_get_phase(m), reads[i].phase);
-                if (reads[i].phase == PHASE_FAILOVER) {
+                if (reads[i].phase == PHASE_MIGRATE) {
                         ASSERT_STREQ(migration_get_vf_alias(m), "ua-vf0");
                         ASSERT_STREQ(migration_get_vf_mac(m), "52:54:00:aa:00:02");
-                        ASSERT_EQ_INT(f.action, ACTION_FAILOVER);
+                        ASSERT_EQ_INT(f.action, ACTION_MIGRATE);
                 } else {
                         ASSERT_TRUE(migration_is_finished(m));
                         ASSERT_EQ_INT(migration_get_result(m), JOB_FAILED);
@@ -932,6 +948,31 @@ static void test_preflight_decides(void) {
                 ASSERT_EQ_INT(f.checks, reads[i].n_checks);
                 ASSERT_EQ_INT(migration_get_phase(m), reads[i].phase);
         }
+}
+
+/* The policy set of files ({name, text} pairs) beside the built-in default. */
+static PolicySet *policies_from_files(const char *const (*files)[2], size_t n) {
+        char dir[] = "/tmp/test-migration-XXXXXX", file[256];
+        const char *dirs[] = { dir, NULL };
+        _cleanup_free_ char *error = NULL;
+        PolicySet *set = NULL;
+
+        ASSERT_NOT_NULL(mkdtemp(dir));
+        for (size_t i = 0; i < n; i++) {
+                FILE *fp;
+
+                snprintf(file, sizeof file, "%s/%s", dir, files[i][0]);
+                ASSERT_NOT_NULL(fp = fopen(file, "we"));
+                ASSERT_TRUE(fputs(files[i][1], fp) >= 0);
+                ASSERT_OK(fclose(fp));
+        }
+        ASSERT_OK(policy_set_load(dirs, &set, &error));
+        for (size_t i = 0; i < n; i++) {
+                snprintf(file, sizeof file, "%s/%s", dir, files[i][0]);
+                ASSERT_OK(unlink(file));
+        }
+        ASSERT_OK(rmdir(dir));
+        return set;
 }
 
 #define HOSTDEV_VF_XML \
@@ -951,9 +992,8 @@ static void test_preflight_path(void) {
                 const char *event;      /* the job's first event */
                 const char *refusal;
         } paths[] = {
-                { "auto, emulated NIC: native would do, failover taken", "vm-auto", VF_XML, NULL, "failover",
-                  "path: failover (auto; native: the VF is an emulated e1000e NIC, which QEMU migrates itself, "
-                  "but this srvmd carries out only the failover path)", NULL },
+                { "auto, emulated NIC: native", "vm-auto", VF_XML, NULL, "native",
+                  "path: native: the VF is an emulated e1000e NIC, which QEMU migrates itself", NULL },
                 { "auto, plain vfio-pci: failover", "vm-auto", HOSTDEV_VF_XML, "vfio-pci", "failover",
                   "path: failover: the VF's PCI device 0000:3b:02.1 is bound to vfio-pci, not to a VFIO migration "
                   "variant driver (mlx5_vfio_pci, pds_vfio_pci, virtio_vfio_pci)", NULL },
@@ -965,38 +1005,18 @@ static void test_preflight_path(void) {
                   "pds_vfio_pci, virtio_vfio_pci)",
                   "the policy asks for the native path and the VF's PCI device 0000:3b:02.1 is bound to vfio-pci, "
                   "not to a VFIO migration variant driver (mlx5_vfio_pci, pds_vfio_pci, virtio_vfio_pci)" },
-                { "native pinned, mlx5_vfio_pci: possible, not carried out", "vm-native", HOSTDEV_VF_XML, "mlx5_vfio_pci",
-                  NULL, "path: refused in preflight: the policy asks for the native path (native: the VF's PCI device "
-                  "0000:3b:02.1 is bound to mlx5_vfio_pci, a VFIO migration variant driver, and both hosts run "
-                  "libvirt 8.6 and QEMU 8.1 or later), which this srvmd does not carry out yet",
-                  "the policy asks for the native path (native: the VF's PCI device 0000:3b:02.1 is bound to "
-                  "mlx5_vfio_pci, a VFIO migration variant driver, and both hosts run libvirt 8.6 and QEMU 8.1 or "
-                  "later), which this srvmd does not carry out yet" },
+                { "native pinned, mlx5_vfio_pci: native", "vm-native", HOSTDEV_VF_XML, "mlx5_vfio_pci", "native",
+                  "path: native: the VF's PCI device 0000:3b:02.1 is bound to mlx5_vfio_pci, a VFIO migration variant "
+                  "driver, and both hosts run libvirt 8.6 and QEMU 8.1 or later", NULL },
+                { "auto, pds_vfio_pci: native", "vm-auto", HOSTDEV_VF_XML, "pds_vfio_pci", "native",
+                  "path: native: the VF's PCI device 0000:3b:02.1 is bound to pds_vfio_pci, a VFIO migration variant "
+                  "driver, and both hosts run libvirt 8.6 and QEMU 8.1 or later", NULL },
         };
         static const char *const files[][2] = {
                 { "native.json", "{ \"match\": { \"names\": [\"vm-native\"] }, \"migration\": { \"path\": \"native\" } }" },
                 { "failover.json", "{ \"match\": { \"names\": [\"vm-failover\"] }, \"migration\": { \"path\": \"failover\" } }" },
         };
-        char dir[] = "/tmp/test-migration-XXXXXX", file[256];
-        const char *dirs[] = { dir, NULL };
-        _cleanup_(policy_set_freep) PolicySet *set = NULL;
-        _cleanup_free_ char *error = NULL;
-
-        ASSERT_NOT_NULL(mkdtemp(dir));
-        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
-                FILE *fp;
-
-                snprintf(file, sizeof file, "%s/%s", dir, files[i][0]);
-                ASSERT_NOT_NULL(fp = fopen(file, "we"));
-                ASSERT_TRUE(fputs(files[i][1], fp) >= 0);
-                ASSERT_OK(fclose(fp));
-        }
-        ASSERT_OK(policy_set_load(dirs, &set, &error));
-        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
-                snprintf(file, sizeof file, "%s/%s", dir, files[i][0]);
-                ASSERT_OK(unlink(file));
-        }
-        ASSERT_OK(rmdir(dir));
+        _cleanup_(policy_set_freep) PolicySet *set = policies_from_files(files, ELEMENTSOF(files));
 
         for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
                 MigrationParams p = { .domain = paths[i].domain, .source_uri = "a", .destination_uri = "b" };
@@ -1033,9 +1053,13 @@ static void test_preflight_path(void) {
                         _cleanup_free_ char *jerror = NULL;
                         Fake f2 = { .now = f.now, .timer = USEC_INFINITY };
 
+                        bool native = streq(paths[i].path, "native");
+
                         ASSERT_STREQ(json_object_get_string(json_object_object_get(o, "path")), paths[i].path);
-                        ASSERT_EQ_INT(migration_get_phase(m), PHASE_FAILOVER);
-                        ASSERT_EQ_INT(f.action, ACTION_FAILOVER);
+                        /* native leaves the bond alone: straight from preflight to migrate */
+                        ASSERT_EQ_INT(migration_get_phase(m), native ? PHASE_MIGRATE : PHASE_FAILOVER);
+                        ASSERT_EQ_INT(f.action, native ? ACTION_MIGRATE : ACTION_FAILOVER);
+                        ASSERT_EQ_INT(migration_get_path(m), native ? POLICY_PATH_NATIVE : POLICY_PATH_FAILOVER);
 
                         /* a restarted srvmd still knows the path and why */
                         ASSERT_OK(migration_build_journal(m, &record));
@@ -1052,6 +1076,219 @@ static void test_preflight_path(void) {
                         ASSERT_EQ_INT(migration_get_result(m), JOB_FAILED);
                         ASSERT_NOT_NULL(strstr(migration_get_error(m), paths[i].refusal));
                 }
+        }
+}
+
+/* vm-native pins the native path; any other domain has the default policy (auto). */
+static PolicySet *native_policies(void) {
+        static const char *const files[][2] = {
+                { "native.json", "{ \"match\": { \"names\": [\"vm-native\"] }, \"migration\": { \"path\": \"native\" } }" },
+        };
+
+        return policies_from_files(files, ELEMENTSOF(files));
+}
+
+/* A job of domain (vm-auto or vm-native) with an emulated VF, through preflight's decision:
+ * the native path, waiting in migrate. */
+static Migration *native_job(Fake *f, const PolicySet *set, const char *domain) {
+        MigrationParams p = { .domain = domain, .source_uri = "a", .destination_uri = "b" };
+        _cleanup_free_ char *xml = NULL;
+        Migration *m = NULL;
+
+        *f = (Fake) { .now = 1000 * USEC_PER_SEC, .timer = USEC_INFINITY, .policies = set };
+        ASSERT_TRUE(asprintf(&xml, "<domain type='qemu'><name>%s</name><devices>"
+                             "<interface type='bridge'><mac address='52:54:00:00:00:01'/><model type='virtio'/>"
+                             "<alias name='ua-net0'/></interface>%s</devices></domain>", domain, VF_XML) > 0);
+        ASSERT_OK(migration_new(1, &p, &fake_ops_no_checks, f, &m));
+        ASSERT_OK(migration_start(m));
+        migration_domain_read(m, xml, NULL);
+        f->pending = false;
+        ASSERT_EQ_INT(migration_get_phase(m), PHASE_MIGRATE);
+        ASSERT_EQ_INT(migration_get_path(m), POLICY_PATH_NATIVE);
+        f->pending = true;
+        return m;
+}
+
+/* Whether one of the job's events contains piece. */
+static bool has_event(Migration *m, const char *piece) {
+        _cleanup_(json_object_putp) json_object *o = job_json(m);
+        json_object *events = json_object_object_get(o, "events");
+
+        for (size_t i = 0; i < json_object_array_length(events); i++)
+                if (strstr(json_object_get_string(json_object_object_get(json_object_array_get_idx(events, i), "message")),
+                           piece))
+                        return true;
+        return false;
+}
+
+/* The native path: migrate with the bond untouched, verify on the destination; a native
+ * migration that is refused or fails before the switchover falls back to failover in the same
+ * job under auto, and fails under a policy that pins native; a VF that arrived inactive is
+ * linked and failed back. */
+static void test_native(void) {
+        static const struct {
+                const char *name;
+                const char *domain;
+                unsigned migrate_failures;
+                bool progress;   /* pre-copy sent memory before it failed */
+                Phase phase;     /* where the script deviates */
+                Outcome outcome;
+                bool cancel_in_migrate;
+                JobResult result;
+                const char *phases;
+                const char *log; /* the actions, in order */
+                const char *path;
+                bool fallback;
+                bool standby;    /* standby_ms is known */
+                const char *event_has;
+                const char *error_has;
+        } natives[] = {
+                { "auto: native, bond untouched", "vm-auto", 0, false, PHASE_VERIFY, OUT_OK, false, JOB_SUCCEEDED,
+                  "preflight:ok migrate:ok verify:ok", "migrate@source verify@destination ", "native", false, false,
+                  "path: native: the VF is an emulated e1000e NIC", NULL },
+                { "native pinned: native", "vm-native", 0, false, PHASE_VERIFY, OUT_OK, false, JOB_SUCCEEDED,
+                  "preflight:ok migrate:ok verify:ok", "migrate@source verify@destination ", "native", false, false,
+                  "path: native:", NULL },
+                { "auto, migration refused at its start: failover in the same job", "vm-auto", 1, false, PHASE_VERIFY,
+                  OUT_OK, false, JOB_SUCCEEDED, "preflight:ok failover:ok unplug:ok migrate:ok plug:ok link:ok failback:ok",
+                  "migrate@source failover@source unplug@source migrate@source plug@destination link@destination "
+                  "failback@destination ", "failover", true, true,
+                  "the native migration was refused at its start after 100 ms: it broke; the domain still runs on the "
+                  "source with its VF: falling back to the failover path", NULL },
+                { "auto, migration failed in pre-copy: failover in the same job", "vm-auto", 1, true, PHASE_VERIFY,
+                  OUT_OK, false, JOB_SUCCEEDED, "preflight:ok failover:ok unplug:ok migrate:ok plug:ok link:ok failback:ok",
+                  "migrate@source failover@source unplug@source migrate@source plug@destination link@destination "
+                  "failback@destination ", "failover", true, true,
+                  "the native migration failed before the switchover", NULL },
+                { "auto, native then failover migration both fail: rolled back", "vm-auto", 2, false, PHASE_VERIFY,
+                  OUT_OK, false, JOB_ROLLED_BACK,
+                  "preflight:ok failover:ok unplug:ok migrate:failed rollback-plug:ok rollback-link:ok rollback-failback:ok",
+                  "migrate@source failover@source unplug@source migrate@source plug@source link@source failback@source ",
+                  "failover", true, true, "falling back to the failover path", "Rolled back" },
+                { "native pinned, migration refused: fails, no fallback", "vm-native", 1, false, PHASE_VERIFY, OUT_OK,
+                  false, JOB_FAILED, "preflight:ok migrate:failed", "migrate@source ", "native", false, false,
+                  "path: native:",
+                  "the native migration was refused at its start: it broke. The domain stays on the source with its VF "
+                  "active, its bond untouched; the policy pins the native path, so there is no fallback to failover" },
+                { "auto, cancelled in native migrate: no fallback", "vm-auto", 0, false, PHASE_MIGRATE, OUT_HANG, true,
+                  JOB_CANCELLED, "preflight:ok migrate:cancelled", "migrate@source ", "native", false, false,
+                  "path: native:", "cancelled in migrate; the domain stays on the source with its VF active" },
+                { "auto, native migrate times out: failover in the same job", "vm-auto", 0, false, PHASE_MIGRATE,
+                  OUT_HANG, false, JOB_ROLLED_BACK,
+                  "preflight:ok failover:ok unplug:ok migrate:failed rollback-plug:ok rollback-link:ok rollback-failback:ok",
+                  "migrate@source failover@source unplug@source migrate@source plug@source link@source failback@source ",
+                  "failover", true, true,
+                  "the native migration ran out of time before the switchover after 300000 ms: migrate did not finish within 300 s: aborted",
+                  "migrate failed: it broke" },
+                { "auto, verify fails: link and failback", "vm-auto", 0, false, PHASE_VERIFY, OUT_FAIL, false,
+                  JOB_SUCCEEDED, "preflight:ok migrate:ok verify:failed link:ok failback:ok",
+                  "migrate@source verify@destination link@destination failback@destination ", "native", false, true,
+                  "verify on the destination: it broke; linking the VF and failing back to it", NULL },
+        };
+        _cleanup_(policy_set_freep) PolicySet *set = native_policies();
+
+        for (size_t i = 0; i < ELEMENTSOF(natives); i++) {
+                Fake f;
+                _cleanup_(migration_freep) Migration *m = NULL;
+                _cleanup_(json_object_putp) json_object *o = NULL;
+                char phases[512];
+
+                printf("native: %s\n", natives[i].name);
+                m = native_job(&f, set, natives[i].domain);
+                f.log[0] = 0; /* from migrate on */
+                snprintf(f.log, sizeof f.log, "migrate@source ");
+                f.migrate_failures = natives[i].migrate_failures;
+                f.migrate_progress = natives[i].progress;
+                f.script[natives[i].phase] = natives[i].outcome;
+                if (natives[i].cancel_in_migrate) {
+                        ASSERT_OK(migration_cancel(m));
+                        ASSERT_EQ_INT(f.cancels, 1);
+                        f.pending = false;
+                        f.now += 100 * USEC_PER_MSEC;
+                        migration_action_done(m, ACTION_MIGRATE, -ECANCELED, "aborted");
+                }
+                for (unsigned n = 0; !migration_is_finished(m); n++) {
+                        ASSERT_TRUE(n < 32);
+                        if (natives[i].outcome == OUT_HANG && migration_get_phase(m) == PHASE_MIGRATE &&
+                            migration_get_phase_attempts(m, PHASE_MIGRATE) > 1)
+                                f.script[PHASE_MIGRATE] = OUT_FAIL; /* the failover's own migration */
+                        step(&f, m);
+                }
+                ASSERT_TRUE(f.timer == USEC_INFINITY);
+
+                ASSERT_EQ_INT(migration_get_result(m), natives[i].result);
+                phases_string(m, phases, sizeof phases);
+                ASSERT_STREQ(phases, natives[i].phases);
+                ASSERT_STREQ(f.log, natives[i].log);
+                o = job_json(m);
+                ASSERT_STREQ(json_object_get_string(json_object_object_get(o, "path")), natives[i].path);
+                ASSERT_EQ_INT(json_object_get_boolean(json_object_object_get(o, "fallback")), natives[i].fallback);
+                ASSERT_EQ_INT(migration_get_fell_back(m), natives[i].fallback);
+                ASSERT_EQ_INT(json_object_object_get(o, "standby_ms") != NULL, natives[i].standby);
+                ASSERT_TRUE(has_event(m, natives[i].event_has));
+                if (natives[i].error_has)
+                        ASSERT_NOT_NULL(strstr(strna(migration_get_error(m)), natives[i].error_has));
+                else
+                        ASSERT_NULL(migration_get_error(m));
+                if (natives[i].fallback) {
+                        ASSERT_EQ_INT(migration_get_phase_attempts(m, PHASE_MIGRATE), 2);
+                        ASSERT_NOT_NULL(strstr(json_object_get_string(json_object_object_get(o, "path_reason")),
+                                               "failover (auto, fallback: the native migration "));
+                }
+                /* The guest never left its VF unless the path says so. */
+                if (!natives[i].standby)
+                        ASSERT_NULL(strstr(f.log, "failover@") ? "a failover" : NULL);
+        }
+}
+
+/* A native job srvmd was running when it stopped: on the destination it verifies; on the
+ * source there is nothing to put back. The path survives the journal. */
+static void test_native_recover(void) {
+        static const struct {
+                Phase at;
+                int located;
+                JobResult result;
+                const char *phases;
+                const char *log;
+                const char *error_has;
+        } table[] = {
+                { PHASE_MIGRATE, 1, JOB_SUCCEEDED, "preflight:ok migrate:interrupted recover:ok verify:ok",
+                  "locate@source verify@destination ", NULL },
+                { PHASE_MIGRATE, 0, JOB_ROLLED_BACK, "preflight:ok migrate:interrupted recover:ok", "locate@source ",
+                  "srvmd restarted in phase migrate of the native path; the domain stays on the source with its VF active" },
+                { PHASE_VERIFY, 1, JOB_SUCCEEDED, "preflight:ok migrate:ok recover:ok verify:ok",
+                  "locate@source verify@destination ", NULL },
+        };
+        _cleanup_(policy_set_freep) PolicySet *set = native_policies();
+
+        for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+                _cleanup_(json_object_putp) json_object *record = NULL, *reparsed = NULL;
+                _cleanup_(migration_freep) Migration *m = NULL, *n = NULL;
+                _cleanup_free_ char *error = NULL;
+                Fake f, f2;
+                char phases[512];
+
+                m = native_job(&f, set, "vm-auto");
+                while (migration_get_phase(m) != table[i].at)
+                        step(&f, m);
+                ASSERT_OK(migration_build_journal(m, &record));
+                ASSERT_NOT_NULL(reparsed = json_tokener_parse(json_object_to_json_string(record)));
+                f2 = (Fake) { .now = f.now + USEC_PER_SEC, .timer = USEC_INFINITY };
+                ASSERT_OK(migration_new_from_journal(reparsed, &fake_ops, &f2, &n, &error));
+                ASSERT_EQ_INT(migration_get_path(n), POLICY_PATH_NATIVE);
+                ASSERT_OK(migration_recover(n));
+                f2.pending = false;
+                migration_action_done(n, ACTION_LOCATE, table[i].located, NULL);
+                while (!migration_is_finished(n))
+                        step(&f2, n);
+                ASSERT_EQ_INT(migration_get_result(n), table[i].result);
+                phases_string(n, phases, sizeof phases);
+                ASSERT_STREQ(phases, table[i].phases);
+                ASSERT_STREQ(f2.log, table[i].log);
+                if (table[i].error_has)
+                        ASSERT_NOT_NULL(strstr(strna(migration_get_error(n)), table[i].error_has));
+                else
+                        ASSERT_NULL(migration_get_error(n));
         }
 }
 
@@ -1913,6 +2150,8 @@ int main(void) {
         test_convergence_none();
         test_preflight_decides();
         test_preflight_path();
+        test_native();
+        test_native_recover();
         test_recover();
         test_recover_twice();
         test_journal_records();

@@ -259,7 +259,7 @@ static const struct {
           EINVAL, "%s: .match.metadata[0].val: unknown key (known here: namespace, element, value)" },
         { "phase.json", "{ \"match\": { \"names\": [\"a\"] }, \"budgets_s\": { \"teleport\": 1 } }", EINVAL,
           "%s: .budgets_s.teleport: unknown key (known here: preflight, failover, unplug, migrate, plug, link, "
-          "failback, rollback-plug, rollback-link, rollback-failback, recover)" },
+          "failback, rollback-plug, rollback-link, rollback-failback, recover, verify)" },
         /* wrong types */
         { "type-int.json", "{ \"match\": { \"names\": [\"a\"] }, \"migration\": { \"max_downtime_ms\": \"fast\" } }",
           EINVAL, "%s: .migration.max_downtime_ms: expected an integer from 1 to 60000, got \"fast\"" },
