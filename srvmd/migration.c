@@ -854,6 +854,10 @@ static void phase_succeeded(Migration *m) {
                 return;
 
         case PHASE_VERIFY: /* the VF never left: nothing ran on the standby */
+                if (m->domain_side == SIDE_SOURCE) { /* after a restart, the domain never moved */
+                        finish(m, JOB_ROLLED_BACK, NULL);
+                        return;
+                }
                 free(m->error);
                 m->error = NULL;
                 finish(m, JOB_SUCCEEDED, NULL);
@@ -869,6 +873,12 @@ static void phase_succeeded(Migration *m) {
 
         case PHASE_FAILBACK:
                 m->standby_end = now(m);
+                if (path_is_native(m) && !m->arrival && m->domain_side == SIDE_SOURCE) {
+                        /* a native job found on the source after a restart, whose verify there
+                         * failed: the VF is active again, the domain never moved */
+                        finish(m, JOB_ROLLED_BACK, NULL);
+                        return;
+                }
                 free(m->error); /* a degraded job that recovered */
                 m->error = NULL;
                 finish(m, JOB_SUCCEEDED, NULL);
@@ -963,11 +973,15 @@ static void recover_located(Migration *m, int r) {
                 return;
         }
         if (path_is_native(m)) {
-                /* The native path never touched the bond nor the VF: nothing to put back. */
-                (void) migration_add_event(m, "%s %s; the domain runs on the source with its VF, its bond untouched", how, was);
-                finish(m, JOB_ROLLED_BACK,
-                       "Domain '%s': %s %s of the native path; the domain stays on the source with its VF active, its bond untouched.",
-                       m->domain, how, was);
+                /* The native path never switched the bond nor moved the VF, but srvm-guest hold
+                 * may still keep every slave receiving: verify on the source releases it, and
+                 * confirms the VF is active there. */
+                (void) migration_add_event(m, "%s %s; the domain runs on the source with its VF, its bond untouched: "
+                                           "verifying it there, which releases the native path's hold", how, was);
+                free(m->error);
+                m->error = strdup_printf("Domain '%s': %s %s of the native path; the domain stays on the source with its VF active, its bond untouched.",
+                                         m->domain, how, was);
+                migration_set_phase(m, PHASE_VERIFY);
                 return;
         }
         (void) migration_add_event(m, "%s %s; the domain runs on the source: rolling back", how, was);

@@ -1242,7 +1242,8 @@ static void test_native(void) {
 }
 
 /* A native job srvmd was running when it stopped: on the destination it verifies; on the
- * source there is nothing to put back. The path survives the journal. */
+ * source there is nothing to put back but srvm-guest's hold, which verify there releases. The
+ * path survives the journal. */
 static void test_native_recover(void) {
         static const struct {
                 Phase at;
@@ -1254,7 +1255,9 @@ static void test_native_recover(void) {
         } table[] = {
                 { PHASE_MIGRATE, 1, JOB_SUCCEEDED, "preflight:ok migrate:interrupted recover:ok verify:ok",
                   "locate@source verify@destination ", NULL },
-                { PHASE_MIGRATE, 0, JOB_ROLLED_BACK, "preflight:ok migrate:interrupted recover:ok", "locate@source ",
+                /* on the source, verify there releases srvm-guest's hold */
+                { PHASE_MIGRATE, 0, JOB_ROLLED_BACK, "preflight:ok migrate:interrupted recover:ok verify:ok",
+                  "locate@source verify@source ",
                   "srvmd restarted in phase migrate of the native path; the domain stays on the source with its VF active" },
                 { PHASE_VERIFY, 1, JOB_SUCCEEDED, "preflight:ok migrate:ok recover:ok verify:ok",
                   "locate@source verify@destination ", NULL },
