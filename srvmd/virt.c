@@ -1527,6 +1527,14 @@ static void run_request(VirtJob *j, const Request *q, ResultPost *p) {
                 break;
         case ACTION_VERIFY:
                 r = do_guest_enslave(j, q, "verify", p);
+                if (r >= 0 && q->side == SIDE_DESTINATION) {
+                        virDomainPtr there;
+
+                        /* The pause, if neither the event nor migrate's end brought it: migrate
+                         * ends once the domain runs there, before libvirt's job completes. */
+                        if (job_get_domain(j, q, SIDE_DESTINATION, &there, p) >= 0) /* looked up already */
+                                read_completed_downtime(there, p);
+                }
                 if (r >= 0 && leased)
                         lease_drop(j, q, leased);
                 break;
@@ -1830,7 +1838,8 @@ static void virt_dispatch_result(Virt *v, ResultPost *p) {
         if (p->action == ACTION_PLUG && p->late_removal)
                 migration_vf_removed_late(m);
 
-        if ((p->action == ACTION_MIGRATE || p->action == ACTION_LOCATE) && p->out.r >= 0 && p->have_downtime &&
+        if ((p->action == ACTION_MIGRATE || p->action == ACTION_LOCATE || p->action == ACTION_VERIFY) &&
+            p->out.r >= 0 && p->have_downtime &&
             migration_get_vm_downtime_ms(m, &downtime) < 0) {
                 log_debug("%s: no JOB_COMPLETED event yet; the destination's job stats say the pause took %llu ms",
                           j->domain, (unsigned long long) p->downtime_ms);
