@@ -602,11 +602,15 @@ static void job_journal(Job *j) {
         Migration *m = j->migration;
         int r;
 
-        /* A check touches nothing: nothing to finish. A queued job touched nothing yet either;
-         * it is journaled when srvmd stops, for the next srvmd to queue it again. */
-        if (migration_is_check_only(m) || (migration_is_queued(m) && !j->manager->handed_over))
+        /* A check touches nothing: nothing to finish. A queued job touched nothing yet either,
+         * but it is journaled as soon as it is queued, so that no restart loses it: marked
+         * "handed_over" when srvmd stops (SIGTERM), for the next srvmd to queue it again;
+         * without the mark (a crash) the next srvmd ends it failed, saying so. */
+        if (migration_is_check_only(m))
                 return;
         r = migration_build_journal(m, &record);
+        if (r >= 0 && migration_is_queued(m) && j->manager->handed_over)
+                r = json_object_object_add(record, "handed_over", json_object_new_boolean(true)) < 0 ? -ENOMEM : 0;
         if (r >= 0)
                 r = journal_writer_put(j->manager->journal_writer, migration_get_id(m), record, &j->journal_seq);
         if (r < 0 && !j->journal_failed) {
@@ -814,6 +818,7 @@ int manager_migrate(Manager *mgr, const MigrationParams *p, Migration **ret, cha
                          cap == 1 ? "" : "s", cap == 1 ? "s" : "", cap);
                 (void) migration_add_event(j->migration, "queued: %u migrations run already (at most %u at once)",
                                            manager_n_running_migrations(mgr), cap);
+                job_journal(j); /* asked for, so not lost to a restart (see job_journal()) */
         } else {
                 r = migration_start(j->migration);
                 if (r < 0)
@@ -1559,7 +1564,14 @@ static int manager_restore_job(uint32_t id, json_object *record, const char *err
         j->told_finished = j->logged_finished;
         bus_job_new(mgr, m);
 
-        if (migration_is_queued(m)) {
+        if (migration_is_queued(m) &&
+            !json_object_get_boolean(json_object_object_get(record, "handed_over"))) {
+                /* Queued when srvmd died without handing it over: it touched nothing. */
+                log_notice("%s: job %u was queued when srvmd died; it ends failed, nothing was changed.",
+                           migration_get_domain(m), id);
+                (void) migration_abandon_queued(m);
+                job_journal(j);
+        } else if (migration_is_queued(m)) {
                 /* Handed over before it started: queued again, started in its turn once the
                  * journal is read (manager_startup()). */
                 log_notice("%s: job %u was queued when srvmd stopped; queued again.", migration_get_domain(m), id);

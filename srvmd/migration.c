@@ -2379,6 +2379,21 @@ fail:
         return -EBADMSG;
 }
 
+/* A queued job found in the journal of a srvmd that did not hand it over (a crash, SIGKILL):
+ * srvmd starts no migration on its own after a crash, so the job ends failed, saying so; it
+ * had touched nothing. */
+int migration_abandon_queued(Migration *m) {
+        if (!m)
+                return -EINVAL;
+        if (m->finished || m->phase != _PHASE_INVALID)
+                return -EBUSY;
+        finish(m, JOB_FAILED,
+               "Domain '%s': srvmd stopped without handing the job over (a crash or a kill) while it was queued; "
+               "nothing was changed, and srvmd does not start a migration on its own after a crash. Ask for it again.",
+               m->domain);
+        return 0;
+}
+
 /* srvmd stops (SIGTERM) while the job is in preflight, which reads and changes nothing: the
  * job goes back to the queue as it was asked for, and the next srvmd starts it afresh in its
  * turn, instead of finding it interrupted and ending it failed. Its preflight so far is

@@ -313,6 +313,7 @@ int migration_new_from_journal(json_object *record, const MigrationBackendOps *o
                                Migration **ret, char **ret_error);
 /* Finish a job that srvmd was running when it stopped: locate the domain, then roll back on
  * the source, or carry on forward on the destination, whichever is still possible. */
+int migration_abandon_queued(Migration *m);
 int migration_requeue(Migration *m);
 int migration_recover(Migration *m);
 
