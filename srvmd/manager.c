@@ -1457,8 +1457,14 @@ void manager_on_job_completed(Manager *mgr, const char *domain, uint64_t downtim
 
         log_debug("%s: libvirt job completed, downtime %llu ms", domain, (unsigned long long) downtime_ms);
         if (m && migration_get_phase(m) >= PHASE_MIGRATE) {
+                uint64_t known;
+                /* Told twice when the worker read the destination's job stats before the event
+                 * came: the histogram counts each migration's pause once. */
+                bool first = migration_get_vm_downtime_ms(m, &known) < 0;
+
                 migration_set_vm_downtime(m, downtime_ms);
-                (void) metrics_observe_vm_downtime_ms(mgr->metrics, downtime_ms);
+                if (first)
+                        (void) metrics_observe_vm_downtime_ms(mgr->metrics, downtime_ms);
         }
 }
 
